@@ -1,0 +1,62 @@
+// swift-tools-version:6.0
+//
+// cellos: small Linux executables that run untrusted workloads in execution cells.
+// Each executable is a thin ArgumentParser front end over a core library target
+// that its tests exercise directly. C appears only where Swift cannot reach:
+// CMSG macros and fork/exec plumbing (CShim) and the system libraries below.
+import PackageDescription
+
+/// A system library found through pkg-config, with the Debian package that provides it.
+func systemLibrary(_ name: String, pkgConfig: String, apt: String) -> Target {
+    .systemLibrary(name: name, pkgConfig: pkgConfig, providers: [.apt([apt])])
+}
+
+let argumentParser: Target.Dependency = .product(name: "ArgumentParser", package: "swift-argument-parser")
+
+let package = Package(
+    name: "cellos",
+    products: [
+        .executable(name: "cellos-broker", targets: ["cellos-broker"]),
+        .executable(name: "cellos-netnsd", targets: ["cellos-netnsd"]),
+        .executable(name: "cellos-dnsproxy", targets: ["cellos-dnsproxy"]),
+        .executable(name: "cellos-flowlog", targets: ["cellos-flowlog"]),
+        .library(name: "IPCWire", targets: ["IPCWire"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
+    ],
+    targets: [
+        // C glue for what Swift cannot express: CMSG_* macros, SO_PEERCRED's ucred,
+        // and an async-signal-safe fork/exec that places fds at 3.. .
+        .target(name: "CShim"),
+        systemLibrary("CSeccomp", pkgConfig: "libseccomp", apt: "libseccomp-dev"),
+        systemLibrary("CNftables", pkgConfig: "libnftables", apt: "libnftables-dev"),
+        systemLibrary("CMnl", pkgConfig: "libmnl", apt: "libmnl-dev"),
+        systemLibrary("CCap", pkgConfig: "libcap", apt: "libcap-dev"),
+
+        // The one library every process shares: framing, fd passing, credentials,
+        // socket activation, readiness.
+        .target(name: "IPCWire", dependencies: ["CShim"]),
+        // Thread-confined setns/unshare: run code inside a network namespace.
+        .target(name: "NetworkNamespaces", dependencies: ["IPCWire", "CShim"]),
+
+        // Per-executable logic, testable without the executable.
+        .target(name: "BrokerCore", dependencies: ["IPCWire"]),
+        .target(name: "NetnsdCore", dependencies: ["IPCWire", "CCap", "CMnl", "CNftables", "CSeccomp"]),
+        .target(name: "DNSProxyCore", dependencies: ["IPCWire"]),
+        .target(name: "FlowlogCore", dependencies: ["IPCWire", "CMnl"]),
+
+        .executableTarget(name: "cellos-broker", dependencies: ["BrokerCore", argumentParser]),
+        .executableTarget(name: "cellos-netnsd", dependencies: ["NetnsdCore", argumentParser]),
+        .executableTarget(name: "cellos-dnsproxy", dependencies: ["DNSProxyCore", argumentParser]),
+        .executableTarget(name: "cellos-flowlog", dependencies: ["FlowlogCore", argumentParser]),
+
+        // Network-namespace test lab for integration tests (shells out to `ip`; tests only).
+        .target(name: "CellosTestLab", dependencies: ["IPCWire", "NetworkNamespaces"]),
+
+        .testTarget(name: "IPCWireTests", dependencies: ["IPCWire", "CellosTestLab"]),
+        .testTarget(name: "CellosTestLabTests", dependencies: ["CellosTestLab"]),
+        .testTarget(name: "SystemLibraryTests", dependencies: ["CCap", "CMnl", "CNftables", "CSeccomp"]),
+        .testTarget(name: "ExecutableTests", dependencies: ["CellosTestLab"]),
+    ]
+)

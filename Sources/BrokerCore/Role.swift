@@ -1,0 +1,8 @@
+import IPCWire
+
+/// Who this helper is in the suite, and the socket-activation names it accepts.
+public enum BrokerRole {
+    public static let executableName = "cellos-broker"
+    /// `LISTEN_FDNAMES` entries this helper is handed.
+    public static let descriptorNames: [String] = []
+}
