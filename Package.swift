@@ -42,7 +42,7 @@ let package = Package(
 
         // Per-executable logic, testable without the executable.
         .target(name: "BrokerCore", dependencies: ["IPCWire"]),
-        .target(name: "NetnsdCore", dependencies: ["IPCWire", "CCap", "CMnl", "CNftables", "CSeccomp"]),
+        .target(name: "NetnsdCore", dependencies: ["IPCWire", "NetworkNamespaces", "CCap", "CMnl", "CNftables", "CSeccomp", "CNetnsdShim"]),
         .target(name: "DNSProxyCore", dependencies: ["IPCWire"]),
         .target(name: "FlowlogCore", dependencies: ["IPCWire", "CMnl"]),
 
@@ -58,5 +58,9 @@ let package = Package(
         .testTarget(name: "CellosTestLabTests", dependencies: ["CellosTestLab"]),
         .testTarget(name: "SystemLibraryTests", dependencies: ["CCap", "CMnl", "CNftables", "CSeccomp"]),
         .testTarget(name: "ExecutableTests", dependencies: ["CellosTestLab"]),
+
+        // cellos-netnsd: rtnetlink structures and the ioctls Swift cannot call (variadic).
+        .target(name: "CNetnsdShim"),
+        .testTarget(name: "NetnsdCoreTests", dependencies: ["NetnsdCore", "NetworkNamespaces", "IPCWire", "CellosTestLab"]),
     ]
 )

@@ -1,0 +1,58 @@
+import CCap
+
+/// One Linux capability: its kernel number and its `CAP_*` name.
+public struct Capability: Hashable, Sendable, CustomStringConvertible {
+    public let number: Int32
+    public let name: String
+
+    public init(number: Int32, name: String) {
+        self.number = number
+        self.name = name
+    }
+
+    public var description: String { name }
+    /// This capability's bit in a `/proc/<pid>/status` `Cap*` mask.
+    public var maskBit: UInt64 { 1 << UInt64(number) }
+
+    public static let sysAdmin = Capability(number: CAP_SYS_ADMIN, name: "CAP_SYS_ADMIN")
+    public static let netAdmin = Capability(number: CAP_NET_ADMIN, name: "CAP_NET_ADMIN")
+    public static let netBindService = Capability(number: CAP_NET_BIND_SERVICE, name: "CAP_NET_BIND_SERVICE")
+}
+
+/// A capability the daemon keeps, with the operation that cannot be done without it.
+public struct CapabilityGrant: Sendable, Equatable {
+    public let capability: Capability
+    public let operation: String
+}
+
+/// The capabilities `cellos-netnsd` keeps after startup; everything else is dropped
+/// from all five sets. Each entry names the operation that needs it, so a reviewer
+/// can check every one (docs/netnsd.md lists the same table).
+///
+/// Not (yet) declared, because no implemented request needs them: `CAP_SETUID` /
+/// `CAP_SETGID` (SpawnWorkload's uid/gid switch) and `CAP_KILL` (SignalWorkload on
+/// workloads of other uids). They join this list with the request that needs them.
+public enum DeclaredCapabilities {
+    public static let grants: [CapabilityGrant] = [
+        CapabilityGrant(
+            capability: .sysAdmin,
+            operation: "unshare(CLONE_NEWNET) to create a cell netns; setns(CLONE_NEWNET) to enter a cell or attach-mode netns"),
+        CapabilityGrant(
+            capability: .netAdmin,
+            operation: "load and read the cell's nftables table (nfnetlink); bring lo up over rtnetlink (RTM_NEWLINK)"),
+        CapabilityGrant(
+            capability: .netBindService,
+            operation: "bind the cell's DNS UDP and TCP listeners to port 53 inside the cell netns"),
+    ]
+
+    public static var capabilities: [Capability] { grants.map(\.capability) }
+
+    /// The declared set as a mask in the format of `/proc/<pid>/status` `CapEff`.
+    public static var mask: UInt64 { capabilities.reduce(0) { $0 | $1.maskBit } }
+}
+
+/// A capability mask printed as `/proc/<pid>/status` prints it: 16 hex digits.
+public func capabilityMaskHex(_ mask: UInt64) -> String {
+    let digits = String(mask, radix: 16)
+    return String(repeating: "0", count: max(0, 16 - digits.count)) + digits
+}

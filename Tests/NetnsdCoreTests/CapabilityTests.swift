@@ -1,0 +1,79 @@
+import CellosTestLab
+import Foundation
+import IPCWire
+import NetnsdCore
+import Testing
+
+@Suite struct CapabilityTests {
+    @Test func printCapabilitiesIsTheDeclaredSetAsJSON() throws {
+        let result = try Shell.check([BuiltExecutable.netnsd, "--print-capabilities"])
+        let object = try #require(JSONSerialization.jsonObject(with: Data(result.stdout.utf8)) as? [String: Any])
+        let entries = try #require(object["capabilities"] as? [[String: Any]])
+        #expect(entries.compactMap { $0["name"] as? String } == DeclaredCapabilities.capabilities.map(\.name))
+        // Every entry names the operation that needs it.
+        #expect(entries.allSatisfy { (($0["operation"] as? String) ?? "").count > 10 })
+        // The mask is consistent with the listed numbers and printed like /proc CapEff.
+        let numbers = entries.compactMap { $0["number"] as? Int }
+        let mask = numbers.reduce(UInt64(0)) { $0 | (1 << UInt64($1)) }
+        #expect(object["mask"] as? String == capabilityMaskHex(mask))
+        #expect(capabilityMaskHex(mask) == capabilityMaskHex(DeclaredCapabilities.mask))
+    }
+
+    @Test func statusParserReadsAllFiveMasksAndRejectsGaps() throws {
+        let text = "Name:\tx\nCapInh:\t0000000000000000\nCapPrm:\t0000000000201400\nCapEff:\t0000000000201400\nCapBnd:\t000001ffffffffff\nCapAmb:\t0000000000000001\n"
+        let status = try ProcessCapabilityStatus(statusText: text)
+        #expect(status.permitted == 0x201400)
+        #expect(status.bounding == 0x1ff_ffff_ffff)
+        #expect(status.ambient == 1)
+        #expect(throws: CapabilityStatusError.missing("CapAmb")) {
+            try ProcessCapabilityStatus(statusText: text.replacingOccurrences(of: "CapAmb:\t0000000000000001\n", with: ""))
+        }
+        #expect(throws: CapabilityStatusError.badValue("CapEff", "zz")) {
+            try ProcessCapabilityStatus(statusText: text.replacingOccurrences(of: "CapEff:\t0000000000201400", with: "CapEff:\tzz"))
+        }
+    }
+
+    /// The daemon is started with an inheritable and ambient capability outside the
+    /// declared set (via `setpriv`), so every one of the five sets has something to
+    /// drop; once it reports ready, its status must show exactly the declared mask.
+    @Test(.enabled(if: PrivilegedTest.shouldRun))
+    func runningDaemonHoldsExactlyTheDeclaredSet() throws {
+        try PrivilegedTest.requireRoot()
+        let before = try ProcessCapabilityStatus(statusText: String(contentsOfFile: "/proc/self/status", encoding: .utf8))
+        #expect(before.bounding & ~DeclaredCapabilities.mask != 0, "the test runner must hold more than the declared set")
+
+        var spawned = try ActivatedSpawn.spawn(
+            executable: "/usr/bin/setpriv",
+            arguments: ["--inh-caps", "+net_raw", "--ambient-caps", "+net_raw", "--", BuiltExecutable.netnsd],
+            environment: ["PATH": "/usr/bin:/bin"], names: [], descriptors: DescriptorSet())
+        let pid = spawned.pid
+        defer { Self.stop(pid) }
+        try spawned.readiness!.wait(timeoutMilliseconds: 10_000)
+
+        let status = try ProcessCapabilityStatus(statusText: String(contentsOfFile: "/proc/\(pid)/status", encoding: .utf8))
+        let declared = DeclaredCapabilities.mask
+        #expect(capabilityMaskHex(status.effective) == capabilityMaskHex(declared))
+        #expect(capabilityMaskHex(status.permitted) == capabilityMaskHex(declared))
+        #expect(capabilityMaskHex(status.bounding) == capabilityMaskHex(declared))
+        #expect(status.inheritable == 0)
+        #expect(status.ambient == 0)
+    }
+
+    @Test(.enabled(if: PrivilegedTest.shouldRun))
+    func daemonExitsCleanlyOnSIGTERM() throws {
+        try PrivilegedTest.requireRoot()
+        var spawned = try ActivatedSpawn.spawn(
+            executable: BuiltExecutable.netnsd, arguments: [], environment: [:], names: [], descriptors: DescriptorSet())
+        try spawned.readiness!.wait(timeoutMilliseconds: 10_000)
+        kill(spawned.pid, SIGTERM)
+        var status: Int32 = 0
+        #expect(waitpid(spawned.pid, &status, 0) == spawned.pid)
+        #expect(status == 0, "exit status word \(status)")
+    }
+
+    static func stop(_ pid: pid_t) {
+        kill(pid, SIGKILL)
+        var status: Int32 = 0
+        _ = waitpid(pid, &status, 0)
+    }
+}
