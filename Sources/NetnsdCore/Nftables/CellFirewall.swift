@@ -1,0 +1,29 @@
+import IPCWire
+import NetworkNamespaces
+
+/// The cell's nftables table, loaded and read through libnftables on a thread
+/// inside the cell netns.
+public enum CellFirewall {
+    /// Loads (or atomically replaces) the cell's table in the netns `namespace`.
+    public static func load(_ policy: EgressPolicy, in namespace: borrowing OwnedFD) throws {
+        let ruleset = CellRuleset(policy)
+        try NetworkNamespace.run(in: namespace) { try loadHere(ruleset) }
+    }
+
+    /// Loads the ruleset into the netns the calling thread is in.
+    static func loadHere(_ ruleset: CellRuleset) throws(NftablesError) {
+        let session = try NftablesSession()
+        try session.run(ruleset.text, purpose: "loading table \(CellRuleset.family) \(CellRuleset.table)")
+    }
+
+    /// Per-rule packet and byte counters of the cell's table.
+    public static func readCounters(in namespace: borrowing OwnedFD) throws -> RuleCounters {
+        try NetworkNamespace.run(in: namespace) { () throws(NftablesError) -> RuleCounters in
+            let session = try NftablesSession()
+            session.useJSONOutput()
+            let listing = try session.run(
+                "list table \(CellRuleset.family) \(CellRuleset.table)", purpose: "listing table \(CellRuleset.table)")
+            return try RuleCounters(nftJSON: listing)
+        }
+    }
+}

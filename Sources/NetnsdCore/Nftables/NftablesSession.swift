@@ -1,0 +1,61 @@
+import CNftables
+
+/// A libnftables context with output and errors captured in buffers, so a failed
+/// command reports nft's own message instead of printing it to stderr.
+///
+/// libnftables talks to the kernel over a netlink socket that belongs to the
+/// network namespace it is opened in: create and use a session only on a thread
+/// inside the target netns (`NetworkNamespace.run(in:)`).
+struct NftablesSession: ~Copyable {
+    private let context: OpaquePointer
+
+    init() throws(NftablesError) {
+        guard let context = nft_ctx_new(UInt32(NFT_CTX_DEFAULT)) else { throw .contextUnavailable }
+        guard nft_ctx_buffer_output(context) == 0, nft_ctx_buffer_error(context) == 0 else {
+            nft_ctx_free(context)
+            throw .contextUnavailable
+        }
+        self.context = context
+    }
+
+    deinit { nft_ctx_free(context) }
+
+    /// Switches listings to libnftables' JSON output.
+    func useJSONOutput() {
+        nft_ctx_output_set_flags(context, nft_ctx_output_get_flags(context) | UInt32(NFT_CTX_OUTPUT_JSON))
+    }
+
+    /// Runs nft commands (one transaction per buffer) and returns what they printed.
+    @discardableResult
+    func run(_ commands: String, purpose: String) throws(NftablesError) -> String {
+        let status = nft_run_cmd_from_buffer(context, commands)
+        let output = nft_ctx_get_output_buffer(context).map { String(cString: $0) } ?? ""
+        let errors = nft_ctx_get_error_buffer(context).map { String(cString: $0) } ?? ""
+        guard status == 0 else {
+            throw .commandFailed(purpose: purpose, message: errors.isEmpty ? "status \(status)" : errors)
+        }
+        return output
+    }
+}
+
+public enum NftablesError: Error, Equatable, Sendable, CustomStringConvertible {
+    case contextUnavailable
+    case commandFailed(purpose: String, message: String)
+    case malformedListing(String)
+
+    public var description: String {
+        switch self {
+        case .contextUnavailable: "libnftables: cannot create a context"
+        case .commandFailed(let purpose, let message): "nftables: \(purpose) failed: \(message.trimmingTrailingNewlines())"
+        case .malformedListing(let reason): "nftables: unexpected JSON listing: \(reason)"
+        }
+    }
+}
+
+extension String {
+    func trimmingTrailingNewlines() -> String {
+        var copy = self
+        while copy.last?.isNewline == true { copy.removeLast() }
+        return copy
+    }
+}
