@@ -27,3 +27,17 @@ public enum CellFirewall {
         }
     }
 }
+
+extension CellFirewall {
+    /// Removes the cell's table from the netns `namespace`; removing a table that
+    /// is not there is not an error (destroy is idempotent).
+    public static func remove(in namespace: borrowing OwnedFD) throws {
+        try NetworkNamespace.run(in: namespace) { try removeHere() }
+    }
+
+    static func removeHere() throws(NftablesError) {
+        let session = try NftablesSession()
+        let table = "\(CellRuleset.family) \(CellRuleset.table)"
+        try session.run("add table \(table)\ndelete table \(table)\n", purpose: "removing table \(table)")
+    }
+}

@@ -1,0 +1,58 @@
+import IPCWire
+import NetworkNamespaces
+
+/// Opens the cell's NFLOG netlink socket, bound to `group` and configured to copy
+/// packets. It is called on a thread inside the cell netns, so the socket belongs
+/// to the cell. The NFLOG code lives in FlowlogCore (another helper's library);
+/// this is the hook it plugs into. Without an opener a cell has no NFLOG socket.
+public typealias FlowLogSocketOpener = (_ group: UInt16) throws -> OwnedFD
+
+/// One live cell: its network namespace and the sockets created inside it. The
+/// value owns every descriptor; dropping it (or `destroy()`) closes them all, and a
+/// namespace netnsd created disappears with its last descriptor.
+public struct Cell: ~Copyable {
+    public enum Origin: Sendable, Equatable {
+        /// netnsd created the namespace (`unshare(CLONE_NEWNET)`).
+        case created
+        /// The namespace was handed to netnsd (attach mode); it outlives the cell.
+        case attached
+    }
+
+    public let id: CellID
+    public let policy: EgressPolicy
+    public let origin: Origin
+    public let namespace: OwnedFD
+    /// Bound UDP socket on the resolver address (for `cellos-dnsproxy`, `dns-udp`).
+    public let dnsUDP: OwnedFD
+    /// Bound, listening TCP socket on the resolver address (`dns-tcp`).
+    public let dnsTCP: OwnedFD
+    /// The NFLOG socket (`nflog`), when a `FlowLogSocketOpener` was given.
+    public let flowLog: OwnedFD?
+
+    init(
+        id: CellID, policy: EgressPolicy, origin: Origin, namespace: consuming OwnedFD,
+        dnsUDP: consuming OwnedFD, dnsTCP: consuming OwnedFD, flowLog: consuming OwnedFD?
+    ) {
+        self.id = id
+        self.policy = policy
+        self.origin = origin
+        self.namespace = namespace
+        self.dnsUDP = dnsUDP
+        self.dnsTCP = dnsTCP
+        self.flowLog = flowLog
+    }
+
+    /// Per-rule counters of the cell's table.
+    public func readCounters() throws -> RuleCounters {
+        try CellFirewall.readCounters(in: namespace)
+    }
+
+    /// Tears the cell down. An attached namespace outlives the cell, so the cell's
+    /// table is removed from it first; a created namespace goes away with the
+    /// descriptors, which close when this returns (also when removal fails).
+    public consuming func destroy() throws {
+        if origin == .attached {
+            try CellFirewall.remove(in: namespace)
+        }
+    }
+}

@@ -1,0 +1,125 @@
+import IPCWire
+import NetworkNamespaces
+
+/// Builds cells: a namespace (new, or attached after checks), then inside it
+/// `lo` up, the nftables table, the DNS listeners and the NFLOG socket hook.
+public enum CellFactory {
+    /// Creates a cell in a new network namespace.
+    public static func create(
+        id: CellID, policy: EgressPolicy, flowLogSocket: FlowLogSocketOpener? = nil
+    ) throws(CellError) -> Cell {
+        let raw: RawCellDescriptors
+        do {
+            raw = try NetworkNamespace.create { namespace throws(CellError) -> RawCellDescriptors in
+                let ownNamespace = try step(id, "duplicating the namespace descriptor") { try namespace.duplicate() }
+                let sockets = try configureHere(id: id, policy: policy, flowLogSocket: flowLogSocket)
+                return sockets.releasing(namespace: ownNamespace)
+            }
+        } catch let error as CellError {
+            throw error
+        } catch {
+            throw .setupFailed(cell: id.value, step: "creating the network namespace", reason: "\(error)")
+        }
+        return raw.adopt(id: id, policy: policy, origin: .created)
+    }
+
+    /// Applies a cell to an existing network namespace handed over by a client.
+    /// Refuses a descriptor that is not a network namespace and the host's own
+    /// namespace (compared by nsfs inode), before anything changes.
+    public static func attach(
+        id: CellID, namespace: consuming OwnedFD, policy: EgressPolicy, flowLogSocket: FlowLogSocketOpener? = nil
+    ) throws(CellError) -> Cell {
+        guard NetworkNamespace.isNetworkNamespace(namespace) else {
+            throw .notANetworkNamespace(try? namespace.identity())
+        }
+        let identity: FileIdentity
+        let host: FileIdentity
+        do {
+            identity = try namespace.identity()
+            host = try NetworkNamespace.hostIdentity()
+        } catch {
+            throw .setupFailed(cell: id.value, step: "identifying the namespace", reason: "\(error)")
+        }
+        guard identity != host else { throw .hostNamespace(identity) }
+
+        let raw: RawCellDescriptors
+        do {
+            raw = try NetworkNamespace.run(in: namespace) { () throws(CellError) -> RawCellDescriptors in
+                do throws(CellError) {
+                    let sockets = try configureHere(id: id, policy: policy, flowLogSocket: flowLogSocket)
+                    return sockets.releasing(namespace: nil)
+                } catch {
+                    // The namespace is someone else's: leave no half-configured table in it.
+                    try? CellFirewall.removeHere()
+                    throw error
+                }
+            }
+        } catch let error as CellError {
+            throw error
+        } catch {
+            throw .setupFailed(cell: id.value, step: "entering the attached namespace", reason: "\(error)")
+        }
+        return raw.adopt(id: id, policy: policy, origin: .attached, namespace: namespace)
+    }
+
+    /// The setup steps, on a thread inside the cell netns. Order matters: the table
+    /// is in place before any socket exists, so nothing is ever served unfiltered.
+    static func configureHere(
+        id: CellID, policy: EgressPolicy, flowLogSocket: FlowLogSocketOpener?
+    ) throws(CellError) -> ConfiguredSockets {
+        try step(id, "bringing lo up") { try LinkControl.setUpHere(index: LinkControl.loopbackIndex) }
+        try step(id, "loading the nftables table") { try CellFirewall.loadHere(CellRuleset(policy)) }
+        let resolver = try step(id, "binding the DNS listeners on \(policy.resolver)") {
+            try ResolverSockets(bindingHere: policy.resolver)
+        }
+        let flowLog: OwnedFD?
+        if let flowLogSocket {
+            flowLog = try step(id, "opening the NFLOG socket for group \(policy.nflogGroup)") {
+                try flowLogSocket(policy.nflogGroup)
+            }
+        } else {
+            flowLog = nil
+        }
+        return ConfiguredSockets(resolver: resolver, flowLog: flowLog)
+    }
+
+    static func step<T: ~Copyable>(_ id: CellID, _ name: String, _ body: () throws -> T) throws(CellError) -> T {
+        do {
+            return try body()
+        } catch {
+            throw .setupFailed(cell: id.value, step: name, reason: "\(error)")
+        }
+    }
+}
+
+/// The sockets made inside the namespace, still owned.
+struct ConfiguredSockets: ~Copyable {
+    let resolver: ResolverSockets
+    let flowLog: OwnedFD?
+
+    /// Raw descriptors to carry out of the namespace thread (whose closure result
+    /// must be copyable); adopted again right after, with nothing that can fail between.
+    consuming func releasing(namespace: consuming OwnedFD?) -> RawCellDescriptors {
+        RawCellDescriptors(
+            namespace: namespace?.release(), dnsUDP: resolver.udp.release(), dnsTCP: resolver.tcp.release(),
+            flowLog: flowLog?.release())
+    }
+}
+
+struct RawCellDescriptors {
+    let namespace: Int32?
+    let dnsUDP: Int32
+    let dnsTCP: Int32
+    let flowLog: Int32?
+
+    func adopt(id: CellID, policy: EgressPolicy, origin: Cell.Origin) -> Cell {
+        adopt(id: id, policy: policy, origin: origin, namespace: OwnedFD(adopting: namespace!))
+    }
+
+    func adopt(id: CellID, policy: EgressPolicy, origin: Cell.Origin, namespace: consuming OwnedFD) -> Cell {
+        Cell(
+            id: id, policy: policy, origin: origin, namespace: namespace,
+            dnsUDP: OwnedFD(adopting: dnsUDP), dnsTCP: OwnedFD(adopting: dnsTCP),
+            flowLog: flowLog.map { OwnedFD(adopting: $0) })
+    }
+}
