@@ -1,4 +1,6 @@
+#if canImport(IPCWire)
 import IPCWire
+#endif
 
 /// Why a cell could not be created, attached or destroyed.
 public enum CellError: Error, Equatable, Sendable, CustomStringConvertible {

@@ -1,0 +1,66 @@
+#if canImport(IPCWire)
+import IPCWire
+#endif
+
+/// Builds and decodes frames carrying netnsd messages (types 256–511) and the
+/// common `ErrorReply`, with the same strictness as IPCWire's own decoder:
+/// unknown type, wrong descriptor count or trailing bytes are errors.
+public enum NetnsdFrame {
+    public static func make<M: NetnsdMessage>(
+        _ message: M, requestID: UInt32, flags: FrameHeader.Flags = [], descriptors: consuming DescriptorSet = DescriptorSet()
+    ) -> Frame {
+        var writer = WireWriter()
+        message.encode(to: &writer)
+        precondition(writer.bytes.count <= FrameHeader.maxPayloadSize, "\(M.self) payload exceeds the frame limit")
+        precondition(descriptors.count == message.descriptorCount, "\(M.self) needs \(message.descriptorCount) descriptors")
+        let header = FrameHeader(
+            messageType: M.netnsdType.rawValue, flags: flags, descriptorCount: descriptors.count,
+            requestID: requestID, payloadLength: writer.bytes.count)
+        return Frame(header: header, payload: writer.bytes, descriptors: descriptors)
+    }
+
+    /// A decoded netnsd message (or an error reply) of any known type.
+    public enum Message: Equatable, Sendable {
+        case createCell(CreateCell)
+        case cellCreated(CellCreated)
+        case destroyCell(DestroyCell)
+        case cellDestroyed(CellDestroyed)
+        case error(ErrorReply)
+    }
+
+    /// Decodes the payload of `header`/`payload`; `descriptorCount` is how many
+    /// descriptors arrived with it.
+    public static func decode(header: FrameHeader, payload: [UInt8], descriptorCount: Int) throws(WireError) -> Message {
+        var reader = WireReader(payload)
+        let message: Message
+        let expected: Int
+        if header.messageType == 1 {  // MessageType.errorReply
+            let reply = try ErrorReply(from: &reader)
+            message = .error(reply)
+            expected = 0
+        } else {
+            guard let type = NetnsdMessageType(rawValue: header.messageType) else {
+                throw .unknownMessageType(header.messageType)
+            }
+            switch type {
+            case .createCell:
+                let value = try CreateCell(from: &reader)
+                (message, expected) = (.createCell(value), value.descriptorCount)
+            case .cellCreated:
+                let value = try CellCreated(from: &reader)
+                (message, expected) = (.cellCreated(value), value.descriptorCount)
+            case .destroyCell:
+                let value = try DestroyCell(from: &reader)
+                (message, expected) = (.destroyCell(value), value.descriptorCount)
+            case .cellDestroyed:
+                let value = try CellDestroyed(from: &reader)
+                (message, expected) = (.cellDestroyed(value), value.descriptorCount)
+            }
+        }
+        try reader.finish()
+        guard expected == descriptorCount else {
+            throw .descriptorCountMismatch(declared: expected, received: descriptorCount)
+        }
+        return message
+    }
+}
