@@ -42,7 +42,7 @@ let package = Package(
 
         // Per-executable logic, testable without the executable.
         .target(name: "BrokerCore", dependencies: ["IPCWire"]),
-        .target(name: "NetnsdCore", dependencies: ["IPCWire", "NetworkNamespaces", "CCap", "CMnl", "CNftables", "CSeccomp", "CNetnsdShim"]),
+        .target(name: "NetnsdCore", dependencies: ["IPCWire", "NetworkNamespaces", "CCap", "CMnl", "CNftables", "CSeccomp", "CNetnsdShim", "CShim"]),
         .target(name: "DNSProxyCore", dependencies: ["IPCWire"]),
         .target(name: "FlowlogCore", dependencies: ["IPCWire", "CMnl"]),
 

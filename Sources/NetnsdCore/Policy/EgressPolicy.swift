@@ -147,3 +147,18 @@ public struct EgressPolicy: Hashable, Sendable {
     /// Whether any traffic may leave the cell (then it needs an uplink).
     public var allowsEgress: Bool { !allow.isEmpty }
 }
+
+extension AllowRule {
+    /// The command-line form `ID,PROTOCOL,DESTINATION[,PORTS]`, e.g.
+    /// `1,tcp,10.0.0.0/8,80-90` or `2,icmp,2001:db8::1` (commas, since IPv6 uses colons).
+    public init(spec: String, field: String = "--allow") throws(PolicyError) {
+        let parts = spec.split(separator: ",", omittingEmptySubsequences: false).map(String.init)
+        guard (3...4).contains(parts.count) else {
+            throw .invalidField(field: field, value: spec, reason: "expected ID,PROTOCOL,DESTINATION[,PORTS]")
+        }
+        guard let id = UInt16(parts[0]) else {
+            throw .invalidField(field: "\(field).id", value: parts[0], reason: "rule id must be 1-65535")
+        }
+        try self.init(id: id, destination: parts[2], transport: parts[1], ports: parts.count == 4 ? parts[3] : nil, field: field)
+    }
+}

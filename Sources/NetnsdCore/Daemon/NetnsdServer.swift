@@ -1,0 +1,147 @@
+#if canImport(Glibc)
+import Glibc
+#endif
+import CShim
+import IPCWire
+import Synchronization
+
+/// The control socket server: accepts connections, authorizes each peer by
+/// `SO_PEERCRED` before reading anything, and serves each connection on its own
+/// thread with its own `NetnsdSession`. When a connection ends, for whatever
+/// reason, that connection's cells are destroyed.
+public final class NetnsdServer: @unchecked Sendable {
+    // @unchecked: the mutable state is the Mutex-protected connection table; the
+    // rest is immutable after init.
+    private let listener: Int32
+    /// The socket file this server created (removed on stop), nil when inherited.
+    private let socketPath: String?
+    public let peerPolicy: PeerPolicy
+    private let state = Mutex(ServerState())
+
+    private struct ServerState {
+        var connections: Set<Int32> = []
+        var stopping = false
+    }
+
+    /// Takes ownership of a listening `SOCK_SEQPACKET` socket (bound by
+    /// `bind(path:)` or inherited through socket activation).
+    public convenience init(listening socket: consuming OwnedFD, peerPolicy: PeerPolicy) {
+        self.init(listening: socket, path: nil, peerPolicy: peerPolicy)
+    }
+
+    private init(listening socket: consuming OwnedFD, path: String?, peerPolicy: PeerPolicy) {
+        // Stored raw so other threads can shutdown(2) it; closed in deinit.
+        self.listener = socket.release()
+        self.socketPath = path
+        self.peerPolicy = peerPolicy
+    }
+
+    /// Binds the control socket at `path` (mode 0660: the allowed uid/gid is
+    /// checked by SO_PEERCRED anyway; the mode keeps others from even connecting).
+    public static func bind(path: String, peerPolicy: PeerPolicy) throws(SystemCallError) -> NetnsdServer {
+        let listener = try SeqpacketListener.bind(path: path, mode: 0o660)
+        return NetnsdServer(listening: try listener.socket.duplicate(), path: path, peerPolicy: peerPolicy)
+    }
+
+    deinit { _ = close(listener) }
+
+    /// Starts the accept loop on its own thread and returns.
+    public func start() throws(SystemCallError) {
+        try DetachedThread.start { [self] in acceptLoop() }
+    }
+
+    /// Number of connections being served right now.
+    public var activeConnections: Int { state.withLock { $0.connections.count } }
+
+    /// Stops accepting, ends every connection (which destroys its cells) and waits
+    /// up to `timeoutMilliseconds` for the connection threads to finish.
+    public func stop(timeoutMilliseconds: Int = 5000) {
+        let open = state.withLock { state in
+            state.stopping = true
+            return state.connections
+        }
+        // shutdown(2) wakes the threads blocked in accept/recvmsg; each then cleans up.
+        _ = shutdown(listener, Int32(SHUT_RDWR))
+        if let socketPath { unlink(socketPath) }
+        for fd in open { _ = shutdown(fd, Int32(SHUT_RDWR)) }
+        let deadline = Monotonic.milliseconds() + Int64(timeoutMilliseconds)
+        while activeConnections > 0 && Monotonic.milliseconds() < deadline { usleep(10_000) }
+    }
+
+    private func acceptLoop() {
+        while true {
+            let fd = retryingOnInterrupt { cellos_accept_cloexec(listener) }
+            if fd < 0 {
+                if state.withLock({ $0.stopping }) { return }
+                let error = SystemCallError("accept4")
+                NetnsdLog.write("\(error)")
+                if errno == EMFILE || errno == ENFILE { usleep(100_000) }
+                continue
+            }
+            let admitted = state.withLock { state -> Bool in
+                guard !state.stopping else { return false }
+                state.connections.insert(fd)
+                return true
+            }
+            guard admitted else { _ = close(fd); return }
+            do {
+                try DetachedThread.start { [self] in
+                    serve(connection: SeqpacketConnection(adopting: OwnedFD(adopting: fd)))
+                    state.withLock { _ = $0.connections.remove(fd) }
+                }
+            } catch {
+                NetnsdLog.write("cannot start a connection thread: \(error)")
+                state.withLock { _ = $0.connections.remove(fd) }
+                _ = close(fd)
+            }
+        }
+    }
+
+    /// Serves one connection until the peer closes it; then destroys its cells.
+    func serve(connection: consuming SeqpacketConnection) {
+        let peer: PeerCredentials
+        do {
+            peer = try connection.peerCredentials()
+            try peerPolicy.authorize(peer)
+        } catch {
+            // Refused before any request is read: the peer gets the reason, nothing else happens.
+            NetnsdLog.write("refused connection: \(error)")
+            try? connection.send(ErrorReply(code: NetnsdSession.ErrorCode.unauthorized, message: "\(error)"), requestID: 0, flags: .response)
+            return
+        }
+        NetnsdLog.write("connection from \(peer)")
+        let session = NetnsdSession(peer: peer)
+        defer {
+            let destroyed = session.destroyAll()
+            NetnsdLog.write("connection from \(peer) closed; destroyed \(destroyed) remaining cell(s)")
+        }
+        while true {
+            let frame: Frame
+            do {
+                frame = try connection.receive()
+            } catch .peerClosed {
+                return
+            } catch .system(let error) {
+                NetnsdLog.write("receiving from \(peer): \(error)")
+                return
+            } catch {
+                // A malformed datagram: refuse it and keep serving (datagram boundaries survive).
+                NetnsdLog.write("malformed frame from \(peer): \(error)")
+                guard (try? connection.send(ErrorReply(code: NetnsdSession.ErrorCode.invalidRequest, message: "\(error)"), requestID: 0, flags: .response)) != nil else { return }
+                continue
+            }
+            let type = frame.header.messageType
+            let reply = session.handle(frame)
+            if reply.header.messageType == 1 {
+                NetnsdLog.write("refused request type \(type) from \(peer)")
+            }
+            do {
+                try connection.send(reply)
+            } catch {
+                NetnsdLog.write("replying to \(peer): \(error)")
+                return
+            }
+        }
+    }
+}
+

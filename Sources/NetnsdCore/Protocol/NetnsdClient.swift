@@ -1,0 +1,43 @@
+import IPCWire
+
+/// A client of the netnsd control socket: one request at a time, replies matched
+/// by request id. Used by `cellos-netnsd ctl` and the tests; the broker can use it too.
+public struct NetnsdClient: ~Copyable {
+    public let connection: SeqpacketConnection
+    private var nextRequestID: UInt32 = 1
+
+    public init(connection: consuming SeqpacketConnection) { self.connection = connection }
+
+    public static func connect(path: String) throws(SystemCallError) -> NetnsdClient {
+        NetnsdClient(connection: try SeqpacketConnection.connect(path: path))
+    }
+
+    /// Sends `request` and waits for its reply; the reply's descriptors are returned
+    /// with it (named by `CellCreated.names` for a created cell).
+    public mutating func request<M: NetnsdMessage>(
+        _ request: M, descriptors: consuming DescriptorSet = DescriptorSet()
+    ) throws(WireError) -> NetnsdReply {
+        let requestID = nextRequestID
+        nextRequestID &+= 1
+        try connection.send(NetnsdFrame.make(request, requestID: requestID, descriptors: descriptors))
+        return try receiveReply(expecting: requestID)
+    }
+
+    /// Receives the next reply (e.g. the refusal an unauthorized peer gets unasked).
+    public func receiveReply(expecting requestID: UInt32? = nil) throws(WireError) -> NetnsdReply {
+        var frame = try connection.receive()
+        if let requestID, frame.header.requestID != requestID {
+            throw .invalidField(field: "request id", reason: "reply to \(frame.header.requestID), expected \(requestID)")
+        }
+        let message = try NetnsdFrame.decode(header: frame.header, payload: frame.payload, descriptorCount: frame.descriptors.count)
+        var descriptors = DescriptorSet()
+        for index in 0..<frame.descriptors.count { descriptors.append(frame.descriptors.take(index)) }
+        return NetnsdReply(message: message, descriptors: descriptors)
+    }
+}
+
+/// A decoded reply and the descriptors that came with it.
+public struct NetnsdReply: ~Copyable {
+    public let message: NetnsdFrame.Message
+    public var descriptors: DescriptorSet
+}

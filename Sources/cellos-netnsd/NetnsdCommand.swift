@@ -1,0 +1,79 @@
+import ArgumentParser
+import IPCWire
+import NetnsdCore
+
+/// `cellos-netnsd ctl ...` is the debugging client; everything else is the daemon.
+/// Dispatched by hand so the daemon's and the client's `--socket` never collide.
+@main
+enum Main {
+    static func main() {
+        let arguments = Array(CommandLine.arguments.dropFirst())
+        if arguments.first == "ctl" {
+            Ctl.main(Array(arguments.dropFirst()))
+        } else {
+            NetnsdCommand.main(arguments)
+        }
+    }
+}
+
+struct NetnsdCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: NetnsdRole.executableName,
+        abstract: "The privileged cellos helper: creates cell network namespaces and hands their sockets out.",
+        discussion: """
+            cellos-netnsd is the only privileged process of the suite. At startup it reduces its capabilities to the declared set (see --print-capabilities) in the effective, permitted, inheritable, ambient and bounding sets, binds its control socket (AF_UNIX SOCK_SEQPACKET, IPCWire framing) and reports readiness (READY=1 on the pipe named by CELLOS_NOTIFY_FD, when set). Every connecting peer is checked by SO_PEERCRED against --allow-uid/--allow-gid before a request is read. A connection's cells are destroyed when it closes; SIGTERM or SIGINT destroys all cells and exits.
+
+            Requests served: CreateCell (new or attached netns; lo up; nftables policy; DNS UDP+TCP listeners on the resolver address; replies with the netns, dns-udp and dns-tcp descriptors) and DestroyCell. SpawnWorkload, StartWorkload, ReadCounters and NFLOG sockets are not served by this build.
+
+            `cellos-netnsd ctl --help` describes the debugging client.
+            """,
+        version: CellosVersion.string)
+
+    @Flag(help: "Print the declared capability set as JSON (name, number and operation of each capability, and the mask as in /proc/<pid>/status CapEff) and exit.")
+    var printCapabilities = false
+
+    @Option(help: "Path of the control socket to create (mode 0660; a stale socket file is replaced).")
+    var socket: String?
+
+    @Option(name: .customLong("allow-uid"), help: "A uid whose processes may connect (repeatable). No peer is admitted by default, root included.")
+    var allowUIDs: [UInt32] = []
+
+    @Option(name: .customLong("allow-gid"), help: "A gid whose processes may connect (repeatable).")
+    var allowGIDs: [UInt32] = []
+
+    @Flag(help: "Stay in the foreground and log to standard error (the daemon never forks; this is the default and the flag exists for clarity).")
+    var foreground = false
+
+    func validate() throws {
+        if !printCapabilities && socket == nil { throw ValidationError("--socket PATH is required to run the daemon") }
+        if !printCapabilities && allowUIDs.isEmpty && allowGIDs.isEmpty {
+            throw ValidationError("name at least one client with --allow-uid or --allow-gid")
+        }
+    }
+
+    func run() throws {
+        if printCapabilities {
+            print(CapabilityReport.json())
+            return
+        }
+        // Before any thread exists: the signal mask and the capability sets are per
+        // thread, and threads created later inherit both.
+        TerminationSignals.block()
+        let notifier = try Readiness.notifierFromProcess()
+        let server: NetnsdServer
+        do {
+            try CapabilityDrop.restrict(to: DeclaredCapabilities.capabilities)
+            server = try NetnsdServer.bind(path: socket!, peerPolicy: PeerPolicy(allowedUIDs: Set(allowUIDs), allowedGIDs: Set(allowGIDs)))
+            try server.start()
+        } catch {
+            notifier?.status("\(error)")
+            NetnsdLog.write("\(error)")
+            throw ExitCode.failure
+        }
+        NetnsdLog.write("capabilities reduced to \(DeclaredCapabilities.capabilities.map(\.name).joined(separator: ",")) (mask \(capabilityMaskHex(DeclaredCapabilities.mask))); listening on \(socket!)")
+        if let notifier = consume notifier { notifier.ready() }
+        let signal = TerminationSignals.wait()
+        NetnsdLog.write("signal \(signal): destroying all cells")
+        server.stop()
+    }
+}

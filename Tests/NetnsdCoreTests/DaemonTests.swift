@@ -1,0 +1,201 @@
+import CellosTestLab
+import Foundation
+import IPCWire
+import NetnsdCore
+import NetworkNamespaces
+import Testing
+
+/// The `cellos-netnsd` executable as a daemon: spawned with a control socket,
+/// driven over IPCWire by `NetnsdClient`, observed through /proc.
+@Suite(.serialized) struct DaemonTests {
+    /// A running daemon, killed (SIGKILL) at the end of the test unless it exited.
+    final class RunningDaemon {
+        let pid: pid_t
+        let socketPath: String
+        private var reaped = false
+
+        init(arguments: [String]) throws {
+            socketPath = "/tmp/cellos-netnsd-test-\(getpid())-\(UInt32.random(in: 0...UInt32.max)).sock"
+            var spawned = try ActivatedSpawn.spawn(
+                executable: BuiltExecutable.netnsd, arguments: ["--socket", socketPath] + arguments,
+                environment: [:], names: [], descriptors: DescriptorSet())
+            pid = spawned.pid
+            do {
+                try spawned.readiness!.wait(timeoutMilliseconds: 10_000)
+            } catch {
+                kill(pid, SIGKILL)
+                _ = waitpid(pid, nil, 0)
+                reaped = true
+                throw error
+            }
+        }
+
+        deinit {
+            if !reaped {
+                kill(pid, SIGKILL)
+                _ = waitpid(pid, nil, 0)
+            }
+            unlink(socketPath)
+        }
+
+        func listing() -> String {
+            let entries = (try? FileManager.default.contentsOfDirectory(atPath: "/proc/\(pid)/fd")) ?? []
+            return entries.sorted().map { "\($0)->" + ((try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/\(pid)/fd/\($0)")) ?? "?") }.joined(separator: " ")
+        }
+
+        /// The descriptor count once the daemon has closed its readiness pipe (it
+        /// writes READY=1 and then closes it, so right after READY it may still be open).
+        func settledDescriptors() throws -> Int {
+            let deadline = Monotonic.milliseconds() + 5000
+            while Monotonic.milliseconds() < deadline {
+                let entries = try FileManager.default.contentsOfDirectory(atPath: "/proc/\(pid)/fd")
+                let pipes = entries.filter { (Int($0) ?? 0) > 2 }.filter {
+                    ((try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/\(pid)/fd/\($0)")) ?? "").hasPrefix("pipe:")
+                }
+                if pipes.isEmpty { return entries.count }
+                usleep(5_000)
+            }
+            throw POSIXError(.ETIMEDOUT)
+        }
+
+        func openDescriptors() throws -> Int {
+            try FileManager.default.contentsOfDirectory(atPath: "/proc/\(pid)/fd").count
+        }
+
+        /// Waits (bounded) until the daemon's descriptor count is `expected`; returns the last count.
+        func waitForDescriptors(_ expected: Int) throws -> Int {
+            let deadline = Monotonic.milliseconds() + 5000
+            var count = try openDescriptors()
+            while count != expected && Monotonic.milliseconds() < deadline {
+                usleep(10_000)
+                count = try openDescriptors()
+            }
+            return count
+        }
+
+        /// Sends SIGTERM and returns the exit status word.
+        func terminate() -> Int32 {
+            kill(pid, SIGTERM)
+            var status: Int32 = 0
+            _ = waitpid(pid, &status, 0)
+            reaped = true
+            return status
+        }
+    }
+
+    static func policy() throws -> EgressPolicy {
+        try EgressPolicy(allow: [try AllowRule(spec: "1,tcp,10.77.0.0/24,80")])
+    }
+
+    @Test(.enabled(if: PrivilegedTest.shouldRun))
+    func createdCellsDescriptorsArriveAndDisconnectDestroysTheCell() throws {
+        try PrivilegedTest.requireRoot()
+        let daemon = try RunningDaemon(arguments: ["--allow-uid", "0"])
+        let baseline = try daemon.settledDescriptors()
+        do {
+            var client = try NetnsdClient.connect(path: daemon.socketPath)
+            var reply = try client.request(CreateCell(cellID: try CellID("d1"), policy: try Self.policy()))
+            #expect(reply.message == .cellCreated(CellCreated(cellID: try CellID("d1"), names: ["netns", "dns-udp", "dns-tcp"])))
+            let namespace = reply.descriptors.take(0)
+            let udp = reply.descriptors.take(1)
+            let cellIdentity = try namespace.identity()
+            let udpIdentity = try SocketNamespace.identity(of: udp)
+            #expect(udpIdentity == cellIdentity)
+            #expect(try cellIdentity != NetworkNamespace.hostIdentity())
+            // The daemon holds the cell's three descriptors plus the connection (its
+            // copies of the reply's descriptors close just after the reply is sent).
+            #expect(try daemon.waitForDescriptors(baseline + 4) == baseline + 4, "\(daemon.listing())")
+        }
+        // The client went away without DestroyCell: the daemon destroys its cell.
+        #expect(try daemon.waitForDescriptors(baseline) == baseline, "\(daemon.listing())")
+        #expect(daemon.terminate() == 0)
+    }
+
+    @Test(.enabled(if: PrivilegedTest.shouldRun))
+    func fiftyDisconnectsWithoutDestroyLeaveNoDaemonDescriptor() throws {
+        try PrivilegedTest.requireRoot()
+        let daemon = try RunningDaemon(arguments: ["--allow-uid", "0"])
+        let baseline = try daemon.settledDescriptors()
+        for index in 0..<50 {
+            var client = try NetnsdClient.connect(path: daemon.socketPath)
+            let reply = try client.request(CreateCell(cellID: try CellID("leak-\(index)"), policy: try Self.policy()))
+            guard case .cellCreated = reply.message else {
+                Issue.record("cycle \(index): \(reply.message)")
+                return
+            }
+        }
+        #expect(try daemon.waitForDescriptors(baseline) == baseline)
+        #expect(daemon.terminate() == 0)
+    }
+
+    @Test(.enabled(if: PrivilegedTest.shouldRun))
+    func unauthorizedPeerIsRefusedAndTheDaemonKeepsServing() throws {
+        try PrivilegedTest.requireRoot()
+        let daemon = try RunningDaemon(arguments: ["--allow-uid", "4243"])
+        let baseline = try daemon.settledDescriptors()
+        // Root is not listed: refused before any request is read.
+        let refused = try NetnsdClient.connect(path: daemon.socketPath)
+        let reply = try refused.receiveReply()
+        guard case .error(let error) = reply.message else {
+            Issue.record("root was admitted: \(reply.message)")
+            return
+        }
+        #expect(error.code == "unauthorized")
+        #expect(error.message.contains("uid 0"))
+        #expect(try daemon.waitForDescriptors(baseline) == baseline)
+
+        // An allowed uid (a ctl client run as uid 4243) is served afterwards.
+        chmod(daemon.socketPath, 0o666)
+        let admitted = try Shell.run([
+            "setpriv", "--reuid", "4243", "--regid", "4243", "--clear-groups", "--",
+            BuiltExecutable.netnsd, "ctl", "destroy", "--socket", daemon.socketPath, "--id", "nobody-s-cell",
+        ])
+        #expect(admitted.stdout.contains("unknown_cell"), "\(admitted.stdout) \(admitted.stderr)")
+        #expect(daemon.terminate() == 0)
+    }
+
+    @Test(.enabled(if: PrivilegedTest.shouldRun))
+    func malformedDatagramIsRefusedAndTheConnectionGoesOn() throws {
+        try PrivilegedTest.requireRoot()
+        let daemon = try RunningDaemon(arguments: ["--allow-uid", "0"])
+        var client = try NetnsdClient.connect(path: daemon.socketPath)
+        let garbage: [UInt8] = Array("not an IPCWire frame at all".utf8)
+        let sent = garbage.withUnsafeBytes { send(client.connection.socket.rawValue, $0.baseAddress, $0.count, 0) }
+        #expect(sent == garbage.count)
+        let refusal = try client.receiveReply()
+        guard case .error(let error) = refusal.message else {
+            Issue.record("garbage was accepted: \(refusal.message)")
+            return
+        }
+        #expect(error.code == "invalid_request")
+        #expect(error.message.contains("bad magic"))
+        let reply = try client.request(DestroyCell(cellID: try CellID("none")))
+        guard case .error(let next) = reply.message else {
+            Issue.record("unexpected \(reply.message)")
+            return
+        }
+        #expect(next.code == "unknown_cell")
+    }
+
+    /// SIGTERM destroys every cell, including an attached one whose namespace
+    /// outlives the daemon: its table is gone afterwards.
+    @Test(.enabled(if: PrivilegedTest.shouldRun))
+    func sigtermDestroysAllCellsAndRemovesSocket() throws {
+        try withLab { lab in
+            let foreign = try lab.addNamespace("attach")
+            let daemon = try RunningDaemon(arguments: ["--allow-uid", "0"])
+            var client = try NetnsdClient.connect(path: daemon.socketPath)
+            var descriptors = DescriptorSet()
+            descriptors.append(try NetworkNamespace.open(path: foreign.path))
+            let reply = try client.request(CreateCell(cellID: try CellID("att"), policy: try Self.policy(), attach: true), descriptors: descriptors)
+            guard case .cellCreated = reply.message else {
+                Issue.record("attach failed: \(reply.message)")
+                return
+            }
+            #expect(try lab.run(in: foreign, ["nft", "list", "tables"]).stdout.contains("inet cellos"))
+            #expect(daemon.terminate() == 0)
+            #expect(try lab.run(in: foreign, ["nft", "list", "tables"]).stdout.isEmpty)
+            #expect(!FileManager.default.fileExists(atPath: daemon.socketPath))
+        }
+    }
+}
