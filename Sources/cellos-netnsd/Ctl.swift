@@ -47,10 +47,10 @@ struct Ctl: ParsableCommand {
             if let attach { descriptors.append(try openNamespace(attach)) }
             var client = try NetnsdClient.connect(path: connection.socket)
             let reply = try client.request(CreateCell(cellID: try CellID(id), policy: policy, attach: attach != nil), descriptors: descriptors)
-            print(describe(reply))
+            emit(describe(reply))
             guard case .cellCreated = reply.message else { throw ExitCode.failure }
             while readLine() != nil {}
-            print(describe(try client.request(DestroyCell(cellID: try CellID(id)))))
+            emit(describe(try client.request(DestroyCell(cellID: try CellID(id)))))
         }
 
         private func openNamespace(_ path: String) throws -> OwnedFD {
@@ -72,7 +72,7 @@ struct Ctl: ParsableCommand {
         func run() throws {
             var client = try NetnsdClient.connect(path: connection.socket)
             let reply = try client.request(DestroyCell(cellID: try CellID(id)))
-            print(describe(reply))
+            emit(describe(reply))
             if case .error = reply.message { throw ExitCode.failure }
         }
     }
@@ -89,4 +89,11 @@ func describe(_ reply: borrowing NetnsdReply) -> String {
         }
     }
     return lines.joined(separator: "\n")
+}
+
+/// Writes a line to standard output unbuffered, so a caller watching the output
+/// sees the reply while `create` still holds the cell.
+func emit(_ text: String) {
+    let bytes = Array((text + "\n").utf8)
+    _ = bytes.withUnsafeBytes { write(STDOUT_FILENO, $0.baseAddress, $0.count) }
 }
