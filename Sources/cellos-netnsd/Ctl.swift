@@ -11,7 +11,7 @@ struct Ctl: ParsableCommand {
         commandName: "cellos-netnsd ctl",
         abstract: "Send requests to a running cellos-netnsd (debugging).",
         discussion: """
-            Cells belong to the connection that created them and are destroyed when it closes, so `create` keeps its connection open: it prints the reply (descriptor names and where to find the descriptors), waits until standard input reaches EOF (press Ctrl-D), then sends DestroyCell and prints that reply.
+            Cells belong to the connection that created them and are destroyed when it closes, so `create` keeps its connection open: it prints the reply (descriptor names and where to find the descriptors), waits until standard input reaches EOF (press Ctrl-D), then sends ReadCounters and DestroyCell and prints their replies.
             """,
         subcommands: [Create.self, Destroy.self])
 
@@ -50,6 +50,7 @@ struct Ctl: ParsableCommand {
             emit(describe(reply))
             guard case .cellCreated = reply.message else { throw ExitCode.failure }
             while readLine() != nil {}
+            emit(describe(try client.request(ReadCounters(cellID: try CellID(id)))))
             emit(describe(try client.request(DestroyCell(cellID: try CellID(id)))))
         }
 
@@ -81,6 +82,10 @@ struct Ctl: ParsableCommand {
 /// One line per reply: the message, and for each received descriptor its name and
 /// what it refers to (by /proc path of this process, so it can be inspected).
 func describe(_ reply: borrowing NetnsdReply) -> String {
+    if case .countersReport(let report) = reply.message {
+        return (["counters of cell \(report.cellID):"] + report.entries.map { "  \($0.label): \($0.packets) packets, \($0.bytes) bytes" })
+            .joined(separator: "\n")
+    }
     var lines = ["\(reply.message)"]
     if case .cellCreated(let created) = reply.message {
         for (index, name) in created.names.enumerated() {

@@ -81,6 +81,39 @@ import Testing
         #expect(owner.state(of: try CellID("gamma")) == .ready)
     }
 
+    /// ReadCounters reports what the cell's table counted, only while the cell is ready.
+    @Test(.enabled(if: PrivilegedTest.shouldRun))
+    func readCountersReportsTheCellsRuleCounters() throws {
+        try PrivilegedTest.requireRoot()
+        let session = NetnsdSession(peer: Self.peer)
+        defer { session.destroyAll() }
+        let id = try CellID("counted")
+        let read = NetnsdFrame.make(ReadCounters(cellID: id), requestID: 11)
+        #expect(try Self.errorCode(session.handle(read)) == NetnsdSession.ErrorCode.unknownCell)
+
+        var created = session.handle(try Self.createFrame("counted"))
+        let namespace = created.descriptors.take(0)
+        // Two datagrams to the resolver and one to another loopback address (a DNS server that
+        // is not the resolver; the cell has no route anywhere else), from inside the cell.
+        let results = try NetworkNamespace.run(in: namespace) {
+            [NetProbe.udpSend("127.0.0.1", 53), NetProbe.udpSend("127.0.0.1", 53), NetProbe.udpSend("127.0.0.2", 53)]
+        }
+        #expect(results == [0, 0, EPERM])
+
+        guard case .countersReport(let report) = try Self.decode(session.handle(NetnsdFrame.make(ReadCounters(cellID: id), requestID: 12))) else {
+            Issue.record("no counters report")
+            return
+        }
+        #expect(report.cellID == id)
+        #expect(report.entries.map(\.label) == ["established", "resolver", "ndp", "dns", "r3", "default"])
+        #expect(report.entries.first { $0.label == "resolver" }?.packets == 2)
+        #expect(report.entries.first { $0.label == "dns" }?.packets == 1)
+        #expect(report.entries.first { $0.label == "r3" }?.packets == 0)
+
+        _ = session.handle(try Self.destroyFrame("counted"))
+        #expect(try Self.errorCode(session.handle(NetnsdFrame.make(ReadCounters(cellID: id), requestID: 13))) == NetnsdSession.ErrorCode.invalidState)
+    }
+
     @Test func malformedAndMisdirectedFramesAreRefusedAndTheSessionGoesOn() throws {
         let session = NetnsdSession(peer: Self.peer)
         // Trailing byte after a valid DestroyCell payload.

@@ -19,6 +19,8 @@ public func fuzzNetnsdMessages(_ data: UnsafePointer<UInt8>, _ size: Int) -> Int
     case .cellCreated(let value): value.encode(to: &writer); count = value.descriptorCount
     case .destroyCell(let value): value.encode(to: &writer); count = value.descriptorCount
     case .cellDestroyed(let value): value.encode(to: &writer); count = value.descriptorCount
+    case .readCounters(let value): value.encode(to: &writer); count = value.descriptorCount
+    case .countersReport(let value): value.encode(to: &writer); count = value.descriptorCount
     case .error(let value): value.encode(to: &writer); count = 0
     }
     let again = try? NetnsdFrame.decode(header: header, payload: writer.bytes, descriptorCount: count)

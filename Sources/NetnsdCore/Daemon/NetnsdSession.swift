@@ -62,7 +62,9 @@ public final class NetnsdSession {
             return create(request, attached: attached, requestID: requestID)
         case .destroyCell(let request):
             return destroy(request.cellID, requestID: requestID)
-        case .cellCreated, .cellDestroyed, .error:
+        case .readCounters(let request):
+            return readCounters(request.cellID, requestID: requestID)
+        case .cellCreated, .cellDestroyed, .countersReport, .error:
             return Self.error(ErrorCode.invalidRequest, "message type \(frame.header.messageType) is a reply, not a request", requestID)
         }
     }
@@ -122,6 +124,25 @@ public final class NetnsdSession {
             }
         }
         return NetnsdFrame.make(CellDestroyed(cellID: id), requestID: requestID, flags: .response)
+    }
+
+    private func readCounters(_ id: CellID, requestID: UInt32) -> Frame {
+        guard let slot = slots[id] else {
+            return Self.error(ErrorCode.unknownCell, "no cell \(id) on this connection", requestID)
+        }
+        let counters: RuleCounters
+        switch slot.cell {
+        case .some(let cell):
+            do {
+                counters = try cell.readCounters()
+            } catch {
+                return Self.error(ErrorCode.setupFailed, "reading counters of cell \(id): \(error)", requestID)
+            }
+        case .none:
+            return Self.error(ErrorCode.invalidState, "cell \(id) was destroyed", requestID)
+        }
+        let entries = counters.entries.map { CountersReport.Entry(label: $0.label, packets: $0.count.packets, bytes: $0.count.bytes) }
+        return NetnsdFrame.make(CountersReport(cellID: id, entries: entries), requestID: requestID, flags: .response)
     }
 
     /// Destroys every live cell of this connection (it closed or the daemon stops);

@@ -14,6 +14,9 @@ public struct RuleCounters: Equatable, Sendable {
 
     public subscript(label: String) -> Count? { counts[label] }
 
+    /// Label, packets, bytes in chain order.
+    public var entries: [(label: String, count: Count)] { labels.map { ($0, counts[$0]!) } }
+
     /// Parses `nft -j list table inet cellos` output (libnftables JSON schema 1).
     public init(nftJSON text: String, table: String = CellRuleset.table) throws(NftablesError) {
         let document: NftListing

@@ -25,6 +25,8 @@ public enum NetnsdFrame {
         case cellCreated(CellCreated)
         case destroyCell(DestroyCell)
         case cellDestroyed(CellDestroyed)
+        case readCounters(ReadCounters)
+        case countersReport(CountersReport)
         case error(ErrorReply)
     }
 
@@ -55,6 +57,12 @@ public enum NetnsdFrame {
             case .cellDestroyed:
                 let value = try CellDestroyed(from: &reader)
                 (message, expected) = (.cellDestroyed(value), value.descriptorCount)
+            case .readCounters:
+                let value = try ReadCounters(from: &reader)
+                (message, expected) = (.readCounters(value), value.descriptorCount)
+            case .countersReport:
+                let value = try CountersReport(from: &reader)
+                (message, expected) = (.countersReport(value), value.descriptorCount)
             }
         }
         try reader.finish()

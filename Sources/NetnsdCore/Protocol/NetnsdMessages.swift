@@ -12,6 +12,8 @@ public enum NetnsdMessageType: UInt16, Sendable, CaseIterable {
     case cellCreated = 257
     case destroyCell = 258
     case cellDestroyed = 259
+    case readCounters = 260
+    case countersReport = 261
 }
 
 /// A netnsd message: same encoding rules as `WireMessage` (strict decoding, named fields).
@@ -106,6 +108,74 @@ public struct CellDestroyed: NetnsdMessage {
     public func encode(to writer: inout WireWriter) { writer.write(cellID.value) }
 
     public init(from reader: inout WireReader) throws(WireError) { cellID = try CellIDCoding.read(&reader) }
+}
+
+/// Asks for the per-rule packet/byte counters of one of the caller's cells.
+public struct ReadCounters: NetnsdMessage {
+    public static let netnsdType = NetnsdMessageType.readCounters
+    public var cellID: CellID
+
+    public init(cellID: CellID) { self.cellID = cellID }
+
+    public func encode(to writer: inout WireWriter) { writer.write(cellID.value) }
+
+    public init(from reader: inout WireReader) throws(WireError) { cellID = try CellIDCoding.read(&reader) }
+}
+
+/// The reply to `ReadCounters`: one entry per rule label in chain order.
+public struct CountersReport: NetnsdMessage {
+    public static let netnsdType = NetnsdMessageType.countersReport
+    /// Allow rules plus the fixed labels (established, resolver, ndp, dns, default).
+    public static let maxEntries = EgressPolicy.maxRules + 8
+
+    public struct Entry: Equatable, Sendable {
+        public var label: String
+        public var packets: UInt64
+        public var bytes: UInt64
+
+        public init(label: String, packets: UInt64, bytes: UInt64) {
+            self.label = label
+            self.packets = packets
+            self.bytes = bytes
+        }
+    }
+
+    public var cellID: CellID
+    public var entries: [Entry]
+
+    public init(cellID: CellID, entries: [Entry]) {
+        self.cellID = cellID
+        self.entries = entries
+    }
+
+    public func encode(to writer: inout WireWriter) {
+        writer.write(cellID.value)
+        writer.write(UInt32(entries.count))
+        for entry in entries {
+            writer.write(entry.label)
+            writer.write(entry.packets)
+            writer.write(entry.bytes)
+        }
+    }
+
+    public init(from reader: inout WireReader) throws(WireError) {
+        cellID = try CellIDCoding.read(&reader)
+        let count: UInt32 = try reader.read("entries")
+        guard count <= UInt32(Self.maxEntries) else {
+            throw .invalidField(field: "entries", reason: "\(count) entries exceed \(Self.maxEntries)")
+        }
+        // Each entry takes at least 4 + 8 + 8 bytes: check before allocating.
+        guard Int(count) * 20 <= reader.remaining else { throw .truncatedPayload(field: "entries") }
+        var entries: [Entry] = []
+        for index in 0..<Int(count) {
+            let label = try reader.readString("entries[\(index)].label", limit: 16)
+            guard !label.isEmpty else { throw .invalidField(field: "entries[\(index)].label", reason: "empty") }
+            let packets: UInt64 = try reader.read("entries[\(index)].packets")
+            let bytes: UInt64 = try reader.read("entries[\(index)].bytes")
+            entries.append(Entry(label: label, packets: packets, bytes: bytes))
+        }
+        self.entries = entries
+    }
 }
 
 enum CellIDCoding {
