@@ -4,5 +4,7 @@ import IPCWire
 public enum NetnsdRole {
     public static let executableName = "cellos-netnsd"
     /// `LISTEN_FDNAMES` entries this helper is handed.
-    public static let descriptorNames: [String] = []
+    public static let descriptorNames: [String] = [controlSocketName]
+    /// The `LISTEN_FDNAMES` name of a socket-activated control socket.
+    public static let controlSocketName = "control"
 }

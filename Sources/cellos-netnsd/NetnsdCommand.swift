@@ -23,7 +23,9 @@ struct NetnsdCommand: ParsableCommand {
         discussion: """
             cellos-netnsd is the only privileged process of the suite. At startup it reduces its capabilities to the declared set (see --print-capabilities) in the effective, permitted, inheritable, ambient and bounding sets, binds its control socket (AF_UNIX SOCK_SEQPACKET, IPCWire framing) and reports readiness (READY=1 on the pipe named by CELLOS_NOTIFY_FD, when set). Every connecting peer is checked by SO_PEERCRED against --allow-uid/--allow-gid before a request is read. A connection's cells are destroyed when it closes; SIGTERM or SIGINT destroys all cells and exits.
 
-            Requests served: CreateCell (new or attached netns; lo up; nftables policy; DNS UDP+TCP listeners on the resolver address; replies with the netns, dns-udp and dns-tcp descriptors) and DestroyCell. SpawnWorkload, StartWorkload, ReadCounters and NFLOG sockets are not served by this build.
+            The control socket is either bound at --socket PATH or inherited through socket activation (LISTEN_FDS/LISTEN_PID/LISTEN_FDNAMES with the name "control").
+
+            Requests served: CreateCell (new or attached netns; lo up; nftables policy; DNS UDP+TCP listeners on the resolver address; replies with the netns, dns-udp and dns-tcp descriptors), ReadCounters and DestroyCell. SpawnWorkload, StartWorkload and NFLOG sockets are not served by this build.
 
             `cellos-netnsd ctl --help` describes the debugging client.
             """,
@@ -32,7 +34,7 @@ struct NetnsdCommand: ParsableCommand {
     @Flag(help: "Print the declared capability set as JSON (name, number and operation of each capability, and the mask as in /proc/<pid>/status CapEff) and exit.")
     var printCapabilities = false
 
-    @Option(help: "Path of the control socket to create (mode 0660; a stale socket file is replaced).")
+    @Option(help: "Path of the control socket to create (mode 0660; a stale socket file is replaced). Not needed when the socket is socket-activated (named \"control\").")
     var socket: String?
 
     @Option(name: .customLong("allow-uid"), help: "A uid whose processes may connect (repeatable). No peer is admitted by default, root included.")
@@ -45,7 +47,9 @@ struct NetnsdCommand: ParsableCommand {
     var foreground = false
 
     func validate() throws {
-        if !printCapabilities && socket == nil { throw ValidationError("--socket PATH is required to run the daemon") }
+        if !printCapabilities && socket == nil && ProcessEnvironment.current()["LISTEN_FDS"] == nil {
+            throw ValidationError("--socket PATH is required to run the daemon (or a socket-activated \"\(NetnsdRole.controlSocketName)\" socket)")
+        }
         if !printCapabilities && allowUIDs.isEmpty && allowGIDs.isEmpty {
             throw ValidationError("name at least one client with --allow-uid or --allow-gid")
         }
@@ -63,14 +67,20 @@ struct NetnsdCommand: ParsableCommand {
         let server: NetnsdServer
         do {
             try CapabilityDrop.restrict(to: DeclaredCapabilities.capabilities)
-            server = try NetnsdServer.bind(path: socket!, peerPolicy: PeerPolicy(allowedUIDs: Set(allowUIDs), allowedGIDs: Set(allowGIDs)))
+            let peers = PeerPolicy(allowedUIDs: Set(allowUIDs), allowedGIDs: Set(allowGIDs))
+            if let socket {
+                server = try NetnsdServer.bind(path: socket, peerPolicy: peers)
+            } else {
+                guard var inherited = try InheritedDescriptors.fromProcess() else { throw ValidationError("no control socket") }
+                server = try NetnsdServer.adopt(activated: try inherited.take(NetnsdRole.controlSocketName), peerPolicy: peers)
+            }
             try server.start()
         } catch {
             notifier?.status("\(error)")
             NetnsdLog.write("\(error)")
             throw ExitCode.failure
         }
-        NetnsdLog.write("capabilities reduced to \(DeclaredCapabilities.capabilities.map(\.name).joined(separator: ",")) (mask \(capabilityMaskHex(DeclaredCapabilities.mask))); listening on \(socket!)")
+        NetnsdLog.write("capabilities reduced to \(DeclaredCapabilities.capabilities.map(\.name).joined(separator: ",")) (mask \(capabilityMaskHex(DeclaredCapabilities.mask))); listening on \(socket ?? "the activated control socket")")
         if let notifier = consume notifier { notifier.ready() }
         let signal = TerminationSignals.wait()
         NetnsdLog.write("signal \(signal): destroying all cells")

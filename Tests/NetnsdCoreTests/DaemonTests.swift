@@ -177,6 +177,51 @@ import Testing
         #expect(next.code == "unknown_cell")
     }
 
+    /// The control socket can come from socket activation (named "control"); a
+    /// descriptor that is not a listening SOCK_SEQPACKET socket is refused at startup.
+    @Test(.enabled(if: PrivilegedTest.shouldRun))
+    func socketActivatedControlSocketIsServedAndAWrongOneRefused() throws {
+        try PrivilegedTest.requireRoot()
+        let path = "/tmp/cellos-netnsd-activated-\(getpid()).sock"
+        defer { unlink(path) }
+        let listener = try SeqpacketListener.bind(path: path)
+        var descriptors = DescriptorSet()
+        descriptors.append(try listener.socket.duplicate())
+        var spawned = try ActivatedSpawn.spawn(
+            executable: BuiltExecutable.netnsd, arguments: ["--allow-uid", "0"], environment: [:],
+            names: [NetnsdRole.controlSocketName], descriptors: descriptors)
+        let pid = spawned.pid
+        defer {
+            kill(pid, SIGKILL)
+            _ = waitpid(pid, nil, 0)
+        }
+        try spawned.readiness!.wait(timeoutMilliseconds: 10_000)
+        var client = try NetnsdClient.connect(path: path)
+        let created = try client.request(CreateCell(cellID: try CellID("activated"), policy: try Self.policy()))
+        guard case .cellCreated = created.message else {
+            Issue.record("activated daemon did not create: \(created.message)")
+            return
+        }
+        let destroyed = try client.request(DestroyCell(cellID: try CellID("activated")))
+        #expect(destroyed.message == .cellDestroyed(CellDestroyed(cellID: try CellID("activated"))))
+
+        // A datagram socket under the same name: the daemon refuses it and never reports ready.
+        var wrong = DescriptorSet()
+        wrong.append(OwnedFD(adopting: socket(AF_INET, Int32(SOCK_DGRAM.rawValue) | Int32(SOCK_CLOEXEC.rawValue), 0)))
+        var refused = try ActivatedSpawn.spawn(
+            executable: BuiltExecutable.netnsd, arguments: ["--allow-uid", "0"], environment: [:],
+            names: [NetnsdRole.controlSocketName], descriptors: wrong)
+        defer { _ = waitpid(refused.pid, nil, 0) }
+        var outcome: ReadinessError?
+        do {
+            try refused.readiness!.wait(timeoutMilliseconds: 10_000)
+        } catch {
+            outcome = error
+        }
+        let lastStatus: String? = if case .closedBeforeReady(_, let status)? = outcome { status } else { nil }
+        #expect(lastStatus?.contains("not a listening SOCK_SEQPACKET socket") == true, "\(String(describing: outcome))")
+    }
+
     /// SIGTERM destroys every cell, including an attached one whose namespace
     /// outlives the daemon: its table is gone afterwards.
     @Test(.enabled(if: PrivilegedTest.shouldRun))

@@ -36,6 +36,24 @@ public final class NetnsdServer: @unchecked Sendable {
         self.peerPolicy = peerPolicy
     }
 
+    /// Adopts a socket-activated control socket after checking it is what the
+    /// protocol needs: a listening `SOCK_SEQPACKET` socket.
+    public static func adopt(activated socket: consuming OwnedFD, peerPolicy: PeerPolicy) throws(SystemCallError) -> NetnsdServer {
+        var type: Int32 = 0
+        var listening: Int32 = 0
+        var length = socklen_t(MemoryLayout<Int32>.size)
+        try systemCall("getsockopt(SO_TYPE)", context: "activated control socket") {
+            getsockopt(socket.rawValue, SOL_SOCKET, SO_TYPE, &type, &length)
+        }
+        try systemCall("getsockopt(SO_ACCEPTCONN)", context: "activated control socket") {
+            getsockopt(socket.rawValue, SOL_SOCKET, SO_ACCEPTCONN, &listening, &length)
+        }
+        guard type == Int32(SOCK_SEQPACKET.rawValue), listening == 1 else {
+            throw SystemCallError("activated control socket", errno: ENOTSOCK, context: "not a listening SOCK_SEQPACKET socket")
+        }
+        return NetnsdServer(listening: socket, path: nil, peerPolicy: peerPolicy)
+    }
+
     /// Binds the control socket at `path` (mode 0660: the allowed uid/gid is
     /// checked by SO_PEERCRED anyway; the mode keeps others from even connecting).
     public static func bind(path: String, peerPolicy: PeerPolicy) throws(SystemCallError) -> NetnsdServer {
