@@ -71,6 +71,23 @@ import Testing
     }
 
     @Test(.enabled(if: PrivilegedTest.shouldRun))
+    func aConnectionCannotHoldMoreThanItsCellLimit() throws {
+        try PrivilegedTest.requireRoot()
+        let session = NetnsdSession(peer: Self.peer, maxCells: 2)
+        defer { session.destroyAll() }
+        _ = session.handle(try Self.createFrame("l1"))
+        _ = session.handle(try Self.createFrame("l2"))
+        #expect(try Self.errorCode(session.handle(try Self.createFrame("l3"))) == NetnsdSession.ErrorCode.limitExceeded)
+        #expect(session.state(of: try CellID("l3")) == nil)
+        // A destroyed cell frees its place.
+        _ = session.handle(try Self.destroyFrame("l1"))
+        guard case .cellCreated = try Self.decode(session.handle(try Self.createFrame("l3"))) else {
+            Issue.record("no room after a destroy")
+            return
+        }
+    }
+
+    @Test(.enabled(if: PrivilegedTest.shouldRun))
     func anotherConnectionCannotSeeOrDestroyACell() throws {
         try PrivilegedTest.requireRoot()
         let owner = NetnsdSession(peer: Self.peer)

@@ -18,6 +18,10 @@ public final class NetnsdServer: @unchecked Sendable {
     public let peerPolicy: PeerPolicy
     private let state = Mutex(ServerState())
 
+    /// Connections served at once; each has a thread. Beyond it a connection is
+    /// closed at once (and logged), so a flood of connects cannot exhaust threads.
+    public static let maxConnections = 64
+
     private struct ServerState {
         var connections: Set<Int32> = []
         var stopping = false
@@ -96,12 +100,18 @@ public final class NetnsdServer: @unchecked Sendable {
                 if errno == EMFILE || errno == ENFILE { usleep(100_000) }
                 continue
             }
-            let admitted = state.withLock { state -> Bool in
-                guard !state.stopping else { return false }
+            let admitted = state.withLock { state -> Bool? in
+                guard !state.stopping else { return nil }
+                guard state.connections.count < Self.maxConnections else { return false }
                 state.connections.insert(fd)
                 return true
             }
-            guard admitted else { _ = close(fd); return }
+            guard let admitted else { _ = close(fd); return }
+            guard admitted else {
+                NetnsdLog.write("refused connection: \(Self.maxConnections) connections already served")
+                _ = close(fd)
+                continue
+            }
             do {
                 try DetachedThread.start { [self] in
                     serve(connection: SeqpacketConnection(adopting: OwnedFD(adopting: fd)))

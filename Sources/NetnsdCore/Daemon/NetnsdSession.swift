@@ -21,7 +21,11 @@ public final class NetnsdSession {
         public static let unknownCell = "unknown_cell"
         public static let setupFailed = "setup_failed"
         public static let unauthorized = "unauthorized"
+        public static let limitExceeded = "limit_exceeded"
     }
+
+    /// Live cells one connection may hold: each costs a netns and descriptors.
+    public static let defaultMaxCells = 256
 
     private final class Slot {
         var cell: Cell?
@@ -36,9 +40,12 @@ public final class NetnsdSession {
     private let flowLogSocket: FlowLogSocketOpener?
     private var slots: [CellID: Slot] = [:]
 
-    public init(peer: PeerCredentials, flowLogSocket: FlowLogSocketOpener? = nil) {
+    private let maxCells: Int
+
+    public init(peer: PeerCredentials, flowLogSocket: FlowLogSocketOpener? = nil, maxCells: Int = NetnsdSession.defaultMaxCells) {
         self.peer = peer
         self.flowLogSocket = flowLogSocket
+        self.maxCells = maxCells
     }
 
     public func state(of id: CellID) -> CellState? { slots[id]?.state }
@@ -73,6 +80,10 @@ public final class NetnsdSession {
         if let slot = slots[request.cellID] {
             let what = slot.state == .ready ? "exists" : "was destroyed; ids are not reused on a connection"
             return Self.error(ErrorCode.invalidState, "cell \(request.cellID) \(what)", requestID)
+        }
+        let live = slots.values.filter { $0.state == .ready }.count
+        guard live < maxCells else {
+            return Self.error(ErrorCode.limitExceeded, "this connection already holds \(live) cells (limit \(maxCells))", requestID)
         }
         let cell: Cell
         do {
