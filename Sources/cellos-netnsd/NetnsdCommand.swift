@@ -43,6 +43,9 @@ struct NetnsdCommand: ParsableCommand {
     @Option(name: .customLong("allow-gid"), help: "A gid whose processes may connect (repeatable).")
     var allowGIDs: [UInt32] = []
 
+    @Flag(help: "Bind-mount each created cell's network namespace at /run/netns/cellos-<id> so an operator can `ip netns exec cellos-<id> …` into it; removed when the cell is destroyed. Cell ids are per connection, so with --pin a second connection's cell of the same id fails to create.")
+    var pin = false
+
     @Flag(help: "Stay in the foreground and log to standard error (the daemon never forks; this is the default and the flag exists for clarity).")
     var foreground = false
 
@@ -69,10 +72,11 @@ struct NetnsdCommand: ParsableCommand {
             try CapabilityDrop.restrict(to: DeclaredCapabilities.capabilities)
             let peers = PeerPolicy(allowedUIDs: Set(allowUIDs), allowedGIDs: Set(allowGIDs))
             if let socket {
-                server = try NetnsdServer.bind(path: socket, peerPolicy: peers)
+                server = try NetnsdServer.bind(path: socket, peerPolicy: peers, pinNamespaces: pin)
             } else {
                 guard var inherited = try InheritedDescriptors.fromProcess() else { throw ValidationError("no control socket") }
-                server = try NetnsdServer.adopt(activated: try inherited.take(NetnsdRole.controlSocketName), peerPolicy: peers)
+                server = try NetnsdServer.adopt(
+                    activated: try inherited.take(NetnsdRole.controlSocketName), peerPolicy: peers, pinNamespaces: pin)
             }
             try server.start()
         } catch {

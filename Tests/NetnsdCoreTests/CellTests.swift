@@ -160,3 +160,54 @@ import Testing
         #expect(try OpenDescriptors.count() == before)
     }
 }
+
+@Suite(.serialized) struct PinTests {
+    static func policy() throws -> EgressPolicy { try EgressPolicy() }
+
+    /// A pinned cell is visible to `ip netns` (lo up and the table inside, seen
+    /// through the pin), and destroy removes the pin.
+    @Test(.enabled(if: PrivilegedTest.shouldRun))
+    func pinnedCellIsReachableWithIpNetnsUntilDestroyed() throws {
+        try PrivilegedTest.requireRoot()
+        let id = try CellID("pin-\(getpid())")
+        let name = CellFactory.pinName(id)
+        let cell = try CellFactory.create(id: id, policy: try Self.policy(), pin: true)
+        #expect(cell.pin?.path == "/run/netns/\(name)")
+        #expect(try Shell.check(["ip", "netns", "list"]).stdout.contains(name))
+        let pinnedIdentity = try NetworkNamespace.open(path: "/run/netns/\(name)").identity()
+        #expect(try pinnedIdentity == cell.namespace.identity())
+        #expect(try Shell.check(["ip", "netns", "exec", name, "nft", "list", "tables"]).stdout.contains("table inet cellos"))
+        #expect(try Shell.check(["ip", "-n", name, "-o", "link", "show", "lo"]).stdout.contains("UP"))
+        try cell.destroy()
+        #expect(!(try Shell.check(["ip", "netns", "list"]).stdout.contains(name)))
+        #expect(!FileManager.default.fileExists(atPath: "/run/netns/\(name)"))
+    }
+
+    /// A taken pin name fails the second cell at the pinning step, leaves no
+    /// descriptor behind, and does not disturb the first cell's pin.
+    @Test(.enabled(if: PrivilegedTest.shouldRun))
+    func aTakenPinNameFailsTheSecondCellWithoutSideEffects() throws {
+        try PrivilegedTest.requireRoot()
+        let id = try CellID("pin2-\(getpid())")
+        let first = try CellFactory.create(id: id, policy: try Self.policy(), pin: true)
+        let before = try OpenDescriptors.count()
+        let policy = try Self.policy()
+        var failure: CellError?
+        do {
+            _ = try CellFactory.create(id: id, policy: policy, pin: true)
+        } catch {
+            failure = error
+        }
+        guard case .setupFailed(_, let step, let reason)? = failure else {
+            Issue.record("the second pin succeeded: \(String(describing: failure))")
+            try first.destroy()
+            return
+        }
+        #expect(step == "pinning at /run/netns/\(CellFactory.pinName(id))")
+        #expect(reason.contains("File exists"))
+        #expect(try OpenDescriptors.count() == before)
+        let pinnedIdentity = try NetworkNamespace.open(path: "/run/netns/\(CellFactory.pinName(id))").identity()
+        #expect(try pinnedIdentity == first.namespace.identity())
+        try first.destroy()
+    }
+}

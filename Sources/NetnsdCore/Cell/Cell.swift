@@ -28,6 +28,8 @@ public struct Cell: ~Copyable {
     public let dnsTCP: OwnedFD
     /// The NFLOG socket (`nflog`), when a `FlowLogSocketOpener` was given.
     public let flowLog: OwnedFD?
+    /// Where the namespace is pinned for `ip netns` (`--pin`), if it is.
+    public internal(set) var pin: NamespacePin?
 
     init(
         id: CellID, policy: EgressPolicy, origin: Origin, namespace: consuming OwnedFD,
@@ -47,12 +49,16 @@ public struct Cell: ~Copyable {
         try CellFirewall.readCounters(in: namespace)
     }
 
-    /// Tears the cell down. An attached namespace outlives the cell, so the cell's
-    /// table is removed from it first; a created namespace goes away with the
-    /// descriptors, which close when this returns (also when removal fails).
+    /// Tears the cell down: the pin is removed, and since an attached namespace
+    /// outlives the cell, the cell's table is removed from it; a created namespace
+    /// goes away with the descriptors, which close when this returns (also when a
+    /// removal fails, after every step was tried).
     public consuming func destroy() throws {
+        var failure: (any Error)?
+        do { try pin?.remove() } catch { failure = error }
         if origin == .attached {
-            try CellFirewall.remove(in: namespace)
+            do { try CellFirewall.remove(in: namespace) } catch { failure = failure ?? error }
         }
+        if let failure { throw failure }
     }
 }

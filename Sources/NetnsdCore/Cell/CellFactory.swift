@@ -4,9 +4,13 @@ import NetworkNamespaces
 /// Builds cells: a namespace (new, or attached after checks), then inside it
 /// `lo` up, the nftables table, the DNS listeners and the NFLOG socket hook.
 public enum CellFactory {
-    /// Creates a cell in a new network namespace.
+    /// The `ip netns` name of a pinned cell.
+    public static func pinName(_ id: CellID) -> String { "cellos-\(id)" }
+
+    /// Creates a cell in a new network namespace; with `pin`, also bind-mounts it
+    /// at `/run/netns/cellos-<id>`.
     public static func create(
-        id: CellID, policy: EgressPolicy, flowLogSocket: FlowLogSocketOpener? = nil
+        id: CellID, policy: EgressPolicy, flowLogSocket: FlowLogSocketOpener? = nil, pin: Bool = false
     ) throws(CellError) -> Cell {
         let raw: RawCellDescriptors
         do {
@@ -20,7 +24,15 @@ public enum CellFactory {
         } catch {
             throw .setupFailed(cell: id.value, step: "creating the network namespace", reason: "\(error)")
         }
-        return raw.adopt(id: id, policy: policy, origin: .created)
+        var cell = raw.adopt(id: id, policy: policy, origin: .created)
+        if pin {
+            do {
+                cell.pin = try NamespacePin.pin(cell.namespace, name: pinName(id))
+            } catch {
+                throw .setupFailed(cell: id.value, step: "pinning at \(NamespacePin.directory)/\(pinName(id))", reason: "\(error)")
+            }
+        }
+        return cell
     }
 
     /// Applies a cell to an existing network namespace handed over by a client.

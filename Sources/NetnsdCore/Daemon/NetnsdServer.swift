@@ -16,6 +16,8 @@ public final class NetnsdServer: @unchecked Sendable {
     /// The socket file this server created (removed on stop), nil when inherited.
     private let socketPath: String?
     public let peerPolicy: PeerPolicy
+    /// Pin every created cell's netns at /run/netns/cellos-<id> (`--pin`).
+    public let pinNamespaces: Bool
     private let state = Mutex(ServerState())
 
     /// Connections served at once; each has a thread. Beyond it a connection is
@@ -29,20 +31,23 @@ public final class NetnsdServer: @unchecked Sendable {
 
     /// Takes ownership of a listening `SOCK_SEQPACKET` socket (bound by
     /// `bind(path:)` or inherited through socket activation).
-    public convenience init(listening socket: consuming OwnedFD, peerPolicy: PeerPolicy) {
-        self.init(listening: socket, path: nil, peerPolicy: peerPolicy)
+    public convenience init(listening socket: consuming OwnedFD, peerPolicy: PeerPolicy, pinNamespaces: Bool = false) {
+        self.init(listening: socket, path: nil, peerPolicy: peerPolicy, pinNamespaces: pinNamespaces)
     }
 
-    private init(listening socket: consuming OwnedFD, path: String?, peerPolicy: PeerPolicy) {
+    private init(listening socket: consuming OwnedFD, path: String?, peerPolicy: PeerPolicy, pinNamespaces: Bool) {
         // Stored raw so other threads can shutdown(2) it; closed in deinit.
         self.listener = socket.release()
         self.socketPath = path
         self.peerPolicy = peerPolicy
+        self.pinNamespaces = pinNamespaces
     }
 
     /// Adopts a socket-activated control socket after checking it is what the
     /// protocol needs: a listening `SOCK_SEQPACKET` socket.
-    public static func adopt(activated socket: consuming OwnedFD, peerPolicy: PeerPolicy) throws(SystemCallError) -> NetnsdServer {
+    public static func adopt(
+        activated socket: consuming OwnedFD, peerPolicy: PeerPolicy, pinNamespaces: Bool = false
+    ) throws(SystemCallError) -> NetnsdServer {
         var type: Int32 = 0
         var listening: Int32 = 0
         var length = socklen_t(MemoryLayout<Int32>.size)
@@ -55,14 +60,14 @@ public final class NetnsdServer: @unchecked Sendable {
         guard type == Int32(SOCK_SEQPACKET.rawValue), listening == 1 else {
             throw SystemCallError("activated control socket", errno: ENOTSOCK, context: "not a listening SOCK_SEQPACKET socket")
         }
-        return NetnsdServer(listening: socket, path: nil, peerPolicy: peerPolicy)
+        return NetnsdServer(listening: socket, path: nil, peerPolicy: peerPolicy, pinNamespaces: pinNamespaces)
     }
 
     /// Binds the control socket at `path` (mode 0660: the allowed uid/gid is
     /// checked by SO_PEERCRED anyway; the mode keeps others from even connecting).
-    public static func bind(path: String, peerPolicy: PeerPolicy) throws(SystemCallError) -> NetnsdServer {
+    public static func bind(path: String, peerPolicy: PeerPolicy, pinNamespaces: Bool = false) throws(SystemCallError) -> NetnsdServer {
         let listener = try SeqpacketListener.bind(path: path, mode: 0o660)
-        return NetnsdServer(listening: try listener.socket.duplicate(), path: path, peerPolicy: peerPolicy)
+        return NetnsdServer(listening: try listener.socket.duplicate(), path: path, peerPolicy: peerPolicy, pinNamespaces: pinNamespaces)
     }
 
     deinit { _ = close(listener) }
@@ -138,7 +143,7 @@ public final class NetnsdServer: @unchecked Sendable {
             return
         }
         NetnsdLog.write("connection from \(peer)")
-        let session = NetnsdSession(peer: peer)
+        let session = NetnsdSession(peer: peer, pinNamespaces: pinNamespaces)
         defer {
             let destroyed = session.destroyAll()
             NetnsdLog.write("connection from \(peer) closed; destroyed \(destroyed) remaining cell(s)")

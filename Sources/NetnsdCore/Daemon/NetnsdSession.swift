@@ -41,11 +41,18 @@ public final class NetnsdSession {
     private var slots: [CellID: Slot] = [:]
 
     private let maxCells: Int
+    private let pinNamespaces: Bool
 
-    public init(peer: PeerCredentials, flowLogSocket: FlowLogSocketOpener? = nil, maxCells: Int = NetnsdSession.defaultMaxCells) {
+    /// `pinNamespaces`: bind-mount every created cell's netns at
+    /// `/run/netns/cellos-<id>` (`--pin`), removed on destroy.
+    public init(
+        peer: PeerCredentials, flowLogSocket: FlowLogSocketOpener? = nil, maxCells: Int = NetnsdSession.defaultMaxCells,
+        pinNamespaces: Bool = false
+    ) {
         self.peer = peer
         self.flowLogSocket = flowLogSocket
         self.maxCells = maxCells
+        self.pinNamespaces = pinNamespaces
     }
 
     public func state(of id: CellID) -> CellState? { slots[id]?.state }
@@ -90,7 +97,8 @@ public final class NetnsdSession {
             if let attached = consume attached {
                 cell = try CellFactory.attach(id: request.cellID, namespace: attached, policy: request.policy, flowLogSocket: flowLogSocket)
             } else {
-                cell = try CellFactory.create(id: request.cellID, policy: request.policy, flowLogSocket: flowLogSocket)
+                cell = try CellFactory.create(
+                    id: request.cellID, policy: request.policy, flowLogSocket: flowLogSocket, pin: pinNamespaces)
             }
         } catch {
             let code = switch error {
