@@ -98,10 +98,20 @@ import Testing
             #expect(reply.message == .cellCreated(CellCreated(cellID: try CellID("d1"), names: ["netns", "dns-udp", "dns-tcp"])))
             let namespace = reply.descriptors.take(0)
             let udp = reply.descriptors.take(1)
+            let tcp = reply.descriptors.take(2)
             let cellIdentity = try namespace.identity()
             let udpIdentity = try SocketNamespace.identity(of: udp)
+            let tcpIdentity = try SocketNamespace.identity(of: tcp)
             #expect(udpIdentity == cellIdentity)
+            #expect(tcpIdentity == cellIdentity)
             #expect(try cellIdentity != NetworkNamespace.hostIdentity())
+            // A query sent from inside the cell arrives on the socket this client received.
+            #expect(try NetworkNamespace.run(in: namespace) { NetProbe.udpSend("127.0.0.1", 53, [0xD1, 0x5C]) } == 0)
+            var buffer = [UInt8](repeating: 0, count: 8)
+            var ready = pollfd(fd: udp.rawValue, events: Int16(POLLIN), revents: 0)
+            #expect(poll(&ready, 1, 2000) == 1)
+            let received = buffer.withUnsafeMutableBytes { recv(udp.rawValue, $0.baseAddress, $0.count, Int32(MSG_DONTWAIT)) }
+            #expect(Array(buffer.prefix(max(0, received))) == [0xD1, 0x5C])
             // The daemon holds the cell's three descriptors plus the connection (its
             // copies of the reply's descriptors close just after the reply is sent).
             #expect(try daemon.waitForDescriptors(baseline + 4) == baseline + 4, "\(daemon.listing())")
@@ -125,6 +135,26 @@ import Testing
             }
         }
         #expect(try daemon.waitForDescriptors(baseline) == baseline)
+        #expect(daemon.terminate() == 0)
+    }
+
+    @Test(.enabled(if: PrivilegedTest.shouldRun))
+    func twoHundredCreateDestroyCyclesLeaveNoDaemonDescriptor() throws {
+        try PrivilegedTest.requireRoot()
+        let daemon = try RunningDaemon(arguments: ["--allow-uid", "0"])
+        var client = try NetnsdClient.connect(path: daemon.socketPath)
+        let baseline = try daemon.settledDescriptors()
+        let policy = try Self.policy()
+        for index in 0..<200 {
+            let id = try CellID("cycle-\(index)")
+            let created = try client.request(CreateCell(cellID: id, policy: policy))
+            let destroyed = try client.request(DestroyCell(cellID: id))
+            guard case .cellCreated = created.message, destroyed.message == .cellDestroyed(CellDestroyed(cellID: id)) else {
+                Issue.record("cycle \(index): \(created.message) / \(destroyed.message)")
+                return
+            }
+        }
+        #expect(try daemon.waitForDescriptors(baseline) == baseline, "\(daemon.listing())")
         #expect(daemon.terminate() == 0)
     }
 

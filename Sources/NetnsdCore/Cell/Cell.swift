@@ -5,7 +5,7 @@ import NetworkNamespaces
 /// packets. It is called on a thread inside the cell netns, so the socket belongs
 /// to the cell. The NFLOG code lives in FlowlogCore (another helper's library);
 /// this is the hook it plugs into. Without an opener a cell has no NFLOG socket.
-public typealias FlowLogSocketOpener = (_ group: UInt16) throws -> OwnedFD
+public typealias FlowLogSocketOpener = @Sendable (_ group: UInt16) throws -> OwnedFD
 
 /// One live cell: its network namespace and the sockets created inside it. The
 /// value owns every descriptor; dropping it (or `destroy()`) closes them all, and a

@@ -18,6 +18,8 @@ public final class NetnsdServer: @unchecked Sendable {
     public let peerPolicy: PeerPolicy
     /// Pin every created cell's netns at /run/netns/cellos-<id> (`--pin`).
     public let pinNamespaces: Bool
+    /// The NFLOG hook handed to every session (FlowlogCore's opener); nil = no nflog fd.
+    public let flowLogSocket: FlowLogSocketOpener?
     private let state = Mutex(ServerState())
 
     /// Connections served at once; each has a thread. Beyond it a connection is
@@ -31,11 +33,18 @@ public final class NetnsdServer: @unchecked Sendable {
 
     /// Takes ownership of a listening `SOCK_SEQPACKET` socket (bound by
     /// `bind(path:)` or inherited through socket activation).
-    public convenience init(listening socket: consuming OwnedFD, peerPolicy: PeerPolicy, pinNamespaces: Bool = false) {
-        self.init(listening: socket, path: nil, peerPolicy: peerPolicy, pinNamespaces: pinNamespaces)
+    public convenience init(
+        listening socket: consuming OwnedFD, peerPolicy: PeerPolicy, pinNamespaces: Bool = false,
+        flowLogSocket: FlowLogSocketOpener? = nil
+    ) {
+        self.init(listening: socket, path: nil, peerPolicy: peerPolicy, pinNamespaces: pinNamespaces, flowLogSocket: flowLogSocket)
     }
 
-    private init(listening socket: consuming OwnedFD, path: String?, peerPolicy: PeerPolicy, pinNamespaces: Bool) {
+    private init(
+        listening socket: consuming OwnedFD, path: String?, peerPolicy: PeerPolicy, pinNamespaces: Bool,
+        flowLogSocket: FlowLogSocketOpener?
+    ) {
+        self.flowLogSocket = flowLogSocket
         // Stored raw so other threads can shutdown(2) it; closed in deinit.
         self.listener = socket.release()
         self.socketPath = path
@@ -46,7 +55,8 @@ public final class NetnsdServer: @unchecked Sendable {
     /// Adopts a socket-activated control socket after checking it is what the
     /// protocol needs: a listening `SOCK_SEQPACKET` socket.
     public static func adopt(
-        activated socket: consuming OwnedFD, peerPolicy: PeerPolicy, pinNamespaces: Bool = false
+        activated socket: consuming OwnedFD, peerPolicy: PeerPolicy, pinNamespaces: Bool = false,
+        flowLogSocket: FlowLogSocketOpener? = nil
     ) throws(SystemCallError) -> NetnsdServer {
         var type: Int32 = 0
         var listening: Int32 = 0
@@ -60,14 +70,19 @@ public final class NetnsdServer: @unchecked Sendable {
         guard type == Int32(SOCK_SEQPACKET.rawValue), listening == 1 else {
             throw SystemCallError("activated control socket", errno: ENOTSOCK, context: "not a listening SOCK_SEQPACKET socket")
         }
-        return NetnsdServer(listening: socket, path: nil, peerPolicy: peerPolicy, pinNamespaces: pinNamespaces)
+        return NetnsdServer(
+            listening: socket, path: nil, peerPolicy: peerPolicy, pinNamespaces: pinNamespaces, flowLogSocket: flowLogSocket)
     }
 
     /// Binds the control socket at `path` (mode 0660: the allowed uid/gid is
     /// checked by SO_PEERCRED anyway; the mode keeps others from even connecting).
-    public static func bind(path: String, peerPolicy: PeerPolicy, pinNamespaces: Bool = false) throws(SystemCallError) -> NetnsdServer {
+    public static func bind(
+        path: String, peerPolicy: PeerPolicy, pinNamespaces: Bool = false, flowLogSocket: FlowLogSocketOpener? = nil
+    ) throws(SystemCallError) -> NetnsdServer {
         let listener = try SeqpacketListener.bind(path: path, mode: 0o660)
-        return NetnsdServer(listening: try listener.socket.duplicate(), path: path, peerPolicy: peerPolicy, pinNamespaces: pinNamespaces)
+        return NetnsdServer(
+            listening: try listener.socket.duplicate(), path: path, peerPolicy: peerPolicy, pinNamespaces: pinNamespaces,
+            flowLogSocket: flowLogSocket)
     }
 
     deinit { _ = close(listener) }
@@ -143,7 +158,7 @@ public final class NetnsdServer: @unchecked Sendable {
             return
         }
         NetnsdLog.write("connection from \(peer)")
-        let session = NetnsdSession(peer: peer, pinNamespaces: pinNamespaces)
+        let session = NetnsdSession(peer: peer, flowLogSocket: flowLogSocket, pinNamespaces: pinNamespaces)
         defer {
             let destroyed = session.destroyAll()
             NetnsdLog.write("connection from \(peer) closed; destroyed \(destroyed) remaining cell(s)")
