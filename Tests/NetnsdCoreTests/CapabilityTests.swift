@@ -79,6 +79,27 @@ import Testing
         #expect(noClients.stderr.contains("--allow-uid or --allow-gid"))
     }
 
+    /// Each declared capability is needed: the operation its entry names succeeds
+    /// with the test's full set and fails with EPERM/EACCES once only that one
+    /// capability is removed from the bounding set (standard tools stand in for
+    /// the daemon's own calls, which are the same system calls).
+    @Test(.enabled(if: PrivilegedTest.shouldRun), arguments: [
+        ("CAP_SYS_ADMIN", "sys_admin", ["unshare", "-n", "true"], "Operation not permitted"),
+        ("CAP_NET_ADMIN", "net_admin", ["unshare", "-n", "sh", "-c", "ip link set lo up && nft add table inet cellos"], "Operation not permitted"),
+        ("CAP_NET_BIND_SERVICE", "net_bind_service", ["unshare", "-n", "sh", "-c", "ip link set lo up && " + bindPort53], "Permission denied"),
+    ])
+    func eachDeclaredCapabilityIsNeededByItsOperation(name: String, setprivName: String, operation: [String], refusal: String) throws {
+        try PrivilegedTest.requireRoot()
+        #expect(DeclaredCapabilities.capabilities.map(\.name).contains(name))
+        let withIt = try Shell.run(operation)
+        #expect(withIt.succeeded, "\(withIt.stderr)")
+        let without = try Shell.run(["setpriv", "--bounding-set", "-\(setprivName)", "--"] + operation)
+        #expect(!without.succeeded)
+        #expect(without.stderr.contains(refusal), "\(without.stderr)")
+    }
+
+    static let bindPort53 = "perl -MSocket -e 'socket(S, PF_INET, SOCK_DGRAM, 0) or die; bind(S, pack_sockaddr_in(53, inet_aton(q{127.0.0.1}))) or die qq{bind: $!\\n}'"
+
     static func stop(_ pid: pid_t) {
         kill(pid, SIGKILL)
         var status: Int32 = 0
