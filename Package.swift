@@ -54,9 +54,14 @@ let package = Package(
         // Network-namespace test lab for integration tests (shells out to `ip`; tests only).
         .target(name: "CellosTestLab", dependencies: ["IPCWire", "NetworkNamespaces"]),
 
-        .testTarget(name: "IPCWireTests", dependencies: ["IPCWire", "CellosTestLab"]),
-        .testTarget(name: "CellosTestLabTests", dependencies: ["CellosTestLab"]),
+        // A socket-activated child process the IPCWire tests spawn and inspect.
+        .executableTarget(name: "cellos-test-child", dependencies: ["IPCWire"], path: "Tests/Support/cellos-test-child"),
+
+        .testTarget(name: "IPCWireTests", dependencies: ["IPCWire", "NetworkNamespaces", "CellosTestLab", "cellos-test-child"]),
+        .testTarget(name: "CellosTestLabTests", dependencies: ["CellosTestLab", "NetworkNamespaces", "IPCWire"]),
         .testTarget(name: "SystemLibraryTests", dependencies: ["CCap", "CMnl", "CNftables", "CSeccomp"]),
-        .testTarget(name: "ExecutableTests", dependencies: ["CellosTestLab"]),
+        .testTarget(
+            name: "ExecutableTests",
+            dependencies: ["CellosTestLab", "IPCWire", "cellos-broker", "cellos-netnsd", "cellos-dnsproxy", "cellos-flowlog"]),
     ]
 )
