@@ -11,6 +11,9 @@ scripts/deps.sh test
 swift build --build-tests
 log=$(mktemp)
 trap 'rm -f "$log"' EXIT
+# Labs name everything cl<hex>-…; what exists before the run is not this run's.
+lab_objects() { (ip netns list; ip -o link show) | grep -oE '(^| )cl[0-9a-f]{6}[-v][^ :@]*' | sort -u || true; }
+before=$(lab_objects)
 # --no-parallel: the descriptor-leak tests count the whole process's open fds.
 set +e
 swift test --skip-build --no-parallel 2>&1 | tee "$log"
@@ -23,8 +26,8 @@ if [ "${CI:-}" = "true" ] && grep -E '(^|[^a-z])skipped' "$log" | grep -v ' 0 sk
     exit 1
 fi
 
-# Labs name everything cl<hex>-…; anything left is a cleanup bug.
-leftovers=$( (ip netns list; ip -o link show) | grep -E '(^| )cl[0-9a-f]{6}' || true)
+# Anything a lab of this run left is a cleanup bug.
+leftovers=$(comm -13 <(echo "$before") <(lab_objects))
 if [ -n "$leftovers" ]; then
     echo "test: the suite left lab namespaces or links behind:" >&2
     echo "$leftovers" >&2
