@@ -58,5 +58,6 @@ let package = Package(
         .testTarget(name: "CellosTestLabTests", dependencies: ["CellosTestLab"]),
         .testTarget(name: "SystemLibraryTests", dependencies: ["CCap", "CMnl", "CNftables", "CSeccomp"]),
         .testTarget(name: "ExecutableTests", dependencies: ["CellosTestLab"]),
+        .testTarget(name: "FlowlogCoreTests", dependencies: ["FlowlogCore", "CellosTestLab", "NetworkNamespaces"]),
     ]
 )
