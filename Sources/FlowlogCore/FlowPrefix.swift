@@ -3,6 +3,11 @@
 public struct FlowVerdict: Hashable, Sendable {
     public var verdict: String
     public var rule: String
+
+    public init(verdict: String, rule: String) {
+        self.verdict = verdict
+        self.rule = rule
+    }
 }
 
 /// Parses NFLOG prefixes of the form `<prefix> <verdict> <rule>`.

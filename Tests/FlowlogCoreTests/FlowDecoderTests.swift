@@ -162,3 +162,14 @@ import Testing
         #expect(line.object == #"{"k":"a\"b\\c\nd\u0001"}"#)
     }
 }
+
+@Suite struct CapabilitySetsTests {
+    @Test func statusLinesParse() {
+        let status = "Name:\tx\nCapInh:\t0000000000000000\nCapPrm:\t000001ffffffffff\nCapEff:\t0000000000001000\nCapBnd:\t000001ffffffffff\n"
+        let sets = CapabilitySets.parse(status: status)
+        #expect(sets == CapabilitySets(permitted: 0x1ff_ffff_ffff, effective: 0x1000))
+        #expect(sets?.hasEffective(CapabilitySets.netAdmin) == true)
+        #expect(CapabilitySets.parse(status: "CapPrm:\t0\nCapEff:\tzz\n") == nil)
+        #expect(CapabilitySets.parse(status: "CapPrm:\t0\nCapEff:\t0\n")?.isEmpty == true)
+    }
+}
