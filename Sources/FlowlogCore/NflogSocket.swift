@@ -52,6 +52,9 @@ public enum NflogSocketError: Error, Equatable, Sendable, CustomStringConvertibl
 /// and by whoever creates a cell's socket inside its namespace (the socket stays
 /// in the namespace of the thread that called `open`).
 public enum NflogSocket {
+    /// The netlink protocol NFLOG speaks.
+    public static let netlinkNetfilter = NETLINK_NETFILTER
+
     /// Creates a NETLINK_NETFILTER socket, binds it to `configuration.group` in
     /// copy-packet mode with sequence numbers, and sizes its buffers. ENOBUFS is
     /// left on (NETLINK_NO_ENOBUFS off) so kernel drops are seen and counted.
