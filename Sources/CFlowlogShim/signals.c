@@ -34,5 +34,3 @@ int cellos_flowlog_read_signal(int fd) {
 }
 
 int cellos_flowlog_no_new_privs(void) { return prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0); }
-
-int cellos_flowlog_get_no_new_privs(void) { return prctl(PR_GET_NO_NEW_PRIVS, 0, 0, 0, 0); }

@@ -44,9 +44,6 @@ public enum Confinement {
         let rc = seccomp_load(filter)
         guard rc == 0 else { throw .seccomp("seccomp_load", rc) }
     }
-
-    /// Whether the calling thread has `no_new_privs` set.
-    public static var noNewPrivileges: Bool { cellos_flowlog_get_no_new_privs() == 1 }
 }
 
 public enum ConfinementError: Error, Equatable, Sendable, CustomStringConvertible {

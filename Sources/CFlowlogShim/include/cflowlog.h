@@ -13,6 +13,3 @@ int cellos_flowlog_read_signal(int fd);
 
 /// prctl(PR_SET_NO_NEW_PRIVS, 1): execve can never grant privileges again.
 int cellos_flowlog_no_new_privs(void);
-
-/// prctl(PR_GET_NO_NEW_PRIVS): 1, 0, or -1 with errno set.
-int cellos_flowlog_get_no_new_privs(void);
