@@ -4,21 +4,23 @@ import IPCWire
 /// Sends single packets from the calling thread's network namespace: UDP
 /// datagrams, a TCP SYN (a non-blocking connect) and an ICMP echo request.
 enum Traffic {
-    static func udp(to address: String, port: UInt16, payload: [UInt8] = Array("flowlog".utf8)) {
+    static func udp(to address: String, port: UInt16, from sourcePort: UInt16 = 0, payload: [UInt8] = Array("flowlog".utf8)) {
         withSocketAddress(address, port) { family, pointer, length in
             let fd = socket(family, Int32(SOCK_DGRAM.rawValue), 0)
             guard fd >= 0 else { return }
             defer { close(fd) }
+            bindSource(fd, family: family, port: sourcePort)
             // A rule that drops the datagram makes sendto fail with EPERM; the log happened first.
             _ = payload.withUnsafeBytes { sendto(fd, $0.baseAddress, $0.count, 0, pointer, length) }
         }
     }
 
-    static func tcpConnect(to address: String, port: UInt16) {
+    static func tcpConnect(to address: String, port: UInt16, from sourcePort: UInt16 = 0) {
         withSocketAddress(address, port) { family, pointer, length in
             let fd = socket(family, Int32(SOCK_STREAM.rawValue) | Int32(SOCK_NONBLOCK.rawValue), 0)
             guard fd >= 0 else { return }
             defer { close(fd) }
+            bindSource(fd, family: family, port: sourcePort)
             _ = connect(fd, pointer, length)  // EINPROGRESS: the SYN is on its way
         }
     }
@@ -34,6 +36,15 @@ enum Traffic {
             message[3] = UInt8(checksum & 0xFF)
             _ = message.withUnsafeBytes { sendto(fd, $0.baseAddress, $0.count, 0, pointer, length) }
         }
+    }
+
+    /// Binds a fixed source port (0: let the kernel pick), so two runs of the
+    /// same traffic produce the same 5-tuples.
+    static func bindSource(_ fd: Int32, family: Int32, port: UInt16) {
+        guard port != 0 else { return }
+        var one: Int32 = 1
+        setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, socklen_t(MemoryLayout<Int32>.size))
+        withSocketAddress(family == AF_INET6 ? "::" : "0.0.0.0", port) { _, pointer, length in _ = bind(fd, pointer, length) }
     }
 
     static func internetChecksum(_ bytes: [UInt8]) -> UInt16 {
