@@ -30,7 +30,15 @@ public struct EventWriter: ~Copyable {
     /// Queues one line (a newline is added). Returns what a threshold flush wrote
     /// and dropped, if one happened.
     public mutating func append(_ line: String) -> (written: Int, dropped: Int) {
-        pending.append(contentsOf: line.utf8)
+        append(bytes: Array(line.utf8))
+    }
+
+    public mutating func append(_ line: JSONLine) -> (written: Int, dropped: Int) {
+        append(bytes: line.objectBytes)
+    }
+
+    mutating func append(bytes line: [UInt8]) -> (written: Int, dropped: Int) {
+        pending.append(contentsOf: line)
         pending.append(UInt8(ascii: "\n"))
         pendingLines += 1
         return pending.count >= Self.flushThreshold ? flush() : (0, 0)

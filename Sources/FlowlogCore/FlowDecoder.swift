@@ -4,6 +4,9 @@ public struct FlowDecoder: Sendable {
     public let prefixParser: FlowPrefixParser
     public var stats = FlowlogStats()
     public var table: FlowTable
+    /// The last NFULA_SEQ seen: the kernel numbers every packet it logs to the
+    /// group, so a jump means packets lost to a full socket buffer.
+    var lastSequence: UInt32?
 
     public init(prefix: String = FlowPrefixParser.defaultPrefix, flowCapacity: Int = 65_536) {
         prefixParser = FlowPrefixParser(prefix: prefix)
@@ -49,6 +52,14 @@ public struct FlowDecoder: Sendable {
             return
         }
         stats.packets += 1
+        if let sequence = packet.sequence {
+            if let last = lastSequence {
+                let gap = sequence &- last &- 1
+                // A huge "gap" is a reordering or a counter reset, not a loss.
+                if gap != 0 && gap < 1 << 31 { stats.sequenceLost += UInt64(gap) }
+            }
+            lastSequence = sequence
+        }
         guard let prefix = packet.prefix, let verdict = prefixParser.parse(prefix) else {
             stats.unmatched += 1
             return

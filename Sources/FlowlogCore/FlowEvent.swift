@@ -16,17 +16,23 @@ public struct FlowEvent: Sendable {
 
     /// The event as one JSON object (format: docs/flowlog.md).
     public func jsonLine(cellID: String) -> String {
+        json(cellID: cellID, timeText: time.rfc3339).object
+    }
+
+    /// The event's JSON with its time already formatted (a listener formats each
+    /// receive time once per datagram, not once per packet).
+    public func json(cellID: String, timeText: String) -> JSONLine {
         var line = JSONLine()
         line.field("type", "flow_event")
-        line.field("time", time.rfc3339)
+        line.field("time", timeText)
         line.field("cell", cellID)
         line.field("verdict", verdict.verdict)
         line.field("rule", verdict.rule)
         if let direction { line.field("direction", direction) }
         if let packet {
             line.field("protocol", packet.protocolName)
-            line.field("src", packet.source.description)
-            line.field("dst", packet.destination.description)
+            line.field("src", packet.source)
+            line.field("dst", packet.destination)
             line.optionalField("sport", packet.sourcePort)
             line.optionalField("dport", packet.destinationPort)
             line.optionalField("icmp_type", packet.icmpType)
@@ -43,6 +49,6 @@ public struct FlowEvent: Sendable {
         line.optionalField("outdev", outputInterface)
         line.optionalField("seq", sequence)
         line.field("group", group)
-        return line.object
+        return line
     }
 }

@@ -57,6 +57,7 @@ public struct FlowListener: ~Copyable {
         var now = timespec()
         clock_gettime(CLOCK_REALTIME, &now)
         let receivedAt = WallTime(seconds: Int64(now.tv_sec), microseconds: Int32(now.tv_nsec / 1000))
+        var times = (time: receivedAt, text: receivedAt.rfc3339)
         for _ in 0..<Self.batch {
             switch try NflogSocket.receive(socket, into: buffer) {
             case .empty:
@@ -69,9 +70,13 @@ public struct FlowListener: ~Copyable {
                 decoder.stats.decodeFailures += 1
             case .datagram(let count):
                 let cell = cellID
-                var lines: [String] = []
-                decoder.process(datagram: UnsafeRawBufferPointer(rebasing: buffer[..<count]), receivedAt: receivedAt) {
-                    lines.append($0.jsonLine(cellID: cell))
+                var lines: [JSONLine] = []
+                decoder.process(datagram: UnsafeRawBufferPointer(rebasing: buffer[..<count]), receivedAt: receivedAt) { event in
+                    // Most packets carry no timestamp and share the datagram's receive time.
+                    if event.time != times.time {
+                        times = (event.time, event.time.rfc3339)
+                    }
+                    lines.append(event.json(cellID: cell, timeText: times.text))
                 }
                 for line in lines { tally(output.append(line)) }
             }

@@ -59,8 +59,8 @@ public struct FlowTable: Sendable {
                 line.field("rule", record.rule)
                 if let direction = record.direction { line.field("direction", direction) }
                 line.field("protocol", IPProtocolNumber.name(key.ipProtocol))
-                line.field("src", key.source.description)
-                line.field("dst", key.destination.description)
+                line.field("src", key.source)
+                line.field("dst", key.destination)
                 line.optionalField("sport", key.sourcePort)
                 line.optionalField("dport", key.destinationPort)
                 line.optionalField("icmp_type", key.icmpType)

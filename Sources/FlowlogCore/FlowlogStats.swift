@@ -17,8 +17,11 @@ public struct FlowlogStats: Equatable, Sendable {
     public var eventsWritten: UInt64 = 0
     /// Events that could not be written (output error).
     public var eventsDropped: UInt64 = 0
-    /// `recv` failing with ENOBUFS: the kernel dropped log messages.
+    /// `recv` failing with ENOBUFS: the kernel dropped log messages (one count
+    /// per overflow episode, which may cover many packets).
     public var kernelDrops: UInt64 = 0
+    /// Packets missing from the NFULA_SEQ sequence: how many the kernel dropped.
+    public var sequenceLost: UInt64 = 0
 
     public init() {}
 
@@ -36,6 +39,7 @@ public struct FlowlogStats: Equatable, Sendable {
         line.field("events_written", eventsWritten)
         line.field("events_dropped", eventsDropped)
         line.field("kernel_drops", kernelDrops)
+        line.field("sequence_lost", sequenceLost)
         line.field("flows", flows)
         line.field("flow_table_overflow", flowTableOverflow)
         return line.object

@@ -173,3 +173,27 @@ import Testing
         #expect(CapabilitySets.parse(status: "CapPrm:\t0\nCapEff:\t0\n")?.isEmpty == true)
     }
 }
+
+@Suite struct SequenceGapTests {
+    func packet(sequence: UInt32) -> [UInt8] {
+        typealias A = NflogProtocol.Attribute
+        return Netlink.nflog(attributes: [
+            Netlink.attribute(A.prefix, Array("cellos-flow drop r1".utf8) + [0]),
+            Netlink.attribute(A.sequence, Bytes.be32(sequence)),
+        ])
+    }
+
+    @Test func jumpsInTheKernelSequenceCountLostPackets() {
+        var decoder = FlowDecoder()
+        let datagram = [0, 1, 2, 5, 6, 10].flatMap { packet(sequence: $0) }
+        withBytes(datagram) { decoder.process(datagram: $0, receivedAt: WallTime(seconds: 0, microseconds: 0)) { _ in } }
+        #expect(decoder.stats.sequenceLost == 2 + 3)
+        #expect(decoder.stats.matched == 6)
+        // Wrapping past UInt32.max is not a loss; going backwards is not counted either.
+        var wrapping = FlowDecoder()
+        withBytes([UInt32.max, 0, 1, 0].flatMap { packet(sequence: $0) }) {
+            wrapping.process(datagram: $0, receivedAt: WallTime(seconds: 0, microseconds: 0)) { _ in }
+        }
+        #expect(wrapping.stats.sequenceLost == 0)
+    }
+}

@@ -61,6 +61,7 @@ import Testing
             #expect((stats["unmatched"] as? Int ?? 0) >= 1)
             #expect(stats["decode_failures"] as? Int == 0)
             #expect(stats["kernel_drops"] as? Int == 0)
+            #expect(stats["sequence_lost"] as? Int == 0)
         }
     }
 
