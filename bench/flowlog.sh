@@ -74,8 +74,10 @@ ip netns exec "$ns" python3 bench/flowlog-flood.py "$packets" 10.99.0.1 9999
 read -r lines seconds < <(settle "$work/flowlog.jsonl" "$start")
 cpu=$(cpu_seconds "$listener")
 kill -TERM "$listener"; wait "$listener" || true; listener=
-drops=$(grep '"type":"flowlog_stats"' "$work/flowlog.jsonl" | tail -n1 | sed 's/.*"kernel_drops":\([0-9]*\).*/\1/')
-report cellos-flowlog "$lines" "$seconds" "$cpu" "  (ENOBUFS reported: $drops)"
+stats=$(grep '"type":"flowlog_stats"' "$work/flowlog.jsonl" | tail -n1)
+drops=$(sed 's/.*"kernel_drops":\([0-9]*\).*/\1/' <<< "$stats")
+lost=$(sed 's/.*"sequence_lost":\([0-9]*\).*/\1/' <<< "$stats")
+report cellos-flowlog "$lines" "$seconds" "$cpu" "  (ENOBUFS episodes: $drops, lost by NFULA_SEQ: $lost)"
 
 # ulogd2 with JSON output.
 cat > "$work/ulogd.conf" <<CONF
@@ -108,4 +110,6 @@ cpu=$(cpu_seconds "$listener")
 # SIGTERM makes ulogd flush its last buffered lines (sync=0 is its fast setting).
 kill -TERM "$listener"; wait "$listener" 2>/dev/null || true; listener=
 lines=$(wc -l < "$work/ulogd.json")
-report ulogd2-json "$lines" "$seconds" "$cpu" ""
+# ulogd logs each ENOBUFS it sees ("losing netlink events" / "increasing buffer size").
+enobufs=$(grep -ciE "losing|ENOBUFS|No buffer space" "$work/ulogd.log" || true)
+report ulogd2-json "$lines" "$seconds" "$cpu" "  (ENOBUFS log lines: $enobufs)"
