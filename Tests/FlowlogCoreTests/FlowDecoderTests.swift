@@ -1,4 +1,6 @@
 import Testing
+import IPCWire
+import Glibc
 @testable import FlowlogCore
 
 @Suite struct FlowPrefixTests {
@@ -195,5 +197,35 @@ import Testing
             wrapping.process(datagram: $0, receivedAt: WallTime(seconds: 0, microseconds: 0)) { _ in }
         }
         #expect(wrapping.stats.sequenceLost == 0)
+    }
+}
+
+@Suite struct EventWriterTests {
+    @Test func linesThatCannotBeWrittenAreCountedAsDropped() throws {
+        // /dev/full fails every write with ENOSPC.
+        let fd = open("/dev/full", O_WRONLY | O_CLOEXEC)
+        try #require(fd >= 0)
+        var writer = EventWriter(fd: OwnedFD(adopting: fd))
+        for index in 0..<3 { _ = writer.append("{\"n\":\(index)}") }
+        let result = writer.flush()
+        #expect(result.written == 0)
+        #expect(result.dropped == 3)
+    }
+
+    @Test func linesAreWrittenWholeWithNewlines() throws {
+        var fds: [Int32] = [0, 0]
+        try #require(pipe(&fds) == 0)
+        let reader = OwnedFD(adopting: fds[0])
+        var writer = EventWriter(fd: OwnedFD(adopting: fds[1]))
+        var line = JSONLine()
+        line.field("type", "x")
+        _ = writer.append(line)
+        _ = writer.append("{}")
+        let result = writer.flush()
+        #expect(result.written == 2)
+        #expect(result.dropped == 0)
+        var buffer = [UInt8](repeating: 0, count: 64)
+        let count = buffer.withUnsafeMutableBytes { read(reader.rawValue, $0.baseAddress, $0.count) }
+        #expect(String(decoding: buffer[..<max(0, count)], as: UTF8.self) == "{\"type\":\"x\"}\n{}\n")
     }
 }

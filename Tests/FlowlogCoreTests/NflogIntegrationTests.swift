@@ -81,3 +81,76 @@ import Testing
         }
     }
 }
+
+/// What happens when the listener falls behind, and that setup leaks nothing.
+@Suite(.serialized) struct NflogOverflowTests {
+    @Test(.enabled(if: PrivilegedTest.shouldRun))
+    func aFullSocketBufferIsReportedAsENOBUFSAndSequenceGaps() throws {
+        try withLab { lab in
+            let flow = try FlowLab(lab)
+            var configuration = NflogSocketConfiguration(group: FlowLab.group)
+            configuration.receiveBufferBytes = 4096  // the kernel's minimum, far below the burst
+            let raw = try lab.inside(flow.cell) { try NflogSocket.open(configuration).release() }
+            let socket = OwnedFD(adopting: raw)
+            // 2000 logged datagrams while nobody reads: most batches cannot be queued.
+            try lab.inside(flow.cell) {
+                for index in 0..<2000 { Traffic.udp(to: flow.peerV4, port: 9999, from: UInt16(30000 + index % 1000)) }
+            }
+            var decoder = FlowDecoder()
+            var kernelDrops = 0
+            let buffer = UnsafeMutableRawBufferPointer.allocate(byteCount: 256 << 10, alignment: 8)
+            defer { buffer.deallocate() }
+            func drain() throws {
+                usleep(100_000)  // past the 20 ms flush timeout of the last batch
+                while true {
+                    switch try NflogSocket.receive(socket, into: buffer) {
+                    case .datagram(let count):
+                        decoder.process(datagram: UnsafeRawBufferPointer(rebasing: buffer[..<count]), receivedAt: WallTime(seconds: 0, microseconds: 0)) { _ in }
+                    case .kernelDropped: kernelDrops += 1
+                    case .truncated: Issue.record("datagram larger than the receive buffer")
+                    case .empty: return
+                    }
+                }
+            }
+            try drain()
+            #expect(kernelDrops >= 1)
+            #expect(decoder.stats.matched < 2000)
+            // Losses show in the sequence once a later packet arrives.
+            try lab.inside(flow.cell) {
+                for index in 0..<10 { Traffic.udp(to: flow.peerV4, port: 9999, from: UInt16(31000 + index)) }
+            }
+            try drain()
+            #expect(decoder.stats.sequenceLost > 0)
+            // The kernel numbered all 2010; each was received or is counted lost.
+            #expect(decoder.stats.matched + decoder.stats.sequenceLost == 2010)
+            #expect(decoder.stats.decodeFailures == 0)
+        }
+    }
+
+    @Test(.enabled(if: PrivilegedTest.shouldRun))
+    func openingAndClosingSocketsLeaksNoDescriptors() throws {
+        try withLab { lab in
+            let flow = try FlowLab(lab)
+            let before = try Self.netfilterSockets()
+            for _ in 0..<50 {
+                let socket = try flow.openSocket(lab)
+                // The probe does see an open one.
+                #expect(try Self.netfilterSockets().count == before.count + 1)
+                socket.close()
+            }
+            #expect(try Self.netfilterSockets() == before)
+        }
+    }
+
+    /// This process's open NETLINK_NETFILTER sockets (other descriptors come and go
+    /// with the lab's helper processes, so only these are compared).
+    static func netfilterSockets() throws -> [Int32] {
+        try FileManager.default.contentsOfDirectory(atPath: "/proc/self/fd").compactMap(Int32.init).filter { fd in
+            var domain: Int32 = 0, proto: Int32 = 0
+            var length = socklen_t(MemoryLayout<Int32>.size)
+            guard getsockopt(fd, SOL_SOCKET, SO_DOMAIN, &domain, &length) == 0, domain == AF_NETLINK else { return false }
+            length = socklen_t(MemoryLayout<Int32>.size)
+            return getsockopt(fd, SOL_SOCKET, SO_PROTOCOL, &proto, &length) == 0 && proto == NflogSocket.netlinkNetfilter
+        }.sorted()
+    }
+}
