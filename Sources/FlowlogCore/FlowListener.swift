@@ -37,14 +37,14 @@ public struct FlowListener: ~Copyable {
                 pollfd(fd: signals.fd.rawValue, events: Int16(POLLIN), revents: 0),
             ]
             try systemCall("poll") { poll(&pollers, 2, -1) }
-            if pollers[0].revents != 0 { try drain() }
+            if pollers[0].revents != 0 { _ = try drain() }
             if pollers[1].revents != 0 {
                 var stop = false
                 for signal in try signals.pending() {
                     if signal == SIGUSR1 { report() } else { stop = true }
                 }
                 if stop {
-                    try drain()
+                    while try !drain() {}
                     report()
                     return
                 }
@@ -53,7 +53,9 @@ public struct FlowListener: ~Copyable {
     }
 
     /// Reads what is queued (at most `batch` datagrams) and writes the events.
-    public mutating func drain() throws(SystemCallError) {
+    /// Returns whether the socket was emptied.
+    @discardableResult
+    public mutating func drain() throws(SystemCallError) -> Bool {
         var now = timespec()
         clock_gettime(CLOCK_REALTIME, &now)
         let receivedAt = WallTime(seconds: Int64(now.tv_sec), microseconds: Int32(now.tv_nsec / 1000))
@@ -62,7 +64,7 @@ public struct FlowListener: ~Copyable {
             switch try NflogSocket.receive(socket, into: buffer) {
             case .empty:
                 flushEvents()
-                return
+                return true
             case .kernelDropped:
                 decoder.stats.kernelDrops += 1
             case .truncated:
@@ -82,6 +84,7 @@ public struct FlowListener: ~Copyable {
             }
         }
         flushEvents()
+        return false
     }
 
     /// Writes the flow summary (one line per flow) and then the stats line.
