@@ -44,7 +44,7 @@ let package = Package(
         .target(name: "BrokerCore", dependencies: ["IPCWire"]),
         .target(name: "NetnsdCore", dependencies: ["IPCWire", "CCap", "CMnl", "CNftables", "CSeccomp"]),
         .target(name: "DNSProxyCore", dependencies: ["IPCWire"]),
-        .target(name: "FlowlogCore", dependencies: ["IPCWire", "NetworkNamespaces", "CMnl", "CFlowlogShim", "CSeccomp"]),
+        .target(name: "FlowlogCore", dependencies: ["IPCWire", "NetworkNamespaces", "CMnl", "CCap", "CFlowlogShim", "CSeccomp"]),
         // flowlog's C glue: signalfd (missing from Swift's Glibc module) and prctl (variadic).
         .target(name: "CFlowlogShim"),
 

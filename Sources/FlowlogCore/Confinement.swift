@@ -1,6 +1,7 @@
 #if canImport(Glibc)
 import Glibc
 #endif
+import CCap
 import CFlowlogShim
 import CSeccomp
 
@@ -23,6 +24,15 @@ public enum Confinement {
     /// SCMP_ACT_ERRNO(EPERM) (a function-like macro in seccomp.h).
     static let denyWithEPERM: UInt32 = 0x0005_0000 | UInt32(EPERM)
     static let allow: UInt32 = 0x7FFF_0000
+
+    /// Clears the permitted, effective and inheritable capability sets of the
+    /// calling thread (libcap `cap_set_proc` with an empty set): a standalone
+    /// listener needed CAP_NET_ADMIN to bind its group, and needs nothing after.
+    public static func dropCapabilities() throws(ConfinementError) {
+        guard let empty = cap_init() else { throw .capabilities(errno) }
+        defer { cap_free(UnsafeMutableRawPointer(empty)) }
+        guard cap_set_proc(empty) == 0 else { throw .capabilities(errno) }
+    }
 
     /// Sets `no_new_privs` and loads the allowlist. With `allThreads` the filter is
     /// synchronized to every thread of the process (SCMP_FLTATR_CTL_TSYNC);
@@ -48,11 +58,13 @@ public enum Confinement {
 
 public enum ConfinementError: Error, Equatable, Sendable, CustomStringConvertible {
     case noNewPrivs(Int32)
+    case capabilities(Int32)
     case seccomp(String, Int32)
 
     public var description: String {
         switch self {
         case .noNewPrivs(let errno): "prctl(PR_SET_NO_NEW_PRIVS) failed: errno \(errno)"
+        case .capabilities(let errno): "cap_set_proc(empty) failed: errno \(errno)"
         case .seccomp(let step, let rc): "\(step) failed: \(rc)"
         }
     }

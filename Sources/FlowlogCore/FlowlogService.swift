@@ -82,7 +82,11 @@ public enum FlowlogService {
 
     static func prepareAndConfine(_ options: FlowlogOptions) throws(FlowlogError) -> FlowListener {
         let listener = try prepare(options)
-        do { try Confinement.apply() } catch { throw .confinement(error) }
+        do {
+            // Capabilities first: the seccomp filter denies capset afterwards.
+            try Confinement.dropCapabilities()
+            try Confinement.apply()
+        } catch { throw .confinement(error) }
         return listener
     }
 

@@ -107,6 +107,12 @@ import Testing
             let pid = process.pid
             defer { kill(pid, SIGKILL); _ = FlowlogExecutable.wait(pid) }
             try process.readiness?.wait(timeoutMilliseconds: 5000)
+            // It needed CAP_NET_ADMIN to bind; once ready it holds nothing, is
+            // no_new_privs and under seccomp.
+            let status = try String(contentsOfFile: "/proc/\(pid)/status", encoding: .utf8)
+            #expect(CapabilitySets.parse(status: status)?.isEmpty == true)
+            #expect(status.contains("NoNewPrivs:\t1"))
+            #expect(status.contains("Seccomp:\t2"))
             try flow.sendTraffic(lab)
             _ = FlowlogExecutable.waitForLines(events) { $0.ofType("flow_event").count >= 4 }
             kill(pid, SIGUSR1)
