@@ -19,6 +19,7 @@ struct FlowLab {
                 udp dport 9999 log group \(group) prefix "cellos-flow drop r1" drop
                 tcp dport 8080 log group \(group) prefix "cellos-flow accept r2" accept
                 icmp type echo-request log group \(group) prefix "cellos-flow accept r3" accept
+                icmpv6 type echo-request log group \(group) prefix "cellos-flow drop r4" drop
                 udp dport 7777 log group \(group) prefix "someone-else" accept
             }
         }
@@ -48,6 +49,7 @@ struct FlowLab {
             Traffic.tcpConnect(to: peerV4, port: 8080)
             Traffic.icmpEcho(to: peerV4)
             Traffic.udp(to: peerV6, port: 9999)
+            Traffic.icmpEcho(to: peerV6)
             Traffic.udp(to: peerV4, port: 7777)
         }
     }

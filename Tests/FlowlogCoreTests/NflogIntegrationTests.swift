@@ -14,7 +14,7 @@ import Testing
             let socket = try flow.openSocket(lab)
             try flow.sendTraffic(lab)
             var decoder = FlowDecoder()
-            let events = try collectEvents(from: socket, decoder: &decoder) { $0.count >= 4 }
+            let events = try collectEvents(from: socket, decoder: &decoder) { $0.count >= 5 }
 
             let udp4 = try #require(events.first { $0.packet?.destination.description == "10.77.0.2" && $0.packet?.protocolName == "udp" })
             #expect(udp4.verdict == FlowVerdict(verdict: "drop", rule: "r1"))
@@ -42,6 +42,11 @@ import Testing
             #expect(udp6.packet?.source.description == "fd00:77::1")
             #expect(udp6.packet?.protocolName == "udp")
             #expect(udp6.packet?.destinationPort == 9999)
+
+            let icmp6 = try #require(events.first { $0.packet?.protocolName == "icmpv6" })
+            #expect(icmp6.verdict == FlowVerdict(verdict: "drop", rule: "r4"))
+            #expect(icmp6.packet?.icmpType == 128)
+            #expect(icmp6.packet?.destination.description == "fd00:77::2")
 
             // The port-7777 packet carries another prefix: counted, not an event.
             #expect(decoder.stats.unmatched >= 1)

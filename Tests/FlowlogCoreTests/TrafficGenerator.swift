@@ -25,15 +25,19 @@ enum Traffic {
         }
     }
 
+    /// An echo request: ICMP over IPv4, ICMPv6 over IPv6 (whose checksum the kernel fills in).
     static func icmpEcho(to address: String, identifier: UInt16 = 0x4242) {
         withSocketAddress(address, 0) { family, pointer, length in
-            let fd = socket(family, Int32(SOCK_RAW.rawValue), Int32(IPPROTO_ICMP))
+            let v6 = family == AF_INET6
+            let fd = socket(family, Int32(SOCK_RAW.rawValue), Int32(v6 ? IPPROTO_ICMPV6 : IPPROTO_ICMP))
             guard fd >= 0 else { return }
             defer { close(fd) }
-            var message: [UInt8] = [8, 0, 0, 0, UInt8(identifier >> 8), UInt8(identifier & 0xFF), 0, 1] + Array("ping".utf8)
-            let checksum = internetChecksum(message)
-            message[2] = UInt8(checksum >> 8)
-            message[3] = UInt8(checksum & 0xFF)
+            var message: [UInt8] = [v6 ? 128 : 8, 0, 0, 0, UInt8(identifier >> 8), UInt8(identifier & 0xFF), 0, 1] + Array("ping".utf8)
+            if !v6 {
+                let checksum = internetChecksum(message)
+                message[2] = UInt8(checksum >> 8)
+                message[3] = UInt8(checksum & 0xFF)
+            }
             _ = message.withUnsafeBytes { sendto(fd, $0.baseAddress, $0.count, 0, pointer, length) }
         }
     }

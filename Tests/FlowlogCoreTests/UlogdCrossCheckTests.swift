@@ -21,11 +21,12 @@ import Testing
             Traffic.tcpConnect(to: flow.peerV4, port: 8080, from: 42000)
             Traffic.icmpEcho(to: flow.peerV4)
             Traffic.udp(to: flow.peerV6, port: 9999, from: 43000)
+            Traffic.icmpEcho(to: flow.peerV6)
             Traffic.udp(to: flow.peerV4, port: 7777, from: 44000)
         }
     }
-    static let expectedFlowPackets = 8
-    static let expectedTotal = 9
+    static let expectedFlowPackets = 9
+    static let expectedTotal = 10
 
     static let protocols = ["tcp": 6, "udp": 17, "icmp": 1, "icmpv6": 58]
 
