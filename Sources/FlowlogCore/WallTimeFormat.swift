@@ -2,8 +2,12 @@ extension WallTime {
     /// RFC 3339 UTC with microseconds, e.g. `2026-11-25T16:04:05.123456Z`.
     /// Computed here (days-to-civil, proleptic Gregorian) rather than with gmtime_r
     /// so the event formatter stays pure Swift.
+    /// Times outside 1970...9999 (a kernel timestamp is untrusted input) are
+    /// clamped to those bounds, which also keeps the arithmetic below from overflowing.
     public var rfc3339: String {
-        let days = seconds >= 0 ? seconds / 86_400 : (seconds - 86_399) / 86_400
+        let seconds = min(max(self.seconds, 0), 253_402_300_799)
+        let microseconds = min(max(self.microseconds, 0), 999_999)
+        let days = seconds / 86_400
         let secondOfDay = seconds - days * 86_400
         // Howard Hinnant's civil_from_days.
         let z = days + 719_468

@@ -156,6 +156,9 @@ import Glibc
         #expect(WallTime(seconds: 0, microseconds: 0).rfc3339 == "1970-01-01T00:00:00.000000Z")
         #expect(WallTime(seconds: 951_782_400, microseconds: 5).rfc3339 == "2000-02-29T00:00:00.000005Z")
         #expect(WallTime(seconds: 4_102_444_799, microseconds: 999_999).rfc3339 == "2099-12-31T23:59:59.999999Z")
+        // Untrusted extremes clamp instead of overflowing.
+        #expect(WallTime(seconds: .min, microseconds: -1).rfc3339 == "1970-01-01T00:00:00.000000Z")
+        #expect(WallTime(seconds: .max, microseconds: .max).rfc3339 == "9999-12-31T23:59:59.999999Z")
     }
 
     @Test func jsonStringsEscapeControlCharacters() {
