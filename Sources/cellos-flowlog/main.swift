@@ -17,8 +17,8 @@ struct FlowlogCommand: ParsableCommand {
 
             Each logged packet whose NFLOG prefix is '<prefix> <verdict> <rule>' becomes one JSON line \
             (type flow_event); others are counted. SIGUSR1 writes one flow_summary line per unique flow and a \
-            flowlog_stats line; SIGTERM and SIGINT do the same and exit 0. After setup the process sets \
-            no_new_privs and loads a seccomp allowlist, then reports READY=1 on CELLOS_NOTIFY_FD if given. \
+            flowlog_stats line; SIGTERM and SIGINT do the same and exit 0. After setup the process drops \
+            every capability, sets no_new_privs and loads a seccomp allowlist, then reports READY=1 on CELLOS_NOTIFY_FD if given. \
             Format: docs/flowlog.md.
             """,
         version: CellosVersion.string)
