@@ -44,7 +44,9 @@ let package = Package(
         .target(name: "BrokerCore", dependencies: ["IPCWire"]),
         .target(name: "NetnsdCore", dependencies: ["IPCWire", "CCap", "CMnl", "CNftables", "CSeccomp"]),
         .target(name: "DNSProxyCore", dependencies: ["IPCWire"]),
-        .target(name: "FlowlogCore", dependencies: ["IPCWire", "CMnl"]),
+        .target(name: "FlowlogCore", dependencies: ["IPCWire", "NetworkNamespaces", "CMnl", "CCap", "CFlowlogShim", "CSeccomp"]),
+        // flowlog's C glue: signalfd (missing from Swift's Glibc module) and prctl (variadic).
+        .target(name: "CFlowlogShim"),
 
         .executableTarget(name: "cellos-broker", dependencies: ["BrokerCore", argumentParser]),
         .executableTarget(name: "cellos-netnsd", dependencies: ["NetnsdCore", argumentParser]),
@@ -63,5 +65,6 @@ let package = Package(
         .testTarget(
             name: "ExecutableTests",
             dependencies: ["CellosTestLab", "IPCWire", "cellos-broker", "cellos-netnsd", "cellos-dnsproxy", "cellos-flowlog"]),
+        .testTarget(name: "FlowlogCoreTests", dependencies: ["FlowlogCore", "CellosTestLab", "NetworkNamespaces", "cellos-flowlog"]),
     ]
 )
