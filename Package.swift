@@ -44,7 +44,9 @@ let package = Package(
         .target(name: "BrokerCore", dependencies: ["IPCWire"]),
         .target(name: "NetnsdCore", dependencies: ["IPCWire", "NetworkNamespaces", "CCap", "CMnl", "CNftables", "CSeccomp", "CNetnsdShim", "CShim"]),
         .target(name: "DNSProxyCore", dependencies: ["IPCWire"]),
-        .target(name: "FlowlogCore", dependencies: ["IPCWire", "CMnl"]),
+        .target(name: "FlowlogCore", dependencies: ["IPCWire", "NetworkNamespaces", "CMnl", "CCap", "CFlowlogShim", "CSeccomp"]),
+        // flowlog's C glue: signalfd (missing from Swift's Glibc module) and prctl (variadic).
+        .target(name: "CFlowlogShim"),
 
         .executableTarget(name: "cellos-broker", dependencies: ["BrokerCore", argumentParser]),
         .executableTarget(name: "cellos-netnsd", dependencies: ["NetnsdCore", argumentParser]),
@@ -54,13 +56,21 @@ let package = Package(
         // Network-namespace test lab for integration tests (shells out to `ip`; tests only).
         .target(name: "CellosTestLab", dependencies: ["IPCWire", "NetworkNamespaces"]),
 
-        .testTarget(name: "IPCWireTests", dependencies: ["IPCWire", "CellosTestLab"]),
-        .testTarget(name: "CellosTestLabTests", dependencies: ["CellosTestLab"]),
+        // A socket-activated child process the IPCWire tests spawn and inspect.
+        .executableTarget(name: "cellos-test-child", dependencies: ["IPCWire"], path: "Tests/Support/cellos-test-child"),
+
+        .testTarget(name: "IPCWireTests", dependencies: ["IPCWire", "NetworkNamespaces", "CellosTestLab", "cellos-test-child"]),
+        .testTarget(name: "CellosTestLabTests", dependencies: ["CellosTestLab", "NetworkNamespaces", "IPCWire"]),
         .testTarget(name: "SystemLibraryTests", dependencies: ["CCap", "CMnl", "CNftables", "CSeccomp"]),
-        .testTarget(name: "ExecutableTests", dependencies: ["CellosTestLab"]),
+        .testTarget(
+            name: "ExecutableTests",
+            dependencies: ["CellosTestLab", "IPCWire", "cellos-broker", "cellos-netnsd", "cellos-dnsproxy", "cellos-flowlog"]),
+        .testTarget(name: "FlowlogCoreTests", dependencies: ["FlowlogCore", "CellosTestLab", "NetworkNamespaces", "cellos-flowlog"]),
 
         // cellos-netnsd: rtnetlink structures and the ioctls Swift cannot call (variadic).
         .target(name: "CNetnsdShim"),
-        .testTarget(name: "NetnsdCoreTests", dependencies: ["NetnsdCore", "NetworkNamespaces", "IPCWire", "CellosTestLab"]),
+        .testTarget(
+            name: "NetnsdCoreTests",
+            dependencies: ["NetnsdCore", "NetworkNamespaces", "IPCWire", "CellosTestLab", "cellos-netnsd"]),
     ]
 )

@@ -72,8 +72,10 @@ public final class Lab: @unchecked Sendable {
     public func teardown() {
         guard !tornDown else { return }
         tornDown = true
+        // SIGKILL, not terminate(): a test runner may leave SIGTERM ignored, and an
+        // ignored signal stays ignored across exec.
         for process in processes where process.isRunning {
-            process.terminate()
+            kill(process.processIdentifier, SIGKILL)
             process.waitUntilExit()
         }
         for namespace in namespaces.reversed() {

@@ -5,7 +5,8 @@ import CShim
 
 /// Sending side of socket activation: start a helper with named descriptors at
 /// 3, 4, ... and `LISTEN_FDS`/`LISTEN_PID`/`LISTEN_FDNAMES` set, plus the readiness
-/// pipe (`CELLOS_NOTIFY_FD`, see `Readiness`) right after them.
+/// pipe (`CELLOS_NOTIFY_FD`, see `Readiness`) right after them. A child that does
+/// not speak the readiness protocol simply never writes to it.
 public enum ActivatedSpawn {
     /// Starts `executable` (an absolute path) with `arguments` (argv[1...]) and
     /// exactly `environment` (nothing is inherited implicitly). The descriptors in
@@ -13,7 +14,7 @@ public enum ActivatedSpawn {
     /// they close. The child runs no Swift code before `execve` (see `cellos_spawn`).
     public static func spawn(
         executable: String, arguments: [String], environment: [String: String],
-        names: [String], descriptors: borrowing DescriptorSet, readiness: Bool = true
+        names: [String], descriptors: borrowing DescriptorSet
     ) throws(SpawnError) -> SpawnedProcess {
         guard executable.hasPrefix("/") else { throw .relativeExecutable(executable) }
         guard names.count == descriptors.count else {
@@ -30,9 +31,6 @@ public enum ActivatedSpawn {
             env["LISTEN_FDNAMES"] = names.joined(separator: ":")
         }
         let passed = descriptors.withRawDescriptors { $0 }
-        guard readiness else {
-            return SpawnedProcess(pid: try start(executable, arguments, env, passed, listenPID: !names.isEmpty), readiness: nil)
-        }
         let notify: ReadinessPipe
         do { notify = try ReadinessPipe() } catch { throw .system(error) }
         env[Readiness.variable] = String(InheritedDescriptors.firstDescriptor + Int32(passed.count))
@@ -55,10 +53,15 @@ public enum ActivatedSpawn {
     }
 }
 
-/// A started helper: its pid, and the readiness waiter when one was requested.
+/// A started helper: its pid and the parent's end of its readiness pipe.
 public struct SpawnedProcess: ~Copyable {
     public let pid: pid_t
-    public var readiness: ReadinessWaiter?
+    public var readiness: ReadinessWaiter
+
+    /// Waits for `READY=1` (see `ReadinessWaiter.wait`).
+    public mutating func waitUntilReady(timeoutMilliseconds: Int) throws(ReadinessError) {
+        try readiness.wait(timeoutMilliseconds: timeoutMilliseconds)
+    }
 }
 
 public enum SpawnError: Error, Equatable, Sendable, CustomStringConvertible {

@@ -58,6 +58,12 @@ public struct FileIdentity: Hashable, Sendable, CustomStringConvertible {
     public let inode: UInt64
     public let mode: UInt32
 
+    public init(device: UInt64, inode: UInt64, mode: UInt32) {
+        self.device = device
+        self.inode = inode
+        self.mode = mode
+    }
+
     public var description: String { "dev \(device) ino \(inode)" }
     public var isSocket: Bool { mode & UInt32(S_IFMT) == UInt32(S_IFSOCK) }
 }

@@ -53,6 +53,11 @@ public struct PeerRejected: Error, Equatable, Sendable, CustomStringConvertible 
     public let peer: PeerCredentials
     public let policy: PeerPolicy
 
+    public init(peer: PeerCredentials, policy: PeerPolicy) {
+        self.peer = peer
+        self.policy = policy
+    }
+
     public var description: String {
         let uids = policy.allowedUIDs.sorted().map(String.init).joined(separator: ",")
         let gids = policy.allowedGIDs.sorted().map(String.init).joined(separator: ",")

@@ -36,6 +36,13 @@ public struct SeqpacketListener: ~Copyable {
         return result != 0 && errno == ECONNREFUSED
     }
 
+    /// Waits up to `timeoutMilliseconds` for a connection; nil when none arrived.
+    public func accept(timeoutMilliseconds: Int) throws(SystemCallError) -> AcceptedConnection? {
+        var poller = pollfd(fd: socket.rawValue, events: Int16(POLLIN), revents: 0)
+        let ready = try systemCall("poll") { poll(&poller, 1, Int32(clamping: timeoutMilliseconds)) }
+        return ready == 0 ? nil : try accept()
+    }
+
     /// Accepts one connection (blocking unless the socket is non-blocking).
     public func accept() throws(SystemCallError) -> AcceptedConnection {
         let fd = try systemCall("accept4") { cellos_accept_cloexec(socket.rawValue) }

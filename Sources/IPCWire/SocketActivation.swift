@@ -22,8 +22,10 @@ public struct InheritedDescriptors: ~Copyable {
 
     /// Parses the variables in `environment` as seen by process `pid`. Returns nil
     /// when the process was not socket-activated (`LISTEN_FDS` unset).
+    /// `firstDescriptor` is 3 by the convention; tests move it out of the way of
+    /// their own process's descriptors.
     public static func parse(
-        environment: [String: String], pid: pid_t = getpid()
+        environment: [String: String], pid: pid_t = getpid(), firstDescriptor: Int32 = firstDescriptor
     ) throws(ActivationError) -> InheritedDescriptors? {
         guard let rawCount = environment["LISTEN_FDS"] else { return nil }
         guard let rawPID = environment["LISTEN_PID"] else { throw .missingListenPID }
@@ -41,14 +43,11 @@ public struct InheritedDescriptors: ~Copyable {
             // systemd's default when no names are given.
             names = Array(repeating: "unknown", count: count)
         }
-        var raw: [Int32] = []
-        for offset in 0..<count {
-            let fd = firstDescriptor + Int32(offset)
-            let flags = fcntl(fd, F_GETFD)
-            guard flags >= 0 else { throw .descriptorNotOpen(fd) }
-            _ = fcntl(fd, F_SETFD, flags | FD_CLOEXEC)
-            raw.append(fd)
-        }
+        let raw = (0..<Int32(count)).map { firstDescriptor + $0 }
+        // Check all before adopting any: a failed parse must not close descriptors
+        // this process may be using for something else.
+        for fd in raw where fcntl(fd, F_GETFD) < 0 { throw .descriptorNotOpen(fd) }
+        for fd in raw { _ = fcntl(fd, F_SETFD, fcntl(fd, F_GETFD) | FD_CLOEXEC) }
         return InheritedDescriptors(names: names, descriptors: DescriptorSet(adopting: raw))
     }
 

@@ -8,15 +8,57 @@ struct FlowlogCommand: ParsableCommand {
         commandName: FlowlogRole.executableName,
         abstract: "The capability-free NFLOG flow listener of a cellos cell.",
         discussion: """
-            cellos-flowlog reads the NFLOG netlink socket it inherits (LISTEN_FDNAMES=nflog), decodes each
-            logged packet, and writes one JSON flow event per packet plus a flow summary.
+            Inherited mode (how the broker runs it): the NFLOG netlink socket arrives as a socket-activated \
+            descriptor named 'nflog' (LISTEN_FDS, LISTEN_PID, LISTEN_FDNAMES=nflog), already bound to the cell's \
+            group inside the cell's network namespace. The listener needs and accepts no capabilities.
 
-            This build provides the shared IPCWire layer only; the listener itself is not implemented yet,
-            so running it exits with an error.
+            Standalone mode (debugging): --group N binds and configures the group itself, which needs \
+            CAP_NET_ADMIN; --netns PATH opens that socket inside another network namespace.
+
+            Each logged packet whose NFLOG prefix is '<prefix> <verdict> <rule>' becomes one JSON line \
+            (type flow_event); others are counted. SIGUSR1 writes one flow_summary line per unique flow and a \
+            flowlog_stats line; SIGTERM and SIGINT do the same and exit 0. After setup the process drops \
+            every capability, sets no_new_privs and loads a seccomp allowlist, then reports READY=1 on CELLOS_NOTIFY_FD if given. \
+            Format: docs/flowlog.md.
             """,
         version: CellosVersion.string)
 
-    func run() throws {
-        throw CleanExit.message("\(FlowlogRole.executableName) \(CellosVersion.string): the listener is not implemented in this build")
+    @Option(name: .long, help: ArgumentHelp("Bind NFLOG group N (0-65535) standalone instead of using an inherited socket; needs CAP_NET_ADMIN.", valueName: "N"))
+    var group: UInt16?
+
+    @Option(name: .long, help: ArgumentHelp("With --group: open the socket inside the network namespace at PATH (e.g. /run/netns/x).", valueName: "PATH"))
+    var netns: String?
+
+    @Option(name: .customLong("cell-id"), help: ArgumentHelp("Cell id written into every line.", valueName: "ID"))
+    var cellID: String = ""
+
+    @Option(name: .long, help: ArgumentHelp("NFLOG prefix that marks cellos flow logs; other prefixes are counted as unmatched.", valueName: "TEXT"))
+    var prefix: String = FlowPrefixParser.defaultPrefix
+
+    @Option(name: .long, help: ArgumentHelp("Where JSON lines go: a file (appended, created 0640) or '-' for standard output.", valueName: "PATH|-"))
+    var events: String = "-"
+
+    @Flag(name: .customLong("allow-capabilities"), help: "Run in inherited mode even though the process holds capabilities.")
+    var allowCapabilities = false
+
+    func validate() throws {
+        if netns != nil && group == nil { throw ValidationError("--netns needs --group") }
+        if prefix.isEmpty || prefix.contains(" ") { throw ValidationError("--prefix '\(prefix)' must be one non-empty word") }
     }
+
+    func run() throws {
+        let options = FlowlogOptions(
+            group: group, netnsPath: netns, cellID: cellID, prefix: prefix, eventsPath: events, allowCapabilities: allowCapabilities)
+        do {
+            _ = try FlowlogService.run(options)
+        } catch {
+            throw SetupFailed(message: "\(FlowlogRole.executableName): \(error)")
+        }
+    }
+}
+
+/// A setup failure: printed as one line on stderr, exit status 1.
+struct SetupFailed: Error, CustomStringConvertible {
+    let message: String
+    var description: String { message }
 }

@@ -1,0 +1,37 @@
+#!/usr/bin/env bash
+# Installs the Debian packages cellos needs, idempotently: only what is missing,
+# with one `apt-get update` before the first install. Run as root.
+#
+#   scripts/deps.sh          build and demo dependencies
+#   scripts/deps.sh test     plus what the test suite and fuzzing use
+set -euo pipefail
+
+build_packages=(
+    pkg-config libcap-dev libseccomp-dev libnftables-dev libmnl-dev  # linked by the helpers
+    nftables iproute2                                                 # kernel tools the lab and demo use
+)
+test_packages=(
+    iputils-ping util-linux    # ping and setpriv in lab tests
+    knot-dnsutils dnsmasq-base # kdig client and a real upstream DNS server
+    ulogd2 ulogd2-json         # flow-log cross-check
+)
+
+wanted=("${build_packages[@]}")
+if [ "${1:-}" = "test" ]; then wanted+=("${test_packages[@]}"); fi
+
+missing=()
+for package in "${wanted[@]}"; do
+    if ! dpkg-query -W -f='${Status}' "$package" 2>/dev/null | grep -q "install ok installed"; then
+        missing+=("$package")
+    fi
+done
+if [ ${#missing[@]} -gt 0 ]; then
+    echo "deps: installing ${missing[*]}"
+    export DEBIAN_FRONTEND=noninteractive
+    apt-get update -qq
+    # Packages that ship daemons (dnsmasq, ulogd2) must not start them here.
+    printf '#!/bin/sh\nexit 101\n' > /usr/sbin/policy-rc.d && chmod +x /usr/sbin/policy-rc.d
+    trap 'rm -f /usr/sbin/policy-rc.d' EXIT
+    apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+fi
+command -v swift >/dev/null || { echo "deps: swift is not on PATH (the toolchain is expected at /opt/swift)" >&2; exit 1; }
