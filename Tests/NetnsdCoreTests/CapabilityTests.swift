@@ -53,7 +53,7 @@ import Testing
             Self.stop(pid)
             unlink(socketPath)
         }
-        try spawned.readiness!.wait(timeoutMilliseconds: 10_000)
+        try spawned.waitUntilReady(timeoutMilliseconds: 10_000)
 
         let status = try ProcessCapabilityStatus(statusText: String(contentsOfFile: "/proc/\(pid)/status", encoding: .utf8))
         // The mask the executable itself declares, read the way an operator would.

@@ -21,7 +21,7 @@ import Testing
                 environment: [:], names: [], descriptors: DescriptorSet())
             pid = spawned.pid
             do {
-                try spawned.readiness!.wait(timeoutMilliseconds: 10_000)
+                try spawned.waitUntilReady(timeoutMilliseconds: 10_000)
             } catch {
                 kill(pid, SIGKILL)
                 _ = waitpid(pid, nil, 0)
@@ -225,7 +225,7 @@ import Testing
             kill(pid, SIGKILL)
             _ = waitpid(pid, nil, 0)
         }
-        try spawned.readiness!.wait(timeoutMilliseconds: 10_000)
+        try spawned.waitUntilReady(timeoutMilliseconds: 10_000)
         var client = try NetnsdClient.connect(path: path)
         let created = try client.request(CreateCell(cellID: try CellID("activated"), policy: try Self.policy()))
         guard case .cellCreated = created.message else {
@@ -244,7 +244,7 @@ import Testing
         defer { _ = waitpid(refused.pid, nil, 0) }
         var outcome: ReadinessError?
         do {
-            try refused.readiness!.wait(timeoutMilliseconds: 10_000)
+            try refused.waitUntilReady(timeoutMilliseconds: 10_000)
         } catch {
             outcome = error
         }
