@@ -25,7 +25,7 @@ import Testing
             let pid = process.pid
             var terminated = false
             defer { if !terminated { kill(pid, SIGKILL); _ = FlowlogExecutable.wait(pid) } }
-            try process.readiness?.wait(timeoutMilliseconds: 5000)
+            try process.waitUntilReady(timeoutMilliseconds: 5000)
 
             try flow.sendTraffic(lab)
             let seen = FlowlogExecutable.waitForLines(events) { $0.ofType("flow_event").count >= 4 }
@@ -76,7 +76,7 @@ import Testing
                 names: ["nflog"], descriptors: descriptors)
             let pid = process.pid
             #expect {
-                try process.readiness?.wait(timeoutMilliseconds: 5000)
+                try process.waitUntilReady(timeoutMilliseconds: 5000)
             } throws: { error in
                 guard case .closedBeforeReady(_, let status) = error as? ReadinessError else { return false }
                 return status?.contains("refusing to run with capabilities") == true
@@ -106,7 +106,7 @@ import Testing
                 environment: [:], names: [], descriptors: DescriptorSet())
             let pid = process.pid
             defer { kill(pid, SIGKILL); _ = FlowlogExecutable.wait(pid) }
-            try process.readiness?.wait(timeoutMilliseconds: 5000)
+            try process.waitUntilReady(timeoutMilliseconds: 5000)
             // It needed CAP_NET_ADMIN to bind; once ready it holds nothing, is
             // no_new_privs and under seccomp.
             let status = try String(contentsOfFile: "/proc/\(pid)/status", encoding: .utf8)

@@ -46,7 +46,7 @@ import Testing
             let pid = process.pid
             var stopped = false
             defer { if !stopped { kill(pid, SIGKILL); _ = FlowlogExecutable.wait(pid) } }
-            try process.readiness?.wait(timeoutMilliseconds: 5000)
+            try process.waitUntilReady(timeoutMilliseconds: 5000)
             try Self.sendFixedTraffic(flow, lab)
             _ = FlowlogExecutable.waitForLines(events) { $0.ofType("flow_event").count >= Self.expectedFlowPackets }
             kill(pid, SIGTERM)
