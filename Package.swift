@@ -49,7 +49,8 @@ let package = Package(
         .target(name: "CFlowlogShim"),
 
         .executableTarget(name: "cellos-broker", dependencies: ["BrokerCore", argumentParser]),
-        .executableTarget(name: "cellos-netnsd", dependencies: ["NetnsdCore", argumentParser]),
+        // cellos-netnsd opens each cell's NFLOG socket with FlowlogCore's NflogSocket.
+        .executableTarget(name: "cellos-netnsd", dependencies: ["NetnsdCore", "FlowlogCore", argumentParser]),
         .executableTarget(name: "cellos-dnsproxy", dependencies: ["DNSProxyCore", argumentParser]),
         .executableTarget(name: "cellos-flowlog", dependencies: ["FlowlogCore", argumentParser]),
 

@@ -1,4 +1,5 @@
 import ArgumentParser
+import FlowlogCore
 import IPCWire
 import NetnsdCore
 
@@ -25,7 +26,7 @@ struct NetnsdCommand: ParsableCommand {
 
             The control socket is either bound at --socket PATH or inherited through socket activation (LISTEN_FDS/LISTEN_PID/LISTEN_FDNAMES with the name "control").
 
-            Requests served: CreateCell (new or attached netns; lo up; nftables policy; DNS UDP+TCP listeners on the resolver address; replies with the netns, dns-udp and dns-tcp descriptors), ReadCounters and DestroyCell. SpawnWorkload, StartWorkload and NFLOG sockets are not served by this build.
+            Requests served: CreateCell (new or attached netns; lo up; nftables policy; DNS UDP+TCP listeners on the resolver address; an NFLOG socket bound to the cell's group and copying packets; replies with the netns, dns-udp, dns-tcp and nflog descriptors), ReadCounters and DestroyCell. SpawnWorkload and StartWorkload are not served by this build.
 
             `cellos-netnsd ctl --help` describes the debugging client.
             """,
@@ -71,12 +72,15 @@ struct NetnsdCommand: ParsableCommand {
         do {
             try CapabilityDrop.restrict(to: DeclaredCapabilities.capabilities)
             let peers = PeerPolicy(allowedUIDs: Set(allowUIDs), allowedGIDs: Set(allowGIDs))
+            // Called on a thread inside each new cell's netns, so the socket is the cell's.
+            let nflog: FlowLogSocketOpener = { group in try NflogSocket.open(group: group) }
             if let socket {
-                server = try NetnsdServer.bind(path: socket, peerPolicy: peers, pinNamespaces: pin)
+                server = try NetnsdServer.bind(path: socket, peerPolicy: peers, pinNamespaces: pin, flowLogSocket: nflog)
             } else {
                 guard var inherited = try InheritedDescriptors.fromProcess() else { throw ValidationError("no control socket") }
                 server = try NetnsdServer.adopt(
-                    activated: try inherited.take(NetnsdRole.controlSocketName), peerPolicy: peers, pinNamespaces: pin)
+                    activated: try inherited.take(NetnsdRole.controlSocketName), peerPolicy: peers, pinNamespaces: pin,
+                    flowLogSocket: nflog)
             }
             try server.start()
         } catch {

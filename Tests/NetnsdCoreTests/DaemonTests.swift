@@ -95,15 +95,18 @@ import Testing
         do {
             var client = try NetnsdClient.connect(path: daemon.socketPath)
             var reply = try client.request(CreateCell(cellID: try CellID("d1"), policy: try Self.policy()))
-            #expect(reply.message == .cellCreated(CellCreated(cellID: try CellID("d1"), names: ["netns", "dns-udp", "dns-tcp"])))
+            #expect(reply.message == .cellCreated(CellCreated(cellID: try CellID("d1"), names: ["netns", "dns-udp", "dns-tcp", "nflog"])))
             let namespace = reply.descriptors.take(0)
             let udp = reply.descriptors.take(1)
             let tcp = reply.descriptors.take(2)
+            let nflog = reply.descriptors.take(3)
             let cellIdentity = try namespace.identity()
             let udpIdentity = try SocketNamespace.identity(of: udp)
             let tcpIdentity = try SocketNamespace.identity(of: tcp)
+            let nflogIdentity = try SocketNamespace.identity(of: nflog)
             #expect(udpIdentity == cellIdentity)
             #expect(tcpIdentity == cellIdentity)
+            #expect(nflogIdentity == cellIdentity)
             #expect(try cellIdentity != NetworkNamespace.hostIdentity())
             // A query sent from inside the cell arrives on the socket this client received.
             #expect(try NetworkNamespace.run(in: namespace) { NetProbe.udpSend("127.0.0.1", 53, [0xD1, 0x5C]) } == 0)
@@ -112,9 +115,18 @@ import Testing
             #expect(poll(&ready, 1, 2000) == 1)
             let received = buffer.withUnsafeMutableBytes { recv(udp.rawValue, $0.baseAddress, $0.count, Int32(MSG_DONTWAIT)) }
             #expect(Array(buffer.prefix(max(0, received))) == [0xD1, 0x5C])
-            // The daemon holds the cell's three descriptors plus the connection (its
+            // A dropped packet (DNS to a server other than the resolver) arrives on
+            // the passed NFLOG socket with the prefix naming verdict and rule.
+            #expect(try NetworkNamespace.run(in: namespace) { NetProbe.udpSend("127.0.0.2", 53) } == EPERM)
+            var logged = pollfd(fd: nflog.rawValue, events: Int16(POLLIN), revents: 0)
+            #expect(poll(&logged, 1, 2000) == 1)
+            var datagram = [UInt8](repeating: 0, count: 65_536)
+            let length = datagram.withUnsafeMutableBytes { recv(nflog.rawValue, $0.baseAddress, $0.count, Int32(MSG_DONTWAIT)) }
+            let text = String(decoding: datagram.prefix(max(0, length)).map { $0 == 0 ? UInt8(ascii: " ") : $0 }, as: UTF8.self)
+            #expect(text.contains("cellos-flow drop dns"))
+            // The daemon holds the cell's four descriptors plus the connection (its
             // copies of the reply's descriptors close just after the reply is sent).
-            #expect(try daemon.waitForDescriptors(baseline + 4) == baseline + 4, "\(daemon.listing())")
+            #expect(try daemon.waitForDescriptors(baseline + 5) == baseline + 5, "\(daemon.listing())")
         }
         // The client went away without DestroyCell: the daemon destroys its cell.
         #expect(try daemon.waitForDescriptors(baseline) == baseline, "\(daemon.listing())")

@@ -36,10 +36,10 @@ public enum DeclaredCapabilities {
     public static let grants: [CapabilityGrant] = [
         CapabilityGrant(
             capability: .sysAdmin,
-            operation: "unshare(CLONE_NEWNET) to create a cell netns; setns(CLONE_NEWNET) to enter a cell or attach-mode netns"),
+            operation: "unshare(CLONE_NEWNET) to create a cell netns; setns(CLONE_NEWNET) to enter a cell or attach-mode netns; mount(MS_BIND)/umount2 of the --pin at /run/netns/cellos-<id>"),
         CapabilityGrant(
             capability: .netAdmin,
-            operation: "load and read the cell's nftables table (nfnetlink); bring lo up over rtnetlink (RTM_NEWLINK)"),
+            operation: "load and read the cell's nftables table (nfnetlink); bring lo up over rtnetlink (RTM_NEWLINK); bind the cell's NFLOG socket to its group (NFULNL_CFG_CMD_BIND) and size its buffer (SO_RCVBUFFORCE)"),
         CapabilityGrant(
             capability: .netBindService,
             operation: "bind the cell's DNS UDP and TCP listeners to port 53 inside the cell netns"),
