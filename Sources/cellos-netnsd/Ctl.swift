@@ -79,21 +79,26 @@ struct Ctl: ParsableCommand {
     }
 }
 
-/// One line per reply: the message, and for each received descriptor its name and
-/// what it refers to (by /proc path of this process, so it can be inspected).
+/// A readable rendering of a reply: for a created cell, each received descriptor
+/// with its name and a /proc path of this process, so it can be inspected
+/// (e.g. `nsenter --net=/proc/<pid>/fd/<n>`) while `create` holds the cell.
 func describe(_ reply: borrowing NetnsdReply) -> String {
-    if case .countersReport(let report) = reply.message {
-        return (["counters of cell \(report.cellID):"] + report.entries.map { "  \($0.label): \($0.packets) packets, \($0.bytes) bytes" })
-            .joined(separator: "\n")
-    }
-    var lines = ["\(reply.message)"]
-    if case .cellCreated(let created) = reply.message {
-        for (index, name) in created.names.enumerated() {
-            let raw = reply.descriptors.raw(index)
-            lines.append("  \(name): /proc/\(getpid())/fd/\(raw)")
+    switch reply.message {
+    case .cellCreated(let created):
+        let lines = created.names.enumerated().map { index, name in
+            "  \(name): /proc/\(getpid())/fd/\(reply.descriptors.raw(index))"
         }
+        return (["created cell \(created.cellID)"] + lines).joined(separator: "\n")
+    case .countersReport(let report):
+        let lines = report.entries.map { "  \($0.label): \($0.packets) packets, \($0.bytes) bytes" }
+        return (["counters of cell \(report.cellID):"] + lines).joined(separator: "\n")
+    case .cellDestroyed(let destroyed):
+        return "destroyed cell \(destroyed.cellID)"
+    case .error(let error):
+        return "refused: \(error.code): \(error.message)"
+    case .createCell, .destroyCell, .readCounters:
+        return "unexpected request message in a reply: \(reply.message)"
     }
-    return lines.joined(separator: "\n")
 }
 
 /// Writes a line to standard output unbuffered, so a caller watching the output
