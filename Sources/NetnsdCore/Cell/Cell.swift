@@ -30,6 +30,8 @@ public struct Cell: ~Copyable {
     public let flowLog: OwnedFD?
     /// Where the namespace is pinned for `ip netns` (`--pin`), if it is.
     public internal(set) var pin: NamespacePin?
+    /// The veth uplink, when the policy allows egress and the daemon has a pool.
+    public internal(set) var uplink: UplinkLease?
 
     init(
         id: CellID, policy: EgressPolicy, origin: Origin, namespace: consuming OwnedFD,
@@ -55,7 +57,8 @@ public struct Cell: ~Copyable {
     /// removal fails, after every step was tried).
     public consuming func destroy() throws {
         var failure: (any Error)?
-        do { try pin?.remove() } catch { failure = error }
+        do { try uplink?.release() } catch { failure = error }
+        do { try pin?.remove() } catch { failure = failure ?? error }
         if origin == .attached {
             do { try CellFirewall.remove(in: namespace) } catch { failure = failure ?? error }
         }

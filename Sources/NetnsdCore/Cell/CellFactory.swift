@@ -9,8 +9,11 @@ public enum CellFactory {
 
     /// Creates a cell in a new network namespace; with `pin`, also bind-mounts it
     /// at `/run/netns/cellos-<id>`.
+    /// With `uplink` and a policy that allows egress, the cell also gets a veth
+    /// uplink with an address from the pool and NAT in the uplink netns.
     public static func create(
-        id: CellID, policy: EgressPolicy, flowLogSocket: FlowLogSocketOpener? = nil, pin: Bool = false
+        id: CellID, policy: EgressPolicy, flowLogSocket: FlowLogSocketOpener? = nil, pin: Bool = false,
+        uplink: UplinkSettings? = nil
     ) throws(CellError) -> Cell {
         let raw: RawCellDescriptors
         do {
@@ -25,10 +28,24 @@ public enum CellFactory {
             throw .setupFailed(cell: id.value, step: "creating the network namespace", reason: "\(error)")
         }
         var cell = raw.adopt(id: id, policy: policy, origin: .created)
+        if let uplink, policy.allowsEgress {
+            guard let slot = uplink.pool.allocate() else {
+                throw .setupFailed(cell: id.value, step: "allocating an uplink address", reason: "pool \(uplink.pool.network) is exhausted")
+            }
+            let lease = UplinkLease(slot: slot, settings: uplink)
+            do {
+                try Uplink.attach(slot, cell: cell.namespace, uplink: try uplink.openNamespace())
+            } catch {
+                try? lease.release()
+                throw .setupFailed(cell: id.value, step: "building the uplink \(slot.hostInterface)", reason: "\(error)")
+            }
+            cell.uplink = lease
+        }
         if pin {
             do {
                 cell.pin = try NamespacePin.pin(cell.namespace, name: pinName(id))
             } catch {
+                try? cell.uplink?.release()
                 throw .setupFailed(cell: id.value, step: "pinning at \(NamespacePin.directory)/\(pinName(id))", reason: "\(error)")
             }
         }

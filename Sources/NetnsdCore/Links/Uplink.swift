@@ -1,0 +1,140 @@
+#if canImport(Glibc)
+import Glibc
+#endif
+import CMnl
+import CNetnsdShim
+import IPCWire
+import NetworkNamespaces
+
+/// A cell's way out when its policy allows egress: a veth pair between the
+/// uplink netns (the host's, or `--uplink-netns`) and the cell, a /30 from the
+/// pool, a default route in the cell, and NAT scoped to that one cell in the
+/// uplink netns. The cell's own table still decides what may leave the cell.
+public enum Uplink {
+    /// Builds the uplink for the cell netns `cell` from inside `uplink`.
+    public static func attach(_ slot: UplinkSlot, cell: borrowing OwnedFD, uplink: borrowing OwnedFD) throws {
+        let cellFD = cell.rawValue
+        try NetworkNamespace.run(in: uplink) {
+            try createVethPair(host: slot.hostInterface, peer: UplinkSlot.cellInterface, peerNamespace: cellFD)
+            let index = try interfaceIndex(slot.hostInterface)
+            try addAddress(index: index, slot.hostAddress, context: slot.hostInterface)
+            try LinkControl.setUpHere(index: index)
+            try enableForwarding()
+            try NftablesSession().run(natRuleset(slot), purpose: "loading uplink NAT table \(slot.natTable)")
+        }
+        try NetworkNamespace.run(in: cell) {
+            let index = try interfaceIndex(UplinkSlot.cellInterface)
+            try addAddress(index: index, slot.cellAddress, context: UplinkSlot.cellInterface)
+            try LinkControl.setUpHere(index: index)
+            try addDefaultRoute(via: slot.hostAddress)
+        }
+    }
+
+    /// Removes the uplink-side interface (its peer goes with it) and the NAT table.
+    /// Idempotent.
+    public static func detach(_ slot: UplinkSlot, uplink: borrowing OwnedFD) throws {
+        try NetworkNamespace.run(in: uplink) {
+            if let index = try? interfaceIndex(slot.hostInterface) {
+                try RouteNetlink.request(type: Int32(RTM_DELLINK), flags: 0, context: "deleting \(slot.hostInterface)") { header in
+                    let info = RouteNetlink.putHeader(header, ifinfomsg.self)
+                    info.pointee.ifi_family = UInt8(AF_UNSPEC)
+                    info.pointee.ifi_index = index
+                }
+            }
+            let table = "ip \(slot.natTable)"
+            try NftablesSession().run("add table \(table)\ndelete table \(table)\n", purpose: "removing uplink NAT table \(slot.natTable)")
+        }
+    }
+
+    /// Masquerade what the cell sends out of anything but its own veth; forward
+    /// the cell's traffic out and only replies back in.
+    static func natRuleset(_ slot: UplinkSlot) -> String {
+        let table = "ip \(slot.natTable)"
+        let veth = "\"\(slot.hostInterface)\""
+        return """
+            add table \(table)
+            delete table \(table)
+            table \(table) {
+            \tchain postrouting {
+            \t\ttype nat hook postrouting priority srcnat; policy accept;
+            \t\tip saddr \(slot.cellAddress) oifname != \(veth) masquerade
+            \t}
+            \tchain forward {
+            \t\ttype filter hook forward priority filter; policy accept;
+            \t\tiifname \(veth) ip saddr \(slot.cellAddress) accept
+            \t\toifname \(veth) ct state established,related accept
+            \t\toifname \(veth) drop
+            \t}
+            }
+
+            """
+    }
+
+    /// RTM_NEWLINK kind veth, the peer created directly in `peerNamespace`.
+    static func createVethPair(host: String, peer: String, peerNamespace: Int32) throws(SystemCallError) {
+        try RouteNetlink.request(
+            type: Int32(RTM_NEWLINK), flags: Int32(NLM_F_CREATE | NLM_F_EXCL), context: "creating veth \(host)"
+        ) { header in
+            let info = RouteNetlink.putHeader(header, ifinfomsg.self)
+            info.pointee.ifi_family = UInt8(AF_UNSPEC)
+            mnl_attr_put_strz(header, UInt16(IFLA_IFNAME), host)
+            let linkInfo = mnl_attr_nest_start(header, UInt16(IFLA_LINKINFO))
+            mnl_attr_put_strz(header, UInt16(IFLA_INFO_KIND), "veth")
+            let data = mnl_attr_nest_start(header, UInt16(IFLA_INFO_DATA))
+            let peerInfo = mnl_attr_nest_start(header, UInt16(VETH_INFO_PEER))
+            // The peer attribute starts with its own ifinfomsg, then its attributes.
+            _ = RouteNetlink.putHeader(header, ifinfomsg.self)
+            mnl_attr_put_strz(header, UInt16(IFLA_IFNAME), peer)
+            mnl_attr_put_u32(header, UInt16(IFLA_NET_NS_FD), UInt32(bitPattern: peerNamespace))
+            mnl_attr_nest_end(header, peerInfo)
+            mnl_attr_nest_end(header, data)
+            mnl_attr_nest_end(header, linkInfo)
+        }
+    }
+
+    static func addAddress(index: Int32, _ address: IPAddress, context: String) throws(SystemCallError) {
+        try RouteNetlink.request(
+            type: Int32(RTM_NEWADDR), flags: Int32(NLM_F_CREATE | NLM_F_EXCL), context: "adding \(address)/30 to \(context)"
+        ) { header in
+            let message = RouteNetlink.putHeader(header, ifaddrmsg.self)
+            message.pointee.ifa_family = UInt8(AF_INET)
+            message.pointee.ifa_prefixlen = UInt8(UplinkSlot.prefixLength)
+            message.pointee.ifa_index = UInt32(index)
+            address.bytes.withUnsafeBytes { raw in
+                mnl_attr_put(header, UInt16(IFA_LOCAL), 4, raw.baseAddress)
+                mnl_attr_put(header, UInt16(IFA_ADDRESS), 4, raw.baseAddress)
+            }
+        }
+    }
+
+    static func addDefaultRoute(via gateway: IPAddress) throws(SystemCallError) {
+        try RouteNetlink.request(
+            type: Int32(RTM_NEWROUTE), flags: Int32(NLM_F_CREATE | NLM_F_EXCL), context: "default route via \(gateway)"
+        ) { header in
+            let route = RouteNetlink.putHeader(header, rtmsg.self)
+            route.pointee.rtm_family = UInt8(AF_INET)
+            route.pointee.rtm_table = UInt8(RT_TABLE_MAIN.rawValue)
+            route.pointee.rtm_protocol = UInt8(RTPROT_BOOT)
+            route.pointee.rtm_scope = UInt8(RT_SCOPE_UNIVERSE.rawValue)
+            route.pointee.rtm_type = UInt8(RTN_UNICAST)
+            gateway.bytes.withUnsafeBytes { raw in
+                mnl_attr_put(header, UInt16(RTA_GATEWAY.rawValue), 4, raw.baseAddress)
+            }
+        }
+    }
+
+    static func interfaceIndex(_ name: String) throws(SystemCallError) -> Int32 {
+        let index = if_nametoindex(name)
+        guard index != 0 else { throw SystemCallError("if_nametoindex", context: name) }
+        return Int32(index)
+    }
+
+    /// net.ipv4.ip_forward in the calling thread's netns (/proc/sys/net follows
+    /// the opening thread's netns).
+    static func enableForwarding() throws(SystemCallError) {
+        let path = "/proc/sys/net/ipv4/ip_forward"
+        let fd = try systemCall("open", context: path) { open(path, O_WRONLY | O_CLOEXEC) }
+        defer { close(fd) }
+        try systemCall("write", context: path) { write(fd, "1\n", 2) }
+    }
+}
