@@ -47,6 +47,12 @@ struct NetnsdCommand: ParsableCommand {
     @Flag(help: "Bind-mount each created cell's network namespace at /run/netns/cellos-<id> so an operator can `ip netns exec cellos-<id> …` into it; removed when the cell is destroyed. Cell ids are per connection, so with --pin a second connection's cell of the same id fails to create.")
     var pin = false
 
+    @Option(help: "IPv4 pool (e.g. 10.200.0.0/16) from which each cell whose policy allows egress gets a /30 veth uplink with NAT in the uplink namespace. Without it, no cell gets an uplink.")
+    var uplinkPool: String?
+
+    @Option(help: "Network namespace file (e.g. /run/netns/NAME) in which uplinks and their NAT are made (default: the daemon's own, the host's).")
+    var uplinkNetns: String?
+
     @Flag(help: "Stay in the foreground and log to standard error (the daemon never forks; this is the default and the flag exists for clarity).")
     var foreground = false
 
@@ -54,6 +60,7 @@ struct NetnsdCommand: ParsableCommand {
         if !printCapabilities && socket == nil && ProcessEnvironment.current()["LISTEN_FDS"] == nil {
             throw ValidationError("--socket PATH is required to run the daemon (or a socket-activated \"\(NetnsdRole.controlSocketName)\" socket)")
         }
+        if uplinkNetns != nil && uplinkPool == nil { throw ValidationError("--uplink-netns needs --uplink-pool") }
         if !printCapabilities && allowUIDs.isEmpty && allowGIDs.isEmpty {
             throw ValidationError("name at least one client with --allow-uid or --allow-gid")
         }
@@ -72,15 +79,19 @@ struct NetnsdCommand: ParsableCommand {
         do {
             try CapabilityDrop.restrict(to: DeclaredCapabilities.capabilities)
             let peers = PeerPolicy(allowedUIDs: Set(allowUIDs), allowedGIDs: Set(allowGIDs))
+            let uplink = try uplinkPool.map { text in
+                UplinkSettings(pool: try UplinkPool(network: try IPNetwork(parsing: text, field: "--uplink-pool")), namespacePath: uplinkNetns)
+            }
             // Called on a thread inside each new cell's netns, so the socket is the cell's.
             let nflog: FlowLogSocketOpener = { group in try NflogSocket.open(group: group) }
             if let socket {
-                server = try NetnsdServer.bind(path: socket, peerPolicy: peers, pinNamespaces: pin, flowLogSocket: nflog)
+                server = try NetnsdServer.bind(
+                    path: socket, peerPolicy: peers, pinNamespaces: pin, flowLogSocket: nflog, uplink: uplink)
             } else {
                 guard var inherited = try InheritedDescriptors.fromProcess() else { throw ValidationError("no control socket") }
                 server = try NetnsdServer.adopt(
                     activated: try inherited.take(NetnsdRole.controlSocketName), peerPolicy: peers, pinNamespaces: pin,
-                    flowLogSocket: nflog)
+                    flowLogSocket: nflog, uplink: uplink)
             }
             try server.start()
         } catch {

@@ -264,6 +264,41 @@ import Testing
         #expect(lastStatus?.contains("not a listening SOCK_SEQPACKET socket") == true, "\(String(describing: outcome))")
     }
 
+    /// With --uplink-pool/--uplink-netns, a daemon that holds only its declared
+    /// capabilities gives an egress cell a working uplink, and a client's
+    /// disconnect removes it.
+    @Test(.enabled(if: PrivilegedTest.shouldRun))
+    func daemonBuildsUplinksWithItsDeclaredCapabilitiesAndRemovesThemOnDisconnect() throws {
+        try withLab { lab in
+            let up = try lab.addNamespace("up")
+            let net = try lab.addNamespace("net")
+            try lab.link(up, "10.98.0.1/24", net, "10.98.0.2/24")
+            var listeners: [Int32] = []
+            defer { listeners.forEach { _ = close($0) } }
+            try lab.inside(net) { listeners.append(try NetProbe.tcpListener("10.98.0.2", 443)) }
+            let daemon = try RunningDaemon(arguments: ["--allow-uid", "0", "--uplink-pool", "10.201.0.0/24", "--uplink-netns", up.path])
+            do {
+                var client = try NetnsdClient.connect(path: daemon.socketPath)
+                var reply = try client.request(CreateCell(cellID: try CellID("up1"), policy: try EgressPolicy(allow: [try AllowRule(spec: "1,tcp,10.98.0.2,443")])))
+                guard case .cellCreated = reply.message else {
+                    Issue.record("\(reply.message)")
+                    return
+                }
+                let namespace = reply.descriptors.take(0)
+                #expect(try NetworkNamespace.run(in: namespace) { NetProbe.tcpConnect("10.98.0.2", 443) } == 0)
+                #expect(try lab.run(in: up, ["ip", "-o", "link", "show", "cellosu0"]).succeeded)
+            }
+            // Disconnected: the daemon destroys the cell and its uplink.
+            let deadline = Monotonic.milliseconds() + 5000
+            while try lab.run(in: up, ["ip", "-o", "link", "show", "cellosu0"]).succeeded && Monotonic.milliseconds() < deadline {
+                usleep(20_000)
+            }
+            #expect(!(try lab.run(in: up, ["ip", "-o", "link", "show", "cellosu0"]).succeeded))
+            #expect(!(try lab.run(in: up, ["nft", "list", "tables"]).stdout.contains("cellos_uplink_0")))
+            #expect(daemon.terminate() == 0)
+        }
+    }
+
     /// SIGTERM destroys every cell, including an attached one whose namespace
     /// outlives the daemon: its table is gone afterwards.
     @Test(.enabled(if: PrivilegedTest.shouldRun))

@@ -20,6 +20,8 @@ public final class NetnsdServer: @unchecked Sendable {
     public let pinNamespaces: Bool
     /// The NFLOG hook handed to every session (FlowlogCore's opener); nil = no nflog fd.
     public let flowLogSocket: FlowLogSocketOpener?
+    /// Uplinks for cells whose policy allows egress (`--uplink-pool`); nil = none.
+    public let uplink: UplinkSettings?
     private let state = Mutex(ServerState())
 
     /// Connections served at once; each has a thread. Beyond it a connection is
@@ -35,16 +37,19 @@ public final class NetnsdServer: @unchecked Sendable {
     /// `bind(path:)` or inherited through socket activation).
     public convenience init(
         listening socket: consuming OwnedFD, peerPolicy: PeerPolicy, pinNamespaces: Bool = false,
-        flowLogSocket: FlowLogSocketOpener? = nil
+        flowLogSocket: FlowLogSocketOpener? = nil, uplink: UplinkSettings? = nil
     ) {
-        self.init(listening: socket, path: nil, peerPolicy: peerPolicy, pinNamespaces: pinNamespaces, flowLogSocket: flowLogSocket)
+        self.init(
+            listening: socket, path: nil, peerPolicy: peerPolicy, pinNamespaces: pinNamespaces, flowLogSocket: flowLogSocket,
+            uplink: uplink)
     }
 
     private init(
         listening socket: consuming OwnedFD, path: String?, peerPolicy: PeerPolicy, pinNamespaces: Bool,
-        flowLogSocket: FlowLogSocketOpener?
+        flowLogSocket: FlowLogSocketOpener?, uplink: UplinkSettings?
     ) {
         self.flowLogSocket = flowLogSocket
+        self.uplink = uplink
         // Stored raw so other threads can shutdown(2) it; closed in deinit.
         self.listener = socket.release()
         self.socketPath = path
@@ -56,7 +61,7 @@ public final class NetnsdServer: @unchecked Sendable {
     /// protocol needs: a listening `SOCK_SEQPACKET` socket.
     public static func adopt(
         activated socket: consuming OwnedFD, peerPolicy: PeerPolicy, pinNamespaces: Bool = false,
-        flowLogSocket: FlowLogSocketOpener? = nil
+        flowLogSocket: FlowLogSocketOpener? = nil, uplink: UplinkSettings? = nil
     ) throws(SystemCallError) -> NetnsdServer {
         var type: Int32 = 0
         var listening: Int32 = 0
@@ -71,18 +76,20 @@ public final class NetnsdServer: @unchecked Sendable {
             throw SystemCallError("activated control socket", errno: ENOTSOCK, context: "not a listening SOCK_SEQPACKET socket")
         }
         return NetnsdServer(
-            listening: socket, path: nil, peerPolicy: peerPolicy, pinNamespaces: pinNamespaces, flowLogSocket: flowLogSocket)
+            listening: socket, path: nil, peerPolicy: peerPolicy, pinNamespaces: pinNamespaces, flowLogSocket: flowLogSocket,
+            uplink: uplink)
     }
 
     /// Binds the control socket at `path` (mode 0660: the allowed uid/gid is
     /// checked by SO_PEERCRED anyway; the mode keeps others from even connecting).
     public static func bind(
-        path: String, peerPolicy: PeerPolicy, pinNamespaces: Bool = false, flowLogSocket: FlowLogSocketOpener? = nil
+        path: String, peerPolicy: PeerPolicy, pinNamespaces: Bool = false, flowLogSocket: FlowLogSocketOpener? = nil,
+        uplink: UplinkSettings? = nil
     ) throws(SystemCallError) -> NetnsdServer {
         let listener = try SeqpacketListener.bind(path: path, mode: 0o660)
         return NetnsdServer(
             listening: try listener.socket.duplicate(), path: path, peerPolicy: peerPolicy, pinNamespaces: pinNamespaces,
-            flowLogSocket: flowLogSocket)
+            flowLogSocket: flowLogSocket, uplink: uplink)
     }
 
     deinit { _ = close(listener) }
@@ -158,7 +165,7 @@ public final class NetnsdServer: @unchecked Sendable {
             return
         }
         NetnsdLog.write("connection from \(peer)")
-        let session = NetnsdSession(peer: peer, flowLogSocket: flowLogSocket, pinNamespaces: pinNamespaces)
+        let session = NetnsdSession(peer: peer, flowLogSocket: flowLogSocket, pinNamespaces: pinNamespaces, uplink: uplink)
         defer {
             let destroyed = session.destroyAll()
             NetnsdLog.write("connection from \(peer) closed; destroyed \(destroyed) remaining cell(s)")

@@ -42,13 +42,15 @@ public final class NetnsdSession {
 
     private let maxCells: Int
     private let pinNamespaces: Bool
+    private let uplink: UplinkSettings?
 
     /// `pinNamespaces`: bind-mount every created cell's netns at
     /// `/run/netns/cellos-<id>` (`--pin`), removed on destroy.
     public init(
         peer: PeerCredentials, flowLogSocket: FlowLogSocketOpener? = nil, maxCells: Int = NetnsdSession.defaultMaxCells,
-        pinNamespaces: Bool = false
+        pinNamespaces: Bool = false, uplink: UplinkSettings? = nil
     ) {
+        self.uplink = uplink
         self.peer = peer
         self.flowLogSocket = flowLogSocket
         self.maxCells = maxCells
@@ -98,7 +100,8 @@ public final class NetnsdSession {
                 cell = try CellFactory.attach(id: request.cellID, namespace: attached, policy: request.policy, flowLogSocket: flowLogSocket)
             } else {
                 cell = try CellFactory.create(
-                    id: request.cellID, policy: request.policy, flowLogSocket: flowLogSocket, pin: pinNamespaces)
+                    id: request.cellID, policy: request.policy, flowLogSocket: flowLogSocket, pin: pinNamespaces,
+                    uplink: uplink)
             }
         } catch {
             let code = switch error {
