@@ -94,7 +94,11 @@ import Testing
             let service = try lab.addNamespace("svc")
             // No IPv6 on the cell's link: router solicitations and MLD reports would
             // otherwise hit the default-drop counter at unpredictable times.
-            try Shell.check(["ip", "netns", "exec", cell.name, "sysctl", "-qw", "net.ipv6.conf.all.disable_ipv6=1", "net.ipv6.conf.default.disable_ipv6=1"])
+            try lab.inside(cell) {
+                for path in ["/proc/sys/net/ipv6/conf/all/disable_ipv6", "/proc/sys/net/ipv6/conf/default/disable_ipv6"] {
+                    try "1\n".write(toFile: path, atomically: false, encoding: .utf8)
+                }
+            }
             try lab.link(cell, "10.77.0.1/24", service, "10.77.0.2/24")
             var listeners: [Int32] = []
             defer { listeners.forEach { _ = close($0) } }
