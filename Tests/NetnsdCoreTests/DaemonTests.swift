@@ -155,6 +155,8 @@ import Testing
         try PrivilegedTest.requireRoot()
         let daemon = try RunningDaemon(arguments: ["--allow-uid", "0"])
         var client = try NetnsdClient.connect(path: daemon.socketPath)
+        // One round trip first, so the connection is accepted before the baseline is taken.
+        _ = try client.request(DestroyCell(cellID: try CellID("warmup")))
         let baseline = try daemon.settledDescriptors()
         let policy = try Self.policy()
         for index in 0..<200 {
@@ -288,13 +290,20 @@ import Testing
                 #expect(try NetworkNamespace.run(in: namespace) { NetProbe.tcpConnect("10.98.0.2", 443) } == 0)
                 #expect(try lab.run(in: up, ["ip", "-o", "link", "show", "cellosu0"]).succeeded)
             }
-            // Disconnected: the daemon destroys the cell and its uplink.
-            let deadline = Monotonic.milliseconds() + 5000
-            while try lab.run(in: up, ["ip", "-o", "link", "show", "cellosu0"]).succeeded && Monotonic.milliseconds() < deadline {
-                usleep(20_000)
+            // Disconnected: the daemon destroys the cell and its uplink (asynchronously
+            // to this client, so wait, bounded, for both the veth and the NAT table to go).
+            func uplinkLeft() throws -> (link: Bool, table: Bool) {
+                (try lab.run(in: up, ["ip", "-o", "link", "show", "cellosu0"]).succeeded,
+                 try lab.run(in: up, ["nft", "list", "tables"]).stdout.contains("cellos_uplink_0"))
             }
-            #expect(!(try lab.run(in: up, ["ip", "-o", "link", "show", "cellosu0"]).succeeded))
-            #expect(!(try lab.run(in: up, ["nft", "list", "tables"]).stdout.contains("cellos_uplink_0")))
+            let deadline = Monotonic.milliseconds() + 5000
+            var left = try uplinkLeft()
+            while (left.link || left.table) && Monotonic.milliseconds() < deadline {
+                usleep(20_000)
+                left = try uplinkLeft()
+            }
+            #expect(!left.link)
+            #expect(!left.table)
             #expect(daemon.terminate() == 0)
         }
     }
