@@ -170,6 +170,28 @@ import Testing
         #expect(try Self.errorCode(session.handle(try Self.destroyFrame("delta"))) == NetnsdSession.ErrorCode.unknownCell)
     }
 
+    /// A request carrying a descriptor it should not have is refused, and the
+    /// descriptor is closed with the frame: nothing is kept.
+    @Test func unexpectedDescriptorsAreRefusedAndClosed() throws {
+        let session = NetnsdSession(peer: Self.peer)
+        let before = try OpenDescriptors.count()
+        do {
+            var descriptors = DescriptorSet()
+            descriptors.append(OwnedFD(adopting: open("/dev/null", O_RDONLY | O_CLOEXEC)))
+            let request = try Self.destroyFrame("fd")
+            let header = FrameHeader(
+                messageType: request.header.messageType, descriptorCount: 1, requestID: 21, payloadLength: request.payload.count)
+            let reply = session.handle(Frame(header: header, payload: request.payload, descriptors: descriptors))
+            guard case .error(let error) = try Self.decode(reply) else {
+                Issue.record("a DestroyCell with a descriptor was accepted")
+                return
+            }
+            #expect(error.code == NetnsdSession.ErrorCode.invalidRequest)
+            #expect(error.message.contains("descriptors"))
+        }
+        #expect(try OpenDescriptors.count() == before)
+    }
+
     @Test(.enabled(if: PrivilegedTest.shouldRun))
     func attachWithTheHostNamespaceIsRefused() throws {
         try PrivilegedTest.requireRoot()
