@@ -187,8 +187,8 @@ public final class NetnsdServer: @unchecked Sendable {
             }
             let type = frame.header.messageType
             let reply = session.handle(frame)
-            if reply.header.messageType == 1 {
-                NetnsdLog.write("refused request type \(type) from \(peer)")
+            if case .error(let refusal)? = try? NetnsdFrame.decode(header: reply.header, payload: reply.payload, descriptorCount: 0) {
+                NetnsdLog.write("refused request type \(type) from \(peer): \(refusal.code): \(refusal.message)")
             }
             do {
                 try connection.send(reply)
