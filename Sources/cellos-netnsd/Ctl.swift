@@ -96,7 +96,15 @@ func describe(_ reply: borrowing NetnsdReply) -> String {
         return "destroyed cell \(destroyed.cellID)"
     case .error(let error):
         return "refused: \(error.code): \(error.message)"
-    case .createCell, .destroyCell, .readCounters:
+    case .workloadSpawned(let spawned):
+        return "workload of cell \(spawned.cellID) parked as pid \(spawned.pid)"
+    case .workloadStarted(let started):
+        return "workload of cell \(started.cellID) started"
+    case .workloadSignalled(let signalled):
+        return "workload of cell \(signalled.cellID) signalled"
+    case .workloadExited(let exited):
+        return "workload of cell \(exited.cellID) exited: " + (exited.signal.map { "signal \($0)" } ?? "code \(exited.exitCode ?? -1)")
+    case .createCell, .destroyCell, .readCounters, .spawnWorkload, .startWorkload, .signalWorkload:
         return "unexpected request message in a reply: \(reply.message)"
     }
 }

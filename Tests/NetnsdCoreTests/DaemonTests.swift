@@ -124,9 +124,10 @@ import Testing
             let length = datagram.withUnsafeMutableBytes { recv(nflog.rawValue, $0.baseAddress, $0.count, Int32(MSG_DONTWAIT)) }
             let text = String(decoding: datagram.prefix(max(0, length)).map { $0 == 0 ? UInt8(ascii: " ") : $0 }, as: UTF8.self)
             #expect(text.contains("cellos-flow drop dns"))
-            // The daemon holds the cell's four descriptors plus the connection (its
-            // copies of the reply's descriptors close just after the reply is sent).
-            #expect(try daemon.waitForDescriptors(baseline + 5) == baseline + 5, "\(daemon.listing())")
+            // The daemon holds the cell's four descriptors, the connection and the
+            // connection's event descriptor (its copies of the reply's descriptors
+            // close just after the reply is sent).
+            #expect(try daemon.waitForDescriptors(baseline + 6) == baseline + 6, "\(daemon.listing())")
         }
         // The client went away without DestroyCell: the daemon destroys its cell.
         #expect(try daemon.waitForDescriptors(baseline) == baseline, "\(daemon.listing())")
@@ -178,7 +179,7 @@ import Testing
         let daemon = try RunningDaemon(arguments: ["--allow-uid", "4243"])
         let baseline = try daemon.settledDescriptors()
         // Root is not listed: refused before any request is read.
-        let refused = try NetnsdClient.connect(path: daemon.socketPath)
+        var refused = try NetnsdClient.connect(path: daemon.socketPath)
         let reply = try refused.receiveReply()
         guard case .error(let error) = reply.message else {
             Issue.record("root was admitted: \(reply.message)")
@@ -287,7 +288,8 @@ import Testing
                     return
                 }
                 let namespace = reply.descriptors.take(0)
-                #expect(try NetworkNamespace.run(in: namespace) { NetProbe.tcpConnect("10.98.0.2", 443) } == 0)
+                // A fresh veth may still be bringing its carrier up: allow a retransmission.
+                #expect(try NetworkNamespace.run(in: namespace) { NetProbe.tcpConnect("10.98.0.2", 443, timeoutMilliseconds: 3000) } == 0)
                 #expect(try lab.run(in: up, ["ip", "-o", "link", "show", "cellosu0"]).succeeded)
             }
             // Disconnected: the daemon destroys the cell and its uplink (asynchronously

@@ -21,6 +21,13 @@ public func fuzzNetnsdMessages(_ data: UnsafePointer<UInt8>, _ size: Int) -> Int
     case .cellDestroyed(let value): value.encode(to: &writer); count = value.descriptorCount
     case .readCounters(let value): value.encode(to: &writer); count = value.descriptorCount
     case .countersReport(let value): value.encode(to: &writer); count = value.descriptorCount
+    case .spawnWorkload(let value): value.encode(to: &writer); count = value.descriptorCount
+    case .workloadSpawned(let value): value.encode(to: &writer); count = value.descriptorCount
+    case .startWorkload(let value): value.encode(to: &writer); count = value.descriptorCount
+    case .workloadStarted(let value): value.encode(to: &writer); count = value.descriptorCount
+    case .signalWorkload(let value): value.encode(to: &writer); count = value.descriptorCount
+    case .workloadSignalled(let value): value.encode(to: &writer); count = value.descriptorCount
+    case .workloadExited(let value): value.encode(to: &writer); count = value.descriptorCount
     case .error(let value): value.encode(to: &writer); count = 0
     }
     let again = try? NetnsdFrame.decode(header: header, payload: writer.bytes, descriptorCount: count)

@@ -17,6 +17,9 @@ public struct Capability: Hashable, Sendable, CustomStringConvertible {
     public static let sysAdmin = Capability(number: CAP_SYS_ADMIN, name: "CAP_SYS_ADMIN")
     public static let netAdmin = Capability(number: CAP_NET_ADMIN, name: "CAP_NET_ADMIN")
     public static let netBindService = Capability(number: CAP_NET_BIND_SERVICE, name: "CAP_NET_BIND_SERVICE")
+    public static let setuid = Capability(number: CAP_SETUID, name: "CAP_SETUID")
+    public static let setgid = Capability(number: CAP_SETGID, name: "CAP_SETGID")
+    public static let kill = Capability(number: CAP_KILL, name: "CAP_KILL")
 }
 
 /// A capability the daemon keeps, with the operation that cannot be done without it.
@@ -29,9 +32,6 @@ public struct CapabilityGrant: Sendable, Equatable {
 /// from all five sets. Each entry names the operation that needs it, so a reviewer
 /// can check every one (docs/netnsd.md lists the same table).
 ///
-/// Not (yet) declared, because no implemented request needs them: `CAP_SETUID` /
-/// `CAP_SETGID` (SpawnWorkload's uid/gid switch) and `CAP_KILL` (SignalWorkload on
-/// workloads of other uids). They join this list with the request that needs them.
 public enum DeclaredCapabilities {
     public static let grants: [CapabilityGrant] = [
         CapabilityGrant(
@@ -43,6 +43,15 @@ public enum DeclaredCapabilities {
         CapabilityGrant(
             capability: .netBindService,
             operation: "bind the cell's DNS UDP and TCP listeners to port 53 inside the cell netns"),
+        CapabilityGrant(
+            capability: .setgid,
+            operation: "SpawnWorkload: setgroups(0) and setresgid to the workload's gid in the forked child"),
+        CapabilityGrant(
+            capability: .setuid,
+            operation: "SpawnWorkload: setresuid to the workload's uid in the forked child (which clears its capabilities)"),
+        CapabilityGrant(
+            capability: .kill,
+            operation: "SignalWorkload and DestroyCell: kill(2) of a workload running as another uid"),
     ]
 
     public static var capabilities: [Capability] { grants.map(\.capability) }

@@ -165,7 +165,18 @@ public final class NetnsdServer: @unchecked Sendable {
             return
         }
         NetnsdLog.write("connection from \(peer)")
-        let session = NetnsdSession(peer: peer, flowLogSocket: flowLogSocket, pinNamespaces: pinNamespaces, uplink: uplink)
+        // Workload exits are sent from reaper threads on a second descriptor for the
+        // same socket; one datagram per sendmsg keeps them whole next to replies.
+        let events: EventChannel
+        do {
+            events = EventChannel(SeqpacketConnection(adopting: try connection.socket.duplicate()))
+        } catch {
+            NetnsdLog.write("connection from \(peer): \(error)")
+            return
+        }
+        let session = NetnsdSession(
+            peer: peer, flowLogSocket: flowLogSocket, pinNamespaces: pinNamespaces, uplink: uplink,
+            exitSink: { exited in events.send(exited) })
         defer {
             let destroyed = session.destroyAll()
             NetnsdLog.write("connection from \(peer) closed; destroyed \(destroyed) remaining cell(s)")
@@ -200,3 +211,17 @@ public final class NetnsdServer: @unchecked Sendable {
     }
 }
 
+
+/// The sending side of a connection for unsolicited `WorkloadExited` events.
+final class EventChannel: @unchecked Sendable {
+    // @unchecked: only `send` touches the connection, and sendmsg is thread-safe.
+    private let connection: SeqpacketConnection
+
+    init(_ connection: consuming SeqpacketConnection) { self.connection = connection }
+
+    func send(_ exited: WorkloadExited) {
+        // Request id 0 and no response flag: an event, not a reply. A peer that
+        // went away just misses it (MSG_NOSIGNAL, EPIPE ignored).
+        try? connection.send(NetnsdFrame.make(exited, requestID: 0))
+    }
+}

@@ -1,3 +1,6 @@
+#if canImport(Glibc)
+import Glibc
+#endif
 import IPCWire
 
 /// One client connection's authority: the cells it created, each with its state,
@@ -5,7 +8,9 @@ import IPCWire
 /// in full (type, fields, descriptor count, cell state) before anything changes;
 /// a refused request has no side effect. Cells of other connections are invisible:
 /// their ids are simply unknown here.
-public final class NetnsdSession {
+public final class NetnsdSession: @unchecked Sendable {
+    // @unchecked: every access to `slots` holds `lock` (requests come from the
+    // connection's thread, exits from the workload reaper threads).
     /// A cell's lifecycle as this connection sees it.
     public enum CellState: Sendable, Equatable {
         case ready
@@ -27,14 +32,24 @@ public final class NetnsdSession {
     /// Live cells one connection may hold: each costs a netns and descriptors.
     public static let defaultMaxCells = 256
 
+    /// A cell's workload as this connection sees it.
+    public enum WorkloadPhase: Sendable, Equatable {
+        case none, parked, running, exited
+    }
+
     private final class Slot {
         var cell: Cell?
         var state: CellState
+        var workload: ParkedWorkload?
+        var phase: WorkloadPhase = .none
         init(cell: consuming Cell) {
             self.cell = .some(cell)
             self.state = .ready
         }
     }
+
+    /// Receives `WorkloadExited` when a workload is reaped (on the reaper's thread).
+    public typealias ExitSink = @Sendable (WorkloadExited) -> Void
 
     public let peer: PeerCredentials
     private let flowLogSocket: FlowLogSocketOpener?
@@ -43,13 +58,17 @@ public final class NetnsdSession {
     private let maxCells: Int
     private let pinNamespaces: Bool
     private let uplink: UplinkSettings?
+    private let exitSink: ExitSink?
+    /// Requests and the workload reaper threads both change the slots.
+    private let lock = SessionLock()
 
     /// `pinNamespaces`: bind-mount every created cell's netns at
     /// `/run/netns/cellos-<id>` (`--pin`), removed on destroy.
     public init(
         peer: PeerCredentials, flowLogSocket: FlowLogSocketOpener? = nil, maxCells: Int = NetnsdSession.defaultMaxCells,
-        pinNamespaces: Bool = false, uplink: UplinkSettings? = nil
+        pinNamespaces: Bool = false, uplink: UplinkSettings? = nil, exitSink: ExitSink? = nil
     ) {
+        self.exitSink = exitSink
         self.uplink = uplink
         self.peer = peer
         self.flowLogSocket = flowLogSocket
@@ -57,11 +76,23 @@ public final class NetnsdSession {
         self.pinNamespaces = pinNamespaces
     }
 
-    public func state(of id: CellID) -> CellState? { slots[id]?.state }
+    public func state(of id: CellID) -> CellState? {
+        lock.lock()
+        defer { lock.unlock() }
+        return slots[id]?.state
+    }
+
+    public func workloadPhase(of id: CellID) -> WorkloadPhase? {
+        lock.lock()
+        defer { lock.unlock() }
+        return slots[id]?.phase
+    }
 
     /// Handles one request frame and returns the reply frame (never throws: every
     /// refusal is an `ErrorReply` with the request's id).
     public func handle(_ frame: consuming Frame) -> Frame {
+        lock.lock()
+        defer { lock.unlock() }
         let requestID = frame.header.requestID
         guard !frame.header.flags.contains(.response) else {
             return Self.error(ErrorCode.invalidRequest, "a response frame is not a request", requestID)
@@ -80,7 +111,14 @@ public final class NetnsdSession {
             return destroy(request.cellID, requestID: requestID)
         case .readCounters(let request):
             return readCounters(request.cellID, requestID: requestID)
-        case .cellCreated, .cellDestroyed, .countersReport, .error:
+        case .spawnWorkload(let request):
+            return spawn(request, requestID: requestID)
+        case .startWorkload(let request):
+            return start(request.cellID, requestID: requestID)
+        case .signalWorkload(let request):
+            return signal(request, requestID: requestID)
+        case .cellCreated, .cellDestroyed, .countersReport, .workloadSpawned, .workloadStarted, .workloadSignalled,
+            .workloadExited, .error:
             return Self.error(ErrorCode.invalidRequest, "message type \(frame.header.messageType) is a reply, not a request", requestID)
         }
     }
@@ -139,6 +177,7 @@ public final class NetnsdSession {
         }
         if let cell = slot.cell.take() {
             slot.state = .destroyed
+            Self.kill(slot)
             do {
                 try cell.destroy()
             } catch {
@@ -171,14 +210,98 @@ public final class NetnsdSession {
     /// returns how many there were.
     @discardableResult
     public func destroyAll() -> Int {
+        lock.lock()
+        defer { lock.unlock() }
         var count = 0
         for (id, slot) in slots {
             guard let cell = slot.cell.take() else { continue }
             slot.state = .destroyed
+            Self.kill(slot)
             count += 1
             do { try cell.destroy() } catch { NetnsdLog.write("destroying cell \(id): \(error)") }
         }
         return count
+    }
+
+    // MARK: Workloads
+
+    private func spawn(_ request: SpawnWorkload, requestID: UInt32) -> Frame {
+        guard let slot = slots[request.cellID] else {
+            return Self.error(ErrorCode.unknownCell, "no cell \(request.cellID) on this connection", requestID)
+        }
+        guard slot.state == .ready, slot.phase == .none else {
+            return Self.error(ErrorCode.invalidState, "cell \(request.cellID): SpawnWorkload is allowed once, on a live cell (workload \(slot.phase))", requestID)
+        }
+        let workload: ParkedWorkload
+        switch slot.cell {
+        case .some(let cell):
+            do {
+                workload = try ParkedWorkload.spawn(request, in: cell.namespace)
+            } catch {
+                return Self.error(ErrorCode.setupFailed, "\(error)", requestID)
+            }
+        case .none:
+            return Self.error(ErrorCode.invalidState, "cell \(request.cellID) was destroyed", requestID)
+        }
+        slot.workload = workload
+        slot.phase = .parked
+        startReaper(for: workload, cell: request.cellID)
+        return NetnsdFrame.make(WorkloadSpawned(cellID: request.cellID, pid: workload.pid), requestID: requestID, flags: .response)
+    }
+
+    private func start(_ id: CellID, requestID: UInt32) -> Frame {
+        guard let slot = slots[id] else { return Self.error(ErrorCode.unknownCell, "no cell \(id) on this connection", requestID) }
+        guard slot.phase == .parked, let workload = slot.workload else {
+            return Self.error(ErrorCode.invalidState, "cell \(id): StartWorkload needs a parked workload (workload \(slot.phase))", requestID)
+        }
+        do {
+            try workload.start()
+        } catch {
+            return Self.error(ErrorCode.setupFailed, "starting the workload of cell \(id): \(error)", requestID)
+        }
+        slot.phase = .running
+        return NetnsdFrame.make(WorkloadStarted(cellID: id), requestID: requestID, flags: .response)
+    }
+
+    private func signal(_ request: SignalWorkload, requestID: UInt32) -> Frame {
+        let id = request.cellID
+        guard let slot = slots[id] else { return Self.error(ErrorCode.unknownCell, "no cell \(id) on this connection", requestID) }
+        guard slot.phase == .parked || slot.phase == .running, let workload = slot.workload else {
+            return Self.error(ErrorCode.invalidState, "cell \(id): no live workload (workload \(slot.phase))", requestID)
+        }
+        do {
+            try workload.signal(request.signal)
+        } catch {
+            return Self.error(ErrorCode.setupFailed, "\(error)", requestID)
+        }
+        return NetnsdFrame.make(WorkloadSignalled(cellID: id), requestID: requestID, flags: .response)
+    }
+
+    /// One thread per workload waits for it, then records the exit and reports it.
+    private func startReaper(for workload: ParkedWorkload, cell id: CellID) {
+        let sink = exitSink
+        do {
+            try DetachedThread.start { [self] in
+                let outcome = workload.waitForExit()
+                lock.lock()
+                if let slot = slots[id], slot.workload === workload {
+                    slot.phase = .exited
+                    slot.workload = nil
+                }
+                lock.unlock()
+                sink?(WorkloadExited(cellID: id, exitCode: outcome.exitCode, signal: outcome.signal))
+            }
+        } catch {
+            // Without a reaper the child would stay a zombie: end it and reap here.
+            NetnsdLog.write("cannot start a reaper thread: \(error); killing workload \(workload.pid)")
+            try? workload.signal(SIGKILL)
+            _ = workload.waitForExit()
+        }
+    }
+
+    /// A destroyed cell's workload is killed; its reaper then reaps it.
+    private static func kill(_ slot: Slot) {
+        if slot.phase == .parked || slot.phase == .running { try? slot.workload?.signal(SIGKILL) }
     }
 
     static func error(_ code: String, _ message: String, _ requestID: UInt32) -> Frame {

@@ -5,6 +5,8 @@ import IPCWire
 public struct NetnsdClient: ~Copyable {
     public let connection: SeqpacketConnection
     private var nextRequestID: UInt32 = 1
+    /// `WorkloadExited` events that arrived while a reply was awaited.
+    private var pendingExits: [WorkloadExited] = []
 
     public init(connection: consuming SeqpacketConnection) { self.connection = connection }
 
@@ -23,9 +25,16 @@ public struct NetnsdClient: ~Copyable {
         return try receiveReply(expecting: requestID)
     }
 
-    /// Receives the next reply (e.g. the refusal an unauthorized peer gets unasked).
-    public func receiveReply(expecting requestID: UInt32? = nil) throws(WireError) -> NetnsdReply {
+    /// Receives the next reply (e.g. the refusal an unauthorized peer gets unasked),
+    /// setting aside workload exit events that arrive first.
+    public mutating func receiveReply(expecting requestID: UInt32? = nil) throws(WireError) -> NetnsdReply {
         var frame = try connection.receive()
+        while frame.header.messageType == NetnsdMessageType.workloadExited.rawValue {
+            if case .workloadExited(let exited) = try NetnsdFrame.decode(header: frame.header, payload: frame.payload, descriptorCount: frame.descriptors.count) {
+                pendingExits.append(exited)
+            }
+            frame = try connection.receive()
+        }
         if let requestID, frame.header.requestID != requestID {
             throw .invalidField(field: "request id", reason: "reply to \(frame.header.requestID), expected \(requestID)")
         }
@@ -33,6 +42,17 @@ public struct NetnsdClient: ~Copyable {
         var descriptors = DescriptorSet()
         for index in 0..<frame.descriptors.count { descriptors.append(frame.descriptors.take(index)) }
         return NetnsdReply(message: message, descriptors: descriptors)
+    }
+
+    /// The next `WorkloadExited` event, waiting for it if none is queued.
+    public mutating func nextExit() throws(WireError) -> WorkloadExited {
+        if !pendingExits.isEmpty { return pendingExits.removeFirst() }
+        while true {
+            let frame = try connection.receive()
+            let message = try NetnsdFrame.decode(header: frame.header, payload: frame.payload, descriptorCount: frame.descriptors.count)
+            if case .workloadExited(let exited) = message { return exited }
+            throw .unexpectedMessageType(expected: NetnsdMessageType.workloadExited.rawValue, received: frame.header.messageType)
+        }
     }
 }
 

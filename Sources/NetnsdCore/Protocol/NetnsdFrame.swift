@@ -27,6 +27,13 @@ public enum NetnsdFrame {
         case cellDestroyed(CellDestroyed)
         case readCounters(ReadCounters)
         case countersReport(CountersReport)
+        case spawnWorkload(SpawnWorkload)
+        case workloadSpawned(WorkloadSpawned)
+        case startWorkload(StartWorkload)
+        case workloadStarted(WorkloadStarted)
+        case signalWorkload(SignalWorkload)
+        case workloadSignalled(WorkloadSignalled)
+        case workloadExited(WorkloadExited)
         case error(ErrorReply)
     }
 
@@ -63,6 +70,27 @@ public enum NetnsdFrame {
             case .countersReport:
                 let value = try CountersReport(from: &reader)
                 (message, expected) = (.countersReport(value), value.descriptorCount)
+            case .spawnWorkload:
+                let value = try SpawnWorkload(from: &reader)
+                (message, expected) = (.spawnWorkload(value), value.descriptorCount)
+            case .workloadSpawned:
+                let value = try WorkloadSpawned(from: &reader)
+                (message, expected) = (.workloadSpawned(value), value.descriptorCount)
+            case .startWorkload:
+                let value = try StartWorkload(from: &reader)
+                (message, expected) = (.startWorkload(value), value.descriptorCount)
+            case .workloadStarted:
+                let value = try WorkloadStarted(from: &reader)
+                (message, expected) = (.workloadStarted(value), value.descriptorCount)
+            case .signalWorkload:
+                let value = try SignalWorkload(from: &reader)
+                (message, expected) = (.signalWorkload(value), value.descriptorCount)
+            case .workloadSignalled:
+                let value = try WorkloadSignalled(from: &reader)
+                (message, expected) = (.workloadSignalled(value), value.descriptorCount)
+            case .workloadExited:
+                let value = try WorkloadExited(from: &reader)
+                (message, expected) = (.workloadExited(value), value.descriptorCount)
             }
         }
         try reader.finish()

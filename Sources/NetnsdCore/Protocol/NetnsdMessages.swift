@@ -14,6 +14,14 @@ public enum NetnsdMessageType: UInt16, Sendable, CaseIterable {
     case cellDestroyed = 259
     case readCounters = 260
     case countersReport = 261
+    case spawnWorkload = 262
+    case workloadSpawned = 263
+    case startWorkload = 264
+    case workloadStarted = 265
+    case signalWorkload = 266
+    case workloadSignalled = 267
+    /// Sent by netnsd on its own (request id 0) when it reaps a cell's workload.
+    case workloadExited = 268
 }
 
 /// A netnsd message: same encoding rules as `WireMessage` (strict decoding, named fields).
@@ -175,6 +183,183 @@ public struct CountersReport: NetnsdMessage {
             entries.append(Entry(label: label, packets: packets, bytes: bytes))
         }
         self.entries = entries
+    }
+}
+
+/// Starts the cell's workload inside the cell netns, parked before `execve`
+/// until `StartWorkload`.
+public struct SpawnWorkload: NetnsdMessage {
+    public static let netnsdType = NetnsdMessageType.spawnWorkload
+    public static let maxArguments = 256
+    public static let maxEnvironment = 256
+    public static let maxStringLength = 4096
+
+    public var cellID: CellID
+    public var path: String
+    public var arguments: [String]
+    public var environment: [String]
+    public var workingDirectory: String
+    public var uid: UInt32
+    public var gid: UInt32
+
+    /// Checks the fields that decoding alone cannot: absolute paths, argv[0]
+    /// present, `KEY=VALUE` environment, no root ids.
+    public init(
+        cellID: CellID, path: String, arguments: [String], environment: [String] = [], workingDirectory: String = "/",
+        uid: UInt32, gid: UInt32
+    ) throws(WireError) {
+        self.cellID = cellID
+        self.path = path
+        self.arguments = arguments
+        self.environment = environment
+        self.workingDirectory = workingDirectory
+        self.uid = uid
+        self.gid = gid
+        try validate()
+    }
+
+    func validate() throws(WireError) {
+        guard path.hasPrefix("/") else { throw .invalidField(field: "path", reason: "must be absolute") }
+        guard !arguments.isEmpty else { throw .invalidField(field: "arguments", reason: "argv[0] is required") }
+        for (index, entry) in environment.enumerated() {
+            guard let equals = entry.firstIndex(of: "="), equals != entry.startIndex else {
+                throw .invalidField(field: "environment[\(index)]", reason: "must be KEY=VALUE")
+            }
+        }
+        guard workingDirectory.hasPrefix("/") else { throw .invalidField(field: "working_directory", reason: "must be absolute") }
+        // Root workloads would keep every capability across execve; this daemon
+        // has no configuration that allows them.
+        guard uid != 0 else { throw .invalidField(field: "uid", reason: "0 (root) is not allowed") }
+        guard gid != 0 else { throw .invalidField(field: "gid", reason: "0 (root) is not allowed") }
+    }
+
+    public func encode(to writer: inout WireWriter) {
+        writer.write(cellID.value)
+        writer.write(path)
+        writer.write(arguments)
+        writer.write(environment)
+        writer.write(workingDirectory)
+        writer.write(uid)
+        writer.write(gid)
+    }
+
+    public init(from reader: inout WireReader) throws(WireError) {
+        cellID = try CellIDCoding.read(&reader)
+        path = try reader.readString("path", limit: Self.maxStringLength)
+        arguments = try reader.readStrings("arguments", maxCount: Self.maxArguments)
+        environment = try reader.readStrings("environment", maxCount: Self.maxEnvironment)
+        workingDirectory = try reader.readString("working_directory", limit: Self.maxStringLength)
+        uid = try reader.read("uid")
+        gid = try reader.read("gid")
+        for (index, value) in (arguments + environment).enumerated() where value.utf8.count > Self.maxStringLength {
+            throw .invalidField(field: "arguments/environment[\(index)]", reason: "longer than \(Self.maxStringLength) bytes")
+        }
+        try validate()
+    }
+}
+
+/// The reply to `SpawnWorkload`: the parked workload's pid.
+public struct WorkloadSpawned: NetnsdMessage {
+    public static let netnsdType = NetnsdMessageType.workloadSpawned
+    public var cellID: CellID
+    public var pid: Int32
+
+    public init(cellID: CellID, pid: Int32) {
+        self.cellID = cellID
+        self.pid = pid
+    }
+
+    public func encode(to writer: inout WireWriter) {
+        writer.write(cellID.value)
+        writer.write(pid)
+    }
+
+    public init(from reader: inout WireReader) throws(WireError) {
+        cellID = try CellIDCoding.read(&reader)
+        pid = try reader.read("pid")
+        guard pid > 0 else { throw .invalidField(field: "pid", reason: "must be positive") }
+    }
+}
+
+/// Lets the parked workload `execve` (permitted once, after `SpawnWorkload`).
+public struct StartWorkload: NetnsdMessage {
+    public static let netnsdType = NetnsdMessageType.startWorkload
+    public var cellID: CellID
+    public init(cellID: CellID) { self.cellID = cellID }
+    public func encode(to writer: inout WireWriter) { writer.write(cellID.value) }
+    public init(from reader: inout WireReader) throws(WireError) { cellID = try CellIDCoding.read(&reader) }
+}
+
+/// The reply to `StartWorkload`.
+public struct WorkloadStarted: NetnsdMessage {
+    public static let netnsdType = NetnsdMessageType.workloadStarted
+    public var cellID: CellID
+    public init(cellID: CellID) { self.cellID = cellID }
+    public func encode(to writer: inout WireWriter) { writer.write(cellID.value) }
+    public init(from reader: inout WireReader) throws(WireError) { cellID = try CellIDCoding.read(&reader) }
+}
+
+/// Sends a signal to the cell's workload (parked or running).
+public struct SignalWorkload: NetnsdMessage {
+    public static let netnsdType = NetnsdMessageType.signalWorkload
+    public var cellID: CellID
+    public var signal: Int32
+
+    public init(cellID: CellID, signal: Int32) throws(WireError) {
+        self.cellID = cellID
+        self.signal = signal
+        guard (1...64).contains(signal) else { throw .invalidField(field: "signal", reason: "must be 1-64") }
+    }
+
+    public func encode(to writer: inout WireWriter) {
+        writer.write(cellID.value)
+        writer.write(signal)
+    }
+
+    public init(from reader: inout WireReader) throws(WireError) {
+        cellID = try CellIDCoding.read(&reader)
+        signal = try reader.read("signal")
+        guard (1...64).contains(signal) else { throw .invalidField(field: "signal", reason: "must be 1-64") }
+    }
+}
+
+/// The reply to `SignalWorkload`.
+public struct WorkloadSignalled: NetnsdMessage {
+    public static let netnsdType = NetnsdMessageType.workloadSignalled
+    public var cellID: CellID
+    public init(cellID: CellID) { self.cellID = cellID }
+    public func encode(to writer: inout WireWriter) { writer.write(cellID.value) }
+    public init(from reader: inout WireReader) throws(WireError) { cellID = try CellIDCoding.read(&reader) }
+}
+
+/// The workload was reaped: its exit code, or the signal that ended it.
+public struct WorkloadExited: NetnsdMessage {
+    public static let netnsdType = NetnsdMessageType.workloadExited
+    public var cellID: CellID
+    /// Exit code, or nil when a signal ended it.
+    public var exitCode: Int32?
+    /// The terminating signal, or nil when it exited.
+    public var signal: Int32?
+
+    public init(cellID: CellID, exitCode: Int32?, signal: Int32?) {
+        self.cellID = cellID
+        self.exitCode = exitCode
+        self.signal = signal
+    }
+
+    public func encode(to writer: inout WireWriter) {
+        writer.write(cellID.value)
+        writer.write(optional: exitCode)
+        writer.write(optional: signal)
+    }
+
+    public init(from reader: inout WireReader) throws(WireError) {
+        cellID = try CellIDCoding.read(&reader)
+        exitCode = try reader.readOptional("exit_code")
+        signal = try reader.readOptional("signal")
+        guard (exitCode == nil) != (signal == nil) else {
+            throw .invalidField(field: "exit_code/signal", reason: "exactly one must be present")
+        }
     }
 }
 

@@ -1,0 +1,84 @@
+// The workload's setup between fork and execve, in C: the daemon is
+// multi-threaded, so the child may only make async-signal-safe calls (no Swift,
+// no malloc, no locks). Raw syscalls for the id changes: glibc's wrappers would
+// try to broadcast them to threads that do not exist in the child.
+#define _GNU_SOURCE
+#include "cnetnsd.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <sched.h>
+#include <signal.h>
+#include <sys/prctl.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#ifndef SYS_close_range
+#define SYS_close_range 436
+#endif
+
+static void report_and_exit(int status_fd, int step) {
+    int message[2] = {step, errno};
+    (void)!write(status_fd, message, sizeof message);
+    _exit(126);
+}
+
+pid_t cellos_netnsd_spawn_parked(int netns_fd, const char *path, char *const argv[], char *const envp[],
+                                 const char *cwd, uid_t uid, gid_t gid, int start_fd, int *failed_step) {
+    int status_pipe[2];
+    if (pipe2(status_pipe, O_CLOEXEC) != 0) return -1;
+    pid_t pid = fork();
+    if (pid < 0) {
+        int saved = errno;
+        close(status_pipe[0]);
+        close(status_pipe[1]);
+        errno = saved;
+        return -1;
+    }
+    if (pid == 0) {
+        int status_fd = status_pipe[1];
+        // Signals the daemon blocks (SIGTERM, SIGINT) must reach the workload.
+        sigset_t none;
+        sigemptyset(&none);
+        sigprocmask(SIG_SETMASK, &none, NULL);
+        if (setns(netns_fd, CLONE_NEWNET) != 0) report_and_exit(status_fd, 1);
+        if (syscall(SYS_setgroups, 0, NULL) != 0) report_and_exit(status_fd, 2);
+        if (syscall(SYS_setresgid, gid, gid, gid) != 0) report_and_exit(status_fd, 3);
+        if (syscall(SYS_setresuid, uid, uid, uid) != 0) report_and_exit(status_fd, 4);
+        if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) != 0) report_and_exit(status_fd, 5);
+        if (chdir(cwd) != 0) report_and_exit(status_fd, 6);
+        int null_fd = open("/dev/null", O_RDWR);
+        if (null_fd < 0) report_and_exit(status_fd, 7);
+        for (int fd = 0; fd <= 2; fd++) {
+            if (dup2(null_fd, fd) < 0) report_and_exit(status_fd, 7);
+        }
+        // Keep only stdio, the start pipe and the (close-on-exec) status pipe.
+        int keep_low = start_fd < status_fd ? start_fd : status_fd;
+        int keep_high = start_fd < status_fd ? status_fd : start_fd;
+        if (keep_low > 3 && syscall(SYS_close_range, 3, keep_low - 1, 0) != 0) report_and_exit(status_fd, 8);
+        if (keep_high > keep_low + 1 && syscall(SYS_close_range, keep_low + 1, keep_high - 1, 0) != 0) report_and_exit(status_fd, 8);
+        if (syscall(SYS_close_range, keep_high + 1, ~0U, 0) != 0) report_and_exit(status_fd, 8);
+        // Parked: tell the daemon, then wait for StartWorkload.
+        int parked[2] = {0, 0};
+        (void)!write(status_fd, parked, sizeof parked);
+        unsigned char go = 0;
+        ssize_t got;
+        do { got = read(start_fd, &go, 1); } while (got < 0 && errno == EINTR);
+        if (got != 1 || go != 1) _exit(125);
+        close(start_fd);
+        execve(path, argv, envp);
+        _exit(127);
+    }
+    close(status_pipe[1]);
+    int message[2] = {-1, EIO};
+    ssize_t got;
+    do { got = read(status_pipe[0], message, sizeof message); } while (got < 0 && errno == EINTR);
+    close(status_pipe[0]);
+    if (got == (ssize_t)sizeof message && message[0] == 0) return pid;
+    int status;
+    while (waitpid(pid, &status, 0) < 0 && errno == EINTR) {}
+    if (failed_step) *failed_step = got == (ssize_t)sizeof message ? message[0] : 0;
+    errno = got == (ssize_t)sizeof message ? message[1] : EIO;
+    return -1;
+}

@@ -1,0 +1,81 @@
+#if canImport(Glibc)
+import Glibc
+#endif
+import CNetnsdShim
+import CShim
+import IPCWire
+
+/// A cell's workload process: forked, confined and parked before `execve` by
+/// `cellos_netnsd_spawn_parked` (C, because the daemon is multi-threaded and no
+/// Swift may run between fork and execve), released by `start()`.
+final class ParkedWorkload: @unchecked Sendable {
+    // @unchecked: `startPipe` is only touched under the owning session's lock.
+    let pid: pid_t
+    private var startPipe: OwnedFD?
+
+    private init(pid: pid_t, startPipe: consuming OwnedFD) {
+        self.pid = pid
+        self.startPipe = .some(startPipe)
+    }
+
+    static let stepNames = [
+        1: "setns(CLONE_NEWNET)", 2: "setgroups", 3: "setresgid", 4: "setresuid", 5: "prctl(PR_SET_NO_NEW_PRIVS)",
+        6: "chdir", 7: "stdio on /dev/null", 8: "close_range",
+    ]
+
+    /// Forks the workload of `request` into the netns `namespace` and returns once
+    /// it is parked; a failed setup step is named in the error.
+    static func spawn(_ request: SpawnWorkload, in namespace: borrowing OwnedFD) throws(CellError) -> ParkedWorkload {
+        var fds: [Int32] = [-1, -1]
+        guard cellos_pipe_cloexec(&fds) == 0 else {
+            throw .setupFailed(cell: request.cellID.value, step: "creating the start pipe", reason: "\(SystemCallError("pipe2"))")
+        }
+        let readEnd = OwnedFD(adopting: fds[0])
+        let writeEnd = OwnedFD(adopting: fds[1])
+        var failedStep: Int32 = 0
+        let pid = withCStringArray(request.arguments) { argv in
+            withCStringArray(request.environment) { envp in
+                cellos_netnsd_spawn_parked(
+                    namespace.rawValue, request.path, argv, envp, request.workingDirectory, request.uid, request.gid,
+                    readEnd.rawValue, &failedStep)
+            }
+        }
+        guard pid > 0 else {
+            let error = SystemCallError(stepNames[Int(failedStep)] ?? "fork", context: request.path)
+            throw .setupFailed(cell: request.cellID.value, step: "spawning the workload", reason: "\(error)")
+        }
+        readEnd.close()
+        return ParkedWorkload(pid: pid, startPipe: writeEnd)
+    }
+
+    /// Releases the parked workload into `execve`. Only once.
+    func start() throws(SystemCallError) {
+        guard let pipe = startPipe.take() else { throw SystemCallError("start", errno: EALREADY) }
+        var go: UInt8 = 1
+        let written = retryingOnInterrupt { write(pipe.rawValue, &go, 1) }
+        guard written == 1 else { throw SystemCallError("write(start pipe)", context: "pid \(pid)") }
+    }
+
+    func signal(_ signal: Int32) throws(SystemCallError) {
+        try systemCall("kill", context: "pid \(pid) signal \(signal)") { kill(pid, signal) }
+    }
+
+    /// Blocks until the workload ends; returns (exit code, signal), one of them nil.
+    func waitForExit() -> (exitCode: Int32?, signal: Int32?) {
+        var status: Int32 = 0
+        while waitpid(pid, &status, 0) < 0 {
+            if errno != EINTR { return (nil, SIGKILL) }
+        }
+        // WIFEXITED / WEXITSTATUS / WTERMSIG, which Swift does not import.
+        if status & 0x7F == 0 { return ((status >> 8) & 0xFF, nil) }
+        return (nil, status & 0x7F)
+    }
+}
+
+/// A NULL-terminated `char *[]` for the duration of `body` (made before fork: the
+/// child must not allocate).
+func withCStringArray<R>(_ strings: [String], _ body: (UnsafePointer<UnsafeMutablePointer<CChar>?>) -> R) -> R {
+    let pointers = strings.map { strdup($0) } + [nil]
+    defer { for pointer in pointers { free(pointer) } }
+    return pointers.withUnsafeBufferPointer { body($0.baseAddress!) }
+}

@@ -1,0 +1,130 @@
+import CellosTestLab
+import Foundation
+import IPCWire
+import NetnsdCore
+import NetworkNamespaces
+import Testing
+
+/// SpawnWorkload/StartWorkload/SignalWorkload through a running daemon that holds
+/// only its declared capabilities.
+@Suite(.serialized) struct WorkloadTests {
+    static let nobody: UInt32 = 65534
+
+    static func spawn(_ id: CellID, _ script: String) throws -> SpawnWorkload {
+        try SpawnWorkload(
+            cellID: id, path: "/bin/sh", arguments: ["sh", "-c", script], environment: ["PATH=/usr/bin:/bin", "CELL=\(id)"],
+            workingDirectory: "/tmp", uid: nobody, gid: nobody)
+    }
+
+    /// The workload does not run before StartWorkload (the file it would create is
+    /// absent while parked), then runs in the cell netns as the requested uid with
+    /// no capabilities and no_new_privs, and its exit is reported.
+    @Test(.enabled(if: PrivilegedTest.shouldRun))
+    func parkedWorkloadRunsOnlyAfterStartConfinedInTheCell() throws {
+        try PrivilegedTest.requireRoot()
+        let daemon = try DaemonTests.RunningDaemon(arguments: ["--allow-uid", "0"])
+        var client = try NetnsdClient.connect(path: daemon.socketPath)
+        let id = try CellID("work1")
+        let output = "/tmp/cellos-netnsd-workload-\(getpid()).txt"
+        unlink(output)
+        defer { unlink(output) }
+        var created = try client.request(CreateCell(cellID: id, policy: try EgressPolicy()))
+        guard case .cellCreated = created.message else {
+            Issue.record("\(created.message)")
+            return
+        }
+        let cellNamespace = try created.descriptors.take(0).identity()
+
+        let script = "{ grep -E '^(Uid|Gid|CapInh|CapPrm|CapEff|CapBnd|CapAmb|NoNewPrivs):' /proc/self/status; readlink /proc/self/ns/net; echo \"env=$CELL\"; pwd; } > \(output)"
+        let spawned = try client.request(try Self.spawn(id, script))
+        guard case .workloadSpawned(let parked) = spawned.message else {
+            Issue.record("\(spawned.message)")
+            return
+        }
+        // Parked: alive, and nothing of the script has run.
+        usleep(200_000)
+        #expect(kill(parked.pid, 0) == 0)
+        #expect(!FileManager.default.fileExists(atPath: output))
+        // Out of state: a second spawn is refused.
+        if case .error(let error) = try client.request(try Self.spawn(id, "true")).message {
+            #expect(error.code == "invalid_state")
+        } else {
+            Issue.record("a second SpawnWorkload was accepted")
+        }
+
+        #expect(try client.request(StartWorkload(cellID: id)).message == .workloadStarted(WorkloadStarted(cellID: id)))
+        let exited = try client.nextExit()
+        #expect(exited == WorkloadExited(cellID: id, exitCode: 0, signal: nil))
+
+        let report = try String(contentsOfFile: output, encoding: .utf8)
+        let fields = Dictionary(report.split(separator: "\n").compactMap { line -> (String, String)? in
+            let parts = line.split(separator: ":", maxSplits: 1)
+            return parts.count == 2 ? (String(parts[0]), parts[1].trimmingCharacters(in: .whitespaces)) : nil
+        }, uniquingKeysWith: { first, _ in first })
+        #expect(fields["Uid"]?.split(whereSeparator: \.isWhitespace).allSatisfy { $0 == "65534" } == true, "\(report)")
+        #expect(fields["Gid"]?.split(whereSeparator: \.isWhitespace).allSatisfy { $0 == "65534" } == true)
+        for set in ["CapInh", "CapPrm", "CapEff", "CapAmb"] {
+            #expect(fields[set] == "0000000000000000", "\(set) in \(report)")
+        }
+        #expect(fields["NoNewPrivs"] == "1")
+        #expect(report.contains("net:[\(cellNamespace.inode)]"), "\(report)")
+        #expect(report.contains("env=work1"))
+        #expect(report.contains("\n/tmp\n"))
+        // A started workload cannot be started again.
+        if case .error(let error) = try client.request(StartWorkload(cellID: id)).message {
+            #expect(error.code == "invalid_state")
+        } else {
+            Issue.record("a second StartWorkload was accepted")
+        }
+    }
+
+    @Test(.enabled(if: PrivilegedTest.shouldRun))
+    func startBeforeSpawnAndRootWorkloadsAreRefused() throws {
+        try PrivilegedTest.requireRoot()
+        let daemon = try DaemonTests.RunningDaemon(arguments: ["--allow-uid", "0"])
+        var client = try NetnsdClient.connect(path: daemon.socketPath)
+        let id = try CellID("work2")
+        _ = try client.request(CreateCell(cellID: id, policy: try EgressPolicy()))
+        guard case .error(let early) = try client.request(StartWorkload(cellID: id)).message else {
+            Issue.record("StartWorkload before SpawnWorkload was accepted")
+            return
+        }
+        #expect(early.code == "invalid_state")
+        #expect(throws: WireError.invalidField(field: "uid", reason: "0 (root) is not allowed")) {
+            try SpawnWorkload(cellID: id, path: "/bin/true", arguments: ["true"], uid: 0, gid: 1)
+        }
+        // Another connection cannot start or signal this connection's workload.
+        _ = try client.request(try Self.spawn(id, "sleep 30"))
+        var other = try NetnsdClient.connect(path: daemon.socketPath)
+        guard case .error(let foreign) = try other.request(StartWorkload(cellID: id)).message else {
+            Issue.record("another connection started the workload")
+            return
+        }
+        #expect(foreign.code == "unknown_cell")
+    }
+
+    /// SignalWorkload reaches the workload (reported as the terminating signal),
+    /// and destroying a cell kills a workload that is still parked.
+    @Test(.enabled(if: PrivilegedTest.shouldRun))
+    func signalEndsTheWorkloadAndDestroyKillsAParkedOne() throws {
+        try PrivilegedTest.requireRoot()
+        let daemon = try DaemonTests.RunningDaemon(arguments: ["--allow-uid", "0"])
+        var client = try NetnsdClient.connect(path: daemon.socketPath)
+        let id = try CellID("work3")
+        _ = try client.request(CreateCell(cellID: id, policy: try EgressPolicy()))
+        _ = try client.request(try Self.spawn(id, "exec sleep 30"))
+        _ = try client.request(StartWorkload(cellID: id))
+        #expect(try client.request(try SignalWorkload(cellID: id, signal: SIGTERM)).message == .workloadSignalled(WorkloadSignalled(cellID: id)))
+        #expect(try client.nextExit() == WorkloadExited(cellID: id, exitCode: nil, signal: SIGTERM))
+
+        let parkedID = try CellID("work4")
+        _ = try client.request(CreateCell(cellID: parkedID, policy: try EgressPolicy()))
+        guard case .workloadSpawned(let parked) = try client.request(try Self.spawn(parkedID, "true")).message else {
+            Issue.record("spawn failed")
+            return
+        }
+        _ = try client.request(DestroyCell(cellID: parkedID))
+        #expect(try client.nextExit() == WorkloadExited(cellID: parkedID, exitCode: nil, signal: SIGKILL))
+        #expect(kill(parked.pid, 0) == -1 && errno == ESRCH)
+    }
+}
