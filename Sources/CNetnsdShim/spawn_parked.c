@@ -9,6 +9,8 @@
 #include <fcntl.h>
 #include <sched.h>
 #include <signal.h>
+#include <linux/filter.h>
+#include <linux/seccomp.h>
 #include <sys/prctl.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
@@ -25,7 +27,8 @@ static void report_and_exit(int status_fd, int step) {
 }
 
 pid_t cellos_netnsd_spawn_parked(int netns_fd, const char *path, char *const argv[], char *const envp[],
-                                 const char *cwd, uid_t uid, gid_t gid, int start_fd, int *failed_step) {
+                                 const char *cwd, uid_t uid, gid_t gid, int start_fd, const void *filter,
+                                 size_t filter_len, int *failed_step) {
     int status_pipe[2];
     if (pipe2(status_pipe, O_CLOEXEC) != 0) return -1;
     pid_t pid = fork();
@@ -59,6 +62,14 @@ pid_t cellos_netnsd_spawn_parked(int netns_fd, const char *path, char *const arg
         if (keep_low > 3 && syscall(SYS_close_range, 3, keep_low - 1, 0) != 0) report_and_exit(status_fd, 8);
         if (keep_high > keep_low + 1 && syscall(SYS_close_range, keep_low + 1, keep_high - 1, 0) != 0) report_and_exit(status_fd, 8);
         if (syscall(SYS_close_range, keep_high + 1, ~0U, 0) != 0) report_and_exit(status_fd, 8);
+        // Last, because the filter denies setns and friends used above.
+        if (filter_len > 0) {
+            struct sock_fprog program = {
+                .len = (unsigned short)(filter_len / sizeof(struct sock_filter)),
+                .filter = (struct sock_filter *)filter,
+            };
+            if (prctl(PR_SET_SECCOMP, SECCOMP_MODE_FILTER, &program) != 0) report_and_exit(status_fd, 9);
+        }
         // Parked: tell the daemon, then wait for StartWorkload.
         int parked[2] = {0, 0};
         (void)!write(status_fd, parked, sizeof parked);

@@ -35,7 +35,9 @@ import Testing
         }
         let cellNamespace = try created.descriptors.take(0).identity()
 
-        let script = "{ grep -E '^(Uid|Gid|CapInh|CapPrm|CapEff|CapBnd|CapAmb|NoNewPrivs):' /proc/self/status; readlink /proc/self/ns/net; echo \"env=$CELL\"; pwd; } > \(output)"
+        // `unshare -U` needs no privilege on this kernel (an unprivileged user
+        // namespace), so only the seccomp filter can make it fail.
+        let script = "{ grep -E '^(Uid|Gid|CapInh|CapPrm|CapEff|CapBnd|CapAmb|NoNewPrivs|Seccomp):' /proc/self/status; readlink /proc/self/ns/net; echo \"env=$CELL\"; pwd; unshare -U true 2>&1; echo \"unshare=$?\"; } > \(output)"
         let spawned = try client.request(try Self.spawn(id, script))
         guard case .workloadSpawned(let parked) = spawned.message else {
             Issue.record("\(spawned.message)")
@@ -67,6 +69,9 @@ import Testing
             #expect(fields[set] == "0000000000000000", "\(set) in \(report)")
         }
         #expect(fields["NoNewPrivs"] == "1")
+        #expect(fields["Seccomp"] == "2")
+        #expect(report.contains("Operation not permitted"), "\(report)")
+        #expect(report.contains("unshare=1"), "\(report)")
         #expect(report.contains("net:[\(cellNamespace.inode)]"), "\(report)")
         #expect(report.contains("env=work1"))
         #expect(report.contains("\n/tmp\n"))
@@ -76,6 +81,17 @@ import Testing
         } else {
             Issue.record("a second StartWorkload was accepted")
         }
+    }
+
+    /// Without the filter the same call works for an unprivileged user here, so the
+    /// workload test's EPERM is the filter's doing.
+    @Test(.enabled(if: PrivilegedTest.shouldRun))
+    func unprivilegedUserNamespacesWorkWithoutTheFilter() throws {
+        try PrivilegedTest.requireRoot()
+        let result = try Shell.run(["setpriv", "--reuid", "65534", "--regid", "65534", "--clear-groups", "unshare", "-U", "true"])
+        #expect(result.succeeded, "\(result.stderr)")
+        let program = try BaselineSeccomp.compile()
+        #expect(!program.isEmpty && program.count % 8 == 0)
     }
 
     @Test(.enabled(if: PrivilegedTest.shouldRun))

@@ -14,13 +14,16 @@ int cellos_netnsd_socket_namespace(int sock);
 /// async-signal-safe calls, it enters the network namespace `netns_fd`, drops
 /// supplementary groups and switches to `gid`/`uid` (the kernel then clears every
 /// capability, since uid is not 0), sets no_new_privs, changes to `cwd`, puts
-/// /dev/null on 0-2, closes every other descriptor except `start_fd`, and blocks
+/// /dev/null on 0-2, closes every other descriptor except `start_fd`, installs
+/// the seccomp BPF program `filter` (`filter_len` bytes of struct sock_filter;
+/// none when 0), and blocks
 /// reading one byte from `start_fd`. Byte 1 execs `path` with `argv`/`envp`;
 /// anything else (EOF: the daemon closed the pipe) exits with status 125.
 ///
 /// Returns the child's pid once it is parked (every setup step succeeded), or -1
 /// with errno set to the failed step's error and *failed_step set to its number
 /// (1 setns, 2 setgroups, 3 setresgid, 4 setresuid, 5 no_new_privs, 6 chdir,
-/// 7 stdio, 8 close fds); the failed child has been reaped.
+/// 7 stdio, 8 close fds, 9 seccomp); the failed child has been reaped.
 pid_t cellos_netnsd_spawn_parked(int netns_fd, const char *path, char *const argv[], char *const envp[],
-                                 const char *cwd, uid_t uid, gid_t gid, int start_fd, int *failed_step);
+                                 const char *cwd, uid_t uid, gid_t gid, int start_fd, const void *filter,
+                                 size_t filter_len, int *failed_step);

@@ -236,7 +236,11 @@ public final class NetnsdSession: @unchecked Sendable {
         switch slot.cell {
         case .some(let cell):
             do {
-                workload = try ParkedWorkload.spawn(request, in: cell.namespace)
+                let filter: [UInt8]
+                do { filter = try BaselineSeccomp.compile() } catch {
+                    throw CellError.setupFailed(cell: request.cellID.value, step: "compiling the seccomp filter", reason: "\(error)")
+                }
+                workload = try ParkedWorkload.spawn(request, in: cell.namespace, seccompFilter: filter)
             } catch {
                 return Self.error(ErrorCode.setupFailed, "\(error)", requestID)
             }

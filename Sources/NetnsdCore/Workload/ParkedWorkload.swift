@@ -20,12 +20,14 @@ final class ParkedWorkload: @unchecked Sendable {
 
     static let stepNames = [
         1: "setns(CLONE_NEWNET)", 2: "setgroups", 3: "setresgid", 4: "setresuid", 5: "prctl(PR_SET_NO_NEW_PRIVS)",
-        6: "chdir", 7: "stdio on /dev/null", 8: "close_range",
+        6: "chdir", 7: "stdio on /dev/null", 8: "close_range", 9: "prctl(PR_SET_SECCOMP)",
     ]
 
     /// Forks the workload of `request` into the netns `namespace` and returns once
     /// it is parked; a failed setup step is named in the error.
-    static func spawn(_ request: SpawnWorkload, in namespace: borrowing OwnedFD) throws(CellError) -> ParkedWorkload {
+    static func spawn(
+        _ request: SpawnWorkload, in namespace: borrowing OwnedFD, seccompFilter: [UInt8]
+    ) throws(CellError) -> ParkedWorkload {
         var fds: [Int32] = [-1, -1]
         guard cellos_pipe_cloexec(&fds) == 0 else {
             throw .setupFailed(cell: request.cellID.value, step: "creating the start pipe", reason: "\(SystemCallError("pipe2"))")
@@ -35,9 +37,11 @@ final class ParkedWorkload: @unchecked Sendable {
         var failedStep: Int32 = 0
         let pid = withCStringArray(request.arguments) { argv in
             withCStringArray(request.environment) { envp in
-                cellos_netnsd_spawn_parked(
-                    namespace.rawValue, request.path, argv, envp, request.workingDirectory, request.uid, request.gid,
-                    readEnd.rawValue, &failedStep)
+                seccompFilter.withUnsafeBytes { filter in
+                    cellos_netnsd_spawn_parked(
+                        namespace.rawValue, request.path, argv, envp, request.workingDirectory, request.uid, request.gid,
+                        readEnd.rawValue, filter.baseAddress, filter.count, &failedStep)
+                }
             }
         }
         guard pid > 0 else {

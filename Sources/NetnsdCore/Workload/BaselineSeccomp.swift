@@ -1,0 +1,54 @@
+#if canImport(Glibc)
+import Glibc
+#endif
+import CSeccomp
+import IPCWire
+
+/// The workload's baseline seccomp filter: everything is allowed except system
+/// calls that change what the sandbox is (mounts, namespaces), inspect or alter
+/// other processes or the kernel (ptrace, bpf, modules, kexec, perf, keyrings);
+/// those fail with EPERM.
+///
+/// libseccomp allocates, so the filter is compiled here, in the daemon, to BPF
+/// bytes; the forked child only installs them (`prctl(PR_SET_SECCOMP)`), which is
+/// async-signal-safe.
+public enum BaselineSeccomp {
+    public static let deniedSystemCalls = [
+        "mount", "umount2", "pivot_root", "unshare", "setns", "ptrace", "bpf", "keyctl", "add_key", "request_key",
+        "kexec_load", "kexec_file_load", "init_module", "finit_module", "delete_module", "perf_event_open",
+    ]
+
+    /// The compiled filter (an array of `struct sock_filter`, 8 bytes each).
+    public static func compile() throws(SystemCallError) -> [UInt8] {
+        // SCMP_ACT_ALLOW and SCMP_ACT_ERRNO(EPERM): function-like macros in seccomp.h.
+        let allow: UInt32 = 0x7FFF_0000
+        let denyWithEPERM: UInt32 = 0x0005_0000 | UInt32(EPERM)
+        guard let context = seccomp_init(allow) else { throw SystemCallError("seccomp_init", errno: ENOMEM) }
+        defer { seccomp_release(context) }
+        for name in deniedSystemCalls {
+            let number = seccomp_syscall_resolve_name(name)
+            guard number != __NR_SCMP_ERROR else { throw SystemCallError("seccomp_syscall_resolve_name", errno: EINVAL, context: name) }
+            let result = seccomp_rule_add_array(context, denyWithEPERM, number, 0, nil)
+            guard result == 0 else { throw SystemCallError("seccomp_rule_add", errno: -result, context: name) }
+        }
+        var fds: [Int32] = [-1, -1]
+        try systemCall("pipe") { pipe(&fds) }
+        let readEnd = OwnedFD(adopting: fds[0])
+        let writeEnd = OwnedFD(adopting: fds[1])
+        // The filter is a few hundred bytes, far below the pipe's buffer, so writing
+        // it all before reading cannot block.
+        let exported = seccomp_export_bpf(context, writeEnd.rawValue)
+        writeEnd.close()
+        guard exported == 0 else { throw SystemCallError("seccomp_export_bpf", errno: -exported) }
+        var program: [UInt8] = []
+        var chunk = [UInt8](repeating: 0, count: 4096)
+        while true {
+            let count = chunk.withUnsafeMutableBytes { raw in retryingOnInterrupt { read(readEnd.rawValue, raw.baseAddress, raw.count) } }
+            guard count >= 0 else { throw SystemCallError("read(seccomp bpf)") }
+            if count == 0 { break }
+            program += chunk[0..<count]
+        }
+        guard !program.isEmpty, program.count % 8 == 0 else { throw SystemCallError("seccomp_export_bpf", errno: EINVAL, context: "\(program.count) bytes") }
+        return program
+    }
+}
