@@ -13,8 +13,10 @@
 #                                         ReadCounters + DestroyCell over IPCWire,
 #                                         including the ctl client's own start
 #   cellos-netnsd --print-capabilities    that process start alone, to subtract
-# The workload part of the issue's benchmark (SpawnWorkload -> Exited) is not
-# implemented yet, so no row runs /bin/true inside a cell. Needs root.
+#   cellos-netnsd ctl run /bin/true       CreateCell -> SpawnWorkload -> StartWorkload
+#                                         -> WorkloadExited -> DestroyCell (client start
+#                                         included)
+# Needs root.
 # Prints mean milliseconds per iteration and the ratio to `unshare -n true`.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -57,7 +59,8 @@ results=$(
     measure "unshare -n + ip link set lo up + nft -f" unshare -n sh -c "ip link set lo up && nft -f $work/ruleset.nft"
     measure "cellos-netnsd --print-capabilities (process start)" "$netnsd" --print-capabilities
     measure "cellos-netnsd ctl create+counters+destroy" "$netnsd" ctl create --socket "$socket" --id bench --allow 1,tcp,192.0.2.0/24,443 </dev/null
+    measure "cellos-netnsd ctl run /bin/true (create..exited..destroy)" "$netnsd" ctl run --socket "$socket" --id bench --quiet -- /bin/true
 )
 base=$(echo "$results" | awk 'NR==1 {print $NF}')
 echo "iterations: $iterations"
-echo "$results" | awk -v base="$base" '{ns=$NF; $NF=""; printf "%-52s %8.2f ms  %5.2fx\n", $0, ns/1e6, ns/base}'
+echo "$results" | awk -v base="$base" '{ns=$NF; $NF=""; printf "%-60s %8.2f ms  %5.2fx\n", $0, ns/1e6, ns/base}'

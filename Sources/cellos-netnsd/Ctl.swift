@@ -13,7 +13,7 @@ struct Ctl: ParsableCommand {
         discussion: """
             Cells belong to the connection that created them and are destroyed when it closes, so `create` keeps its connection open: it prints the reply (descriptor names and where to find the descriptors), waits until standard input reaches EOF (press Ctrl-D), then sends ReadCounters and DestroyCell and prints their replies.
             """,
-        subcommands: [Create.self, Destroy.self])
+        subcommands: [Create.self, Run.self, Destroy.self])
 
     struct Connection: ParsableArguments {
         @Option(help: "Path of the daemon's control socket.")
@@ -58,6 +58,58 @@ struct Ctl: ParsableCommand {
             let fd = open(path, O_RDONLY | O_CLOEXEC)
             guard fd >= 0 else { throw ValidationError("--attach \(path): \(SystemCallError("open", context: path))") }
             return OwnedFD(adopting: fd)
+        }
+    }
+
+    struct Run: ParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "CreateCell, SpawnWorkload, StartWorkload, wait for WorkloadExited, ReadCounters, DestroyCell; exits with the workload's status.")
+
+        @OptionGroup var connection: Connection
+
+        @Option(help: "The cell id (\(CellID.rule)).")
+        var id: String
+
+        @Option(name: .customLong("allow"), help: "An allow rule ID,PROTOCOL,DESTINATION[,PORTS] (repeatable).")
+        var allow: [String] = []
+
+        @Option(help: "The workload's uid (not 0).")
+        var uid: UInt32 = 65534
+
+        @Option(help: "The workload's gid (not 0).")
+        var gid: UInt32 = 65534
+
+        @Option(help: "The workload's working directory.")
+        var cwd = "/"
+
+        @Option(name: .customLong("env"), help: "An environment entry KEY=VALUE for the workload (repeatable; nothing else is passed).")
+        var environment: [String] = []
+
+        @Flag(help: "Print only the exit line.")
+        var quiet = false
+
+        @Argument(help: "The absolute path of the program, then its arguments (argv[0] is the path).")
+        var command: [String]
+
+        func run() throws {
+            guard let path = command.first else { throw ValidationError("name the program to run") }
+            let rules = try allow.enumerated().map { index, spec in try AllowRule(spec: spec, field: "--allow[\(index)]") }
+            let cell = try CellID(id)
+            var client = try NetnsdClient.connect(path: connection.socket)
+            func step(_ reply: borrowing NetnsdReply) throws {
+                if !quiet { emit(describe(reply)) }
+                if case .error = reply.message { throw ExitCode.failure }
+            }
+            try step(try client.request(CreateCell(cellID: cell, policy: try EgressPolicy(allow: rules))))
+            try step(try client.request(try SpawnWorkload(
+                cellID: cell, path: path, arguments: command, environment: environment, workingDirectory: cwd, uid: uid, gid: gid)))
+            try step(try client.request(StartWorkload(cellID: cell)))
+            let exited = try client.nextExit()
+            if !quiet { try step(try client.request(ReadCounters(cellID: cell))) }
+            _ = try client.request(DestroyCell(cellID: cell))
+            emit("workload exited: " + (exited.signal.map { "signal \($0)" } ?? "code \(exited.exitCode ?? -1)"))
+            if let code = exited.exitCode, code != 0 { throw ExitCode(code) }
+            if exited.signal != nil { throw ExitCode(128 + (exited.signal ?? 0)) }
         }
     }
 
