@@ -73,6 +73,18 @@ import Testing
             return count
         }
 
+        /// Processes whose parent is the daemon (its workloads), from /proc/*/stat.
+        func children() -> [pid_t] {
+            let entries = (try? FileManager.default.contentsOfDirectory(atPath: "/proc")) ?? []
+            return entries.compactMap { entry -> pid_t? in
+                guard let pid = pid_t(entry), let stat = try? String(contentsOfFile: "/proc/\(entry)/stat", encoding: .utf8),
+                    let close = stat.lastIndex(of: ")") else { return nil }
+                // After "comm)": state, then ppid.
+                let fields = stat[stat.index(after: close)...].split(separator: " ")
+                return fields.count > 1 && pid_t(fields[1]) == self.pid ? pid : nil
+            }
+        }
+
         /// Sends SIGTERM and returns the exit status word.
         func terminate() -> Int32 {
             kill(pid, SIGTERM)
@@ -134,25 +146,34 @@ import Testing
         #expect(daemon.terminate() == 0)
     }
 
+    /// 50 clients each create a cell with a parked workload and disconnect
+    /// without destroying anything: no descriptor and no process is left.
     @Test(.enabled(if: PrivilegedTest.shouldRun))
-    func fiftyDisconnectsWithoutDestroyLeaveNoDaemonDescriptor() throws {
+    func fiftyDisconnectsWithoutDestroyLeaveNoDaemonDescriptorOrProcess() throws {
         try PrivilegedTest.requireRoot()
         let daemon = try RunningDaemon(arguments: ["--allow-uid", "0"])
         let baseline = try daemon.settledDescriptors()
         for index in 0..<50 {
             var client = try NetnsdClient.connect(path: daemon.socketPath)
-            let reply = try client.request(CreateCell(cellID: try CellID("leak-\(index)"), policy: try Self.policy()))
-            guard case .cellCreated = reply.message else {
-                Issue.record("cycle \(index): \(reply.message)")
+            let id = try CellID("leak-\(index)")
+            let reply = try client.request(CreateCell(cellID: id, policy: try Self.policy()))
+            let spawned = try client.request(try SpawnWorkload(cellID: id, path: "/bin/sleep", arguments: ["sleep", "30"], uid: 65534, gid: 65534))
+            guard case .cellCreated = reply.message, case .workloadSpawned = spawned.message else {
+                Issue.record("cycle \(index): \(reply.message) / \(spawned.message)")
                 return
             }
         }
-        #expect(try daemon.waitForDescriptors(baseline) == baseline)
+        #expect(try daemon.waitForDescriptors(baseline) == baseline, "\(daemon.listing())")
+        let deadline = Monotonic.milliseconds() + 5000
+        while !daemon.children().isEmpty && Monotonic.milliseconds() < deadline { usleep(20_000) }
+        #expect(daemon.children().isEmpty)
         #expect(daemon.terminate() == 0)
     }
 
+    /// 200 create → spawn → start → exited → destroy cycles on one connection
+    /// leave no daemon descriptor and no process behind.
     @Test(.enabled(if: PrivilegedTest.shouldRun))
-    func twoHundredCreateDestroyCyclesLeaveNoDaemonDescriptor() throws {
+    func twoHundredFullCyclesLeaveNoDaemonDescriptorOrProcess() throws {
         try PrivilegedTest.requireRoot()
         let daemon = try RunningDaemon(arguments: ["--allow-uid", "0"])
         var client = try NetnsdClient.connect(path: daemon.socketPath)
@@ -163,13 +184,19 @@ import Testing
         for index in 0..<200 {
             let id = try CellID("cycle-\(index)")
             let created = try client.request(CreateCell(cellID: id, policy: policy))
+            let spawned = try client.request(try SpawnWorkload(cellID: id, path: "/bin/true", arguments: ["true"], uid: 65534, gid: 65534))
+            let started = try client.request(StartWorkload(cellID: id))
+            let exited = try client.nextExit()
             let destroyed = try client.request(DestroyCell(cellID: id))
-            guard case .cellCreated = created.message, destroyed.message == .cellDestroyed(CellDestroyed(cellID: id)) else {
-                Issue.record("cycle \(index): \(created.message) / \(destroyed.message)")
+            guard case .cellCreated = created.message, case .workloadSpawned = spawned.message, case .workloadStarted = started.message,
+                exited == WorkloadExited(cellID: id, exitCode: 0, signal: nil),
+                destroyed.message == .cellDestroyed(CellDestroyed(cellID: id)) else {
+                Issue.record("cycle \(index): \(created.message) / \(spawned.message) / \(started.message) / \(exited) / \(destroyed.message)")
                 return
             }
         }
         #expect(try daemon.waitForDescriptors(baseline) == baseline, "\(daemon.listing())")
+        #expect(daemon.children().isEmpty)
         #expect(daemon.terminate() == 0)
     }
 
