@@ -11,6 +11,7 @@
 #include <signal.h>
 #include <linux/filter.h>
 #include <linux/seccomp.h>
+#include <sys/mount.h>
 #include <sys/prctl.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
@@ -26,9 +27,9 @@ static void report_and_exit(int status_fd, int step) {
     _exit(126);
 }
 
-pid_t cellos_netnsd_spawn_parked(int netns_fd, const char *path, char *const argv[], char *const envp[],
-                                 const char *cwd, uid_t uid, gid_t gid, int start_fd, const void *filter,
-                                 size_t filter_len, int *failed_step) {
+pid_t cellos_netnsd_spawn_parked(int netns_fd, const char *resolv_conf, const char *path, char *const argv[],
+                                 char *const envp[], const char *cwd, uid_t uid, gid_t gid, int start_fd,
+                                 const void *filter, size_t filter_len, int *failed_step) {
     int status_pipe[2];
     if (pipe2(status_pipe, O_CLOEXEC) != 0) return -1;
     pid_t pid = fork();
@@ -46,6 +47,14 @@ pid_t cellos_netnsd_spawn_parked(int netns_fd, const char *path, char *const arg
         sigemptyset(&none);
         sigprocmask(SIG_SETMASK, &none, NULL);
         if (setns(netns_fd, CLONE_NEWNET) != 0) report_and_exit(status_fd, 1);
+        if (resolv_conf) {
+            // The child is single-threaded, so it may unshare its mount namespace;
+            // mounts made private first, so the bind mount never reaches the host.
+            if (unshare(CLONE_NEWNS) != 0) report_and_exit(status_fd, 10);
+            if (mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL) != 0) report_and_exit(status_fd, 11);
+            if (mount(resolv_conf, "/etc/resolv.conf", NULL, MS_BIND, NULL) != 0) report_and_exit(status_fd, 12);
+            if (mount(NULL, "/etc/resolv.conf", NULL, MS_BIND | MS_REMOUNT | MS_RDONLY, NULL) != 0) report_and_exit(status_fd, 12);
+        }
         if (syscall(SYS_setgroups, 0, NULL) != 0) report_and_exit(status_fd, 2);
         if (syscall(SYS_setresgid, gid, gid, gid) != 0) report_and_exit(status_fd, 3);
         if (syscall(SYS_setresuid, uid, uid, uid) != 0) report_and_exit(status_fd, 4);

@@ -26,6 +26,7 @@ import Testing
         var client = try NetnsdClient.connect(path: daemon.socketPath)
         let id = try CellID("work1")
         let output = "/tmp/cellos-netnsd-workload-\(getpid()).txt"
+        let hostResolvConf = try String(contentsOfFile: "/etc/resolv.conf", encoding: .utf8)
         unlink(output)
         defer { unlink(output) }
         var created = try client.request(CreateCell(cellID: id, policy: try EgressPolicy()))
@@ -37,7 +38,7 @@ import Testing
 
         // `unshare -U` needs no privilege on this kernel (an unprivileged user
         // namespace), so only the seccomp filter can make it fail.
-        let script = "{ grep -E '^(Uid|Gid|CapInh|CapPrm|CapEff|CapBnd|CapAmb|NoNewPrivs|Seccomp):' /proc/self/status; readlink /proc/self/ns/net; echo \"env=$CELL\"; pwd; unshare -U true 2>&1; echo \"unshare=$?\"; } > \(output)"
+        let script = "{ grep -E '^(Uid|Gid|CapInh|CapPrm|CapEff|CapBnd|CapAmb|NoNewPrivs|Seccomp):' /proc/self/status; readlink /proc/self/ns/net; echo \"env=$CELL\"; pwd; unshare -U true 2>&1; echo \"unshare=$?\"; cat /etc/resolv.conf; } > \(output)"
         let spawned = try client.request(try Self.spawn(id, script))
         guard case .workloadSpawned(let parked) = spawned.message else {
             Issue.record("\(spawned.message)")
@@ -72,6 +73,9 @@ import Testing
         #expect(fields["Seccomp"] == "2")
         #expect(report.contains("Operation not permitted"), "\(report)")
         #expect(report.contains("unshare=1"), "\(report)")
+        // DNS only through the cell's resolver: the workload's own /etc/resolv.conf.
+        #expect(report.contains("nameserver 127.0.0.1\n"), "\(report)")
+        #expect(try String(contentsOfFile: "/etc/resolv.conf", encoding: .utf8) == hostResolvConf)
         #expect(report.contains("net:[\(cellNamespace.inode)]"), "\(report)")
         #expect(report.contains("env=work1"))
         #expect(report.contains("\n/tmp\n"))

@@ -36,7 +36,7 @@ public enum DeclaredCapabilities {
     public static let grants: [CapabilityGrant] = [
         CapabilityGrant(
             capability: .sysAdmin,
-            operation: "unshare(CLONE_NEWNET) to create a cell netns; setns(CLONE_NEWNET) to enter a cell or attach-mode netns; mount(MS_BIND)/umount2 of the --pin at /run/netns/cellos-<id>"),
+            operation: "unshare(CLONE_NEWNET) to create a cell netns; setns(CLONE_NEWNET) to enter a cell or attach-mode netns; mount(MS_BIND)/umount2 of the --pin at /run/netns/cellos-<id>; SpawnWorkload: unshare(CLONE_NEWNS) and the read-only bind mount of the cell's resolv.conf in the workload's child"),
         CapabilityGrant(
             capability: .netAdmin,
             operation: "load and read the cell's nftables table (nfnetlink); bring lo up over rtnetlink (RTM_NEWLINK); bind the cell's NFLOG socket to its group (NFULNL_CFG_CMD_BIND) and size its buffer (SO_RCVBUFFORCE)"),

@@ -240,7 +240,7 @@ public final class NetnsdSession: @unchecked Sendable {
                 do { filter = try BaselineSeccomp.compile() } catch {
                     throw CellError.setupFailed(cell: request.cellID.value, step: "compiling the seccomp filter", reason: "\(error)")
                 }
-                workload = try ParkedWorkload.spawn(request, in: cell.namespace, seccompFilter: filter)
+                workload = try ParkedWorkload.spawn(request, in: cell.namespace, resolver: cell.policy.resolver, seccompFilter: filter)
             } catch {
                 return Self.error(ErrorCode.setupFailed, "\(error)", requestID)
             }

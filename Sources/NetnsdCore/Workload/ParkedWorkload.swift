@@ -21,13 +21,24 @@ final class ParkedWorkload: @unchecked Sendable {
     static let stepNames = [
         1: "setns(CLONE_NEWNET)", 2: "setgroups", 3: "setresgid", 4: "setresuid", 5: "prctl(PR_SET_NO_NEW_PRIVS)",
         6: "chdir", 7: "stdio on /dev/null", 8: "close_range", 9: "prctl(PR_SET_SECCOMP)",
+        10: "unshare(CLONE_NEWNS)", 11: "mount(MS_REC|MS_PRIVATE, /)", 12: "bind mount over /etc/resolv.conf",
     ]
 
     /// Forks the workload of `request` into the netns `namespace` and returns once
     /// it is parked; a failed setup step is named in the error.
+    /// `resolver` is written to a resolv.conf that the child bind-mounts over
+    /// /etc/resolv.conf in its private mount namespace; the file is unlinked once the
+    /// child is parked (the mount keeps it).
     static func spawn(
-        _ request: SpawnWorkload, in namespace: borrowing OwnedFD, seccompFilter: [UInt8]
+        _ request: SpawnWorkload, in namespace: borrowing OwnedFD, resolver: ResolverAddress, seccompFilter: [UInt8]
     ) throws(CellError) -> ParkedWorkload {
+        let resolvConf: String
+        do {
+            resolvConf = try ResolvConf.write(resolver)
+        } catch {
+            throw .setupFailed(cell: request.cellID.value, step: "writing the cell's resolv.conf", reason: "\(error)")
+        }
+        defer { unlink(resolvConf) }
         var fds: [Int32] = [-1, -1]
         guard cellos_pipe_cloexec(&fds) == 0 else {
             throw .setupFailed(cell: request.cellID.value, step: "creating the start pipe", reason: "\(SystemCallError("pipe2"))")
@@ -39,8 +50,8 @@ final class ParkedWorkload: @unchecked Sendable {
             withCStringArray(request.environment) { envp in
                 seccompFilter.withUnsafeBytes { filter in
                     cellos_netnsd_spawn_parked(
-                        namespace.rawValue, request.path, argv, envp, request.workingDirectory, request.uid, request.gid,
-                        readEnd.rawValue, filter.baseAddress, filter.count, &failedStep)
+                        namespace.rawValue, resolvConf, request.path, argv, envp, request.workingDirectory, request.uid,
+                        request.gid, readEnd.rawValue, filter.baseAddress, filter.count, &failedStep)
                 }
             }
         }
@@ -82,4 +93,27 @@ func withCStringArray<R>(_ strings: [String], _ body: (UnsafePointer<UnsafeMutab
     let pointers = strings.map { strdup($0) } + [nil]
     defer { for pointer in pointers { free(pointer) } }
     return pointers.withUnsafeBufferPointer { body($0.baseAddress!) }
+}
+
+/// The resolv.conf a workload sees: the cell's resolver, nothing else.
+enum ResolvConf {
+    static let directory = "/run/cellos-netnsd"
+
+    static func write(_ resolver: ResolverAddress) throws(SystemCallError) -> String {
+        if mkdir(directory, 0o755) != 0 && errno != EEXIST { throw SystemCallError("mkdir", context: directory) }
+        var template = Array("\(directory)/resolv-XXXXXX".utf8CString)
+        let fd = try systemCall("mkstemp", context: directory) { template.withUnsafeMutableBufferPointer { mkstemp($0.baseAddress!) } }
+        let path = String(cString: template)
+        defer { close(fd) }
+        // glibc's resolver always uses port 53; a resolver on another port is
+        // reachable only by clients that are told the port some other way.
+        let text = Array("nameserver \(resolver.address)\noptions edns0\n".utf8)
+        let written = text.withUnsafeBytes { Glibc.write(fd, $0.baseAddress, $0.count) }
+        guard written == text.count else {
+            unlink(path)
+            throw SystemCallError("write", context: path)
+        }
+        fchmod(fd, 0o644)
+        return path
+    }
 }
