@@ -53,6 +53,9 @@ struct NetnsdCommand: ParsableCommand {
     @Option(help: "Network namespace file (e.g. /run/netns/NAME) in which uplinks and their NAT are made (default: the daemon's own, the host's).")
     var uplinkNetns: String?
 
+    @Option(help: "An existing directory in a cgroup v2 hierarchy (e.g. /sys/fs/cgroup/cellos, mode 0755 owned by root) under which each workload gets its own leaf; the workload joins it while parked and cgroup.kill ends everything in it when the workload exits or its cell is destroyed. Without it, workloads get no cgroup.")
+    var cgroupRoot: String?
+
     @Flag(help: "Stay in the foreground and log to standard error (the daemon never forks; this is the default and the flag exists for clarity).")
     var foreground = false
 
@@ -79,6 +82,11 @@ struct NetnsdCommand: ParsableCommand {
         do {
             try CapabilityDrop.restrict(to: DeclaredCapabilities.capabilities)
             let peers = PeerPolicy(allowedUIDs: Set(allowUIDs), allowedGIDs: Set(allowGIDs))
+            let cgroups = cgroupRoot.map { CgroupSettings(root: $0) }
+            try cgroups?.validate()
+            if let cgroups, case let missing = cgroups.missingControllers(), !missing.isEmpty {
+                NetnsdLog.write("warning: \(cgroups.root) offers no \(missing.joined(separator: "/")) controller; workloads run without memory/pids/cpu limits")
+            }
             let uplink = try uplinkPool.map { text in
                 UplinkSettings(pool: try UplinkPool(network: try IPNetwork(parsing: text, field: "--uplink-pool")), namespacePath: uplinkNetns)
             }
@@ -86,12 +94,12 @@ struct NetnsdCommand: ParsableCommand {
             let nflog: FlowLogSocketOpener = { group in try NflogSocket.open(group: group) }
             if let socket {
                 server = try NetnsdServer.bind(
-                    path: socket, peerPolicy: peers, pinNamespaces: pin, flowLogSocket: nflog, uplink: uplink)
+                    path: socket, peerPolicy: peers, pinNamespaces: pin, flowLogSocket: nflog, uplink: uplink, cgroups: cgroups)
             } else {
                 guard var inherited = try InheritedDescriptors.fromProcess() else { throw ValidationError("no control socket") }
                 server = try NetnsdServer.adopt(
                     activated: try inherited.take(NetnsdRole.controlSocketName), peerPolicy: peers, pinNamespaces: pin,
-                    flowLogSocket: nflog, uplink: uplink)
+                    flowLogSocket: nflog, uplink: uplink, cgroups: cgroups)
             }
             try server.start()
         } catch {

@@ -148,3 +148,74 @@ import Testing
         #expect(kill(parked.pid, 0) == -1 && errno == ESRCH)
     }
 }
+
+/// Workload cgroups in the machine's cgroup v2 hierarchy, under a directory the
+/// test creates and removes.
+@Suite(.serialized) struct WorkloadCgroupTests {
+    static func v2Hierarchy() -> String? {
+        ["/sys/fs/cgroup", "/sys/fs/cgroup/unified"].first { FileManager.default.fileExists(atPath: "\($0)/cgroup.kill") || FileManager.default.fileExists(atPath: "\($0)/cgroup.controllers") }
+    }
+
+    static func waitUntilGone(_ pids: [pid_t]) -> [pid_t] {
+        let deadline = Monotonic.milliseconds() + 3000
+        var alive = pids
+        while !alive.isEmpty && Monotonic.milliseconds() < deadline {
+            alive = alive.filter { kill($0, 0) == 0 }
+            if !alive.isEmpty { usleep(20_000) }
+        }
+        return alive
+    }
+
+    /// A workload that exits while a process it forked keeps running: the
+    /// leftover is killed with the workload's cgroup, and the leaf is removed.
+    /// Destroying a cell kills its workload's whole tree the same way.
+    @Test(.enabled(if: PrivilegedTest.shouldRun))
+    func nothingAWorkloadForkedOutlivesIt() throws {
+        try PrivilegedTest.requireRoot()
+        let hierarchy = try #require(Self.v2Hierarchy(), "no cgroup v2 hierarchy on this machine")
+        // Prepared as an operator would: the daemon may create leaves in it.
+        let root = "\(hierarchy)/cellos-netnsd-test-\(getpid())"
+        try #require(mkdir(root, 0o755) == 0, "mkdir \(root): errno \(errno)")
+        defer { rmdir(root) }
+        let daemon = try DaemonTests.RunningDaemon(arguments: ["--allow-uid", "0", "--cgroup-root", root])
+        var client = try NetnsdClient.connect(path: daemon.socketPath)
+
+        // 1. Exits at once, leaving a background sleep behind.
+        let first = try CellID("cg1")
+        _ = try client.request(CreateCell(cellID: first, policy: try EgressPolicy()))
+        let firstSpawn = try client.request(try WorkloadTests.spawn(first, "sleep 30 & exit 0"))
+        guard case .workloadSpawned(let parked) = firstSpawn.message else {
+            Issue.record("spawn failed: \(firstSpawn.message)")
+            return
+        }
+        let leaf = "\(root)/cell-cg1-\(parked.pid)"
+        #expect(try String(contentsOfFile: "\(leaf)/cgroup.procs", encoding: .utf8).contains("\(parked.pid)"))
+        _ = try client.request(StartWorkload(cellID: first))
+        #expect(try client.nextExit() == WorkloadExited(cellID: first, exitCode: 0, signal: nil))
+        let deadline = Monotonic.milliseconds() + 3000
+        while FileManager.default.fileExists(atPath: leaf) && Monotonic.milliseconds() < deadline { usleep(20_000) }
+        #expect(!FileManager.default.fileExists(atPath: leaf), "the leaf (and with it the background sleep) is gone")
+
+        // 2. Destroyed while its children run: all of them end.
+        let second = try CellID("cg2")
+        _ = try client.request(CreateCell(cellID: second, policy: try EgressPolicy()))
+        let secondSpawn = try client.request(try WorkloadTests.spawn(second, "sleep 30 & sleep 30 & wait"))
+        guard case .workloadSpawned(let running) = secondSpawn.message else {
+            Issue.record("spawn failed: \(secondSpawn.message)")
+            return
+        }
+        _ = try client.request(StartWorkload(cellID: second))
+        let tree = "\(root)/cell-cg2-\(running.pid)/cgroup.procs"
+        var members: [pid_t] = []
+        let treeDeadline = Monotonic.milliseconds() + 3000
+        while members.count < 3 && Monotonic.milliseconds() < treeDeadline {
+            members = ((try? String(contentsOfFile: tree, encoding: .utf8)) ?? "").split(separator: "\n").compactMap { pid_t($0) }
+            if members.count < 3 { usleep(20_000) }
+        }
+        #expect(members.count == 3, "sh and its two sleeps: \(members)")
+        _ = try client.request(DestroyCell(cellID: second))
+        #expect(try client.nextExit() == WorkloadExited(cellID: second, exitCode: nil, signal: SIGKILL))
+        #expect(Self.waitUntilGone(members).isEmpty)
+        #expect(daemon.terminate() == 0)
+    }
+}

@@ -22,6 +22,8 @@ public final class NetnsdServer: @unchecked Sendable {
     public let flowLogSocket: FlowLogSocketOpener?
     /// Uplinks for cells whose policy allows egress (`--uplink-pool`); nil = none.
     public let uplink: UplinkSettings?
+    /// Where workload cgroup leaves are made (`--cgroup-root`); nil = none.
+    public let cgroups: CgroupSettings?
     private let state = Mutex(ServerState())
 
     /// Connections served at once; each has a thread. Beyond it a connection is
@@ -37,17 +39,18 @@ public final class NetnsdServer: @unchecked Sendable {
     /// `bind(path:)` or inherited through socket activation).
     public convenience init(
         listening socket: consuming OwnedFD, peerPolicy: PeerPolicy, pinNamespaces: Bool = false,
-        flowLogSocket: FlowLogSocketOpener? = nil, uplink: UplinkSettings? = nil
+        flowLogSocket: FlowLogSocketOpener? = nil, uplink: UplinkSettings? = nil, cgroups: CgroupSettings? = nil
     ) {
         self.init(
             listening: socket, path: nil, peerPolicy: peerPolicy, pinNamespaces: pinNamespaces, flowLogSocket: flowLogSocket,
-            uplink: uplink)
+            uplink: uplink, cgroups: cgroups)
     }
 
     private init(
         listening socket: consuming OwnedFD, path: String?, peerPolicy: PeerPolicy, pinNamespaces: Bool,
-        flowLogSocket: FlowLogSocketOpener?, uplink: UplinkSettings?
+        flowLogSocket: FlowLogSocketOpener?, uplink: UplinkSettings?, cgroups: CgroupSettings?
     ) {
+        self.cgroups = cgroups
         self.flowLogSocket = flowLogSocket
         self.uplink = uplink
         // Stored raw so other threads can shutdown(2) it; closed in deinit.
@@ -61,7 +64,7 @@ public final class NetnsdServer: @unchecked Sendable {
     /// protocol needs: a listening `SOCK_SEQPACKET` socket.
     public static func adopt(
         activated socket: consuming OwnedFD, peerPolicy: PeerPolicy, pinNamespaces: Bool = false,
-        flowLogSocket: FlowLogSocketOpener? = nil, uplink: UplinkSettings? = nil
+        flowLogSocket: FlowLogSocketOpener? = nil, uplink: UplinkSettings? = nil, cgroups: CgroupSettings? = nil
     ) throws(SystemCallError) -> NetnsdServer {
         var type: Int32 = 0
         var listening: Int32 = 0
@@ -77,19 +80,19 @@ public final class NetnsdServer: @unchecked Sendable {
         }
         return NetnsdServer(
             listening: socket, path: nil, peerPolicy: peerPolicy, pinNamespaces: pinNamespaces, flowLogSocket: flowLogSocket,
-            uplink: uplink)
+            uplink: uplink, cgroups: cgroups)
     }
 
     /// Binds the control socket at `path` (mode 0660: the allowed uid/gid is
     /// checked by SO_PEERCRED anyway; the mode keeps others from even connecting).
     public static func bind(
         path: String, peerPolicy: PeerPolicy, pinNamespaces: Bool = false, flowLogSocket: FlowLogSocketOpener? = nil,
-        uplink: UplinkSettings? = nil
+        uplink: UplinkSettings? = nil, cgroups: CgroupSettings? = nil
     ) throws(SystemCallError) -> NetnsdServer {
         let listener = try SeqpacketListener.bind(path: path, mode: 0o660)
         return NetnsdServer(
             listening: try listener.socket.duplicate(), path: path, peerPolicy: peerPolicy, pinNamespaces: pinNamespaces,
-            flowLogSocket: flowLogSocket, uplink: uplink)
+            flowLogSocket: flowLogSocket, uplink: uplink, cgroups: cgroups)
     }
 
     deinit { _ = close(listener) }
@@ -176,7 +179,7 @@ public final class NetnsdServer: @unchecked Sendable {
         }
         let session = NetnsdSession(
             peer: peer, flowLogSocket: flowLogSocket, pinNamespaces: pinNamespaces, uplink: uplink,
-            exitSink: { exited in events.send(exited) })
+            exitSink: { exited in events.send(exited) }, cgroups: cgroups)
         defer {
             let destroyed = session.destroyAll()
             NetnsdLog.write("connection from \(peer) closed; destroyed \(destroyed) remaining cell(s)")

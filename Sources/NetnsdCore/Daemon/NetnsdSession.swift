@@ -41,6 +41,7 @@ public final class NetnsdSession: @unchecked Sendable {
         var cell: Cell?
         var state: CellState
         var workload: ParkedWorkload?
+        var cgroup: CgroupLeaf?
         var phase: WorkloadPhase = .none
         init(cell: consuming Cell) {
             self.cell = .some(cell)
@@ -59,6 +60,7 @@ public final class NetnsdSession: @unchecked Sendable {
     private let pinNamespaces: Bool
     private let uplink: UplinkSettings?
     private let exitSink: ExitSink?
+    private let cgroups: CgroupSettings?
     /// Requests and the workload reaper threads both change the slots.
     private let lock = SessionLock()
 
@@ -66,8 +68,10 @@ public final class NetnsdSession: @unchecked Sendable {
     /// `/run/netns/cellos-<id>` (`--pin`), removed on destroy.
     public init(
         peer: PeerCredentials, flowLogSocket: FlowLogSocketOpener? = nil, maxCells: Int = NetnsdSession.defaultMaxCells,
-        pinNamespaces: Bool = false, uplink: UplinkSettings? = nil, exitSink: ExitSink? = nil
+        pinNamespaces: Bool = false, uplink: UplinkSettings? = nil, exitSink: ExitSink? = nil,
+        cgroups: CgroupSettings? = nil
     ) {
+        self.cgroups = cgroups
         self.exitSink = exitSink
         self.uplink = uplink
         self.peer = peer
@@ -247,9 +251,24 @@ public final class NetnsdSession: @unchecked Sendable {
         case .none:
             return Self.error(ErrorCode.invalidState, "cell \(request.cellID) was destroyed", requestID)
         }
+        // Into its cgroup leaf while parked, so everything it will ever fork is inside.
+        var leaf: CgroupLeaf?
+        if let cgroups {
+            do {
+                let created = try CgroupLeaf.create(cgroups, name: "cell-\(request.cellID)-\(workload.pid)")
+                leaf = created
+                try created.add(workload.pid)
+            } catch {
+                try? workload.signal(SIGKILL)
+                _ = workload.waitForExit()
+                leaf?.remove()
+                return Self.error(ErrorCode.setupFailed, "cell \(request.cellID): cgroup leaf: \(error)", requestID)
+            }
+        }
         slot.workload = workload
+        slot.cgroup = leaf
         slot.phase = .parked
-        startReaper(for: workload, cell: request.cellID)
+        startReaper(for: workload, cgroup: leaf, cell: request.cellID)
         return NetnsdFrame.make(WorkloadSpawned(cellID: request.cellID, pid: workload.pid), requestID: requestID, flags: .response)
     }
 
@@ -282,11 +301,14 @@ public final class NetnsdSession: @unchecked Sendable {
     }
 
     /// One thread per workload waits for it, then records the exit and reports it.
-    private func startReaper(for workload: ParkedWorkload, cell id: CellID) {
+    private func startReaper(for workload: ParkedWorkload, cgroup: CgroupLeaf?, cell id: CellID) {
         let sink = exitSink
         do {
             try DetachedThread.start { [self] in
                 let outcome = workload.waitForExit()
+                // Whatever the workload left running in its cgroup ends with it.
+                cgroup?.killAll()
+                cgroup?.remove()
                 lock.lock()
                 if let slot = slots[id], slot.workload === workload {
                     slot.phase = .exited
@@ -303,9 +325,12 @@ public final class NetnsdSession: @unchecked Sendable {
         }
     }
 
-    /// A destroyed cell's workload is killed; its reaper then reaps it.
+    /// A destroyed cell's workload is killed, with everything in its cgroup; its
+    /// reaper then reaps it and removes the cgroup.
     private static func kill(_ slot: Slot) {
-        if slot.phase == .parked || slot.phase == .running { try? slot.workload?.signal(SIGKILL) }
+        guard slot.phase == .parked || slot.phase == .running else { return }
+        slot.cgroup?.killAll()
+        try? slot.workload?.signal(SIGKILL)
     }
 
     static func error(_ code: String, _ message: String, _ requestID: UInt32) -> Frame {
