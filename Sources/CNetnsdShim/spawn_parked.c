@@ -50,7 +50,9 @@ pid_t cellos_netnsd_spawn_parked(int netns_fd, const char *resolv_conf, const ch
         if (resolv_conf) {
             // The child is single-threaded, so it may unshare its mount namespace;
             // mounts made private first, so the bind mount never reaches the host.
-            if (unshare(CLONE_NEWNS) != 0) report_and_exit(status_fd, 10);
+            // New mount, IPC and UTS namespaces: its own mounts, no System V IPC or
+            // POSIX message queues shared with the host, its own hostname.
+            if (unshare(CLONE_NEWNS | CLONE_NEWIPC | CLONE_NEWUTS) != 0) report_and_exit(status_fd, 10);
             if (mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL) != 0) report_and_exit(status_fd, 11);
             if (mount(resolv_conf, "/etc/resolv.conf", NULL, MS_BIND, NULL) != 0) report_and_exit(status_fd, 12);
             if (mount(NULL, "/etc/resolv.conf", NULL, MS_BIND | MS_REMOUNT | MS_RDONLY, NULL) != 0) report_and_exit(status_fd, 12);

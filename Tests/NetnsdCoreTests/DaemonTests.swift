@@ -189,7 +189,7 @@ import Testing
             let exited = try client.nextExit()
             let destroyed = try client.request(DestroyCell(cellID: id))
             guard case .cellCreated = created.message, case .workloadSpawned = spawned.message, case .workloadStarted = started.message,
-                exited == WorkloadExited(cellID: id, exitCode: 0, signal: nil),
+                exited.sameOutcome(as: WorkloadExited(cellID: id, exitCode: 0, signal: nil)),
                 destroyed.message == .cellDestroyed(CellDestroyed(cellID: id)) else {
                 Issue.record("cycle \(index): \(created.message) / \(spawned.message) / \(started.message) / \(exited) / \(destroyed.message)")
                 return

@@ -38,7 +38,7 @@ import Testing
 
         // `unshare -U` needs no privilege on this kernel (an unprivileged user
         // namespace), so only the seccomp filter can make it fail.
-        let script = "{ grep -E '^(Uid|Gid|CapInh|CapPrm|CapEff|CapBnd|CapAmb|NoNewPrivs|Seccomp):' /proc/self/status; readlink /proc/self/ns/net; echo \"env=$CELL\"; pwd; unshare -U true 2>&1; echo \"unshare=$?\"; cat /etc/resolv.conf; } > \(output)"
+        let script = "{ grep -E '^(Uid|Gid|CapInh|CapPrm|CapEff|CapBnd|CapAmb|NoNewPrivs|Seccomp):' /proc/self/status; readlink /proc/self/ns/net; echo \"env=$CELL\"; pwd; unshare -U true 2>&1; echo \"unshare=$?\"; cat /etc/resolv.conf; readlink /proc/self/ns/uts /proc/self/ns/ipc; } > \(output)"
         let spawned = try client.request(try Self.spawn(id, script))
         guard case .workloadSpawned(let parked) = spawned.message else {
             Issue.record("\(spawned.message)")
@@ -57,7 +57,9 @@ import Testing
 
         #expect(try client.request(StartWorkload(cellID: id)).message == .workloadStarted(WorkloadStarted(cellID: id)))
         let exited = try client.nextExit()
-        #expect(exited == WorkloadExited(cellID: id, exitCode: 0, signal: nil))
+        #expect(exited.sameOutcome(as: WorkloadExited(cellID: id, exitCode: 0, signal: nil)))
+        // wait4's resource usage travels with the exit.
+        #expect(exited.maxResidentKilobytes > 0)
 
         let report = try String(contentsOfFile: output, encoding: .utf8)
         let fields = Dictionary(report.split(separator: "\n").compactMap { line -> (String, String)? in
@@ -76,6 +78,12 @@ import Testing
         // DNS only through the cell's resolver: the workload's own /etc/resolv.conf.
         #expect(report.contains("nameserver 127.0.0.1\n"), "\(report)")
         #expect(try String(contentsOfFile: "/etc/resolv.conf", encoding: .utf8) == hostResolvConf)
+        // Its own UTS and IPC namespaces.
+        for kind in ["uts", "ipc"] {
+            let host = try FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/ns/\(kind)")
+            #expect(report.contains("\(kind):["), "\(report)")
+            #expect(!report.contains(host), "\(kind) namespace shared with the host: \(report)")
+        }
         #expect(report.contains("net:[\(cellNamespace.inode)]"), "\(report)")
         #expect(report.contains("env=work1"))
         #expect(report.contains("\n/tmp\n"))
@@ -135,7 +143,7 @@ import Testing
         _ = try client.request(try Self.spawn(id, "exec sleep 30"))
         _ = try client.request(StartWorkload(cellID: id))
         #expect(try client.request(try SignalWorkload(cellID: id, signal: SIGTERM)).message == .workloadSignalled(WorkloadSignalled(cellID: id)))
-        #expect(try client.nextExit() == WorkloadExited(cellID: id, exitCode: nil, signal: SIGTERM))
+        #expect(try client.nextExit().sameOutcome(as: WorkloadExited(cellID: id, exitCode: nil, signal: SIGTERM)))
 
         let parkedID = try CellID("work4")
         _ = try client.request(CreateCell(cellID: parkedID, policy: try EgressPolicy()))
@@ -144,7 +152,7 @@ import Testing
             return
         }
         _ = try client.request(DestroyCell(cellID: parkedID))
-        #expect(try client.nextExit() == WorkloadExited(cellID: parkedID, exitCode: nil, signal: SIGKILL))
+        #expect(try client.nextExit().sameOutcome(as: WorkloadExited(cellID: parkedID, exitCode: nil, signal: SIGKILL)))
         #expect(kill(parked.pid, 0) == -1 && errno == ESRCH)
     }
 }
@@ -191,7 +199,7 @@ import Testing
         let leaf = "\(root)/cell-cg1-\(parked.pid)"
         #expect(try String(contentsOfFile: "\(leaf)/cgroup.procs", encoding: .utf8).contains("\(parked.pid)"))
         _ = try client.request(StartWorkload(cellID: first))
-        #expect(try client.nextExit() == WorkloadExited(cellID: first, exitCode: 0, signal: nil))
+        #expect(try client.nextExit().sameOutcome(as: WorkloadExited(cellID: first, exitCode: 0, signal: nil)))
         let deadline = Monotonic.milliseconds() + 3000
         while FileManager.default.fileExists(atPath: leaf) && Monotonic.milliseconds() < deadline { usleep(20_000) }
         #expect(!FileManager.default.fileExists(atPath: leaf), "the leaf (and with it the background sleep) is gone")
@@ -214,7 +222,7 @@ import Testing
         }
         #expect(members.count == 3, "sh and its two sleeps: \(members)")
         _ = try client.request(DestroyCell(cellID: second))
-        #expect(try client.nextExit() == WorkloadExited(cellID: second, exitCode: nil, signal: SIGKILL))
+        #expect(try client.nextExit().sameOutcome(as: WorkloadExited(cellID: second, exitCode: nil, signal: SIGKILL)))
         #expect(Self.waitUntilGone(members).isEmpty)
         #expect(daemon.terminate() == 0)
     }

@@ -12,8 +12,9 @@ int cellos_netnsd_socket_namespace(int sock);
 
 /// Forks a workload that is parked before execve: in the child, and only with
 /// async-signal-safe calls, it enters the network namespace `netns_fd`, and, when
-/// `resolv_conf` is not NULL, a private mount namespace in which that file is
-/// bind-mounted read-only over /etc/resolv.conf; then it drops
+/// `resolv_conf` is not NULL, new IPC and UTS namespaces and a private mount
+/// namespace in which that file is bind-mounted read-only over /etc/resolv.conf;
+/// then it drops
 /// supplementary groups and switches to `gid`/`uid` (the kernel then clears every
 /// capability, since uid is not 0), sets no_new_privs, changes to `cwd`, puts
 /// /dev/null on 0-2, closes every other descriptor except `start_fd`, installs
@@ -25,7 +26,7 @@ int cellos_netnsd_socket_namespace(int sock);
 /// Returns the child's pid once it is parked (every setup step succeeded), or -1
 /// with errno set to the failed step's error and *failed_step set to its number
 /// (1 setns, 2 setgroups, 3 setresgid, 4 setresuid, 5 no_new_privs, 6 chdir,
-/// 7 stdio, 8 close fds, 9 seccomp, 10 unshare(CLONE_NEWNS), 11 private mounts,
+/// 7 stdio, 8 close fds, 9 seccomp, 10 unshare(NEWNS|NEWIPC|NEWUTS), 11 private mounts,
 /// 12 resolv.conf bind mount); the failed child has been reaped.
 pid_t cellos_netnsd_spawn_parked(int netns_fd, const char *resolv_conf, const char *path, char *const argv[],
                                  char *const envp[], const char *cwd, uid_t uid, gid_t gid, int start_fd,

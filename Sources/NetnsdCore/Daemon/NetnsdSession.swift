@@ -315,7 +315,9 @@ public final class NetnsdSession: @unchecked Sendable {
                     slot.workload = nil
                 }
                 lock.unlock()
-                sink?(WorkloadExited(cellID: id, exitCode: outcome.exitCode, signal: outcome.signal))
+                sink?(WorkloadExited(
+                    cellID: id, exitCode: outcome.exitCode, signal: outcome.signal, userMicroseconds: outcome.userMicroseconds,
+                    systemMicroseconds: outcome.systemMicroseconds, maxResidentKilobytes: outcome.maxResidentKilobytes))
             }
         } catch {
             // Without a reaper the child would stay a zombie: end it and reap here.

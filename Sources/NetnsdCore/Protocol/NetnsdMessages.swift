@@ -332,7 +332,8 @@ public struct WorkloadSignalled: NetnsdMessage {
     public init(from reader: inout WireReader) throws(WireError) { cellID = try CellIDCoding.read(&reader) }
 }
 
-/// The workload was reaped: its exit code, or the signal that ended it.
+/// The workload was reaped: its exit code, or the signal that ended it, and its
+/// resource usage as `wait4` reported it.
 public struct WorkloadExited: NetnsdMessage {
     public static let netnsdType = NetnsdMessageType.workloadExited
     public var cellID: CellID
@@ -340,17 +341,34 @@ public struct WorkloadExited: NetnsdMessage {
     public var exitCode: Int32?
     /// The terminating signal, or nil when it exited.
     public var signal: Int32?
+    public var userMicroseconds: UInt64
+    public var systemMicroseconds: UInt64
+    public var maxResidentKilobytes: UInt64
 
-    public init(cellID: CellID, exitCode: Int32?, signal: Int32?) {
+    public init(
+        cellID: CellID, exitCode: Int32?, signal: Int32?, userMicroseconds: UInt64 = 0, systemMicroseconds: UInt64 = 0,
+        maxResidentKilobytes: UInt64 = 0
+    ) {
         self.cellID = cellID
         self.exitCode = exitCode
         self.signal = signal
+        self.userMicroseconds = userMicroseconds
+        self.systemMicroseconds = systemMicroseconds
+        self.maxResidentKilobytes = maxResidentKilobytes
+    }
+
+    /// The same exit, ignoring resource usage (which varies run to run).
+    public func sameOutcome(as other: WorkloadExited) -> Bool {
+        cellID == other.cellID && exitCode == other.exitCode && signal == other.signal
     }
 
     public func encode(to writer: inout WireWriter) {
         writer.write(cellID.value)
         writer.write(optional: exitCode)
         writer.write(optional: signal)
+        writer.write(userMicroseconds)
+        writer.write(systemMicroseconds)
+        writer.write(maxResidentKilobytes)
     }
 
     public init(from reader: inout WireReader) throws(WireError) {
@@ -360,6 +378,9 @@ public struct WorkloadExited: NetnsdMessage {
         guard (exitCode == nil) != (signal == nil) else {
             throw .invalidField(field: "exit_code/signal", reason: "exactly one must be present")
         }
+        userMicroseconds = try reader.read("user_usec")
+        systemMicroseconds = try reader.read("system_usec")
+        maxResidentKilobytes = try reader.read("max_rss_kb")
     }
 }
 

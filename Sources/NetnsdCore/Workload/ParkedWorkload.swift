@@ -21,7 +21,7 @@ final class ParkedWorkload: @unchecked Sendable {
     static let stepNames = [
         1: "setns(CLONE_NEWNET)", 2: "setgroups", 3: "setresgid", 4: "setresuid", 5: "prctl(PR_SET_NO_NEW_PRIVS)",
         6: "chdir", 7: "stdio on /dev/null", 8: "close_range", 9: "prctl(PR_SET_SECCOMP)",
-        10: "unshare(CLONE_NEWNS)", 11: "mount(MS_REC|MS_PRIVATE, /)", 12: "bind mount over /etc/resolv.conf",
+        10: "unshare(CLONE_NEWNS|CLONE_NEWIPC|CLONE_NEWUTS)", 11: "mount(MS_REC|MS_PRIVATE, /)", 12: "bind mount over /etc/resolv.conf",
     ]
 
     /// Forks the workload of `request` into the netns `namespace` and returns once
@@ -75,15 +75,30 @@ final class ParkedWorkload: @unchecked Sendable {
         try systemCall("kill", context: "pid \(pid) signal \(signal)") { kill(pid, signal) }
     }
 
-    /// Blocks until the workload ends; returns (exit code, signal), one of them nil.
-    func waitForExit() -> (exitCode: Int32?, signal: Int32?) {
+    /// What `wait4` reports about an ended workload.
+    struct Outcome {
+        var exitCode: Int32?
+        var signal: Int32?
+        var userMicroseconds: UInt64 = 0
+        var systemMicroseconds: UInt64 = 0
+        var maxResidentKilobytes: UInt64 = 0
+    }
+
+    /// Blocks until the workload ends; exit code or signal (one of them nil) and
+    /// its resource usage (`wait4`).
+    func waitForExit() -> Outcome {
         var status: Int32 = 0
-        while waitpid(pid, &status, 0) < 0 {
-            if errno != EINTR { return (nil, SIGKILL) }
+        var usage = rusage()
+        while wait4(pid, &status, 0, &usage) < 0 {
+            if errno != EINTR { return Outcome(exitCode: nil, signal: SIGKILL) }
         }
+        func microseconds(_ time: timeval) -> UInt64 { UInt64(max(0, time.tv_sec)) * 1_000_000 + UInt64(max(0, time.tv_usec)) }
         // WIFEXITED / WEXITSTATUS / WTERMSIG, which Swift does not import.
-        if status & 0x7F == 0 { return ((status >> 8) & 0xFF, nil) }
-        return (nil, status & 0x7F)
+        let exited = status & 0x7F == 0
+        return Outcome(
+            exitCode: exited ? (status >> 8) & 0xFF : nil, signal: exited ? nil : status & 0x7F,
+            userMicroseconds: microseconds(usage.ru_utime), systemMicroseconds: microseconds(usage.ru_stime),
+            maxResidentKilobytes: UInt64(max(0, usage.ru_maxrss)))
     }
 }
 
