@@ -13,6 +13,7 @@
 #include <linux/seccomp.h>
 #include <sys/mount.h>
 #include <sys/prctl.h>
+#include <sys/resource.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -27,9 +28,10 @@ static void report_and_exit(int status_fd, int step) {
     _exit(126);
 }
 
-pid_t cellos_netnsd_spawn_parked(int netns_fd, const char *resolv_conf, const char *path, char *const argv[],
-                                 char *const envp[], const char *cwd, uid_t uid, gid_t gid, int start_fd,
-                                 const void *filter, size_t filter_len, int *failed_step) {
+pid_t cellos_netnsd_spawn_parked(int netns_fd, const char *resolv_conf, const char *workspace,
+                                 const char *workspace_options, const cellos_netnsd_rlimit *limits, size_t nlimits,
+                                 const char *path, char *const argv[], char *const envp[], const char *cwd, uid_t uid,
+                                 gid_t gid, int start_fd, const void *filter, size_t filter_len, int *failed_step) {
     int status_pipe[2];
     if (pipe2(status_pipe, O_CLOEXEC) != 0) return -1;
     pid_t pid = fork();
@@ -56,6 +58,13 @@ pid_t cellos_netnsd_spawn_parked(int netns_fd, const char *resolv_conf, const ch
             if (mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL) != 0) report_and_exit(status_fd, 11);
             if (mount(resolv_conf, "/etc/resolv.conf", NULL, MS_BIND, NULL) != 0) report_and_exit(status_fd, 12);
             if (mount(NULL, "/etc/resolv.conf", NULL, MS_BIND | MS_REMOUNT | MS_RDONLY, NULL) != 0) report_and_exit(status_fd, 12);
+            if (workspace && mount("cellos-workspace", workspace, "tmpfs", MS_NOSUID | MS_NODEV, workspace_options) != 0)
+                report_and_exit(status_fd, 13);
+        }
+        // Limits only go down: raising a hard limit would need CAP_SYS_RESOURCE.
+        for (size_t i = 0; i < nlimits; i++) {
+            struct rlimit limit = {.rlim_cur = limits[i].soft, .rlim_max = limits[i].hard};
+            if (setrlimit(limits[i].resource, &limit) != 0) report_and_exit(status_fd, 14);
         }
         if (syscall(SYS_setgroups, 0, NULL) != 0) report_and_exit(status_fd, 2);
         if (syscall(SYS_setresgid, gid, gid, gid) != 0) report_and_exit(status_fd, 3);

@@ -106,6 +106,39 @@ import Testing
         #expect(!program.isEmpty && program.count % 8 == 0)
     }
 
+    /// A private tmpfs workspace (writes stay out of the host's directory) and
+    /// resource limits (seen by the workload's shell).
+    @Test(.enabled(if: PrivilegedTest.shouldRun))
+    func workspaceIsPrivateAndLimitsApply() throws {
+        try PrivilegedTest.requireRoot()
+        let daemon = try DaemonTests.RunningDaemon(arguments: ["--allow-uid", "0"])
+        var client = try NetnsdClient.connect(path: daemon.socketPath)
+        let id = try CellID("work5")
+        // Outside the workspace, writable by the workload's uid.
+        let output = "/var/tmp/cellos-netnsd-limits-\(getpid()).txt"
+        #expect(FileManager.default.createFile(atPath: output, contents: nil, attributes: [.posixPermissions: 0o666]))
+        defer { unlink(output) }
+        let marker = "cellos-netnsd-workspace-\(getpid())"
+        _ = try client.request(CreateCell(cellID: id, policy: try EgressPolicy()))
+        let request = try SpawnWorkload(
+            cellID: id, path: "/bin/sh",
+            arguments: ["sh", "-c", "{ ulimit -n; ulimit -Hn; echo x > /tmp/\(marker) && echo wrote; stat -c '%U %a' /tmp; } > \(output)"],
+            environment: ["PATH=/usr/bin:/bin"], uid: Self.nobody, gid: Self.nobody, workspace: "/tmp",
+            limits: [try ResourceLimit(name: "nofile", soft: 48, hard: 64)])
+        guard case .workloadSpawned = try client.request(request).message else {
+            Issue.record("spawn with workspace and limits failed")
+            return
+        }
+        _ = try client.request(StartWorkload(cellID: id))
+        #expect(try client.nextExit().sameOutcome(as: WorkloadExited(cellID: id, exitCode: 0, signal: nil)))
+        let lines = try String(contentsOfFile: output, encoding: .utf8).split(separator: "\n").map(String.init)
+        #expect(lines == ["48", "64", "wrote", "nobody 700"])
+        #expect(!FileManager.default.fileExists(atPath: "/tmp/\(marker)"))
+        #expect(throws: WireError.invalidField(field: "limits", reason: "soft limit 9 is above hard limit 8")) {
+            try ResourceLimit(name: "nofile", soft: 9, hard: 8)
+        }
+    }
+
     @Test(.enabled(if: PrivilegedTest.shouldRun))
     func startBeforeSpawnAndRootWorkloadsAreRefused() throws {
         try PrivilegedTest.requireRoot()

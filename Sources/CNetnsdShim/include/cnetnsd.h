@@ -10,11 +10,19 @@ int cellos_netnsd_socket_namespace(int sock);
 
 #include <sys/types.h>
 
+/// One resource limit for the workload (setrlimit in the child).
+typedef struct {
+    int resource;
+    unsigned long long soft;
+    unsigned long long hard;
+} cellos_netnsd_rlimit;
+
 /// Forks a workload that is parked before execve: in the child, and only with
 /// async-signal-safe calls, it enters the network namespace `netns_fd`, and, when
 /// `resolv_conf` is not NULL, new IPC and UTS namespaces and a private mount
-/// namespace in which that file is bind-mounted read-only over /etc/resolv.conf;
-/// then it drops
+/// namespace in which that file is bind-mounted read-only over /etc/resolv.conf
+/// and, when `workspace` is not NULL, a tmpfs is mounted there with the mount
+/// options `workspace_options`; then it sets the `nlimits` resource limits, drops
 /// supplementary groups and switches to `gid`/`uid` (the kernel then clears every
 /// capability, since uid is not 0), sets no_new_privs, changes to `cwd`, puts
 /// /dev/null on 0-2, closes every other descriptor except `start_fd`, installs
@@ -27,7 +35,9 @@ int cellos_netnsd_socket_namespace(int sock);
 /// with errno set to the failed step's error and *failed_step set to its number
 /// (1 setns, 2 setgroups, 3 setresgid, 4 setresuid, 5 no_new_privs, 6 chdir,
 /// 7 stdio, 8 close fds, 9 seccomp, 10 unshare(NEWNS|NEWIPC|NEWUTS), 11 private mounts,
-/// 12 resolv.conf bind mount); the failed child has been reaped.
-pid_t cellos_netnsd_spawn_parked(int netns_fd, const char *resolv_conf, const char *path, char *const argv[],
-                                 char *const envp[], const char *cwd, uid_t uid, gid_t gid, int start_fd,
-                                 const void *filter, size_t filter_len, int *failed_step);
+/// 12 resolv.conf bind mount, 13 workspace tmpfs, 14 setrlimit); the failed child
+/// has been reaped.
+pid_t cellos_netnsd_spawn_parked(int netns_fd, const char *resolv_conf, const char *workspace,
+                                 const char *workspace_options, const cellos_netnsd_rlimit *limits, size_t nlimits,
+                                 const char *path, char *const argv[], char *const envp[], const char *cwd, uid_t uid,
+                                 gid_t gid, int start_fd, const void *filter, size_t filter_len, int *failed_step);

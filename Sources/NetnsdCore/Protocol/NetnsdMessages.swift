@@ -186,6 +186,30 @@ public struct CountersReport: NetnsdMessage {
     }
 }
 
+/// A resource limit for a workload, by its `ulimit` name.
+public struct ResourceLimit: Equatable, Sendable {
+    /// The names accepted, with their RLIMIT_* numbers (Linux, all architectures).
+    public static let resources: [String: Int32] = [
+        "cpu": 0, "fsize": 1, "data": 2, "stack": 3, "core": 4, "nproc": 6, "nofile": 7, "memlock": 8, "as": 9,
+    ]
+
+    public var name: String
+    public var soft: UInt64
+    public var hard: UInt64
+
+    public init(name: String, soft: UInt64, hard: UInt64, field: String = "limits") throws(WireError) {
+        guard Self.resources[name] != nil else {
+            throw .invalidField(field: "\(field).name", reason: "'\(name)' is not one of \(Self.resources.keys.sorted().joined(separator: ", "))")
+        }
+        guard soft <= hard else { throw .invalidField(field: "\(field)", reason: "soft limit \(soft) is above hard limit \(hard)") }
+        self.name = name
+        self.soft = soft
+        self.hard = hard
+    }
+
+    public var resource: Int32 { Self.resources[name]! }
+}
+
 /// Starts the cell's workload inside the cell netns, parked before `execve`
 /// until `StartWorkload`.
 public struct SpawnWorkload: NetnsdMessage {
@@ -193,6 +217,7 @@ public struct SpawnWorkload: NetnsdMessage {
     public static let maxArguments = 256
     public static let maxEnvironment = 256
     public static let maxStringLength = 4096
+    public static let maxLimits = 16
 
     public var cellID: CellID
     public var path: String
@@ -201,13 +226,18 @@ public struct SpawnWorkload: NetnsdMessage {
     public var workingDirectory: String
     public var uid: UInt32
     public var gid: UInt32
+    /// An absolute directory on which the workload gets a private tmpfs.
+    public var workspace: String?
+    public var limits: [ResourceLimit]
 
     /// Checks the fields that decoding alone cannot: absolute paths, argv[0]
     /// present, `KEY=VALUE` environment, no root ids.
     public init(
         cellID: CellID, path: String, arguments: [String], environment: [String] = [], workingDirectory: String = "/",
-        uid: UInt32, gid: UInt32
+        uid: UInt32, gid: UInt32, workspace: String? = nil, limits: [ResourceLimit] = []
     ) throws(WireError) {
+        self.workspace = workspace
+        self.limits = limits
         self.cellID = cellID
         self.path = path
         self.arguments = arguments
@@ -231,6 +261,11 @@ public struct SpawnWorkload: NetnsdMessage {
         // has no configuration that allows them.
         guard uid != 0 else { throw .invalidField(field: "uid", reason: "0 (root) is not allowed") }
         guard gid != 0 else { throw .invalidField(field: "gid", reason: "0 (root) is not allowed") }
+        if let workspace, !workspace.hasPrefix("/") || workspace.contains(",") {
+            throw .invalidField(field: "workspace", reason: "must be an absolute path without ','")
+        }
+        guard limits.count <= Self.maxLimits else { throw .invalidField(field: "limits", reason: "more than \(Self.maxLimits)") }
+        guard Set(limits.map(\.name)).count == limits.count else { throw .invalidField(field: "limits", reason: "a resource is listed twice") }
     }
 
     public func encode(to writer: inout WireWriter) {
@@ -241,6 +276,13 @@ public struct SpawnWorkload: NetnsdMessage {
         writer.write(workingDirectory)
         writer.write(uid)
         writer.write(gid)
+        writer.write(optional: workspace)
+        writer.write(UInt32(limits.count))
+        for limit in limits {
+            writer.write(limit.name)
+            writer.write(limit.soft)
+            writer.write(limit.hard)
+        }
     }
 
     public init(from reader: inout WireReader) throws(WireError) {
@@ -251,6 +293,20 @@ public struct SpawnWorkload: NetnsdMessage {
         workingDirectory = try reader.readString("working_directory", limit: Self.maxStringLength)
         uid = try reader.read("uid")
         gid = try reader.read("gid")
+        workspace = try reader.readOptionalString("workspace")
+        if let workspace, workspace.utf8.count > Self.maxStringLength {
+            throw .invalidField(field: "workspace", reason: "longer than \(Self.maxStringLength) bytes")
+        }
+        let count: UInt32 = try reader.read("limits")
+        guard count <= UInt32(Self.maxLimits) else { throw .invalidField(field: "limits", reason: "\(count) exceed \(Self.maxLimits)") }
+        var limits: [ResourceLimit] = []
+        for index in 0..<Int(count) {
+            let name = try reader.readString("limits[\(index)].name", limit: 16)
+            let soft: UInt64 = try reader.read("limits[\(index)].soft")
+            let hard: UInt64 = try reader.read("limits[\(index)].hard")
+            limits.append(try ResourceLimit(name: name, soft: soft, hard: hard, field: "limits[\(index)]"))
+        }
+        self.limits = limits
         for (index, value) in (arguments + environment).enumerated() where value.utf8.count > Self.maxStringLength {
             throw .invalidField(field: "arguments/environment[\(index)]", reason: "longer than \(Self.maxStringLength) bytes")
         }

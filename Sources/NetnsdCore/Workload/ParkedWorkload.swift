@@ -22,6 +22,7 @@ final class ParkedWorkload: @unchecked Sendable {
         1: "setns(CLONE_NEWNET)", 2: "setgroups", 3: "setresgid", 4: "setresuid", 5: "prctl(PR_SET_NO_NEW_PRIVS)",
         6: "chdir", 7: "stdio on /dev/null", 8: "close_range", 9: "prctl(PR_SET_SECCOMP)",
         10: "unshare(CLONE_NEWNS|CLONE_NEWIPC|CLONE_NEWUTS)", 11: "mount(MS_REC|MS_PRIVATE, /)", 12: "bind mount over /etc/resolv.conf",
+        13: "mount(tmpfs) on the workspace", 14: "setrlimit",
     ]
 
     /// Forks the workload of `request` into the netns `namespace` and returns once
@@ -46,12 +47,18 @@ final class ParkedWorkload: @unchecked Sendable {
         let readEnd = OwnedFD(adopting: fds[0])
         let writeEnd = OwnedFD(adopting: fds[1])
         var failedStep: Int32 = 0
+        let limits = request.limits.map { cellos_netnsd_rlimit(resource: $0.resource, soft: $0.soft, hard: $0.hard) }
+        // A small private tmpfs owned by the workload (options built here: the child must not format strings).
+        let workspaceOptions = "size=64m,mode=0700,uid=\(request.uid),gid=\(request.gid)"
         let pid = withCStringArray(request.arguments) { argv in
             withCStringArray(request.environment) { envp in
                 seccompFilter.withUnsafeBytes { filter in
-                    cellos_netnsd_spawn_parked(
-                        namespace.rawValue, resolvConf, request.path, argv, envp, request.workingDirectory, request.uid,
-                        request.gid, readEnd.rawValue, filter.baseAddress, filter.count, &failedStep)
+                    limits.withUnsafeBufferPointer { limitBuffer in
+                        cellos_netnsd_spawn_parked(
+                            namespace.rawValue, resolvConf, request.workspace, workspaceOptions, limitBuffer.baseAddress,
+                            limitBuffer.count, request.path, argv, envp, request.workingDirectory, request.uid, request.gid,
+                            readEnd.rawValue, filter.baseAddress, filter.count, &failedStep)
+                    }
                 }
             }
         }
