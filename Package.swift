@@ -24,6 +24,8 @@ let package = Package(
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
+        // Ed25519 event signing in BrokerCore only.
+        .package(url: "https://github.com/apple/swift-crypto", from: "3.12.3"),
     ],
     targets: [
         // C glue for what Swift cannot express: CMSG_* macros, SO_PEERCRED's ucred,
@@ -41,7 +43,7 @@ let package = Package(
         .target(name: "NetworkNamespaces", dependencies: ["IPCWire", "CShim"]),
 
         // Per-executable logic, testable without the executable.
-        .target(name: "BrokerCore", dependencies: ["IPCWire"]),
+        .target(name: "BrokerCore", dependencies: ["IPCWire", .product(name: "Crypto", package: "swift-crypto")]),
         .target(name: "NetnsdCore", dependencies: ["IPCWire", "CCap", "CMnl", "CNftables", "CSeccomp"]),
         .target(name: "DNSProxyCore", dependencies: ["IPCWire"]),
         .target(name: "FlowlogCore", dependencies: ["IPCWire", "CMnl"]),
@@ -63,5 +65,8 @@ let package = Package(
         .testTarget(
             name: "ExecutableTests",
             dependencies: ["CellosTestLab", "IPCWire", "cellos-broker", "cellos-netnsd", "cellos-dnsproxy", "cellos-flowlog"]),
+        .testTarget(
+            name: "BrokerCoreTests",
+            dependencies: ["BrokerCore", "CellosTestLab", "IPCWire", "cellos-test-child", "cellos-broker"]),
     ]
 )
