@@ -1,0 +1,114 @@
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// The logic behind the broker's subcommands that need no cell, so the thin
+/// executable only parses flags and prints. Each returns what to print and the
+/// exit status.
+public enum BrokerCommands {
+    public struct Outcome: Equatable, Sendable {
+        public var stdout: String
+        public var stderr: String
+        public var status: Int32
+
+        public init(stdout: String, stderr: String, status: Int32) {
+            self.stdout = stdout
+            self.stderr = stderr
+            self.status = status
+        }
+    }
+
+    /// Writes an outcome's text to fds 1 and 2.
+    public static func write(_ outcome: Outcome) {
+        try? FileOutput.writeAll(fd: 1, bytes: Array(outcome.stdout.utf8), context: "stdout")
+        try? FileOutput.writeAll(fd: 2, bytes: Array(outcome.stderr.utf8), context: "stderr")
+    }
+
+    /// `spec`: the spec from `path` (`-` for stdin) with the run shortcuts applied,
+    /// printed with every default explicit; nil path means the embedded demo spec.
+    public static func resolveSpec(path: String?, shortcuts: RunShortcuts) -> Outcome {
+        do {
+            let base: CellSpec
+            if let path {
+                let bytes = try FileInput.read(path: path, maxBytes: JSONParser.defaultMaxBytes)
+                base = try CellSpecDecoder.decode(bytes)
+            } else if shortcuts.argv.isEmpty {
+                base = DemoSpec.spec()
+            } else {
+                base = CellSpec.defaults(id: CellIDs.generate(), argv: [])
+            }
+            let spec = try shortcuts.apply(to: base)
+            return Outcome(stdout: spec.json.serialized() + "\n", stderr: "", status: 0)
+        } catch {
+            return Outcome(stdout: "", stderr: "cellos-broker: \(error)\n", status: BrokerExitCode.setupFailure)
+        }
+    }
+
+    /// `keygen --out PREFIX`: PREFIX (private, 0600) and PREFIX.pub.
+    public static func keygen(prefix: String) -> Outcome {
+        do {
+            let keyID = try KeyFiles.generate(privatePath: prefix, publicPath: prefix + ".pub")
+            return Outcome(stdout: "wrote \(prefix) and \(prefix).pub (key id \(keyID))\n", stderr: "", status: 0)
+        } catch {
+            return Outcome(stdout: "", stderr: "cellos-broker keygen: \(error)\n", status: BrokerExitCode.setupFailure)
+        }
+    }
+
+    /// `verify --key PUBFILE EVENTS`.
+    public static func verify(keyPath: String, eventsPath: String) -> Outcome {
+        do {
+            let key = try KeyFiles.publicKey(contents: try KeyFiles.read(path: keyPath), path: keyPath)
+            let contents = try FileInput.read(path: eventsPath, maxBytes: 1 << 30)
+            let result = EventFileVerification.check(contents, with: EventVerifier(publicKey: key))
+            if case .verified = result { return Outcome(stdout: "\(eventsPath): \(result.description)\n", stderr: "", status: 0) }
+            return Outcome(stdout: "", stderr: "\(eventsPath): \(result.description)\n", status: BrokerExitCode.checkFailed)
+        } catch {
+            return Outcome(stdout: "", stderr: "cellos-broker verify: \(error)\n", status: BrokerExitCode.setupFailure)
+        }
+    }
+
+    /// `audit [--json] [--pid NAME=PID]...`: non-zero when any helper holds more
+    /// than it declares.
+    public static func audit(directory: String, pidArguments: [String], json: Bool) -> Outcome {
+        var pids: [(name: String, pid: Int32)] = []
+        do {
+            for argument in pidArguments { pids.append(try AuditRunner.parsePIDArgument(argument)) }
+        } catch {
+            return Outcome(stdout: "", stderr: "cellos-broker audit: \(error)\n", status: BrokerExitCode.setupFailure)
+        }
+        let audits = AuditRunner.run(directory: directory, pids: pids)
+        let failed = audits.contains { $0.holdsMoreThanDeclared }
+        let text = json ? AuditReport.json(audits).serialized() + "\n" : AuditReport.table(audits)
+        return Outcome(stdout: text, stderr: "", status: failed ? BrokerExitCode.checkFailed : 0)
+    }
+}
+
+/// Whole-file reads with a size cap (`-` is standard input).
+enum FileInput {
+    struct TooLarge: Error, CustomStringConvertible {
+        let path: String
+        let limit: Int
+        var description: String { "\(path) is larger than \(limit) bytes" }
+    }
+
+    static func read(path: String, maxBytes: Int) throws -> [UInt8] {
+        let fd = path == "-" ? 0 : open(path, O_RDONLY | O_CLOEXEC)
+        guard fd >= 0 else { throw SystemCallErrorBox(call: "open", path: path) }
+        defer { if fd != 0 { close(fd) } }
+        var bytes: [UInt8] = []
+        var chunk = [UInt8](repeating: 0, count: 65536)
+        while true {
+            let count = chunk.withUnsafeMutableBytes { raw in Glibc.read(fd, raw.baseAddress, raw.count) }
+            if count < 0 && errno == EINTR { continue }
+            if count < 0 { throw SystemCallErrorBox(call: "read", path: path) }
+            if count == 0 { return bytes }
+            bytes += chunk[0..<count]
+            guard bytes.count <= maxBytes else { throw TooLarge(path: path, limit: maxBytes) }
+        }
+    }
+
+    struct SystemCallErrorBox: Error, CustomStringConvertible {
+        let description: String
+        init(call: String, path: String) { description = "\(call) \(path): \(String(cString: strerror(errno)))" }
+    }
+}
