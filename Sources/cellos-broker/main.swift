@@ -20,7 +20,7 @@ struct BrokerCommand: ParsableCommand {
             \(BrokerExitCode.helperFailure) helper failure. See docs/broker.md.
             """,
         version: CellosVersion.string,
-        subcommands: [Run.self, Spec.self, Keygen.self, Verify.self, Audit.self]
+        subcommands: [Run.self, Spec.self, Stamp.self, Keygen.self, Verify.self, Audit.self]
     )
 }
 
@@ -95,6 +95,35 @@ extension BrokerCommand {
         @OptionGroup var options: ShortcutOptions
 
         func run() throws { try finish(BrokerCommands.resolveSpec(path: file, shortcuts: options.shortcuts)) }
+    }
+
+    struct Stamp: ParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Wrap a helper's plain JSON lines into (optionally signed) CloudEvents.",
+            discussion: """
+                Reads cellos-dnsproxy or cellos-flowlog output lines, keeps each as the event's data, and \
+                adds id, time, source (//HOST/HELPER), subject (cell:ID) and the type matching the line. \
+                Lines that are not recognized become helper.v1.unrecognized_output events.
+                """)
+
+        @Option(name: .customLong("helper"), help: ArgumentHelp("The helper that wrote the lines (names the event source).", valueName: "NAME"))
+        var helper: String
+
+        @Option(name: .customLong("cell-id"), help: ArgumentHelp("The cell the lines are about.", valueName: "ID"))
+        var cellID: String
+
+        @Option(name: .customLong("sign-key"), help: ArgumentHelp("Sign every event with this Ed25519 private key.", valueName: "FILE"))
+        var signKey: String?
+
+        @Option(name: .customLong("events"), help: ArgumentHelp("Where to write the events ('-' for standard output).", valueName: "PATH|-"))
+        var events = "-"
+
+        @Argument(help: ArgumentHelp("Helper output to read ('-' for standard input).", valueName: "INPUT"))
+        var input = "-"
+
+        func run() throws {
+            try finish(BrokerCommands.stamp(helper: helper, cellID: cellID, signKeyPath: signKey, inputPath: input, events: events))
+        }
     }
 
     struct Keygen: ParsableCommand {

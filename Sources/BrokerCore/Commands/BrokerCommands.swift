@@ -67,6 +67,28 @@ public enum BrokerCommands {
         }
     }
 
+    /// `stamp`: wraps each helper JSON line of `inputPath` (`-`: stdin) into a
+    /// CloudEvent for `cellID` from `helper`, signed when `signKeyPath` is given,
+    /// written to `events` (`-`: stdout). The same path the broker's own helper
+    /// events take, usable on saved helper output.
+    public static func stamp(helper: String, cellID: String, signKeyPath: String?, inputPath: String, events: String) -> Outcome {
+        do {
+            let id = try CellIDs.validate(cellID, field: "--cell-id")
+            let signer = try signKeyPath.map { path in
+                EventSigner(privateKey: try KeyFiles.privateKey(contents: try KeyFiles.read(path: path), path: path))
+            }
+            let writer = try EventWriter(destination: events, signer: signer)
+            let wrapper = HelperEventWrapper(helper: helper, stamper: EventStamper(cellID: id))
+            let input = try FileInput.read(path: inputPath, maxBytes: 1 << 30)
+            for line in input.split(separator: UInt8(ascii: "\n")) where !line.isEmpty {
+                try writer.write(wrapper.wrap(line: Array(line)))
+            }
+            return Outcome(stdout: "", stderr: "", status: 0)
+        } catch {
+            return Outcome(stdout: "", stderr: "cellos-broker stamp: \(error)\n", status: BrokerExitCode.setupFailure)
+        }
+    }
+
     /// `audit [--json] [--pid NAME=PID]...`: non-zero when any helper holds more
     /// than it declares.
     public static func audit(directory: String, pidArguments: [String], json: Bool) -> Outcome {
