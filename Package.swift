@@ -43,7 +43,9 @@ let package = Package(
         .target(name: "NetworkNamespaces", dependencies: ["IPCWire", "CShim"]),
 
         // Per-executable logic, testable without the executable.
-        .target(name: "BrokerCore", dependencies: ["IPCWire", "CShim", .product(name: "Crypto", package: "swift-crypto")]),
+        // prctl glue for the broker's privilege drop (prctl is variadic).
+        .target(name: "CBrokerShim"),
+        .target(name: "BrokerCore", dependencies: ["IPCWire", "CShim", "CBrokerShim", .product(name: "Crypto", package: "swift-crypto")]),
         .target(name: "NetnsdCore", dependencies: ["IPCWire", "CCap", "CMnl", "CNftables", "CSeccomp"]),
         .target(name: "DNSProxyCore", dependencies: ["IPCWire"]),
         .target(name: "FlowlogCore", dependencies: ["IPCWire", "CMnl"]),

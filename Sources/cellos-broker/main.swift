@@ -20,7 +20,7 @@ struct BrokerCommand: ParsableCommand {
             \(BrokerExitCode.helperFailure) helper failure. See docs/broker.md.
             """,
         version: CellosVersion.string,
-        subcommands: [Run.self, Spec.self, Stamp.self, Keygen.self, Verify.self, Audit.self]
+        subcommands: [Run.self, Spec.self, Stamp.self, Keygen.self, Verify.self, Audit.self, SelfCheck.self]
     )
 }
 
@@ -173,5 +173,25 @@ extension BrokerCommand {
         func run() throws {
             try finish(BrokerCommands.audit(directory: helpersDirectory ?? AuditRunner.executableDirectory(), pidArguments: pids, json: json))
         }
+    }
+
+    struct SelfCheck: ParsableCommand {
+        static let configuration = CommandConfiguration(
+            commandName: "self-check",
+            abstract: "Drop privileges as 'run' does and show what the broker holds afterwards.",
+            discussion: """
+                Started as root: drops the bounding set, clears ambient capabilities and supplementary \
+                groups, switches to --user (default 65534:65534), sets no_new_privs, then audits itself \
+                from /proc/self/status (the broker declares no capabilities). Exit \(BrokerExitCode.checkFailed) \
+                if anything is left, \(BrokerExitCode.setupFailure) if the drop fails.
+                """)
+
+        @Option(name: .customLong("user"), help: ArgumentHelp("The user to become when started as root (numbers; not 0).", valueName: "UID:GID"))
+        var user: String?
+
+        @Flag(name: .customLong("json"), help: "Print JSON instead of the table.")
+        var json = false
+
+        func run() throws { try finish(BrokerCommands.selfCheck(user: user, json: json)) }
     }
 }

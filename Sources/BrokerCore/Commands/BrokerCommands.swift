@@ -89,6 +89,20 @@ public enum BrokerCommands {
         }
     }
 
+    /// `self-check [--user UID:GID]`: drops privileges exactly as `run` does, then
+    /// audits this process against the broker's declaration (no capabilities).
+    public static func selfCheck(user: String?, json: Bool) -> Outcome {
+        do {
+            let target = try user.map { text throws(SpecError) in try PrivilegeDrop.Identity.parse(text) } ?? .nobody
+            let status = try PrivilegeDrop.apply(target: target)
+            let audit = CapabilityAudit(helper: BrokerRole.executableName, declared: DeclaredCapabilities(mask: 0), pid: getpid(), status: status)
+            let text = json ? AuditReport.json([audit]).serialized() + "\n" : AuditReport.table([audit])
+            return Outcome(stdout: text, stderr: "", status: audit.holdsMoreThanDeclared ? BrokerExitCode.checkFailed : 0)
+        } catch {
+            return Outcome(stdout: "", stderr: "cellos-broker self-check: \(error)\n", status: BrokerExitCode.setupFailure)
+        }
+    }
+
     /// `audit [--json] [--pid NAME=PID]...`: non-zero when any helper holds more
     /// than it declares.
     public static func audit(directory: String, pidArguments: [String], json: Bool) -> Outcome {
