@@ -167,11 +167,14 @@ extension BrokerCommand {
         @Option(name: .customLong("pid"), help: ArgumentHelp("Inspect a running helper instance (repeatable).", valueName: "NAME=PID"))
         var pids: [String] = []
 
+        @Flag(name: .customLong("start"), help: "Start helpers that have an inspectable mode (cellos-netnsd with a private control socket), inspect them once ready, stop them.")
+        var start = false
+
         @Option(name: .customLong("helpers-dir"), help: ArgumentHelp("Where to find the helper executables (default: beside cellos-broker).", valueName: "DIR"))
         var helpersDirectory: String?
 
         func run() throws {
-            try finish(BrokerCommands.audit(directory: helpersDirectory ?? AuditRunner.executableDirectory(), pidArguments: pids, json: json))
+            try finish(BrokerCommands.audit(directory: helpersDirectory ?? AuditRunner.executableDirectory(), pidArguments: pids, start: start, json: json))
         }
     }
 

@@ -240,4 +240,53 @@ import Testing
             #expect(fail.stdout.contains("EXCESS        effective: CAP_NET_BIND_SERVICE"))
         }
     }
+
+    /// `audit --start`: a fake cellos-netnsd that supports the inspectable mode
+    /// (control socket path in the broker's private directory, READY=1, waits),
+    /// confining itself with setpriv to one capability before reporting ready.
+    @Test(.enabled(if: PrivilegedTest.shouldRun))
+    func startModeInspectsAReadyInstanceAndCleansUp() throws {
+        try PrivilegedTest.requireRoot()
+        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("audit-start-\(getpid())-\(UInt32.random(in: 0...UInt32.max))")
+        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: false)
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let record = directory.appendingPathComponent("socket-path").path
+        func install(declaring declared: String) throws {
+            let script = """
+                #!/bin/sh
+                if [ "$1" = --print-capabilities ]; then echo '{"capabilities":["\(declared)"]}'; exit 0; fi
+                [ "$1" = --socket ] && [ "$3" = --allow-uid ] || exit 64
+                : > "$2"; echo "$2" > \(record)
+                exec /usr/bin/setpriv --inh-caps=-all --ambient-caps=-all --bounding-set=-all,+net_admin -- /bin/sh -c 'trap "exit 0" TERM; printf "READY=1\\n" >&"$CELLOS_NOTIFY_FD"; while :; do sleep 0.05; done'
+                """
+            let path = directory.appendingPathComponent("cellos-netnsd").path
+            unlink(path)
+            try script.write(toFile: path, atomically: true, encoding: .utf8)
+            chmod(path, 0o755)
+        }
+        let broker = try BuiltProducts.path(of: "cellos-broker")
+
+        try install(declaring: "CAP_NET_ADMIN")
+        let pass = try Shell.run([broker, "audit", "--start", "--helpers-dir", directory.path])
+        #expect(pass.status == 0, "\(pass.stdout)\(pass.stderr)")
+        #expect(pass.stdout.contains("effective     CAP_NET_ADMIN"))
+        let socketPath = try String(contentsOfFile: record, encoding: .utf8).trimmingCharacters(in: .newlines)
+        #expect(socketPath.hasPrefix("/tmp/cellos-broker-") && socketPath.hasSuffix("/control"))
+        #expect(!FileManager.default.fileExists(atPath: String(socketPath.dropLast("/control".count))), "private directory left behind")
+
+        try install(declaring: "CAP_NET_BIND_SERVICE")
+        let fail = try Shell.run([broker, "audit", "--start", "--helpers-dir", directory.path, "--json"])
+        #expect(fail.status == 1)
+        let report = try #require(try JSONParser.parse(fail.stdout.trimmingCharacters(in: .newlines)).objectValue)
+        #expect(report["passed"] == .bool(false))
+        guard case .array(let helpers)? = report["helpers"], let entry = helpers.first?.objectValue else {
+            Issue.record("no helper in \(fail.stdout)")
+            return
+        }
+        #expect(entry["excess"] == .array([
+            .object(["set": .string("effective"), "capabilities": .array([.string("CAP_NET_ADMIN")])]),
+            .object(["set": .string("permitted"), "capabilities": .array([.string("CAP_NET_ADMIN")])]),
+            .object(["set": .string("bounding"), "capabilities": .array([.string("CAP_NET_ADMIN")])]),
+        ]))
+    }
 }

@@ -1,6 +1,7 @@
 #if canImport(Glibc)
 import Glibc
 #endif
+import IPCWire
 
 /// `cellos-broker audit`: for each helper executable beside the broker, ask it for
 /// `--print-capabilities`; for each running instance named by `--pid NAME=PID`,
@@ -39,6 +40,37 @@ public enum AuditRunner {
         }
     }
 
+    /// How to start a helper in a mode that can be inspected once set up (it
+    /// reports READY=1 when done), for `audit --start`. Helpers without an entry
+    /// need a running instance (`--pid`).
+    public static let startArguments: [String: [String]] = [
+        // A control socket in the broker's private 0700 directory: netnsd needs an
+        // allowed client, but nobody (65534) cannot reach the socket there, so the
+        // instance only sets itself up (capability drop included) and waits.
+        "cellos-netnsd": ["--socket", "\(HelperLaunch.directoryPlaceholder)/control", "--allow-uid", "65534"],
+    ]
+
+    /// Starts `path` with `arguments`, waits for READY=1, reads its status and stops it.
+    public static func inspectStarted(executable path: String, arguments: [String], declared: DeclaredCapabilities, helper: String) -> CapabilityAudit {
+        let supervisor: HelperSupervisor
+        do {
+            supervisor = try HelperSupervisor(
+                launch: HelperLaunch(executable: path, arguments: arguments, environment: ["PATH": "/usr/bin:/bin"], readinessTimeoutMilliseconds: 5000),
+                descriptors: DescriptorSet())
+        } catch {
+            return CapabilityAudit(helper: helper, declared: declared, statusNote: "could not start for inspection: \(error)")
+        }
+        let pid = supervisor.pid
+        let audit: CapabilityAudit
+        do {
+            audit = CapabilityAudit(helper: helper, declared: declared, pid: pid, status: try status(pid: pid))
+        } catch {
+            audit = CapabilityAudit(helper: helper, declared: declared, pid: pid, statusNote: error.description)
+        }
+        _ = supervisor.stop(graceMilliseconds: 2000)
+        return audit
+    }
+
     public static func status(pid: Int32) throws(ProcessStatusError) -> ProcessStatus {
         let path = "/proc/\(pid)/status"
         let fd = open(path, O_RDONLY | O_CLOEXEC)
@@ -57,7 +89,9 @@ public enum AuditRunner {
     }
 
     /// Audits every helper found in `directory` plus any named in `pids` (NAME → PID).
-    public static func run(directory: String, pids: [(name: String, pid: Int32)]) -> [CapabilityAudit] {
+    /// With `start`, helpers listed in `startArguments` that have no `--pid` are
+    /// started, inspected once ready, and stopped.
+    public static func run(directory: String, pids: [(name: String, pid: Int32)], start: Bool = false) -> [CapabilityAudit] {
         var names = helpers.filter { access("\(directory)/\($0)", X_OK) == 0 }
         for entry in pids where !names.contains(entry.name) { names.append(entry.name) }
         var audits: [CapabilityAudit] = []
@@ -67,8 +101,12 @@ public enum AuditRunner {
                 ? declared(executable: path)
                 : DeclaredCapabilities(mask: 0, note: "no executable \(path); treated as declaring none")
             let running = pids.filter { $0.name == name }
+            if running.isEmpty, start, let arguments = startArguments[name], access(path, X_OK) == 0 {
+                audits.append(inspectStarted(executable: path, arguments: arguments, declared: declared, helper: name))
+                continue
+            }
             if running.isEmpty {
-                audits.append(CapabilityAudit(helper: name, declared: declared, statusNote: "no running instance given (--pid \(name)=PID)"))
+                audits.append(CapabilityAudit(helper: name, declared: declared, statusNote: "no running instance given (--pid \(name)=PID\(startArguments[name] != nil ? " or --start" : ""))"))
             }
             for entry in running {
                 do {

@@ -105,14 +105,14 @@ public enum BrokerCommands {
 
     /// `audit [--json] [--pid NAME=PID]...`: non-zero when any helper holds more
     /// than it declares.
-    public static func audit(directory: String, pidArguments: [String], json: Bool) -> Outcome {
+    public static func audit(directory: String, pidArguments: [String], start: Bool = false, json: Bool) -> Outcome {
         var pids: [(name: String, pid: Int32)] = []
         do {
             for argument in pidArguments { pids.append(try AuditRunner.parsePIDArgument(argument)) }
         } catch {
             return Outcome(stdout: "", stderr: "cellos-broker audit: \(error)\n", status: BrokerExitCode.setupFailure)
         }
-        let audits = AuditRunner.run(directory: directory, pids: pids)
+        let audits = AuditRunner.run(directory: directory, pids: pids, start: start)
         let failed = audits.contains { $0.holdsMoreThanDeclared }
         let text = json ? AuditReport.json(audits).serialized() + "\n" : AuditReport.table(audits)
         return Outcome(stdout: text, stderr: "", status: failed ? BrokerExitCode.checkFailed : 0)

@@ -61,7 +61,19 @@ final class EventFIFO {
         close(readEnd)
         if writeEnd >= 0 { close(writeEnd) }
         unlink(path)
+        // A helper may have left files here ({dir}, e.g. a control socket).
+        Self.removeEntries(of: directory)
         rmdir(directory)
+    }
+
+    /// Unlinks the plain entries of `directory` (not recursive: helpers get one level).
+    private static func removeEntries(of directory: String) {
+        guard let handle = opendir(directory) else { return }
+        defer { closedir(handle) }
+        while let entry = readdir(handle) {
+            let name = withUnsafeBytes(of: entry.pointee.d_name) { String(decoding: $0.prefix { $0 != 0 }, as: UTF8.self) }
+            if name != "." && name != ".." { unlink(directory + "/" + name) }
+        }
     }
 }
 

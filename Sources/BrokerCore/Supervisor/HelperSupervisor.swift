@@ -7,6 +7,9 @@ import IPCWire
 public struct HelperLaunch: Sendable {
     /// Replaced in `arguments` by the path of the helper's events FIFO.
     public static let eventsPlaceholder = "{events}"
+    /// Replaced anywhere in an argument by the helper's private directory (mode
+    /// 0700, removed at stop), e.g. `{dir}/control` for a socket path.
+    public static let directoryPlaceholder = "{dir}"
 
     public var executable: String
     /// argv[1...]; an element equal to `{events}` becomes the events path
@@ -26,6 +29,20 @@ public struct HelperLaunch: Sendable {
     }
 }
 
+extension String {
+    /// Every occurrence of `target` replaced (FoundationEssentials-free).
+    func replacingOccurrences(_ target: String, with replacement: String) -> String {
+        guard !target.isEmpty, contains(target) else { return self }
+        var out = ""
+        var rest = Substring(self)
+        while let range = rest.firstRange(of: target) {
+            out += rest[..<range.lowerBound] + replacement
+            rest = rest[range.upperBound...]
+        }
+        return out + rest
+    }
+}
+
 /// How a helper ended, and whether the broker had to force it.
 public struct HelperExit: Equatable, Sendable, CustomStringConvertible {
     public enum Termination: Equatable, Sendable {
@@ -34,7 +51,8 @@ public struct HelperExit: Equatable, Sendable, CustomStringConvertible {
     }
 
     public var termination: Termination
-    /// SIGTERM or SIGKILL when `stop` sent them; nil when the helper ended by itself.
+    /// The last signal the broker sent (SIGTERM, or SIGKILL when the grace ran out
+    /// or there was none); nil when the helper ended by itself.
     public var signalSent: Int32?
 
     public var description: String {
@@ -42,7 +60,7 @@ public struct HelperExit: Equatable, Sendable, CustomStringConvertible {
         case .exited(let status): "exited with status \(status)"
         case .signaled(let signal): "killed by signal \(signal)"
         }
-        return signalSent.map { "\(how) after SIGTERM\($0 == SIGKILL ? " and SIGKILL" : "")" } ?? how
+        return signalSent.map { "\(how) (the broker sent \($0 == SIGKILL ? "SIGKILL" : "SIGTERM"))" } ?? how
     }
 }
 
@@ -82,9 +100,12 @@ public final class HelperSupervisor {
         let created: EventFIFO
         do { created = try EventFIFO() } catch { throw .setup(name, error) }
         let path = created.path
+        let directory = created.directory
         eventsPath = path
         fifo = created
-        let arguments = launch.arguments.map { $0 == HelperLaunch.eventsPlaceholder ? path : $0 }
+        let arguments = launch.arguments.map { argument in
+            argument == HelperLaunch.eventsPlaceholder ? path : argument.replacingOccurrences(HelperLaunch.directoryPlaceholder, with: directory)
+        }
         var process: SpawnedProcess
         do {
             process = try ActivatedSpawn.spawn(
