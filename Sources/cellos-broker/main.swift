@@ -77,7 +77,13 @@ extension BrokerCommand {
 
         func run() throws {
             let resolved = BrokerCommands.resolveSpec(path: spec, shortcuts: options.shortcuts)
-            if dryRun || resolved.status != 0 { try finish(resolved) }
+            if resolved.status != 0 { try finish(resolved) }
+            if let signKey {
+                do { _ = try BrokerCommands.loadSigner(path: signKey) } catch {
+                    try finish(BrokerCommands.Outcome(stdout: "", stderr: "cellos-broker: --sign-key: \(error)\n", status: BrokerExitCode.setupFailure))
+                }
+            }
+            if dryRun { try finish(resolved) }
             try finish(BrokerCommands.Outcome(
                 stdout: "", stderr: "cellos-broker run: running cells through cellos-netnsd is not implemented in this build (use --dry-run)\n",
                 status: BrokerExitCode.setupFailure))

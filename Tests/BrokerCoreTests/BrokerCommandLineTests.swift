@@ -69,6 +69,17 @@ import Testing
         #expect(spec.argv == ["sh", "-c", "echo hi"] && spec.timeout.milliseconds == 30_000)
         #expect(spec.dns.allow.map(\.description) == ["*.example.com"] && spec.egress.map(\.description) == ["tcp:10.1.2.3:443"])
 
+        let publicKeyAsSigningKey = try Self.temporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: publicKeyAsSigningKey) }
+        let key = publicKeyAsSigningKey.appendingPathComponent("k").path
+        _ = try Shell.run([broker, "keygen", "--out", key])
+        let wrongKey = try Shell.run([broker, "run", "--dry-run", "--sign-key", key + ".pub", "--", "/bin/true"])
+        #expect(wrongKey.status == BrokerExitCode.setupFailure)
+        #expect(wrongKey.stderr == "cellos-broker: --sign-key: key file \(key).pub: holds a key of the other kind (ed25519-public:…), expected ed25519-private:…\n")
+        let missing = try Shell.run([broker, "spec", "/nonexistent/spec.json"])
+        #expect(missing.status == BrokerExitCode.setupFailure)
+        #expect(missing.stderr.contains("/nonexistent/spec.json"))
+
         let demo = try Shell.run([broker, "spec"])
         #expect(try CellSpecDecoder.decode(Array(demo.stdout.utf8)) == DemoSpec.spec())
     }

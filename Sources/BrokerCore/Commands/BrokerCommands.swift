@@ -1,6 +1,7 @@
 #if canImport(Glibc)
 import Glibc
 #endif
+import IPCWire
 
 /// The logic behind the broker's subcommands that need no cell, so the thin
 /// executable only parses flags and prints. Each returns what to print and the
@@ -44,6 +45,11 @@ public enum BrokerCommands {
         }
     }
 
+    /// Reads a signing key as `run --sign-key` would, to refuse a bad one before anything runs.
+    public static func loadSigner(path: String) throws -> EventSigner {
+        EventSigner(privateKey: try KeyFiles.privateKey(contents: try KeyFiles.read(path: path), path: path))
+    }
+
     /// `keygen --out PREFIX`: PREFIX (private, 0600) and PREFIX.pub.
     public static func keygen(prefix: String) -> Outcome {
         do {
@@ -74,9 +80,7 @@ public enum BrokerCommands {
     public static func stamp(helper: String, cellID: String, signKeyPath: String?, inputPath: String, events: String) -> Outcome {
         do {
             let id = try CellIDs.validate(cellID, field: "--cell-id")
-            let signer = try signKeyPath.map { path in
-                EventSigner(privateKey: try KeyFiles.privateKey(contents: try KeyFiles.read(path: path), path: path))
-            }
+            let signer = try signKeyPath.map(loadSigner(path:))
             let writer = try EventWriter(destination: events, signer: signer)
             let wrapper = HelperEventWrapper(helper: helper, stamper: EventStamper(cellID: id))
             let input = try FileInput.read(path: inputPath, maxBytes: 1 << 30)
@@ -128,23 +132,17 @@ enum FileInput {
     }
 
     static func read(path: String, maxBytes: Int) throws -> [UInt8] {
-        let fd = path == "-" ? 0 : open(path, O_RDONLY | O_CLOEXEC)
-        guard fd >= 0 else { throw SystemCallErrorBox(call: "open", path: path) }
+        let fd = path == "-" ? 0 : try systemCall("open", context: path) { open(path, O_RDONLY | O_CLOEXEC) }
         defer { if fd != 0 { close(fd) } }
         var bytes: [UInt8] = []
         var chunk = [UInt8](repeating: 0, count: 65536)
         while true {
-            let count = chunk.withUnsafeMutableBytes { raw in Glibc.read(fd, raw.baseAddress, raw.count) }
-            if count < 0 && errno == EINTR { continue }
-            if count < 0 { throw SystemCallErrorBox(call: "read", path: path) }
+            let count = try systemCall("read", context: path) {
+                chunk.withUnsafeMutableBytes { raw in Glibc.read(fd, raw.baseAddress, raw.count) }
+            }
             if count == 0 { return bytes }
             bytes += chunk[0..<count]
             guard bytes.count <= maxBytes else { throw TooLarge(path: path, limit: maxBytes) }
         }
-    }
-
-    struct SystemCallErrorBox: Error, CustomStringConvertible {
-        let description: String
-        init(call: String, path: String) { description = "\(call) \(path): \(String(cString: strerror(errno)))" }
     }
 }
