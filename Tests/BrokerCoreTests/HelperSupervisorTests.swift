@@ -78,7 +78,7 @@ import Testing
     }
 
     @Test func helperNotReadyInTimeIsKilledAndReaped() throws {
-        let failure = try #require(Self.notReady(Self.shell("sleep 30", readinessTimeout: 200)))
+        let failure = try #require(Self.notReady(Self.shell("exec sleep 30", readinessTimeout: 200)))
         #expect(failure.exit == HelperExit(termination: .signaled(SIGKILL), signalSent: SIGKILL))
         guard case .timedOut(let pid, _) = failure.readiness else {
             Issue.record("unexpected \(failure.readiness)")
@@ -133,5 +133,31 @@ import Testing
         }
         #expect(!FileManager.default.fileExists(atPath: path))
         #expect(!FileManager.default.fileExists(atPath: String(path.dropLast("/events".count))))
+    }
+
+    static func openDescriptorCount() throws -> Int {
+        try FileManager.default.contentsOfDirectory(atPath: "/proc/self/fd").count
+    }
+
+    /// Twenty start/stop cycles (ready, failed before ready, killed) leave no
+    /// descriptor, process or FIFO directory behind.
+    @Test func cyclesLeakNothing() throws {
+        let before = try Self.openDescriptorCount()
+        var pids: [pid_t] = []
+        var directories: [String] = []
+        for round in 0..<20 {
+            if round % 4 == 3 {
+                _ = Self.notReady(Self.shell("exit 1"))
+                continue
+            }
+            let supervisor = try HelperSupervisor(launch: Self.shell(Self.ready + "echo x >> \"$1\"; exec sleep 30"), descriptors: DescriptorSet())
+            pids.append(supervisor.pid)
+            directories.append(String(supervisor.eventsPath.dropLast("/events".count)))
+            _ = supervisor.readLines(timeoutMilliseconds: 10)
+            _ = supervisor.stop(graceMilliseconds: round % 2 == 0 ? 0 : 1000)
+        }
+        #expect(try Self.openDescriptorCount() == before)
+        #expect(pids.allSatisfy(Self.isGone))
+        #expect(directories.allSatisfy { !FileManager.default.fileExists(atPath: $0) })
     }
 }

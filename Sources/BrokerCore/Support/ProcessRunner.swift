@@ -55,7 +55,12 @@ public enum ProcessRunner {
             }
             var pollers = open.map { pollfd(fd: $0, events: Int16(POLLIN), revents: 0) }
             let ready = retryingOnInterrupt { poll(&pollers, nfds_t(pollers.count), Int32(clamping: left)) }
-            if ready < 0 { throw SystemCallError("poll") }
+            if ready < 0 {
+                let error = SystemCallError("poll")
+                kill(pid, SIGKILL)
+                _ = retryingOnInterrupt { waitpid(pid, nil, 0) }
+                throw error
+            }
             for poller in pollers where poller.revents != 0 {
                 var chunk = [UInt8](repeating: 0, count: 4096)
                 let count = chunk.withUnsafeMutableBytes { raw in retryingOnInterrupt { read(poller.fd, raw.baseAddress, raw.count) } }
