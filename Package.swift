@@ -24,6 +24,8 @@ let package = Package(
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
+        // Ed25519 event signing in BrokerCore only.
+        .package(url: "https://github.com/apple/swift-crypto", from: "3.12.3"),
     ],
     targets: [
         // C glue for what Swift cannot express: CMSG_* macros, SO_PEERCRED's ucred,
@@ -41,7 +43,9 @@ let package = Package(
         .target(name: "NetworkNamespaces", dependencies: ["IPCWire", "CShim"]),
 
         // Per-executable logic, testable without the executable.
-        .target(name: "BrokerCore", dependencies: ["IPCWire"]),
+        // prctl glue for the broker's privilege drop (prctl is variadic).
+        .target(name: "CBrokerShim"),
+        .target(name: "BrokerCore", dependencies: ["IPCWire", "CShim", "CBrokerShim", .product(name: "Crypto", package: "swift-crypto")]),
         .target(name: "NetnsdCore", dependencies: ["IPCWire", "CCap", "CMnl", "CNftables", "CSeccomp"]),
         .target(name: "DNSProxyCore", dependencies: ["IPCWire"]),
         .target(name: "FlowlogCore", dependencies: ["IPCWire", "NetworkNamespaces", "CMnl", "CCap", "CFlowlogShim", "CSeccomp"]),
@@ -66,5 +70,8 @@ let package = Package(
             name: "ExecutableTests",
             dependencies: ["CellosTestLab", "IPCWire", "cellos-broker", "cellos-netnsd", "cellos-dnsproxy", "cellos-flowlog"]),
         .testTarget(name: "FlowlogCoreTests", dependencies: ["FlowlogCore", "CellosTestLab", "NetworkNamespaces", "cellos-flowlog"]),
+        .testTarget(
+            name: "BrokerCoreTests",
+            dependencies: ["BrokerCore", "CellosTestLab", "IPCWire", "cellos-test-child", "cellos-broker"]),
     ]
 )
