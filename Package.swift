@@ -43,7 +43,7 @@ let package = Package(
         // Per-executable logic, testable without the executable.
         .target(name: "BrokerCore", dependencies: ["IPCWire"]),
         .target(name: "NetnsdCore", dependencies: ["IPCWire", "CCap", "CMnl", "CNftables", "CSeccomp"]),
-        .target(name: "DNSProxyCore", dependencies: ["IPCWire"]),
+        .target(name: "DNSProxyCore", dependencies: ["IPCWire", "CDNSProxyShim"]),
         .target(name: "FlowlogCore", dependencies: ["IPCWire", "CMnl"]),
 
         .executableTarget(name: "cellos-broker", dependencies: ["BrokerCore", argumentParser]),
@@ -58,5 +58,10 @@ let package = Package(
         .testTarget(name: "CellosTestLabTests", dependencies: ["CellosTestLab"]),
         .testTarget(name: "SystemLibraryTests", dependencies: ["CCap", "CMnl", "CNftables", "CSeccomp"]),
         .testTarget(name: "ExecutableTests", dependencies: ["CellosTestLab"]),
+
+        // cellos-dnsproxy: epoll/signalfd/getrandom declarations Swift's Glibc lacks.
+        .target(name: "CDNSProxyShim"),
+        .testTarget(name: "DNSProxyCoreTests", dependencies: ["DNSProxyCore"]),
+        .testTarget(name: "DNSProxyIntegrationTests", dependencies: ["DNSProxyCore", "IPCWire", "CellosTestLab"]),
     ]
 )
