@@ -26,7 +26,7 @@ struct EventJSON {
         out.append(contentsOf: #"","client":""#.utf8)
         out.append(contentsOf: record.client.description.utf8)
         out.append(contentsOf: #"","qname":"#.utf8)
-        if record.nameLength > 0 {
+        if name.count > 0 {
             out.append(UInt8(ascii: "\""))
             // Presentation form escapes with '\', which JSON needs doubled.
             for byte in DomainNameText.presentation(name).utf8 {
