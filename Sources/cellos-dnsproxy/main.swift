@@ -52,6 +52,12 @@ struct DNSProxyCommand: ParsableCommand {
     @Option(name: .customLong("upstream-sockets"), help: "UDP sockets (random source ports) used towards the upstream (1-64).")
     var upstreamSockets = 4
 
+    @Option(name: .customLong("tcp-max-connections"), help: "Concurrent TCP client connections; beyond it new ones are closed at once (1-4096).")
+    var tcpMaxConnections = 128
+
+    @Option(name: .customLong("tcp-idle-timeout"), help: ArgumentHelp("Close a TCP client connection idle this long with nothing in flight (default 10s).", valueName: "DURATION"))
+    var tcpIdleTimeout: String?
+
     @Flag(name: .customLong("allow-capabilities"), help: "Run even if the process holds capabilities (it refuses by default).")
     var allowCapabilities = false
 
@@ -69,6 +75,8 @@ struct DNSProxyCommand: ParsableCommand {
         options.eventQueueCapacity = eventQueue
         options.upstreamSockets = upstreamSockets
         options.allowCapabilities = allowCapabilities
+        options.tcpMaxConnections = tcpMaxConnections
+        options.tcpIdleTimeout = tcpIdleTimeout
         do {
             _ = try ProxyLauncher.run(options)
         } catch {

@@ -16,6 +16,8 @@ public struct ProxyConfiguration: Sendable {
     public var maxInflight: Int
     public var eventQueueCapacity: Int
     public var upstreamSockets: Int
+    public var tcpMaxConnections: Int
+    public var tcpIdleTimeoutMilliseconds: Int
 }
 
 /// The command line as text, before validation (the executable fills it in).
@@ -32,6 +34,8 @@ public struct ProxyOptions: Sendable {
     public var maxInflight = 4096
     public var eventQueueCapacity = 8192
     public var upstreamSockets = 4
+    public var tcpMaxConnections = 128
+    public var tcpIdleTimeout: String?
     /// Where the default upstream comes from (a flag only tests change).
     public var resolvConfPath = "/etc/resolv.conf"
 
@@ -116,6 +120,13 @@ extension ProxyConfiguration {
         try check("--max-inflight", options.maxInflight, 1...32768)
         try check("--event-queue", options.eventQueueCapacity, 16...1 << 20)
         try check("--upstream-sockets", options.upstreamSockets, 1...64)
+        try check("--tcp-max-connections", options.tcpMaxConnections, 1...4096)
+        var tcpIdle = 10_000
+        if let text = options.tcpIdleTimeout {
+            guard let value = parseMilliseconds(text) else { throw .invalidDuration(flag: "--tcp-idle-timeout", value: text) }
+            tcpIdle = value
+        }
+        try check("--tcp-idle-timeout (ms)", tcpIdle, 1...3_600_000)
 
         let cellID = options.cellID ?? policy.cellID ?? ""
         guard cellID.utf8.count <= 128,
@@ -127,7 +138,8 @@ extension ProxyConfiguration {
             queryTypes: QueryTypeAllowlist(types), cellID: cellID, eventsPath: options.events,
             upstreamTimeoutMilliseconds: timeout, allowCapabilities: options.allowCapabilities,
             maxInflight: options.maxInflight, eventQueueCapacity: options.eventQueueCapacity,
-            upstreamSockets: options.upstreamSockets)
+            upstreamSockets: options.upstreamSockets, tcpMaxConnections: options.tcpMaxConnections,
+            tcpIdleTimeoutMilliseconds: tcpIdle)
     }
 
     /// "2", "2s", "0.5s", "1500ms" → milliseconds.

@@ -61,7 +61,8 @@ public final class ProxyServer {
         upstreamKey = configuration.upstream.key
         pending = PendingQueries(capacity: configuration.maxInflight)
         timeoutNanoseconds = Int64(configuration.upstreamTimeoutMilliseconds) * 1_000_000
-        self.tcp = TCPState(maxConnections: 128)
+        self.tcp = TCPState(maxConnections: configuration.tcpMaxConnections)
+        self.tcp.idleNanoseconds = Int64(configuration.tcpIdleTimeoutMilliseconds) * 1_000_000
         do throws(SystemCallError) {
             var owners = DescriptorSet()
             var raw: [Int32] = []
@@ -90,6 +91,13 @@ public final class ProxyServer {
                 events = nil
             }
 
+            if tcpListener >= 0 {
+                // accept(2) has no MSG_DONTWAIT: the listener itself must not block. (For an
+                // inherited socket this flag is shared with the parent's copy, which only
+                // passed it on.)
+                let flags = try systemCall("fcntl(F_GETFL)", context: "dns-tcp") { fcntl(tcpListener, F_GETFL) }
+                try systemCall("fcntl(F_SETFL)", context: "dns-tcp") { fcntl(tcpListener, F_SETFL, flags | O_NONBLOCK) }
+            }
             try watch(signals.rawValue, Token.signals)
             try watch(udpListener, Token.udpListener)
             if tcpListener >= 0 { try watch(tcpListener, Token.tcpListener) }
@@ -250,27 +258,46 @@ public final class ProxyServer {
             failUpstream(id: query.id, flags: query.flags, qtype: query.qtype, question: question, client: client, via: path, latency: -1)
             return
         }
-        let socketIndex = Int(random.next16()) % upstreamSockets.count
         pending[slot].clientID = query.id
         pending[slot].clientFlags = query.flags
         pending[slot].queryType = query.qtype
-        pending[slot].socketIndex = socketIndex
         pending[slot].client = client
+        DNSHeader.setU16(message, 0, pending[slot].upstreamID)
+        let sent: Bool
         switch path {
-        case .udp: pending[slot].transport = .udp
+        case .udp:
+            let socketIndex = Int(random.next16()) % upstreamSockets.count
+            pending[slot].transport = .udp
+            pending[slot].socketIndex = socketIndex
+            sent = configuration.upstream.withSockaddr { address, length in
+                sendto(upstreamSockets[socketIndex], message.baseAddress, message.count, Int32(MSG_DONTWAIT), address, length)
+            } >= 0
         case .tcp(let connection, let generation):
+            // Only the connection's own upstream TCP stream may answer it.
             pending[slot].transport = .tcp
+            pending[slot].socketIndex = -1
             pending[slot].connection = connection
             pending[slot].connectionGeneration = generation
             tcp.connections[Int(connection)].inflight += 1
+            sent = forwardTCP(UnsafeRawBufferPointer(message), connection: connection)
         }
-        DNSHeader.setU16(message, 0, pending[slot].upstreamID)
-        let sent = configuration.upstream.withSockaddr { address, length in
-            sendto(upstreamSockets[socketIndex], message.baseAddress, message.count, Int32(MSG_DONTWAIT), address, length)
-        }
-        if sent < 0 {
+        if !sent {
             finishPending(slot)
             failUpstream(id: query.id, flags: query.flags, qtype: query.qtype, question: question, client: client, via: path, latency: -1)
+        }
+    }
+
+    /// SERVFAIL (reason upstream_failure) for a query the upstream can no longer answer.
+    func failPending(_ slot: Int32) {
+        let entry = pending[slot]
+        let question = Array(pending.question(slot))
+        let path: ReplyPath = entry.transport == .udp
+            ? .udp(entry.client) : .tcp(connection: entry.connection, generation: entry.connectionGeneration)
+        finishPending(slot)
+        question.withUnsafeBytes { question in
+            failUpstream(id: entry.clientID, flags: entry.clientFlags, qtype: entry.queryType, question: question,
+                         client: entry.client, via: path,
+                         latency: (MonotonicClock.nanoseconds() - entry.sentAtNanoseconds) / 1000)
         }
     }
 
