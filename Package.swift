@@ -43,7 +43,7 @@ let package = Package(
         // Per-executable logic, testable without the executable.
         .target(name: "BrokerCore", dependencies: ["IPCWire"]),
         .target(name: "NetnsdCore", dependencies: ["IPCWire", "CCap", "CMnl", "CNftables", "CSeccomp"]),
-        .target(name: "DNSProxyCore", dependencies: ["IPCWire", "CDNSProxyShim"]),
+        .target(name: "DNSProxyCore", dependencies: ["IPCWire", "CDNSProxyShim", "CSeccomp"]),
         .target(name: "FlowlogCore", dependencies: ["IPCWire", "CMnl"]),
 
         .executableTarget(name: "cellos-broker", dependencies: ["BrokerCore", argumentParser]),

@@ -61,6 +61,9 @@ struct DNSProxyCommand: ParsableCommand {
     @Flag(name: .customLong("allow-capabilities"), help: "Run even if the process holds capabilities (it refuses by default).")
     var allowCapabilities = false
 
+    @Flag(name: .customLong("no-seccomp"), help: "Debugging only: do not set no_new_privs or load the seccomp allowlist.")
+    var noSeccomp = false
+
     func run() throws {
         var options = ProxyOptions()
         options.listen = listen
@@ -77,6 +80,7 @@ struct DNSProxyCommand: ParsableCommand {
         options.allowCapabilities = allowCapabilities
         options.tcpMaxConnections = tcpMaxConnections
         options.tcpIdleTimeout = tcpIdleTimeout
+        options.disableSyscallFilter = noSeccomp
         do {
             _ = try ProxyLauncher.run(options)
         } catch {

@@ -20,6 +20,11 @@ struct UDPProxyTests {
     @Test func allowedNameIsAnsweredByTheUpstream() throws {
         let dnsmasq = try DnsmasqUpstream()
         let (proxy, port) = try standalone(upstream: dnsmasq.port)
+        // Serving confined: no capabilities, no_new_privs, a seccomp filter.
+        let status = try String(contentsOfFile: "/proc/\(proxy.pid)/status", encoding: .utf8)
+        for line in ["CapEff:\t0000000000000000", "CapPrm:\t0000000000000000", "NoNewPrivs:\t1", "Seccomp:\t2"] {
+            #expect(status.contains(line), "\(line)")
+        }
         let answer = try Kdig.query("www.allowed.test", port: port, edns: true)
         #expect(answer.status == "NOERROR", "\(answer.output)")
         #expect(answer.answers.contains { $0.hasSuffix("192.0.2.10") }, "\(answer.output)")

@@ -18,3 +18,9 @@ int cellos_dns_epoll_wait(int epfd, unsigned int *events, unsigned long long *da
 /// accept4(SOCK_CLOEXEC | SOCK_NONBLOCK), storing the peer in `addr` (accept4 is
 /// declared only under _GNU_SOURCE).
 int cellos_dns_accept(int sock, void *addr, unsigned int *addrlen);
+
+/// prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) (prctl is variadic). Returns 0 or -1 with errno.
+int cellos_dns_set_no_new_privs(void);
+
+/// prctl(PR_GET_NO_NEW_PRIVS): 1, 0, or -1 with errno.
+int cellos_dns_get_no_new_privs(void);

@@ -36,6 +36,8 @@ public struct ProxyOptions: Sendable {
     public var upstreamSockets = 4
     public var tcpMaxConnections = 128
     public var tcpIdleTimeout: String?
+    /// Debugging only: skip no_new_privs and the seccomp filter.
+    public var disableSyscallFilter = false
     /// Where the default upstream comes from (a flag only tests change).
     public var resolvConfPath = "/etc/resolv.conf"
 

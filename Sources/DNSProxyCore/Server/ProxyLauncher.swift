@@ -13,6 +13,10 @@ public enum ProxyLauncher {
             do { try CapabilityCheck.enforce(allowed: configuration.allowCapabilities) } catch { throw ProxyStartError.capabilities(error) }
             let server = try ProxyServer(configuration: configuration, listeners: try listeners(configuration))
             try server.start()
+            // Confine only now: sockets, the events file and the writer thread exist.
+            if !options.disableSyscallFilter {
+                do { try SyscallFilter.install() } catch { throw ProxyStartError.syscallFilter(error) }
+            }
             if let ready = notifier.take() { ready.ready() }
             let stats = try server.serve()
             StandardError.writeLine(stats.json())

@@ -461,6 +461,7 @@ public enum ProxyStartError: Error, CustomStringConvertible {
     case capabilities(CapabilityCheck.Failure)
     case noSockets
     case listenAndInherited
+    case syscallFilter(SyscallFilter.Failure)
 
     public var description: String {
         switch self {
@@ -471,6 +472,7 @@ public enum ProxyStartError: Error, CustomStringConvertible {
         case .capabilities(let error): error.description
         case .noSockets: "nothing to serve: pass --listen ADDR:PORT or start socket-activated (LISTEN_FDNAMES=dns-udp:dns-tcp)"
         case .listenAndInherited: "--listen cannot be combined with inherited sockets"
+        case .syscallFilter(let error): "cannot confine the process: \(error)"
         }
     }
 }
