@@ -5,7 +5,8 @@ import Testing
 @Suite struct EventTests {
     func render(_ record: QueryEventRecord, name: [UInt8], cellID: String = "cell-1") -> String {
         var out: [UInt8] = []
-        name.withUnsafeBytes { EventJSON(cellID: cellID).render(record, name: $0, into: &out) }
+        var json = EventJSON(cellID: cellID)
+        name.withUnsafeBytes { json.render(record, name: $0, into: &out) }
         return String(decoding: out, as: UTF8.self)
     }
 
@@ -30,6 +31,21 @@ import Testing
         #expect(object["rcode"] as? String == "NOERROR")
         #expect(object["upstream_latency_us"] as? Int == 321)
         #expect(object["detail"] == nil)
+    }
+
+    @Test func numbersAddressesAndTypesRenderExactly() throws {
+        var record = QueryEventRecord()
+        record.realtimeNanoseconds = 0
+        record.client = try #require(SocketAddress.parse("[2001:db8::1]:53"))
+        record.queryType = 4242
+        record.responseCode = 3
+        record.upstreamLatencyMicroseconds = 1_000_000
+        let line = render(record, name: DNSMessages.wire(""))
+        #expect(line == #"{"time":"1970-01-01T00:00:00.000000Z","cell_id":"cell-1","transport":"udp","client":"[2001:db8::1]:53","qname":".","qtype":"TYPE4242","decision":"allow","reason":"allowed","rcode":"NXDOMAIN","upstream_latency_us":1000000}"# + "\n")
+        record.client = try #require(SocketAddress.parse("10.0.255.7:65535"))
+        record.upstreamLatencyMicroseconds = 0
+        #expect(render(record, name: []).contains(#""client":"10.0.255.7:65535""#))
+        #expect(render(record, name: []).contains(#""upstream_latency_us":0}"#))
     }
 
     @Test func malformedEventHasNullsAndDetail() throws {

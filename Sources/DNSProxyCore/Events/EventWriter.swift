@@ -10,7 +10,7 @@ final class EventWriter: @unchecked Sendable {
     let queue: EventQueue
     private let fd: Int32
     private let ownsDescriptor: Bool
-    private let json: EventJSON
+    private var json: EventJSON
     private let stopping = Atomic<Bool>(false)
     private let written = Atomic<Int>(0)
     private let writeFailures = Atomic<Int>(0)
@@ -71,12 +71,12 @@ final class EventWriter: @unchecked Sendable {
             }
             flush(&out)
             written.add(count, ordering: .relaxed)
-            if count == 0 {
-                if finishing { return }
-                // Polling keeps the query loop free of wake-up system calls.
-                var pause = timespec(tv_sec: 0, tv_nsec: 2_000_000)
-                nanosleep(&pause, nil)
-            }
+            if count == 0 && finishing { return }
+            // Drain in rounds a few milliseconds apart: one write(2) per round however
+            // busy the proxy is, and no wake-up system calls on the query loop's side.
+            // The ring (default 8192 events) covers a round at well over 100k queries/s.
+            var pause = timespec(tv_sec: 0, tv_nsec: 2_000_000)
+            nanosleep(&pause, nil)
         }
     }
 
