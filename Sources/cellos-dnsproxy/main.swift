@@ -43,16 +43,16 @@ struct DNSProxyCommand: ParsableCommand {
     @Option(name: .customLong("upstream-timeout"), help: ArgumentHelp("Answer SERVFAIL when the upstream is silent this long: 2, 2s, 1.5s, 500ms (default 2s).", valueName: "DURATION"))
     var upstreamTimeout: String?
 
-    @Option(name: .customLong("max-inflight"), help: "Queries waiting for the upstream at once; beyond it SERVFAIL (1-32768).")
+    @Option(name: .customLong("max-inflight"), help: ArgumentHelp("Queries waiting for the upstream at once; beyond it SERVFAIL (1-32768).", valueName: "N"))
     var maxInflight = 4096
 
-    @Option(name: .customLong("event-queue"), help: "Events buffered for the writer; beyond it events are dropped and counted.")
+    @Option(name: .customLong("event-queue"), help: ArgumentHelp("Events buffered for the writer; beyond it events are dropped and counted.", valueName: "N"))
     var eventQueue = 8192
 
-    @Option(name: .customLong("upstream-sockets"), help: "UDP sockets (random source ports) used towards the upstream (1-64).")
+    @Option(name: .customLong("upstream-sockets"), help: ArgumentHelp("UDP sockets (random source ports) used towards the upstream (1-64).", valueName: "N"))
     var upstreamSockets = 4
 
-    @Option(name: .customLong("tcp-max-connections"), help: "Concurrent TCP client connections; beyond it new ones are closed at once (1-4096).")
+    @Option(name: .customLong("tcp-max-connections"), help: ArgumentHelp("Concurrent TCP client connections; beyond it new ones are closed at once (1-4096).", valueName: "N"))
     var tcpMaxConnections = 128
 
     @Option(name: .customLong("tcp-idle-timeout"), help: ArgumentHelp("Close a TCP client connection idle this long with nothing in flight (default 10s).", valueName: "DURATION"))
