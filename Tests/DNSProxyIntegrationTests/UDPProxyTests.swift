@@ -120,6 +120,7 @@ struct UDPProxyTests {
             Wire.query(id: 7, name: "www.allowed.test", qdcount: 2),
             pointer, longLabel, chaos,
             Wire.query(id: 7, name: "www.allowed.test", flags: 0x2100),  // opcode 4 (NOTIFY)
+            header + Array(repeating: 0, count: 5000),  // larger than any query
         ]
         for datagram in malformed { client.send(datagram, toPort: port) }
         #expect(client.receive(milliseconds: 300) == nil)
@@ -130,7 +131,7 @@ struct UDPProxyTests {
         #expect(events.allSatisfy { $0["reason"] as? String == "malformed_query" && $0["rcode"] is NSNull })
         #expect(events.compactMap { $0["detail"] as? String } == [
             "shorter_than_header", "qdcount_not_one", "compression_pointer", "label_too_long", "class_not_in",
-            "opcode_not_query",
+            "opcode_not_query", "too_large",
         ])
         #expect(try proxy.lastStats()["malformed"] == malformed.count)
     }

@@ -39,6 +39,15 @@ public final class ProxyServer {
     let receiveBuffer = UnsafeMutableRawBufferPointer.allocate(byteCount: 65536, alignment: 16)
     let answerBuffer = UnsafeMutableRawBufferPointer.allocate(byteCount: 2048, alignment: 16)
     var tcp: TCPState
+    /// Client queries in (recvmmsg), forwarded queries out (sendmmsg, all on the
+    /// round's upstream socket), upstream answers in, UDP answers out.
+    let clientBatch = DatagramBatch(stride: ProxyServer.maxUDPQuery)
+    let forwardBatch = DatagramBatch(stride: ProxyServer.maxUDPQuery)
+    let upstreamBatch = DatagramBatch(stride: 65536, capacity: 16)
+    let replyBatch = DatagramBatch(stride: 65536, capacity: 32)
+    var roundUpstreamSocket = 0
+    /// Larger UDP queries are not queries anybody sends: malformed (`too_large`).
+    static let maxUDPQuery = 4096
 
     /// Takes the listening sockets, creates the upstream sockets and the epoll set,
     /// blocks the handled signals (before the event thread exists, so it inherits
@@ -147,6 +156,7 @@ public final class ProxyServer {
             }
             expireQueries()
             expireTCPConnections()
+            replyBatch.flush(through: udpListener)
         }
         events?.stop()
         return snapshot()
@@ -188,18 +198,21 @@ public final class ProxyServer {
     // MARK: UDP clients
 
     private func serveUDPClients() {
-        // Bounded so one busy socket cannot starve the upstream side.
-        for _ in 0 ..< 64 {
-            var client = SocketAddress()
-            var length = SocketAddress.capacity
-            let count = withUnsafeMutablePointer(to: &client.storage) { pointer in
-                pointer.withMemoryRebound(to: sockaddr.self, capacity: 1) {
-                    recvfrom(udpListener, receiveBuffer.baseAddress, receiveBuffer.count, Int32(MSG_DONTWAIT), $0, &length)
+        // At most 4 batches per wake-up so one busy socket cannot starve the upstream side.
+        for _ in 0 ..< 4 {
+            let count = clientBatch.receive(from: udpListener)
+            if count == 0 { return }
+            roundUpstreamSocket = Int(random.next16()) % upstreamSockets.count
+            for index in 0 ..< count {
+                let client = clientBatch.addresses[index]
+                if clientBatch.wasTruncated(index) {
+                    rejectMalformed(.tooLarge, from: client, via: .udp(client))
+                    continue
                 }
+                handleQuery(clientBatch.datagram(index), from: client, via: .udp(client))
             }
-            if count < 0 { return }
-            let datagram = UnsafeMutableRawBufferPointer(rebasing: receiveBuffer[0 ..< count])
-            handleQuery(datagram, from: client, via: .udp(client))
+            forwardBatch.flush(through: upstreamSockets[roundUpstreamSocket])
+            if count < clientBatch.capacity { return }
         }
     }
 
@@ -217,14 +230,7 @@ public final class ProxyServer {
         do {
             query = try DNSQueryParser.parse(UnsafeRawBufferPointer(message))
         } catch {
-            stats.malformed += 1
-            var record = QueryEventRecord()
-            record.client = client
-            record.transport = transport
-            record.reason = .malformedQuery
-            record.malformed = error
-            emit(record, name: UnsafeRawBufferPointer(start: nil, count: 0))
-            if case .tcp(let connection, _) = path { closeTCPConnection(connection) }
+            rejectMalformed(error, from: client, via: path)
             return
         }
         let name = UnsafeRawBufferPointer(rebasing: message[DNSQuery.nameOffset ..< DNSQuery.nameOffset + query.nameLength])
@@ -251,6 +257,18 @@ public final class ProxyServer {
         emit(record, name: name)
     }
 
+    /// No answer; an event; over TCP the connection is closed.
+    func rejectMalformed(_ error: MalformedQuery, from client: SocketAddress, via path: ReplyPath) {
+        stats.malformed += 1
+        var record = QueryEventRecord()
+        record.client = client
+        record.transport = if case .udp = path { .udp } else { .tcp }
+        record.reason = .malformedQuery
+        record.malformed = error
+        emit(record, name: UnsafeRawBufferPointer(start: nil, count: 0))
+        if case .tcp(let connection, _) = path { closeTCPConnection(connection) }
+    }
+
     private func forward(_ message: UnsafeMutableRawBufferPointer, query: DNSQuery, client: SocketAddress, via path: ReplyPath) {
         let question = UnsafeRawBufferPointer(rebasing: message[query.questionRange])
         let now = MonotonicClock.nanoseconds()
@@ -266,12 +284,13 @@ public final class ProxyServer {
         let sent: Bool
         switch path {
         case .udp:
-            let socketIndex = Int(random.next16()) % upstreamSockets.count
+            // Sent with the round's other queries when serveUDPClients flushes; a send
+            // the kernel drops then shows up as upstream_timeout.
             pending[slot].transport = .udp
-            pending[slot].socketIndex = socketIndex
-            sent = configuration.upstream.withSockaddr { address, length in
-                sendto(upstreamSockets[socketIndex], message.baseAddress, message.count, Int32(MSG_DONTWAIT), address, length)
-            } >= 0
+            pending[slot].socketIndex = roundUpstreamSocket
+            forwardBatch.append(UnsafeRawBufferPointer(message), to: configuration.upstream,
+                                flushingThrough: upstreamSockets[roundUpstreamSocket])
+            sent = true
         case .tcp(let connection, let generation):
             // Only the connection's own upstream TCP stream may answer it.
             pending[slot].transport = .tcp
@@ -333,10 +352,9 @@ public final class ProxyServer {
     func reply(_ message: UnsafeRawBufferPointer, via path: ReplyPath) {
         switch path {
         case .udp(let client):
-            // A full socket buffer drops the answer, as the network would; the client retries.
-            _ = client.withSockaddr { address, length in
-                sendto(udpListener, message.baseAddress, message.count, Int32(MSG_DONTWAIT), address, length)
-            }
+            // Sent with the loop iteration's other answers; a full socket buffer drops
+            // it, as the network would, and the client retries.
+            replyBatch.append(message, to: client, flushingThrough: udpListener)
         case .tcp(let connection, let generation):
             sendTCP(message, connection: connection, generation: generation)
         }
@@ -352,31 +370,29 @@ public final class ProxyServer {
     // MARK: Upstream
 
     private func serveUpstream(_ index: Int) {
-        for _ in 0 ..< 64 {
-            var source = SocketAddress()
-            var length = SocketAddress.capacity
-            let count = withUnsafeMutablePointer(to: &source.storage) { pointer in
-                pointer.withMemoryRebound(to: sockaddr.self, capacity: 1) {
-                    recvfrom(upstreamSockets[index], receiveBuffer.baseAddress, receiveBuffer.count, Int32(MSG_DONTWAIT), $0, &length)
+        for _ in 0 ..< 4 {
+            let count = upstreamBatch.receive(from: upstreamSockets[index])
+            if count == 0 { return }
+            for datagram in 0 ..< count {
+                let answer = upstreamBatch.datagram(datagram)
+                guard !upstreamBatch.wasTruncated(datagram), answer.count >= 2,
+                      let slot = pending.lookup(upstreamID: DNSHeader.u16(UnsafeRawBufferPointer(answer), 0)),
+                      pending[slot].socketIndex == index
+                else {
+                    stats.upstreamAnswersDropped += 1
+                    continue
                 }
+                do {
+                    try UpstreamAnswerCheck.check(
+                        UnsafeRawBufferPointer(answer), from: upstreamBatch.addresses[datagram].key, expectedSource: upstreamKey,
+                        expectedID: pending[slot].upstreamID, question: pending.question(slot))
+                } catch {
+                    stats.upstreamAnswersDropped += 1
+                    continue
+                }
+                relay(answer, for: slot)
             }
-            if count < 0 { return }
-            let answer = UnsafeMutableRawBufferPointer(rebasing: receiveBuffer[0 ..< count])
-            guard count >= 2, let slot = pending.lookup(upstreamID: DNSHeader.u16(UnsafeRawBufferPointer(answer), 0)),
-                  pending[slot].socketIndex == index
-            else {
-                stats.upstreamAnswersDropped += 1
-                continue
-            }
-            do {
-                try UpstreamAnswerCheck.check(
-                    UnsafeRawBufferPointer(answer), from: source.key, expectedSource: upstreamKey,
-                    expectedID: pending[slot].upstreamID, question: pending.question(slot))
-            } catch {
-                stats.upstreamAnswersDropped += 1
-                continue
-            }
-            relay(answer, for: slot)
+            if count < upstreamBatch.capacity { return }
         }
     }
 

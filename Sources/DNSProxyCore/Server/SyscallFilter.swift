@@ -15,7 +15,8 @@ public enum SyscallFilter {
     /// libseccomp tables are skipped.
     public static let allowedCalls = [
         // serving loop
-        "epoll_wait", "epoll_pwait", "epoll_ctl", "recvfrom", "sendto", "recvmsg", "sendmsg", "accept4",
+        "epoll_wait", "epoll_pwait", "epoll_ctl", "recvfrom", "sendto", "recvmsg", "sendmsg", "recvmmsg", "sendmmsg",
+        "accept4",
         "connect", "getsockopt", "fcntl", "read", "write", "close", "getrandom",
         // event writer thread and clocks (vDSO fallbacks)
         "clock_nanosleep", "nanosleep", "clock_gettime", "gettimeofday", "futex",

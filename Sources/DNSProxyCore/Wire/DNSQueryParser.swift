@@ -30,6 +30,8 @@ public enum MalformedQuery: Error, Equatable, Sendable, CustomStringConvertible 
     case nameTooLong
     case truncatedQuestion
     case classNotIN(UInt16)
+    /// Set by the UDP receive path, not the parser: a datagram larger than any query.
+    case tooLarge
 
     /// A stable snake_case word for events.
     public var detail: String {
@@ -43,6 +45,7 @@ public enum MalformedQuery: Error, Equatable, Sendable, CustomStringConvertible 
         case .nameTooLong: "name_too_long"
         case .truncatedQuestion: "truncated_question"
         case .classNotIN: "class_not_in"
+        case .tooLarge: "too_large"
         }
     }
 
@@ -57,6 +60,7 @@ public enum MalformedQuery: Error, Equatable, Sendable, CustomStringConvertible 
         case .nameTooLong: "name exceeds 255 octets on the wire"
         case .truncatedQuestion: "question runs past the end of the datagram"
         case .classNotIN(let qclass): "class \(qclass) is not IN"
+        case .tooLarge: "datagram larger than any query the proxy accepts"
         }
     }
 }
