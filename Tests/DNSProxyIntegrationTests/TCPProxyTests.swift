@@ -69,6 +69,20 @@ struct TCPProxyTests {
         #expect(events.map { $0["transport"] as? String } == ["udp", "tcp"])
     }
 
+    /// Nothing listens for TCP on the upstream's port: the TCP query fails upstream.
+    @Test func refusedUpstreamConnectionGivesServfail() throws {
+        let upstream = try TestUDPSocket()
+        let (proxy, port) = try standalone(upstream: upstream.port)
+        let answer = try Kdig.query("www.allowed.test", port: port, tcp: true)
+        #expect(answer.status == "SERVFAIL", "\(answer.output)")
+        #expect(try proxy.stop() == 0)
+        let event = try #require(try proxy.events().first)
+        #expect(event["reason"] as? String == "upstream_failure")
+        #expect(event["decision"] as? String == "allow")
+        #expect(event["rcode"] as? String == "SERVFAIL")
+        #expect(try proxy.lastStats()["upstream_failures"] == 1)
+    }
+
     @Test func idleConnectionIsClosed() throws {
         let upstream = try TestUDPSocket()
         let (proxy, port) = try standalone(upstream: upstream.port, ["--tcp-idle-timeout", "200ms"])
