@@ -47,7 +47,7 @@ let package = Package(
         .target(name: "CBrokerShim"),
         .target(name: "BrokerCore", dependencies: ["IPCWire", "CShim", "CBrokerShim", .product(name: "Crypto", package: "swift-crypto")]),
         .target(name: "NetnsdCore", dependencies: ["IPCWire", "CCap", "CMnl", "CNftables", "CSeccomp"]),
-        .target(name: "DNSProxyCore", dependencies: ["IPCWire"]),
+        .target(name: "DNSProxyCore", dependencies: ["IPCWire", "CDNSProxyShim", "CSeccomp"]),
         .target(name: "FlowlogCore", dependencies: ["IPCWire", "NetworkNamespaces", "CMnl", "CCap", "CFlowlogShim", "CSeccomp"]),
         // flowlog's C glue: signalfd (missing from Swift's Glibc module) and prctl (variadic).
         .target(name: "CFlowlogShim"),
@@ -73,5 +73,11 @@ let package = Package(
         .testTarget(
             name: "BrokerCoreTests",
             dependencies: ["BrokerCore", "CellosTestLab", "IPCWire", "cellos-test-child", "cellos-broker"]),
+
+        // cellos-dnsproxy: epoll/signalfd/getrandom declarations Swift's Glibc lacks.
+        .target(name: "CDNSProxyShim"),
+        .testTarget(name: "DNSProxyCoreTests", dependencies: ["DNSProxyCore"]),
+        .testTarget(
+            name: "DNSProxyIntegrationTests", dependencies: ["DNSProxyCore", "IPCWire", "CellosTestLab", "cellos-dnsproxy"]),
     ]
 )
