@@ -24,6 +24,8 @@ let package = Package(
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
+        // Ed25519 event signing in BrokerCore only.
+        .package(url: "https://github.com/apple/swift-crypto", from: "3.12.3"),
     ],
     targets: [
         // C glue for what Swift cannot express: CMSG_* macros, SO_PEERCRED's ucred,
@@ -41,9 +43,11 @@ let package = Package(
         .target(name: "NetworkNamespaces", dependencies: ["IPCWire", "CShim"]),
 
         // Per-executable logic, testable without the executable.
-        .target(name: "BrokerCore", dependencies: ["IPCWire"]),
+        // prctl glue for the broker's privilege drop (prctl is variadic).
+        .target(name: "CBrokerShim"),
+        .target(name: "BrokerCore", dependencies: ["IPCWire", "CShim", "CBrokerShim", .product(name: "Crypto", package: "swift-crypto")]),
         .target(name: "NetnsdCore", dependencies: ["IPCWire", "NetworkNamespaces", "CCap", "CMnl", "CNftables", "CSeccomp", "CNetnsdShim", "CShim"]),
-        .target(name: "DNSProxyCore", dependencies: ["IPCWire"]),
+        .target(name: "DNSProxyCore", dependencies: ["IPCWire", "CDNSProxyShim", "CSeccomp"]),
         .target(name: "FlowlogCore", dependencies: ["IPCWire", "NetworkNamespaces", "CMnl", "CCap", "CFlowlogShim", "CSeccomp"]),
         // flowlog's C glue: signalfd (missing from Swift's Glibc module) and prctl (variadic).
         .target(name: "CFlowlogShim"),
@@ -67,6 +71,15 @@ let package = Package(
             name: "ExecutableTests",
             dependencies: ["CellosTestLab", "IPCWire", "cellos-broker", "cellos-netnsd", "cellos-dnsproxy", "cellos-flowlog"]),
         .testTarget(name: "FlowlogCoreTests", dependencies: ["FlowlogCore", "CellosTestLab", "NetworkNamespaces", "cellos-flowlog"]),
+        .testTarget(
+            name: "BrokerCoreTests",
+            dependencies: ["BrokerCore", "CellosTestLab", "IPCWire", "cellos-test-child", "cellos-broker"]),
+
+        // cellos-dnsproxy: epoll/signalfd/getrandom declarations Swift's Glibc lacks.
+        .target(name: "CDNSProxyShim"),
+        .testTarget(name: "DNSProxyCoreTests", dependencies: ["DNSProxyCore"]),
+        .testTarget(
+            name: "DNSProxyIntegrationTests", dependencies: ["DNSProxyCore", "IPCWire", "CellosTestLab", "cellos-dnsproxy"]),
 
         // cellos-netnsd: rtnetlink structures and the ioctls Swift cannot call (variadic).
         .target(name: "CNetnsdShim"),

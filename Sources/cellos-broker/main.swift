@@ -2,17 +2,205 @@ import ArgumentParser
 import BrokerCore
 import IPCWire
 
+#if canImport(Glibc)
+import Glibc
+#endif
+
 @main
 struct BrokerCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: BrokerRole.executableName,
         abstract: "The unprivileged cellos orchestrator: runs one cell end to end.",
         discussion: """
-            cellos-broker asks cellos-netnsd for a cell, starts cellos-dnsproxy and cellos-flowlog
-            on the sockets netnsd handed over (socket activation: LISTEN_FDS, LISTEN_PID,
-            LISTEN_FDNAMES, readiness on CELLOS_NOTIFY_FD), starts the parked workload and writes
-            the cell's audit trail as CloudEvents JSON lines.
+            cellos-broker asks cellos-netnsd for a cell, starts cellos-dnsproxy and cellos-flowlog \
+            on the sockets netnsd handed over (socket activation: LISTEN_FDS, LISTEN_PID, \
+            LISTEN_FDNAMES, readiness on CELLOS_NOTIFY_FD), starts the parked workload and writes \
+            the cell's audit trail as CloudEvents JSON lines. Exit status: the workload's; \
+            \(BrokerExitCode.timeout) timeout, \(BrokerExitCode.setupFailure) spec/policy/setup failure, \
+            \(BrokerExitCode.helperFailure) helper failure. See docs/broker.md.
             """,
         version: CellosVersion.string,
-)
+        subcommands: [Run.self, Spec.self, Stamp.self, Keygen.self, Verify.self, Audit.self, SelfCheck.self]
+    )
+}
+
+/// Writes an outcome and exits with its status.
+func finish(_ outcome: BrokerCommands.Outcome) throws -> Never {
+    BrokerCommands.write(outcome)
+    exit(outcome.status)
+}
+
+/// The `run` flag shortcuts, shared by `run` and `spec`.
+struct ShortcutOptions: ParsableArguments {
+    @Option(name: .customLong("allow-name"), help: ArgumentHelp("Allow a DNS name (repeatable): 'example.com' exactly, '*.example.com' any name below it.", valueName: "NAME"))
+    var allowNames: [String] = []
+
+    @Option(name: .customLong("allow-egress"), help: ArgumentHelp("Allow egress (repeatable): PROTO:ADDR[/PREFIX][:PORT[-PORT]], e.g. tcp:10.1.2.3:443, udp:10.0.0.0/8:53, tcp:[2001:db8::1]:8000-8100, icmp:192.0.2.1.", valueName: "RULE"))
+    var allowEgress: [String] = []
+
+    @Option(name: .customLong("timeout"), help: ArgumentHelp("Stop the workload after this long: 500ms, 30s, 2m, 1h (a bare number is seconds).", valueName: "DURATION"))
+    var timeout: String?
+
+    @Option(name: .customLong("id"), help: ArgumentHelp("Cell id (1-64 of A-Z a-z 0-9 _ -); default: from the spec, else generated.", valueName: "ID"))
+    var id: String?
+
+    @Argument(parsing: .postTerminator, help: ArgumentHelp("The workload's command line, after '--'.", valueName: "ARGV"))
+    var argv: [String] = []
+
+    var shortcuts: RunShortcuts { RunShortcuts(allowNames: allowNames, allowEgress: allowEgress, timeout: timeout, id: id, argv: argv) }
+}
+
+extension BrokerCommand {
+    struct Run: ParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Run a workload in a cell.",
+            discussion: """
+                The spec comes from --spec (JSON, docs/broker.md) with the shortcut flags applied on top, \
+                or from the shortcuts alone. --dry-run validates and prints the resolved spec. The \
+                orchestration through cellos-netnsd is not part of this build yet: without --dry-run the \
+                command reports that and exits \(BrokerExitCode.setupFailure).
+                """)
+
+        @Option(name: .customLong("spec"), help: ArgumentHelp("Cell spec file (JSON, version 1); '-' reads standard input.", valueName: "FILE"))
+        var spec: String?
+
+        @OptionGroup var options: ShortcutOptions
+
+        @Option(name: .customLong("events"), help: ArgumentHelp("Write CloudEvents JSON lines to PATH ('-' for standard output).", valueName: "PATH|-"))
+        var events: String?
+
+        @Option(name: .customLong("sign-key"), help: ArgumentHelp("Sign every event with this Ed25519 private key (see keygen).", valueName: "FILE"))
+        var signKey: String?
+
+        @Flag(name: .customLong("dry-run"), help: "Validate the spec and flags, print the resolved spec, run nothing.")
+        var dryRun = false
+
+        func run() throws {
+            let resolved = BrokerCommands.resolveSpec(path: spec, shortcuts: options.shortcuts)
+            if resolved.status != 0 { try finish(resolved) }
+            if let signKey {
+                do { _ = try BrokerCommands.loadSigner(path: signKey) } catch {
+                    try finish(BrokerCommands.Outcome(stdout: "", stderr: "cellos-broker: --sign-key: \(error)\n", status: BrokerExitCode.setupFailure))
+                }
+            }
+            if dryRun { try finish(resolved) }
+            try finish(BrokerCommands.Outcome(
+                stdout: "", stderr: "cellos-broker run: running cells through cellos-netnsd is not implemented in this build (use --dry-run)\n",
+                status: BrokerExitCode.setupFailure))
+        }
+    }
+
+    struct Spec: ParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Validate a cell spec and print it with every default explicit.",
+            discussion: "Without FILE and without ARGV prints the embedded demo spec. Errors name the field and the bad value.")
+
+        @Argument(help: ArgumentHelp("Spec file ('-' for standard input).", valueName: "FILE"))
+        var file: String?
+
+        @OptionGroup var options: ShortcutOptions
+
+        func run() throws { try finish(BrokerCommands.resolveSpec(path: file, shortcuts: options.shortcuts)) }
+    }
+
+    struct Stamp: ParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Wrap a helper's plain JSON lines into (optionally signed) CloudEvents.",
+            discussion: """
+                Reads cellos-dnsproxy or cellos-flowlog output lines, keeps each as the event's data, and \
+                adds id, time, source (//HOST/HELPER), subject (cell:ID) and the type matching the line. \
+                Lines that are not recognized become helper.v1.unrecognized_output events.
+                """)
+
+        @Option(name: .customLong("helper"), help: ArgumentHelp("The helper that wrote the lines (names the event source).", valueName: "NAME"))
+        var helper: String
+
+        @Option(name: .customLong("cell-id"), help: ArgumentHelp("The cell the lines are about.", valueName: "ID"))
+        var cellID: String
+
+        @Option(name: .customLong("sign-key"), help: ArgumentHelp("Sign every event with this Ed25519 private key.", valueName: "FILE"))
+        var signKey: String?
+
+        @Option(name: .customLong("events"), help: ArgumentHelp("Where to write the events ('-' for standard output).", valueName: "PATH|-"))
+        var events = "-"
+
+        @Argument(help: ArgumentHelp("Helper output to read ('-' for standard input).", valueName: "INPUT"))
+        var input = "-"
+
+        func run() throws {
+            try finish(BrokerCommands.stamp(helper: helper, cellID: cellID, signKeyPath: signKey, inputPath: input, events: events))
+        }
+    }
+
+    struct Keygen: ParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Create an Ed25519 key pair for signing events.",
+            discussion: "Writes PREFIX (private, mode 0600, 'ed25519-private:<hex>') and PREFIX.pub ('ed25519-public:<hex>'); never overwrites.")
+
+        @Option(name: .customLong("out"), help: ArgumentHelp("Path of the private key; the public key gets '.pub' appended.", valueName: "PREFIX"))
+        var out: String
+
+        func run() throws { try finish(BrokerCommands.keygen(prefix: out)) }
+    }
+
+    struct Verify: ParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Verify the signature of every event in an events file.",
+            discussion: "Exit 0 when every event verifies; \(BrokerExitCode.checkFailed) naming the first failing line and event id otherwise.")
+
+        @Option(name: .customLong("key"), help: ArgumentHelp("Public key file (from keygen, or 32 raw bytes).", valueName: "PUBFILE"))
+        var key: String
+
+        @Argument(help: ArgumentHelp("Events file (JSON lines; '-' for standard input).", valueName: "EVENTS"))
+        var events: String
+
+        func run() throws { try finish(BrokerCommands.verify(keyPath: key, eventsPath: events)) }
+    }
+
+    struct Audit: ParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Compare the capabilities helpers hold with those they declare.",
+            discussion: """
+                For each helper executable beside cellos-broker, runs HELPER --print-capabilities (output \
+                that is not parseable declares nothing). For each --pid NAME=PID, reads /proc/PID/status: \
+                capability sets, no_new_privs, seccomp mode, uid/gid. Exit \(BrokerExitCode.checkFailed) if \
+                any process holds more than its helper declares.
+                """)
+
+        @Flag(name: .customLong("json"), help: "Print JSON instead of the table.")
+        var json = false
+
+        @Option(name: .customLong("pid"), help: ArgumentHelp("Inspect a running helper instance (repeatable).", valueName: "NAME=PID"))
+        var pids: [String] = []
+
+        @Flag(name: .customLong("start"), help: "Start helpers that have an inspectable mode (cellos-netnsd with a private control socket), inspect them once ready, stop them.")
+        var start = false
+
+        @Option(name: .customLong("helpers-dir"), help: ArgumentHelp("Where to find the helper executables (default: beside cellos-broker).", valueName: "DIR"))
+        var helpersDirectory: String?
+
+        func run() throws {
+            try finish(BrokerCommands.audit(directory: helpersDirectory ?? AuditRunner.executableDirectory(), pidArguments: pids, start: start, json: json))
+        }
+    }
+
+    struct SelfCheck: ParsableCommand {
+        static let configuration = CommandConfiguration(
+            commandName: "self-check",
+            abstract: "Drop privileges as 'run' does and show what the broker holds afterwards.",
+            discussion: """
+                Started as root: drops the bounding set, clears ambient capabilities and supplementary \
+                groups, switches to --user (default 65534:65534), sets no_new_privs, then audits itself \
+                from /proc/self/status (the broker declares no capabilities). Exit \(BrokerExitCode.checkFailed) \
+                if anything is left, \(BrokerExitCode.setupFailure) if the drop fails.
+                """)
+
+        @Option(name: .customLong("user"), help: ArgumentHelp("The user to become when started as root (numbers; not 0).", valueName: "UID:GID"))
+        var user: String?
+
+        @Flag(name: .customLong("json"), help: "Print JSON instead of the table.")
+        var json = false
+
+        func run() throws { try finish(BrokerCommands.selfCheck(user: user, json: json)) }
+    }
 }

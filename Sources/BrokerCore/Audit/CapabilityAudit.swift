@@ -1,0 +1,41 @@
+/// One helper's audit: what it declares, what a running instance holds, and
+/// whether it holds more. A capability in the effective, permitted, inheritable or
+/// ambient set beyond the declaration is excess. So is one in the bounding set,
+/// unless `no_new_privs` is set: without it, an `execve` of a set-uid or
+/// file-capability binary could raise the process up to its bounding set.
+public struct CapabilityAudit: Equatable, Sendable {
+    public struct Excess: Equatable, Sendable {
+        public var set: String
+        public var capabilities: [String]
+    }
+
+    public var helper: String
+    public var declared: DeclaredCapabilities
+    public var pid: Int32?
+    public var status: ProcessStatus?
+    /// Why there is no status (not running, unreadable) when `status` is nil.
+    public var statusNote: String?
+
+    public init(helper: String, declared: DeclaredCapabilities, pid: Int32? = nil, status: ProcessStatus? = nil, statusNote: String? = nil) {
+        self.helper = helper
+        self.declared = declared
+        self.pid = pid
+        self.status = status
+        self.statusNote = statusNote
+    }
+
+    public var excess: [Excess] {
+        guard let status else { return [] }
+        var sets: [(String, UInt64)] = [
+            ("effective", status.effective), ("permitted", status.permitted),
+            ("inheritable", status.inheritable), ("ambient", status.ambient),
+        ]
+        if !status.noNewPrivileges { sets.append(("bounding", status.bounding)) }
+        return sets.compactMap { name, held in
+            let extra = held & ~declared.mask
+            return extra == 0 ? nil : Excess(set: name, capabilities: CapabilityNames.names(in: extra))
+        }
+    }
+
+    public var holdsMoreThanDeclared: Bool { !excess.isEmpty }
+}

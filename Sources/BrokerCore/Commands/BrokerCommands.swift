@@ -1,0 +1,148 @@
+#if canImport(Glibc)
+import Glibc
+#endif
+import IPCWire
+
+/// The logic behind the broker's subcommands that need no cell, so the thin
+/// executable only parses flags and prints. Each returns what to print and the
+/// exit status.
+public enum BrokerCommands {
+    public struct Outcome: Equatable, Sendable {
+        public var stdout: String
+        public var stderr: String
+        public var status: Int32
+
+        public init(stdout: String, stderr: String, status: Int32) {
+            self.stdout = stdout
+            self.stderr = stderr
+            self.status = status
+        }
+    }
+
+    /// Writes an outcome's text to fds 1 and 2.
+    public static func write(_ outcome: Outcome) {
+        try? FileOutput.writeAll(fd: 1, bytes: Array(outcome.stdout.utf8), context: "stdout")
+        try? FileOutput.writeAll(fd: 2, bytes: Array(outcome.stderr.utf8), context: "stderr")
+    }
+
+    /// `spec`: the spec from `path` (`-` for stdin) with the run shortcuts applied,
+    /// printed with every default explicit; nil path means the embedded demo spec.
+    public static func resolveSpec(path: String?, shortcuts: RunShortcuts) -> Outcome {
+        do {
+            let base: CellSpec
+            if let path {
+                let bytes = try FileInput.read(path: path, maxBytes: JSONParser.defaultMaxBytes)
+                base = try CellSpecDecoder.decode(bytes)
+            } else if shortcuts.argv.isEmpty {
+                base = DemoSpec.spec()
+            } else {
+                base = CellSpec.defaults(id: CellIDs.generate(), argv: [])
+            }
+            let spec = try shortcuts.apply(to: base)
+            return Outcome(stdout: spec.json.serialized() + "\n", stderr: "", status: 0)
+        } catch {
+            return Outcome(stdout: "", stderr: "cellos-broker: \(error)\n", status: BrokerExitCode.setupFailure)
+        }
+    }
+
+    /// Reads a signing key as `run --sign-key` would, to refuse a bad one before anything runs.
+    public static func loadSigner(path: String) throws -> EventSigner {
+        EventSigner(privateKey: try KeyFiles.privateKey(contents: try KeyFiles.read(path: path), path: path))
+    }
+
+    /// `keygen --out PREFIX`: PREFIX (private, 0600) and PREFIX.pub.
+    public static func keygen(prefix: String) -> Outcome {
+        do {
+            let keyID = try KeyFiles.generate(privatePath: prefix, publicPath: prefix + ".pub")
+            return Outcome(stdout: "wrote \(prefix) and \(prefix).pub (key id \(keyID))\n", stderr: "", status: 0)
+        } catch {
+            return Outcome(stdout: "", stderr: "cellos-broker keygen: \(error)\n", status: BrokerExitCode.setupFailure)
+        }
+    }
+
+    /// `verify --key PUBFILE EVENTS`.
+    public static func verify(keyPath: String, eventsPath: String) -> Outcome {
+        do {
+            let key = try KeyFiles.publicKey(contents: try KeyFiles.read(path: keyPath), path: keyPath)
+            let contents = try FileInput.read(path: eventsPath, maxBytes: 1 << 30)
+            let result = EventFileVerification.check(contents, with: EventVerifier(publicKey: key))
+            if case .verified = result { return Outcome(stdout: "\(eventsPath): \(result.description)\n", stderr: "", status: 0) }
+            return Outcome(stdout: "", stderr: "\(eventsPath): \(result.description)\n", status: BrokerExitCode.checkFailed)
+        } catch {
+            return Outcome(stdout: "", stderr: "cellos-broker verify: \(error)\n", status: BrokerExitCode.setupFailure)
+        }
+    }
+
+    /// `stamp`: wraps each helper JSON line of `inputPath` (`-`: stdin) into a
+    /// CloudEvent for `cellID` from `helper`, signed when `signKeyPath` is given,
+    /// written to `events` (`-`: stdout). The same path the broker's own helper
+    /// events take, usable on saved helper output.
+    public static func stamp(helper: String, cellID: String, signKeyPath: String?, inputPath: String, events: String) -> Outcome {
+        do {
+            let id = try CellIDs.validate(cellID, field: "--cell-id")
+            let signer = try signKeyPath.map(loadSigner(path:))
+            let writer = try EventWriter(destination: events, signer: signer)
+            let wrapper = HelperEventWrapper(helper: helper, stamper: EventStamper(cellID: id))
+            let input = try FileInput.read(path: inputPath, maxBytes: 1 << 30)
+            for line in input.split(separator: UInt8(ascii: "\n")) where !line.isEmpty {
+                try writer.write(wrapper.wrap(line: Array(line)))
+            }
+            return Outcome(stdout: "", stderr: "", status: 0)
+        } catch {
+            return Outcome(stdout: "", stderr: "cellos-broker stamp: \(error)\n", status: BrokerExitCode.setupFailure)
+        }
+    }
+
+    /// `self-check [--user UID:GID]`: drops privileges exactly as `run` does, then
+    /// audits this process against the broker's declaration (no capabilities).
+    public static func selfCheck(user: String?, json: Bool) -> Outcome {
+        do {
+            let target = try user.map { text throws(SpecError) in try PrivilegeDrop.Identity.parse(text) } ?? .nobody
+            let status = try PrivilegeDrop.apply(target: target)
+            let audit = CapabilityAudit(helper: BrokerRole.executableName, declared: DeclaredCapabilities(mask: 0), pid: getpid(), status: status)
+            let text = json ? AuditReport.json([audit]).serialized() + "\n" : AuditReport.table([audit])
+            return Outcome(stdout: text, stderr: "", status: audit.holdsMoreThanDeclared ? BrokerExitCode.checkFailed : 0)
+        } catch {
+            return Outcome(stdout: "", stderr: "cellos-broker self-check: \(error)\n", status: BrokerExitCode.setupFailure)
+        }
+    }
+
+    /// `audit [--json] [--pid NAME=PID]...`: non-zero when any helper holds more
+    /// than it declares.
+    public static func audit(directory: String, pidArguments: [String], start: Bool = false, json: Bool) -> Outcome {
+        var pids: [(name: String, pid: Int32)] = []
+        do {
+            for argument in pidArguments { pids.append(try AuditRunner.parsePIDArgument(argument)) }
+        } catch {
+            return Outcome(stdout: "", stderr: "cellos-broker audit: \(error)\n", status: BrokerExitCode.setupFailure)
+        }
+        let audits = AuditRunner.run(directory: directory, pids: pids, start: start)
+        let failed = audits.contains { $0.holdsMoreThanDeclared }
+        let text = json ? AuditReport.json(audits).serialized() + "\n" : AuditReport.table(audits)
+        return Outcome(stdout: text, stderr: "", status: failed ? BrokerExitCode.checkFailed : 0)
+    }
+}
+
+/// Whole-file reads with a size cap (`-` is standard input).
+enum FileInput {
+    struct TooLarge: Error, CustomStringConvertible {
+        let path: String
+        let limit: Int
+        var description: String { "\(path) is larger than \(limit) bytes" }
+    }
+
+    static func read(path: String, maxBytes: Int) throws -> [UInt8] {
+        let fd = path == "-" ? 0 : try systemCall("open", context: path) { open(path, O_RDONLY | O_CLOEXEC) }
+        defer { if fd != 0 { close(fd) } }
+        var bytes: [UInt8] = []
+        var chunk = [UInt8](repeating: 0, count: 65536)
+        while true {
+            let count = try systemCall("read", context: path) {
+                chunk.withUnsafeMutableBytes { raw in Glibc.read(fd, raw.baseAddress, raw.count) }
+            }
+            if count == 0 { return bytes }
+            bytes += chunk[0..<count]
+            guard bytes.count <= maxBytes else { throw TooLarge(path: path, limit: maxBytes) }
+        }
+    }
+}

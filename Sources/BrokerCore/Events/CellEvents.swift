@@ -1,0 +1,78 @@
+/// The events the broker itself emits about a cell (docs/broker.md lists each
+/// type's data). Helper lines take `HelperEventWrapper` instead.
+public struct CellEvents: Sendable {
+    public let stamper: EventStamper
+
+    public init(stamper: EventStamper) { self.stamper = stamper }
+
+    /// lifecycle.v1.started: what is about to run, under which policy.
+    public func started(_ spec: CellSpec) -> CloudEvent {
+        stamper.event(.started, data: .object([
+            "cell_id": .string(spec.id),
+            "argv": .array(spec.argv.map(JSONValue.string)),
+            "uid": .integer(spec.uid),
+            "gid": .integer(spec.gid),
+            "timeout_ms": .integer(spec.timeout.milliseconds),
+            "dns_allow": .array(spec.dns.allow.map { .string($0.description) }),
+            "egress": .array(spec.egress.map { .string($0.description) }),
+            "flow_log": .bool(spec.flowLog),
+            "dns": .bool(spec.dns.enabled),
+        ]))
+    }
+
+    /// How the workload ended.
+    public enum Outcome: Equatable, Sendable {
+        case exited(Int32)
+        case signaled(Int32)
+        /// Stopped by the broker at its timeout; `signal` is what ended it (SIGTERM or SIGKILL).
+        case timedOut(signal: Int32)
+
+        /// The broker's exit status for this outcome.
+        public var brokerExitStatus: Int32 {
+            switch self {
+            case .exited(let status): status
+            case .signaled(let signal): 128 + signal
+            case .timedOut: BrokerExitCode.timeout
+            }
+        }
+    }
+
+    /// command.v1.completed.
+    public func commandCompleted(_ outcome: Outcome, durationMilliseconds: Int64) -> CloudEvent {
+        var data: [String: JSONValue] = ["duration_ms": .integer(durationMilliseconds), "timed_out": .bool(false)]
+        switch outcome {
+        case .exited(let status): data["exit_status"] = .integer(status)
+        case .signaled(let signal): data["signal"] = .integer(signal)
+        case .timedOut(let signal):
+            data["signal"] = .integer(signal)
+            data["timed_out"] = .bool(true)
+        }
+        return stamper.event(.commandCompleted, data: .object(data))
+    }
+
+    /// lifecycle.v1.destroyed: `reason` is one of `completed`, `timeout`,
+    /// `helper_failure`, `setup_failure`, `interrupted`, `netnsd_lost`.
+    public func destroyed(reason: String, detail: String? = nil) -> CloudEvent {
+        var data: [String: JSONValue] = ["reason": .string(reason)]
+        if let detail { data["detail"] = .string(detail) }
+        return stamper.event(.destroyed, data: .object(data))
+    }
+
+    /// observability.v1.nft_counter: one per rule of the cell's ruleset.
+    public func nftCounter(rule: String, verdict: String, packets: UInt64, bytes: UInt64) -> CloudEvent {
+        stamper.event(.nftCounter, data: .object([
+            "rule": .string(rule), "verdict": .string(verdict), "packets": .integer(packets), "bytes": .integer(bytes),
+        ]))
+    }
+
+    /// helper.v1.failed: a helper that could not start, was not ready in time or died.
+    public func helperFailed(helper: String, reason: String, exit: HelperExit?) -> CloudEvent {
+        var data: [String: JSONValue] = ["helper": .string(helper), "reason": .string(reason)]
+        switch exit?.termination {
+        case .exited(let status)?: data["exit_status"] = .integer(status)
+        case .signaled(let signal)?: data["signal"] = .integer(signal)
+        case nil: break
+        }
+        return stamper.event(.helperFailed, from: helper, data: .object(data))
+    }
+}

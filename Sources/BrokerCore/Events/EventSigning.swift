@@ -1,0 +1,132 @@
+import Crypto
+
+/// Ed25519 signatures over events (docs/broker.md, "Signed events").
+///
+/// The signed bytes are the event's canonical form (`JSONValue.serialized`: sorted
+/// keys, no whitespace, minimal escapes, numbers as written) *without* the two
+/// signing attributes. They travel as CloudEvents extension attributes:
+/// `cellossigkeyid` (the key id: first 16 lowercase hex digits of SHA-256 over the
+/// raw 32-byte public key) and `cellossignature` (the 64-byte signature, 128
+/// lowercase hex digits). Key order and whitespace of a line do not matter to
+/// verification; any change to a name or value does.
+public enum EventSignature {
+    public static let keyIDAttribute = "cellossigkeyid"
+    public static let signatureAttribute = "cellossignature"
+
+    /// The bytes a signature covers: the canonical event without the signing attributes.
+    public static func canonicalBytes(of event: [String: JSONValue]) -> [UInt8] {
+        var unsigned = event
+        unsigned[keyIDAttribute] = nil
+        unsigned[signatureAttribute] = nil
+        return Array(JSONValue.object(unsigned).serialized().utf8)
+    }
+
+    public static func keyID(of publicKey: Curve25519.Signing.PublicKey) -> String {
+        String(Hex.encode(SHA256.hash(data: publicKey.rawRepresentation)).prefix(16))
+    }
+}
+
+/// Signs events with one private key.
+/// (Keys are kept as raw bytes: swift-crypto's key types are not `Sendable`.)
+public struct EventSigner: Sendable {
+    private let rawKey: [UInt8]
+    public let keyID: String
+
+    public init(privateKey: Curve25519.Signing.PrivateKey) {
+        rawKey = Array(privateKey.rawRepresentation)
+        keyID = EventSignature.keyID(of: privateKey.publicKey)
+    }
+
+    var privateKey: Curve25519.Signing.PrivateKey {
+        // The bytes came from a valid key.
+        try! Curve25519.Signing.PrivateKey(rawRepresentation: rawKey)
+    }
+
+    public func sign(_ event: CloudEvent) throws -> CloudEvent {
+        var signed = event
+        signed.extensions[EventSignature.keyIDAttribute] = nil
+        signed.extensions[EventSignature.signatureAttribute] = nil
+        guard case .object(let members) = signed.json else { preconditionFailure("an event is a JSON object") }
+        let signature = try privateKey.signature(for: EventSignature.canonicalBytes(of: members))
+        signed.extensions[EventSignature.keyIDAttribute] = .string(keyID)
+        signed.extensions[EventSignature.signatureAttribute] = .string(Hex.encode(signature))
+        return signed
+    }
+}
+
+/// Checks signed event lines against one public key.
+public struct EventVerifier: Sendable {
+    private let rawKey: [UInt8]
+    public let keyID: String
+
+    public init(publicKey: Curve25519.Signing.PublicKey) {
+        rawKey = Array(publicKey.rawRepresentation)
+        keyID = EventSignature.keyID(of: publicKey)
+    }
+
+    var publicKey: Curve25519.Signing.PublicKey {
+        // The bytes came from a valid key.
+        try! Curve25519.Signing.PublicKey(rawRepresentation: rawKey)
+    }
+
+    /// Why one line does not verify, or nil when it does. The event id is returned
+    /// whenever the line parses far enough to have one.
+    public func verify(line: [UInt8]) -> (id: String?, failure: String?) {
+        let parsed: JSONValue
+        do { parsed = try JSONParser.parse(line, maxBytes: HelperEventWrapper.maxLineBytes * 2) } catch {
+            return (nil, "not valid JSON (\(error))")
+        }
+        guard case .object(let members) = parsed else { return (nil, "not a JSON object") }
+        let id = members["id"]?.stringValue
+        guard let keyIDValue = members[EventSignature.keyIDAttribute], let signatureValue = members[EventSignature.signatureAttribute] else {
+            return (id, "unsigned (no \(EventSignature.keyIDAttribute)/\(EventSignature.signatureAttribute))")
+        }
+        guard let signedKeyID = keyIDValue.stringValue, Self.isLowercaseHex(signedKeyID, count: 16) else {
+            return (id, "malformed \(EventSignature.keyIDAttribute)")
+        }
+        guard signedKeyID == keyID else { return (id, "signed by key \(signedKeyID), not by the given key \(keyID)") }
+        guard let signatureText = signatureValue.stringValue, Self.isLowercaseHex(signatureText, count: 128),
+            let signature = Hex.decode(signatureText)
+        else {
+            return (id, "malformed \(EventSignature.signatureAttribute)")
+        }
+        guard publicKey.isValidSignature(signature, for: EventSignature.canonicalBytes(of: members)) else {
+            return (id, "signature does not match the event")
+        }
+        return (id, nil)
+    }
+
+    /// Signature text is exactly one spelling (lowercase), so no byte of it can change unnoticed.
+    static func isLowercaseHex(_ text: String, count: Int) -> Bool {
+        text.utf8.count == count && text.utf8.allSatisfy { ($0 >= 0x30 && $0 <= 0x39) || ($0 >= 0x61 && $0 <= 0x66) }
+    }
+}
+
+/// The result of checking a whole event file.
+public enum EventFileVerification: Equatable, Sendable {
+    case verified(events: Int)
+    /// The first line that failed (1-based), its event id if it had one, and why.
+    case failed(line: Int, id: String?, reason: String)
+
+    public static func check(_ contents: [UInt8], with verifier: EventVerifier) -> EventFileVerification {
+        var lineNumber = 0
+        var events = 0
+        for line in contents.split(separator: UInt8(ascii: "\n"), omittingEmptySubsequences: false) {
+            lineNumber += 1
+            if line.isEmpty { continue }
+            let (id, failure) = verifier.verify(line: Array(line))
+            if let failure { return .failed(line: lineNumber, id: id, reason: failure) }
+            events += 1
+        }
+        if events == 0 { return .failed(line: 0, id: nil, reason: "no events in the file") }
+        return .verified(events: events)
+    }
+
+    public var description: String {
+        switch self {
+        case .verified(let events): "verified \(events) events"
+        case .failed(0, _, let reason): reason
+        case .failed(let line, let id, let reason): "line \(line)\(id.map { ", event \($0)" } ?? ""): \(reason)"
+        }
+    }
+}

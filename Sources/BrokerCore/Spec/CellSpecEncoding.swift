@@ -1,0 +1,38 @@
+/// A spec written back as version-1 JSON with every default made explicit, so
+/// `cellos-broker spec check` shows what will actually run. Decoding the result
+/// gives the same spec.
+extension CellSpec {
+    public var json: JSONValue {
+        var dnsMembers: [String: JSONValue] = [
+            "enabled": .bool(dns.enabled),
+            "allow": .array(dns.allow.map { .string($0.description) }),
+            "query_types": .array(dns.queryTypes.map(JSONValue.string)),
+        ]
+        if let upstream = dns.upstream { dnsMembers["upstream"] = .string(upstream.description) }
+        return .object([
+            "version": .integer(CellSpec.version),
+            "id": .string(id),
+            "argv": .array(argv.map(JSONValue.string)),
+            "env": .object(environment.mapValues(JSONValue.string)),
+            "working_directory": .string(workingDirectory),
+            "uid": .integer(uid),
+            "gid": .integer(gid),
+            "limits": .object([
+                "memory": .integer(limits.memoryBytes),
+                "pids": .integer(limits.pids),
+                "cpu_percent": .integer(limits.cpuPercent),
+                "open_files": .integer(limits.openFiles),
+            ]),
+            "timeout": .string(timeout.description),
+            "grace": .string(grace.description),
+            "dns": .object(dnsMembers),
+            "egress": .array(egress.map { rule in
+                var members: [String: JSONValue] = ["protocol": .string(rule.transport.rawValue), "address": .string(rule.destination.description)]
+                if let ports = rule.ports { members["port"] = ports.first == ports.last ? .integer(ports.first) : .string(ports.description) }
+                return .object(members)
+            }),
+            "flow_log": .bool(flowLog),
+            "namespaces": .array(namespaces.map { .string($0.rawValue) }),
+        ])
+    }
+}

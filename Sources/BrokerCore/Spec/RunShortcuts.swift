@@ -1,0 +1,90 @@
+/// The flag shortcuts of `cellos-broker run`, applied on top of a spec (from
+/// `--spec`, or the defaults): they parse into the same model with the same
+/// validators, and their errors name the flag and the text given.
+public struct RunShortcuts: Equatable, Sendable {
+    public var allowNames: [String] = []
+    public var allowEgress: [String] = []
+    public var timeout: String?
+    public var id: String?
+    /// The workload's argv after `--`; replaces the spec's argv when not empty.
+    public var argv: [String] = []
+
+    public init(allowNames: [String] = [], allowEgress: [String] = [], timeout: String? = nil, id: String? = nil, argv: [String] = []) {
+        self.allowNames = allowNames
+        self.allowEgress = allowEgress
+        self.timeout = timeout
+        self.id = id
+        self.argv = argv
+    }
+
+    /// `base` with the shortcuts applied; the result must still name a command.
+    public func apply(to base: CellSpec) throws(SpecError) -> CellSpec {
+        var spec = base
+        if let id { spec.id = try CellIDs.validate(id, field: "--id") }
+        for name in allowNames {
+            spec.dns.allow.append(try DNSNamePattern.parse(name, field: "--allow-name", value: Self.quoted(name)))
+        }
+        for rule in allowEgress {
+            spec.egress.append(try Self.egressRule(rule))
+        }
+        guard spec.egress.count <= CellSpecDecoder.maxRules else {
+            throw SpecError(field: "--allow-egress", value: nil, problem: "gives \(spec.egress.count) rules, at most \(CellSpecDecoder.maxRules) allowed")
+        }
+        if let timeout {
+            spec.timeout = try Quantities.duration(timeout, field: "--timeout", value: Self.quoted(timeout), allowZero: false)
+        }
+        if !argv.isEmpty {
+            guard !argv[0].isEmpty else { throw SpecError(field: "-- ARGV", value: "\"\"", problem: "is empty (the program to run)") }
+            for (index, argument) in argv.enumerated() where argument.utf8.contains(0) {
+                throw SpecError(field: "-- ARGV[\(index)]", value: Self.quoted(argument), problem: "contains a NUL byte")
+            }
+            spec.argv = argv
+        }
+        guard !spec.argv.isEmpty else {
+            throw SpecError(field: "-- ARGV", value: nil, problem: "is missing: give the command after '--' or a spec with argv")
+        }
+        return spec
+    }
+
+    /// `PROTO:ADDR[/PREFIX][:PORT[-PORT]]`, IPv6 in brackets: `tcp:10.1.2.3:443`,
+    /// `udp:10.0.0.0/8:53`, `tcp:[2001:db8::1]:8000-8100`, `icmp:192.0.2.1`.
+    public static func egressRule(_ text: String) throws(SpecError) -> EgressRule {
+        let field = "--allow-egress"
+        let value = quoted(text)
+        guard let colon = text.firstIndex(of: ":") else {
+            throw SpecError(field: field, value: value, problem: "is not PROTO:ADDR[:PORT] (e.g. tcp:10.1.2.3:443)")
+        }
+        guard let transport = EgressRule.Transport(rawValue: String(text[..<colon])) else {
+            throw SpecError(field: field, value: value, problem: "does not start with a protocol (tcp, udp or icmp)")
+        }
+        let rest = String(text[text.index(after: colon)...])
+        var address = rest
+        var portText: String?
+        if rest.hasPrefix("[") {
+            guard let close = rest.firstIndex(of: "]") else {
+                throw SpecError(field: field, value: value, problem: "has an unclosed '[' (write [IPv6]:PORT)")
+            }
+            address = String(rest[rest.index(after: rest.startIndex)..<close])
+            let after = rest[rest.index(after: close)...]
+            if !after.isEmpty {
+                guard after.hasPrefix(":") else { throw SpecError(field: field, value: value, problem: "has text after ']' that is not :PORT") }
+                portText = String(after.dropFirst())
+            }
+        } else if let portColon = rest.firstIndex(of: ":") {
+            guard rest.filter({ $0 == ":" }).count == 1 else {
+                throw SpecError(field: field, value: value, problem: "has an IPv6 address without brackets (write [ADDR]:PORT)")
+            }
+            address = String(rest[..<portColon])
+            portText = String(rest[rest.index(after: portColon)...])
+        }
+        let destination = try IPNetwork.parse(address, field: field, value: value)
+        var ports: PortRange?
+        if let portText {
+            guard transport != .icmp else { throw SpecError(field: field, value: value, problem: "gives a port, but icmp has no ports") }
+            ports = try PortRange.parse(portText, field: field, value: value)
+        }
+        return EgressRule(transport: transport, destination: destination, ports: ports)
+    }
+
+    static func quoted(_ text: String) -> String { JSONValue.string(text).excerpt }
+}

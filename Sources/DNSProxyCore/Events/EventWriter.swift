@@ -1,0 +1,97 @@
+#if canImport(Glibc)
+import Glibc
+#endif
+import IPCWire
+import Synchronization
+
+/// The thread that turns queued events into JSON lines and writes them to the
+/// events descriptor. Blocking writes happen here only.
+final class EventWriter: @unchecked Sendable {
+    let queue: EventQueue
+    private let fd: Int32
+    private let ownsDescriptor: Bool
+    private var json: EventJSON
+    private let stopping = Atomic<Bool>(false)
+    private let written = Atomic<Int>(0)
+    private let writeFailures = Atomic<Int>(0)
+    private var thread: pthread_t?
+
+    var writtenCount: Int { written.load(ordering: .relaxed) }
+    var writeFailureCount: Int { writeFailures.load(ordering: .relaxed) }
+
+    /// Opens `path` for appending ("-" is standard output).
+    init(path: String, cellID: String, capacity: Int) throws(SystemCallError) {
+        if path == "-" {
+            fd = STDOUT_FILENO
+            ownsDescriptor = false
+        } else {
+            fd = try systemCall("open", context: "--events \(path)") {
+                open(path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0o640)
+            }
+            ownsDescriptor = true
+        }
+        queue = EventQueue(capacity: capacity)
+        json = EventJSON(cellID: cellID)
+    }
+
+    deinit {
+        if ownsDescriptor { close(fd) }
+    }
+
+    func start() throws(SystemCallError) {
+        var handle = pthread_t()
+        let context = Unmanaged.passRetained(self).toOpaque()
+        let result = pthread_create(&handle, nil, { context in
+            let writer = Unmanaged<EventWriter>.fromOpaque(context!).takeRetainedValue()
+            writer.run()
+            return nil
+        }, context)
+        guard result == 0 else {
+            Unmanaged<EventWriter>.fromOpaque(context).release()
+            throw SystemCallError("pthread_create", errno: result, context: "event writer")
+        }
+        thread = handle
+    }
+
+    /// Lets the thread write out everything queued so far, then waits for it.
+    func stop() {
+        stopping.store(true, ordering: .releasing)
+        if let thread { pthread_join(thread, nil) }
+        thread = nil
+    }
+
+    private func run() {
+        var out: [UInt8] = []
+        out.reserveCapacity(1 << 17)
+        while true {
+            let finishing = stopping.load(ordering: .acquiring)
+            let count = queue.drain { record, name in
+                json.render(record, name: name, into: &out)
+                if out.count >= 1 << 16 { flush(&out) }
+            }
+            flush(&out)
+            written.add(count, ordering: .relaxed)
+            if count == 0 && finishing { return }
+            // Drain in rounds a few milliseconds apart: one write(2) per round however
+            // busy the proxy is, and no wake-up system calls on the query loop's side.
+            // The ring (default 8192 events) covers a round at well over 100k queries/s.
+            var pause = timespec(tv_sec: 0, tv_nsec: 2_000_000)
+            nanosleep(&pause, nil)
+        }
+    }
+
+    private func flush(_ out: inout [UInt8]) {
+        var offset = 0
+        while offset < out.count {
+            let count = out.withUnsafeBytes { raw in
+                retryingOnInterrupt { write(fd, raw.baseAddress! + offset, raw.count - offset) }
+            }
+            if count <= 0 {
+                writeFailures.add(1, ordering: .relaxed)
+                break
+            }
+            offset += count
+        }
+        out.removeAll(keepingCapacity: true)
+    }
+}

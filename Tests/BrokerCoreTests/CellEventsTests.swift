@@ -1,0 +1,40 @@
+@testable import BrokerCore
+import Glibc
+import Testing
+
+@Suite struct CellEventsTests {
+    let events = CellEvents(stamper: EventStamper(cellID: "c9", host: "h"))
+
+    @Test func startedCarriesThePolicySummary() throws {
+        var spec = DemoSpec.spec()
+        spec.id = "c9"
+        let data = try #require(events.started(spec).data.objectValue)
+        #expect(data["cell_id"] == .string("c9"))
+        #expect(data["egress"] == .array([.string("tcp:192.0.2.80:8080")]))
+        #expect(data["dns_allow"] == .array([.string("allowed.cellos.test")]))
+        #expect(data["timeout_ms"] == .integer(10_000))
+    }
+
+    @Test(arguments: [
+        (CellEvents.Outcome.exited(3), 3, #"{"duration_ms":12,"exit_status":3,"timed_out":false}"#),
+        (.signaled(SIGSEGV), 139, #"{"duration_ms":12,"signal":11,"timed_out":false}"#),
+        (.timedOut(signal: SIGKILL), BrokerExitCode.timeout, #"{"duration_ms":12,"signal":9,"timed_out":true}"#),
+    ] as [(CellEvents.Outcome, Int32, String)])
+    func completionDataAndBrokerExitStatus(outcome: CellEvents.Outcome, status: Int32, data: String) {
+        #expect(outcome.brokerExitStatus == status)
+        let event = events.commandCompleted(outcome, durationMilliseconds: 12)
+        #expect(event.type == CellEventType.commandCompleted.rawValue)
+        #expect(event.data.serialized() == data)
+    }
+
+    @Test func helperFailureNamesTheHelperAsSource() {
+        let event = events.helperFailed(helper: "cellos-dnsproxy", reason: "died mid-run", exit: HelperExit(termination: .signaled(SIGKILL), signalSent: nil))
+        #expect(event.source == "//h/cellos-dnsproxy")
+        #expect(event.data.serialized() == #"{"helper":"cellos-dnsproxy","reason":"died mid-run","signal":9}"#)
+    }
+
+    @Test func counterAndDestroyedData() {
+        #expect(events.nftCounter(rule: "r1", verdict: "accept", packets: 4, bytes: 240).data.serialized() == #"{"bytes":240,"packets":4,"rule":"r1","verdict":"accept"}"#)
+        #expect(events.destroyed(reason: "timeout").data.serialized() == #"{"reason":"timeout"}"#)
+    }
+}
