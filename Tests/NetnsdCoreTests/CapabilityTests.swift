@@ -55,7 +55,9 @@ import Testing
         }
         try spawned.waitUntilReady(timeoutMilliseconds: 10_000)
 
-        let status = try ProcessCapabilityStatus(statusText: String(contentsOfFile: "/proc/\(pid)/status", encoding: .utf8))
+        let statusText = try String(contentsOfFile: "/proc/\(pid)/status", encoding: .utf8)
+        let status = try ProcessCapabilityStatus(statusText: statusText)
+        #expect(statusText.contains("NoNewPrivs:\t1"))
         // The mask the executable itself declares, read the way an operator would.
         let printed = try Shell.check([BuiltExecutable.netnsd, "--print-capabilities"]).stdout
         let object = try #require(JSONSerialization.jsonObject(with: Data(printed.utf8)) as? [String: Any])

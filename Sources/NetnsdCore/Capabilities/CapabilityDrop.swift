@@ -2,12 +2,13 @@
 import Glibc
 #endif
 import CCap
+import CNetnsdShim
 import IPCWire
 
 /// Reduces this process to a declared capability set: every other capability
 /// leaves the bounding set (so no later `execve` can regain it), the ambient set
-/// is cleared, and effective and permitted become exactly the declared set with
-/// an empty inheritable set.
+/// is cleared, effective and permitted become exactly the declared set with an
+/// empty inheritable set, and `no_new_privs` is set.
 ///
 /// Capability sets are per thread, so this must run while the process has a
 /// single thread (at startup, before any namespace thread exists); threads created
@@ -42,6 +43,9 @@ public enum CapabilityDrop {
             }
         }
         guard cap_set_proc(wanted) == 0 else { throw .system(SystemCallError("cap_set_proc")) }
+        // The daemon never needs to gain privilege through execve; with
+        // no_new_privs nothing it might exec could (set-uid or file capabilities).
+        guard cellos_netnsd_set_no_new_privs() == 0 else { throw .system(SystemCallError("prctl(PR_SET_NO_NEW_PRIVS)")) }
     }
 
     static func name(of number: cap_value_t) -> String {
