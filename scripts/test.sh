@@ -9,8 +9,18 @@ cd "$(dirname "$0")/.."
 scripts/deps.sh test
 
 swift build --build-tests
+bin=$(swift build --show-bin-path)
+# Tests run the built helpers as uid 65534. If this checkout is not reachable for
+# that user (a private home or CI folder), give the tests a readable copy.
+if ! setpriv --reuid=65534 --regid=65534 --clear-groups test -x "$bin/cellos-test-child"; then
+    copy=$(mktemp -d /tmp/cellos-bin.XXXXXX)
+    cp "$bin"/cellos-{broker,netnsd,dnsproxy,flowlog,test-child} "$copy"/
+    chmod 755 "$copy"
+    export CELLOS_BIN_DIR=$copy
+    echo "test: $bin is not reachable for uid 65534; using a copy in $copy"
+fi
 log=$(mktemp)
-trap 'rm -f "$log"' EXIT
+trap 'rm -f "$log"; [ -z "${copy:-}" ] || rm -rf "$copy"' EXIT
 # Labs name everything cl<hex>-…; what exists before the run is not this run's.
 lab_objects() { (ip netns list; ip -o link show) | grep -oE '(^| )cl[0-9a-f]{6}[-v][^ :@]*' | sort -u || true; }
 before=$(lab_objects)

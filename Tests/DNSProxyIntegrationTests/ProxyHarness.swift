@@ -3,17 +3,10 @@ import Foundation
 import IPCWire
 import Testing
 
-/// Locates the built `cellos-dnsproxy`: `$CELLOS_DNSPROXY_BIN` if set, otherwise next
-/// to the test bundle (`swift build --build-tests` builds both into the same directory).
+/// Locates the built `cellos-dnsproxy` (see `BuiltProducts`).
 enum ProxyBinary {
     static func path() throws -> String {
-        if let path = ProcessInfo.processInfo.environment["CELLOS_DNSPROXY_BIN"] { return path }
-        let bundle = URL(fileURLWithPath: try FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/exe"))
-        let candidate = bundle.deletingLastPathComponent().appendingPathComponent("cellos-dnsproxy").path
-        guard FileManager.default.isExecutableFile(atPath: candidate) else {
-            throw HarnessError("no cellos-dnsproxy at \(candidate): run `swift build --build-tests` or set CELLOS_DNSPROXY_BIN")
-        }
-        return candidate
+        try BuiltProducts.path(of: "cellos-dnsproxy")
     }
 }
 

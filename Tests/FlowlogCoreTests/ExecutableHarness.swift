@@ -5,15 +5,9 @@ import IPCWire
 /// Runs the built `cellos-flowlog` for tests: where it is, how to start it with an
 /// inherited socket, how to stop it and read its events.
 enum FlowlogExecutable {
-    /// Built next to the test bundle by `swift build --build-tests`.
+    /// The built executable (see `BuiltProducts`).
     static var path: String {
-        let bundle = URL(fileURLWithPath: CommandLine.arguments[0]).resolvingSymlinksInPath()
-        var directory = bundle.deletingLastPathComponent()
-        // On Linux the test runner is `<bin>/cellosPackageTests.xctest`.
-        if !FileManager.default.fileExists(atPath: directory.appendingPathComponent("cellos-flowlog").path) {
-            directory = URL(fileURLWithPath: "/proc/self/exe").resolvingSymlinksInPath().deletingLastPathComponent()
-        }
-        return directory.appendingPathComponent("cellos-flowlog").path
+        BuiltProducts.directory.appendingPathComponent("cellos-flowlog").path
     }
 
     /// setpriv arguments that turn root into nobody with no capabilities at all.
