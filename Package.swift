@@ -28,8 +28,9 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-crypto", from: "3.12.3"),
     ],
     targets: [
-        // C glue for what Swift cannot express: CMSG_* macros, SO_PEERCRED's ucred,
-        // and an async-signal-safe fork/exec that places fds at 3.. .
+        // C glue for what Swift cannot express, shared by every target: CMSG_* macros,
+        // SO_PEERCRED's ucred, prctl, signalfd, epoll, getrandom, accept4, and an
+        // async-signal-safe fork/exec that places fds at 3.. .
         .target(name: "CShim"),
         systemLibrary("CSeccomp", pkgConfig: "libseccomp", apt: "libseccomp-dev"),
         systemLibrary("CNftables", pkgConfig: "libnftables", apt: "libnftables-dev"),
@@ -43,14 +44,10 @@ let package = Package(
         .target(name: "NetworkNamespaces", dependencies: ["IPCWire", "CShim"]),
 
         // Per-executable logic, testable without the executable.
-        // prctl glue for the broker's privilege drop (prctl is variadic).
-        .target(name: "CBrokerShim"),
-        .target(name: "BrokerCore", dependencies: ["IPCWire", "CShim", "CBrokerShim", .product(name: "Crypto", package: "swift-crypto")]),
+        .target(name: "BrokerCore", dependencies: ["IPCWire", "CShim", .product(name: "Crypto", package: "swift-crypto")]),
         .target(name: "NetnsdCore", dependencies: ["IPCWire", "NetworkNamespaces", "CCap", "CMnl", "CNftables", "CSeccomp", "CNetnsdShim", "CShim"]),
-        .target(name: "DNSProxyCore", dependencies: ["IPCWire", "CDNSProxyShim", "CSeccomp"]),
-        .target(name: "FlowlogCore", dependencies: ["IPCWire", "NetworkNamespaces", "CMnl", "CCap", "CFlowlogShim", "CSeccomp"]),
-        // flowlog's C glue: signalfd (missing from Swift's Glibc module) and prctl (variadic).
-        .target(name: "CFlowlogShim"),
+        .target(name: "DNSProxyCore", dependencies: ["IPCWire", "CShim", "CDNSProxyShim", "CSeccomp"]),
+        .target(name: "FlowlogCore", dependencies: ["IPCWire", "NetworkNamespaces", "CMnl", "CCap", "CShim", "CSeccomp"]),
 
         .executableTarget(name: "cellos-broker", dependencies: ["BrokerCore", argumentParser]),
         // cellos-netnsd opens each cell's NFLOG socket with FlowlogCore's NflogSocket.
@@ -75,13 +72,14 @@ let package = Package(
             name: "BrokerCoreTests",
             dependencies: ["BrokerCore", "CellosTestLab", "IPCWire", "cellos-test-child", "cellos-broker"]),
 
-        // cellos-dnsproxy: epoll/signalfd/getrandom declarations Swift's Glibc lacks.
+        // cellos-dnsproxy: recvmmsg/sendmmsg batching (struct mmsghdr is _GNU_SOURCE-only).
         .target(name: "CDNSProxyShim"),
-        .testTarget(name: "DNSProxyCoreTests", dependencies: ["DNSProxyCore"]),
+        .testTarget(name: "DNSProxyCoreTests", dependencies: ["DNSProxyCore", "CShim"]),
         .testTarget(
             name: "DNSProxyIntegrationTests", dependencies: ["DNSProxyCore", "IPCWire", "CellosTestLab", "cellos-dnsproxy"]),
 
-        // cellos-netnsd: rtnetlink structures and the ioctls Swift cannot call (variadic).
+        // cellos-netnsd: the parked workload's fork-to-execve setup, rtnetlink structures
+        // and the ioctls Swift cannot call (variadic).
         .target(name: "CNetnsdShim"),
         .testTarget(
             name: "NetnsdCoreTests",

@@ -2,7 +2,7 @@
 import Glibc
 #endif
 import CCap
-import CFlowlogShim
+import CShim
 import CSeccomp
 
 /// What the listener confines itself to once its descriptors are open:
@@ -38,7 +38,7 @@ public enum Confinement {
     /// synchronized to every thread of the process (SCMP_FLTATR_CTL_TSYNC);
     /// otherwise only the calling thread is confined.
     public static func apply(allThreads: Bool = true) throws(ConfinementError) {
-        guard cellos_flowlog_no_new_privs() == 0 else { throw .noNewPrivs(errno) }
+        guard cellos_set_no_new_privs() == 0 else { throw .noNewPrivs(errno) }
         guard let filter = seccomp_init(denyWithEPERM) else { throw .seccomp("seccomp_init", 0) }
         defer { seccomp_release(filter) }
         if allThreads {

@@ -1,7 +1,7 @@
 #if canImport(Glibc)
 import Glibc
 #endif
-import CFlowlogShim
+import CShim
 import IPCWire
 
 /// SIGTERM, SIGINT and SIGUSR1 as readable events on a descriptor (signalfd), so
@@ -12,7 +12,7 @@ public struct SignalWatch: ~Copyable {
     /// Blocks the signals in the calling thread: create it first thing, before
     /// any other thread exists, so every thread inherits the mask.
     public init() throws(SystemCallError) {
-        fd = OwnedFD(adopting: try systemCall("signalfd") { cellos_flowlog_signalfd() })
+        fd = OwnedFD(adopting: try systemCall("signalfd") { [SIGTERM, SIGINT, SIGUSR1].withUnsafeBufferPointer { cellos_signalfd($0.baseAddress, $0.count) } })
         // A reader that closed the events pipe must cost events, not the process.
         signal(SIGPIPE, SIG_IGN)
     }
@@ -21,7 +21,7 @@ public struct SignalWatch: ~Copyable {
     public func pending() throws(SystemCallError) -> [Int32] {
         var signals: [Int32] = []
         while true {
-            let signal = try systemCall("read(signalfd)") { cellos_flowlog_read_signal(fd.rawValue) }
+            let signal = try systemCall("read(signalfd)") { cellos_read_signal(fd.rawValue) }
             if signal == 0 { return signals }
             signals.append(signal)
         }

@@ -1,7 +1,7 @@
-import CDNSProxyShim
 #if canImport(Glibc)
 import Glibc
 #endif
+import CShim
 import IPCWire
 
 /// The proxy's single-threaded event loop: client sockets, upstream sockets and a
@@ -84,15 +84,10 @@ public final class ProxyServer {
             upstreamOwners = owners
             epoll = OwnedFD(adopting: try systemCall("epoll_create1") { epoll_create1(Int32(EPOLL_CLOEXEC)) })
 
-            var mask = sigset_t()
-            sigemptyset(&mask)
-            for signal in [SIGTERM, SIGINT, SIGUSR1] { sigaddset(&mask, signal) }
-            let maskResult = pthread_sigmask(SIG_BLOCK, &mask, nil)
-            guard maskResult == 0 else { throw SystemCallError("pthread_sigmask", errno: maskResult) }
-            signal(SIGPIPE, SIG_IGN)
             signals = OwnedFD(adopting: try systemCall("signalfd") {
-                signalfd(-1, &mask, Int32(SFD_CLOEXEC) | Int32(SFD_NONBLOCK))
+                [SIGTERM, SIGINT, SIGUSR1].withUnsafeBufferPointer { cellos_signalfd($0.baseAddress, $0.count) }
             })
+            signal(SIGPIPE, SIG_IGN)
 
             if let path = configuration.eventsPath {
                 events = try EventWriter(path: path, cellID: configuration.cellID, capacity: configuration.eventQueueCapacity)
@@ -136,7 +131,7 @@ public final class ProxyServer {
         while !stopping {
             let count = eventMasks.withUnsafeMutableBufferPointer { masks in
                 tokens.withUnsafeMutableBufferPointer { data in
-                    cellos_dns_epoll_wait(epoll.rawValue, masks.baseAddress, data.baseAddress, Int32(masks.count), waitTimeout())
+                    cellos_epoll_wait(epoll.rawValue, masks.baseAddress, data.baseAddress, Int32(masks.count), waitTimeout())
                 }
             }
             if count < 0 {
@@ -172,7 +167,7 @@ public final class ProxyServer {
     }
 
     func watch(_ fd: Int32, _ token: UInt64, events mask: UInt32 = EPOLLIN.rawValue) throws(SystemCallError) {
-        try systemCall("epoll_ctl(ADD)", context: "fd \(fd)") { cellos_dns_epoll_ctl(epoll.rawValue, EPOLL_CTL_ADD, fd, mask, token) }
+        try systemCall("epoll_ctl(ADD)", context: "fd \(fd)") { cellos_epoll_ctl(epoll.rawValue, EPOLL_CTL_ADD, fd, mask, token) }
     }
 
     /// Milliseconds until the oldest pending query (or TCP connection) expires.
@@ -186,9 +181,8 @@ public final class ProxyServer {
     }
 
     private func handleSignals() {
-        var info = signalfd_siginfo()
-        while read(signals.rawValue, &info, MemoryLayout<signalfd_siginfo>.size) == MemoryLayout<signalfd_siginfo>.size {
-            switch Int32(info.ssi_signo) {
+        while case let signal = cellos_read_signal(signals.rawValue), signal > 0 {
+            switch signal {
             case SIGUSR1: StandardError.writeLine(snapshot().json())
             default: stopping = true
             }

@@ -1,8 +1,8 @@
-import CDNSProxyShim
 import CSeccomp
 #if canImport(Glibc)
 import Glibc
 #endif
+import CShim
 import IPCWire
 
 /// The proxy's confinement after set-up: `no_new_privs` and a seccomp allowlist
@@ -45,7 +45,7 @@ public enum SyscallFilter {
     /// (`tsync`), or only the calling thread (tests).
     public static func install(allThreads: Bool = true, extraAllowed: [String] = []) throws(Failure) {
         do throws(SystemCallError) {
-            try systemCall("prctl(PR_SET_NO_NEW_PRIVS)") { cellos_dns_set_no_new_privs() }
+            try systemCall("prctl(PR_SET_NO_NEW_PRIVS)") { cellos_set_no_new_privs() }
         } catch {
             throw .noNewPrivs(error)
         }

@@ -2,7 +2,7 @@
 import Glibc
 #endif
 import CCap
-import CNetnsdShim
+import CShim
 import IPCWire
 
 /// Reduces this process to a declared capability set: every other capability
@@ -45,7 +45,7 @@ public enum CapabilityDrop {
         guard cap_set_proc(wanted) == 0 else { throw .system(SystemCallError("cap_set_proc")) }
         // The daemon never needs to gain privilege through execve; with
         // no_new_privs nothing it might exec could (set-uid or file capabilities).
-        guard cellos_netnsd_set_no_new_privs() == 0 else { throw .system(SystemCallError("prctl(PR_SET_NO_NEW_PRIVS)")) }
+        guard cellos_set_no_new_privs() == 0 else { throw .system(SystemCallError("prctl(PR_SET_NO_NEW_PRIVS)")) }
     }
 
     static func name(of number: cap_value_t) -> String {
