@@ -43,15 +43,20 @@ let package = Package(
         // Thread-confined setns/unshare: run code inside a network namespace.
         .target(name: "NetworkNamespaces", dependencies: ["IPCWire", "CShim"]),
 
+        // What the helpers and the broker's audit share about their own process:
+        // /proc/<pid>/status, the refusal to run with capabilities, the seccomp
+        // allowlist installer, the signalfd watch, the --print-capabilities format.
+        .target(name: "HelperRuntime", dependencies: ["IPCWire", "CShim", "CSeccomp"]),
+
         // Per-executable logic, testable without the executable.
-        .target(name: "BrokerCore", dependencies: ["IPCWire", "CShim", .product(name: "Crypto", package: "swift-crypto")]),
-        .target(name: "NetnsdCore", dependencies: ["IPCWire", "NetworkNamespaces", "CCap", "CMnl", "CNftables", "CSeccomp", "CNetnsdShim", "CShim"]),
-        .target(name: "DNSProxyCore", dependencies: ["IPCWire", "CShim", "CDNSProxyShim", "CSeccomp"]),
-        .target(name: "FlowlogCore", dependencies: ["IPCWire", "NetworkNamespaces", "CMnl", "CCap", "CShim", "CSeccomp"]),
+        .target(name: "BrokerCore", dependencies: ["IPCWire", "CShim", "HelperRuntime", .product(name: "Crypto", package: "swift-crypto")]),
+        .target(name: "NetnsdCore", dependencies: ["IPCWire", "NetworkNamespaces", "CCap", "CMnl", "CNftables", "CSeccomp", "CNetnsdShim", "CShim", "HelperRuntime"]),
+        .target(name: "DNSProxyCore", dependencies: ["IPCWire", "CShim", "CDNSProxyShim", "HelperRuntime"]),
+        .target(name: "FlowlogCore", dependencies: ["IPCWire", "NetworkNamespaces", "CMnl", "CCap", "CShim", "HelperRuntime"]),
 
         .executableTarget(name: "cellos-broker", dependencies: ["BrokerCore", argumentParser]),
         // cellos-netnsd opens each cell's NFLOG socket with FlowlogCore's NflogSocket.
-        .executableTarget(name: "cellos-netnsd", dependencies: ["NetnsdCore", "FlowlogCore", argumentParser]),
+        .executableTarget(name: "cellos-netnsd", dependencies: ["NetnsdCore", "FlowlogCore", "HelperRuntime", argumentParser]),
         .executableTarget(name: "cellos-dnsproxy", dependencies: ["DNSProxyCore", argumentParser]),
         .executableTarget(name: "cellos-flowlog", dependencies: ["FlowlogCore", argumentParser]),
 
@@ -63,14 +68,15 @@ let package = Package(
 
         .testTarget(name: "IPCWireTests", dependencies: ["IPCWire", "NetworkNamespaces", "CellosTestLab", "cellos-test-child"]),
         .testTarget(name: "CellosTestLabTests", dependencies: ["CellosTestLab", "NetworkNamespaces", "IPCWire"]),
+        .testTarget(name: "HelperRuntimeTests", dependencies: ["HelperRuntime", "CShim", "IPCWire"]),
         .testTarget(name: "SystemLibraryTests", dependencies: ["CCap", "CMnl", "CNftables", "CSeccomp"]),
         .testTarget(
             name: "ExecutableTests",
             dependencies: ["CellosTestLab", "IPCWire", "cellos-broker", "cellos-netnsd", "cellos-dnsproxy", "cellos-flowlog"]),
-        .testTarget(name: "FlowlogCoreTests", dependencies: ["FlowlogCore", "CellosTestLab", "NetworkNamespaces", "cellos-flowlog"]),
+        .testTarget(name: "FlowlogCoreTests", dependencies: ["FlowlogCore", "HelperRuntime", "CellosTestLab", "NetworkNamespaces", "cellos-flowlog"]),
         .testTarget(
             name: "BrokerCoreTests",
-            dependencies: ["BrokerCore", "CellosTestLab", "IPCWire", "cellos-test-child", "cellos-broker"]),
+            dependencies: ["BrokerCore", "HelperRuntime", "CellosTestLab", "IPCWire", "cellos-test-child", "cellos-broker"]),
 
         // cellos-dnsproxy: recvmmsg/sendmmsg batching (struct mmsghdr is _GNU_SOURCE-only).
         .target(name: "CDNSProxyShim"),
@@ -83,6 +89,6 @@ let package = Package(
         .target(name: "CNetnsdShim"),
         .testTarget(
             name: "NetnsdCoreTests",
-            dependencies: ["NetnsdCore", "NetworkNamespaces", "IPCWire", "CellosTestLab", "cellos-netnsd"]),
+            dependencies: ["NetnsdCore", "HelperRuntime", "NetworkNamespaces", "IPCWire", "CellosTestLab", "cellos-netnsd"]),
     ]
 )

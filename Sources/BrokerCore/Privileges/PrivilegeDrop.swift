@@ -2,6 +2,7 @@
 import Glibc
 #endif
 import CShim
+import HelperRuntime
 import IPCWire
 
 /// The broker runs unprivileged (DESIGN.md §1): started as root it becomes its
@@ -39,7 +40,8 @@ public enum PrivilegeDrop {
 
     /// Drops to `target` (when started as root) and returns the verified status.
     public static func apply(target: Identity = .nobody) throws(PrivilegeDropError) -> ProcessStatus {
-        let threads = try threadCount()
+        let threads: Int
+        do { threads = try ProcessThreads.count() } catch { throw .system(error) }
         guard threads == 1 else { throw .multiThreaded(threads) }
         let wasRoot = geteuid() == 0
         if wasRoot {
@@ -70,16 +72,6 @@ public enum PrivilegeDrop {
 
     private static func call(_ name: String, _ body: () -> Int32) throws(PrivilegeDropError) {
         guard body() == 0 else { throw .system(SystemCallError(name)) }
-    }
-
-    static func threadCount() throws(PrivilegeDropError) -> Int {
-        guard let directory = opendir("/proc/self/task") else { throw .system(SystemCallError("opendir", context: "/proc/self/task")) }
-        defer { closedir(directory) }
-        var count = 0
-        while let entry = readdir(directory) {
-            if entry.pointee.d_name.0 != UInt8(ascii: ".") { count += 1 }
-        }
-        return count
     }
 }
 

@@ -2,6 +2,7 @@
 import Glibc
 #endif
 import CShim
+import HelperRuntime
 import IPCWire
 
 /// The proxy's single-threaded event loop: client sockets, upstream sockets and a
@@ -28,7 +29,7 @@ public final class ProxyServer {
     private let upstreamOwners: DescriptorSet
     let upstreamKey: EndpointKey
     let epoll: OwnedFD
-    let signals: OwnedFD
+    let signals: SignalWatch
     let events: EventWriter?
     let pending: PendingQueries
     var random = RandomIDs()
@@ -84,10 +85,7 @@ public final class ProxyServer {
             upstreamOwners = owners
             epoll = OwnedFD(adopting: try systemCall("epoll_create1") { epoll_create1(Int32(EPOLL_CLOEXEC)) })
 
-            signals = OwnedFD(adopting: try systemCall("signalfd") {
-                [SIGTERM, SIGINT, SIGUSR1].withUnsafeBufferPointer { cellos_signalfd($0.baseAddress, $0.count) }
-            })
-            signal(SIGPIPE, SIG_IGN)
+            signals = try SignalWatch()
 
             if let path = configuration.eventsPath {
                 events = try EventWriter(path: path, cellID: configuration.cellID, capacity: configuration.eventQueueCapacity)
@@ -102,7 +100,7 @@ public final class ProxyServer {
                 let flags = try systemCall("fcntl(F_GETFL)", context: "dns-tcp") { fcntl(tcpListener, F_GETFL) }
                 try systemCall("fcntl(F_SETFL)", context: "dns-tcp") { fcntl(tcpListener, F_SETFL, flags | O_NONBLOCK) }
             }
-            try watch(signals.rawValue, Token.signals)
+            try watch(signals.fd.rawValue, Token.signals)
             try watch(udpListener, Token.udpListener)
             if tcpListener >= 0 { try watch(tcpListener, Token.tcpListener) }
             for (index, fd) in upstreamSockets.enumerated() { try watch(fd, Token.firstUpstream + UInt64(index)) }
@@ -181,7 +179,7 @@ public final class ProxyServer {
     }
 
     private func handleSignals() {
-        while case let signal = cellos_read_signal(signals.rawValue), signal > 0 {
+        while let signal = try? signals.next() {
             switch signal {
             case SIGUSR1: StandardError.writeLine(snapshot().json())
             default: stopping = true
@@ -468,10 +466,10 @@ public enum ProxyStartError: Error, CustomStringConvertible {
     case wrongSocketType(String, expected: String)
     case configuration(ConfigurationError)
     case activation(ActivationError)
-    case capabilities(CapabilityCheck.Failure)
+    case capabilities(CapabilityRefusalError)
     case noSockets
     case listenAndInherited
-    case syscallFilter(SyscallFilter.Failure)
+    case syscallFilter(SeccompInstallError)
 
     public var description: String {
         switch self {

@@ -3,6 +3,7 @@ import Glibc
 #endif
 import CCap
 import CShim
+import HelperRuntime
 import IPCWire
 
 /// Reduces this process to a declared capability set: every other capability
@@ -15,7 +16,8 @@ import IPCWire
 /// afterwards inherit the reduced sets. It refuses to run otherwise.
 public enum CapabilityDrop {
     public static func restrict(to declared: [Capability]) throws(CapabilityError) {
-        let threads = try ProcessThreads.count()
+        let threads: Int
+        do { threads = try ProcessThreads.count() } catch { throw .system(error) }
         guard threads == 1 else { throw .multiThreaded(threads: threads) }
 
         let current = try CapabilityState.ofThisThread()
@@ -74,22 +76,6 @@ struct CapabilityState {
             }
         }
         return state
-    }
-}
-
-/// How many threads this process has (entries of `/proc/self/task`).
-enum ProcessThreads {
-    static func count() throws(CapabilityError) -> Int {
-        guard let directory = opendir("/proc/self/task") else {
-            throw .system(SystemCallError("opendir", context: "/proc/self/task"))
-        }
-        defer { closedir(directory) }
-        var count = 0
-        while let entry = readdir(directory) {
-            let first = entry.pointee.d_name.0
-            if first != UInt8(ascii: ".") { count += 1 }
-        }
-        return count
     }
 }
 
