@@ -76,7 +76,11 @@ let package = Package(
         .testTarget(name: "FlowlogCoreTests", dependencies: ["FlowlogCore", "HelperRuntime", "CellosTestLab", "NetworkNamespaces", "cellos-flowlog"]),
         .testTarget(
             name: "BrokerCoreTests",
-            dependencies: ["BrokerCore", "HelperRuntime", "CellosTestLab", "IPCWire", "cellos-test-child", "cellos-broker"]),
+            dependencies: [
+                "BrokerCore", "HelperRuntime", "CellosTestLab", "IPCWire", "cellos-test-child", "cellos-broker",
+                // Their --print-capabilities output is checked against the audit's parser.
+                "cellos-netnsd", "cellos-dnsproxy", "cellos-flowlog",
+            ]),
 
         // cellos-dnsproxy: recvmmsg/sendmmsg batching (struct mmsghdr is _GNU_SOURCE-only).
         .target(name: "CDNSProxyShim"),
