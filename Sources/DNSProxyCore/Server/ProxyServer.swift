@@ -507,13 +507,6 @@ enum RealtimeClock {
 public enum StandardError {
     public static func writeLine(_ text: String) {
         let bytes = Array((text + "\n").utf8)
-        var offset = 0
-        while offset < bytes.count {
-            let count = bytes.withUnsafeBytes { raw in
-                retryingOnInterrupt { write(STDERR_FILENO, raw.baseAddress! + offset, raw.count - offset) }
-            }
-            if count <= 0 { return }
-            offset += count
-        }
+        _ = bytes.withUnsafeBytes { EventsOutput.writeAll(STDERR_FILENO, $0) }
     }
 }
