@@ -28,8 +28,9 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-crypto", from: "3.12.3"),
     ],
     targets: [
-        // C glue for what Swift cannot express: CMSG_* macros, SO_PEERCRED's ucred,
-        // and an async-signal-safe fork/exec that places fds at 3.. .
+        // C glue for what Swift cannot express, shared by every target: CMSG_* macros,
+        // SO_PEERCRED's ucred, prctl, signalfd, epoll, getrandom, accept4, and an
+        // async-signal-safe fork/exec that places fds at 3.. .
         .target(name: "CShim"),
         systemLibrary("CSeccomp", pkgConfig: "libseccomp", apt: "libseccomp-dev"),
         systemLibrary("CNftables", pkgConfig: "libnftables", apt: "libnftables-dev"),
@@ -42,19 +43,20 @@ let package = Package(
         // Thread-confined setns/unshare: run code inside a network namespace.
         .target(name: "NetworkNamespaces", dependencies: ["IPCWire", "CShim"]),
 
+        // What the helpers and the broker's audit share about their own process:
+        // /proc/<pid>/status, the refusal to run with capabilities, the seccomp
+        // allowlist installer, the signalfd watch, the --print-capabilities format.
+        .target(name: "HelperRuntime", dependencies: ["IPCWire", "CShim", "CSeccomp"]),
+
         // Per-executable logic, testable without the executable.
-        // prctl glue for the broker's privilege drop (prctl is variadic).
-        .target(name: "CBrokerShim"),
-        .target(name: "BrokerCore", dependencies: ["IPCWire", "CShim", "CBrokerShim", .product(name: "Crypto", package: "swift-crypto")]),
-        .target(name: "NetnsdCore", dependencies: ["IPCWire", "NetworkNamespaces", "CCap", "CMnl", "CNftables", "CSeccomp", "CNetnsdShim", "CShim"]),
-        .target(name: "DNSProxyCore", dependencies: ["IPCWire", "CDNSProxyShim", "CSeccomp"]),
-        .target(name: "FlowlogCore", dependencies: ["IPCWire", "NetworkNamespaces", "CMnl", "CCap", "CFlowlogShim", "CSeccomp"]),
-        // flowlog's C glue: signalfd (missing from Swift's Glibc module) and prctl (variadic).
-        .target(name: "CFlowlogShim"),
+        .target(name: "BrokerCore", dependencies: ["IPCWire", "CShim", "HelperRuntime", .product(name: "Crypto", package: "swift-crypto")]),
+        .target(name: "NetnsdCore", dependencies: ["IPCWire", "NetworkNamespaces", "CCap", "CMnl", "CNftables", "CSeccomp", "CNetnsdShim", "CShim", "HelperRuntime"]),
+        .target(name: "DNSProxyCore", dependencies: ["IPCWire", "CShim", "CDNSProxyShim", "HelperRuntime"]),
+        .target(name: "FlowlogCore", dependencies: ["IPCWire", "NetworkNamespaces", "CMnl", "CCap", "CShim", "HelperRuntime"]),
 
         .executableTarget(name: "cellos-broker", dependencies: ["BrokerCore", argumentParser]),
         // cellos-netnsd opens each cell's NFLOG socket with FlowlogCore's NflogSocket.
-        .executableTarget(name: "cellos-netnsd", dependencies: ["NetnsdCore", "FlowlogCore", argumentParser]),
+        .executableTarget(name: "cellos-netnsd", dependencies: ["NetnsdCore", "FlowlogCore", "HelperRuntime", argumentParser]),
         .executableTarget(name: "cellos-dnsproxy", dependencies: ["DNSProxyCore", argumentParser]),
         .executableTarget(name: "cellos-flowlog", dependencies: ["FlowlogCore", argumentParser]),
 
@@ -66,25 +68,31 @@ let package = Package(
 
         .testTarget(name: "IPCWireTests", dependencies: ["IPCWire", "NetworkNamespaces", "CellosTestLab", "cellos-test-child"]),
         .testTarget(name: "CellosTestLabTests", dependencies: ["CellosTestLab", "NetworkNamespaces", "IPCWire"]),
+        .testTarget(name: "HelperRuntimeTests", dependencies: ["HelperRuntime", "CShim", "IPCWire"]),
         .testTarget(name: "SystemLibraryTests", dependencies: ["CCap", "CMnl", "CNftables", "CSeccomp"]),
         .testTarget(
             name: "ExecutableTests",
             dependencies: ["CellosTestLab", "IPCWire", "cellos-broker", "cellos-netnsd", "cellos-dnsproxy", "cellos-flowlog"]),
-        .testTarget(name: "FlowlogCoreTests", dependencies: ["FlowlogCore", "CellosTestLab", "NetworkNamespaces", "cellos-flowlog"]),
+        .testTarget(name: "FlowlogCoreTests", dependencies: ["FlowlogCore", "HelperRuntime", "CellosTestLab", "NetworkNamespaces", "cellos-flowlog"]),
         .testTarget(
             name: "BrokerCoreTests",
-            dependencies: ["BrokerCore", "CellosTestLab", "IPCWire", "cellos-test-child", "cellos-broker"]),
+            dependencies: [
+                "BrokerCore", "HelperRuntime", "CellosTestLab", "IPCWire", "cellos-test-child", "cellos-broker",
+                // Their --print-capabilities output is checked against the audit's parser.
+                "cellos-netnsd", "cellos-dnsproxy", "cellos-flowlog",
+            ]),
 
-        // cellos-dnsproxy: epoll/signalfd/getrandom declarations Swift's Glibc lacks.
+        // cellos-dnsproxy: recvmmsg/sendmmsg batching (struct mmsghdr is _GNU_SOURCE-only).
         .target(name: "CDNSProxyShim"),
-        .testTarget(name: "DNSProxyCoreTests", dependencies: ["DNSProxyCore"]),
+        .testTarget(name: "DNSProxyCoreTests", dependencies: ["DNSProxyCore", "CShim"]),
         .testTarget(
             name: "DNSProxyIntegrationTests", dependencies: ["DNSProxyCore", "IPCWire", "CellosTestLab", "cellos-dnsproxy"]),
 
-        // cellos-netnsd: rtnetlink structures and the ioctls Swift cannot call (variadic).
+        // cellos-netnsd: the parked workload's fork-to-execve setup, rtnetlink structures
+        // and the ioctls Swift cannot call (variadic).
         .target(name: "CNetnsdShim"),
         .testTarget(
             name: "NetnsdCoreTests",
-            dependencies: ["NetnsdCore", "NetworkNamespaces", "IPCWire", "CellosTestLab", "cellos-netnsd"]),
+            dependencies: ["NetnsdCore", "HelperRuntime", "NetworkNamespaces", "IPCWire", "CellosTestLab", "cellos-netnsd"]),
     ]
 )

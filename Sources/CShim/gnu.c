@@ -9,7 +9,9 @@
 
 int cellos_pipe_cloexec(int fds[2]) { return pipe2(fds, O_CLOEXEC); }
 
-int cellos_accept_cloexec(int sock) { return accept4(sock, NULL, NULL, SOCK_CLOEXEC); }
+int cellos_accept(int sock, void *addr, unsigned int *addrlen, int nonblocking) {
+    return accept4(sock, (struct sockaddr *)addr, (socklen_t *)addrlen, SOCK_CLOEXEC | (nonblocking ? SOCK_NONBLOCK : 0));
+}
 
 #include <linux/nsfs.h>
 #include <sched.h>

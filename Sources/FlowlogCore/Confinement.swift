@@ -2,8 +2,7 @@
 import Glibc
 #endif
 import CCap
-import CFlowlogShim
-import CSeccomp
+import HelperRuntime
 
 /// What the listener confines itself to once its descriptors are open:
 /// `no_new_privs` and a seccomp allowlist of the system calls the receive loop,
@@ -21,10 +20,6 @@ public enum Confinement {
         "close", "fstat", "newfstatat", "exit", "exit_group",
     ]
 
-    /// SCMP_ACT_ERRNO(EPERM) (a function-like macro in seccomp.h).
-    static let denyWithEPERM: UInt32 = 0x0005_0000 | UInt32(EPERM)
-    static let allow: UInt32 = 0x7FFF_0000
-
     /// Clears the permitted, effective and inheritable capability sets of the
     /// calling thread (libcap `cap_set_proc` with an empty set): a standalone
     /// listener needed CAP_NET_ADMIN to bind its group, and needs nothing after.
@@ -38,34 +33,18 @@ public enum Confinement {
     /// synchronized to every thread of the process (SCMP_FLTATR_CTL_TSYNC);
     /// otherwise only the calling thread is confined.
     public static func apply(allThreads: Bool = true) throws(ConfinementError) {
-        guard cellos_flowlog_no_new_privs() == 0 else { throw .noNewPrivs(errno) }
-        guard let filter = seccomp_init(denyWithEPERM) else { throw .seccomp("seccomp_init", 0) }
-        defer { seccomp_release(filter) }
-        if allThreads {
-            let rc = seccomp_attr_set(filter, SCMP_FLTATR_CTL_TSYNC, 1)
-            guard rc == 0 else { throw .seccomp("SCMP_FLTATR_CTL_TSYNC", rc) }
-        }
-        for name in allowedSystemCalls {
-            let number = seccomp_syscall_resolve_name(name)
-            guard number != __NR_SCMP_ERROR else { continue }  // not on this architecture
-            let rc = seccomp_rule_add_array(filter, allow, number, 0, nil)
-            guard rc == 0 else { throw .seccomp("seccomp_rule_add(\(name))", rc) }
-        }
-        let rc = seccomp_load(filter)
-        guard rc == 0 else { throw .seccomp("seccomp_load", rc) }
+        do { try SeccompAllowlist(systemCalls: allowedSystemCalls).install(allThreads: allThreads) } catch { throw .filter(error) }
     }
 }
 
 public enum ConfinementError: Error, Equatable, Sendable, CustomStringConvertible {
-    case noNewPrivs(Int32)
     case capabilities(Int32)
-    case seccomp(String, Int32)
+    case filter(SeccompInstallError)
 
     public var description: String {
         switch self {
-        case .noNewPrivs(let errno): "prctl(PR_SET_NO_NEW_PRIVS) failed: errno \(errno)"
         case .capabilities(let errno): "cap_set_proc(empty) failed: errno \(errno)"
-        case .seccomp(let step, let rc): "\(step) failed: \(rc)"
+        case .filter(let error): error.description
         }
     }
 }

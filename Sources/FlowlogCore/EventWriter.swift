@@ -1,6 +1,7 @@
 #if canImport(Glibc)
 import Glibc
 #endif
+import HelperRuntime
 import IPCWire
 
 /// Buffers JSON lines and writes them to the events file (or stdout) in large
@@ -20,11 +21,7 @@ public struct EventWriter: ~Copyable {
     /// `-` is standard output; anything else a file opened for appending
     /// (created with mode 0640 if missing).
     public static func open(path: String) throws(SystemCallError) -> EventWriter {
-        if path == "-" {
-            return EventWriter(fd: OwnedFD(adopting: try systemCall("fcntl(stdout, F_DUPFD_CLOEXEC)") { fcntl(1, F_DUPFD_CLOEXEC, 3) }))
-        }
-        let raw = try systemCall("open", context: path) { Glibc.open(path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0o640) }
-        return EventWriter(fd: OwnedFD(adopting: raw))
+        EventWriter(fd: try EventsOutput.open(path: path))
     }
 
     /// Queues one line (a newline is added). Returns what a threshold flush wrote
@@ -47,14 +44,7 @@ public struct EventWriter: ~Copyable {
     /// Writes everything queued: how many lines went out and how many were lost.
     @discardableResult
     public mutating func flush() -> (written: Int, dropped: Int) {
-        var offset = 0
-        while offset < pending.count {
-            let count = pending.withUnsafeBytes { raw in
-                retryingOnInterrupt { write(fd.rawValue, raw.baseAddress! + offset, raw.count - offset) }
-            }
-            guard count > 0 else { break }
-            offset += count
-        }
+        let offset = pending.withUnsafeBytes { EventsOutput.writeAll(fd.rawValue, $0) }
         let dropped = offset == pending.count ? 0 : pending[offset...].reduce(0) { $0 + ($1 == UInt8(ascii: "\n") ? 1 : 0) }
         let result = (written: pendingLines - dropped, dropped: dropped)
         pending.removeAll(keepingCapacity: true)

@@ -1,6 +1,7 @@
 #if canImport(Glibc)
 import Glibc
 #endif
+import HelperRuntime
 import IPCWire
 
 /// The receive loop: NFLOG datagrams in, JSON lines out, stats and flow summary

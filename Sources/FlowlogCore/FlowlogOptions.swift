@@ -1,6 +1,7 @@
 #if canImport(Glibc)
 import Glibc
 #endif
+import HelperRuntime
 import IPCWire
 
 /// Everything `cellos-flowlog` is told on its command line.
@@ -29,8 +30,7 @@ public struct FlowlogOptions: Sendable, Equatable {
 public enum FlowlogError: Error, Equatable, Sendable, CustomStringConvertible {
     case noSocket
     case netnsWithoutGroup
-    case capabilitiesHeld(CapabilitySets)
-    case capabilitiesUnreadable
+    case capabilities(CapabilityRefusalError)
     case notAnNflogSocket(String)
     case socket(NflogSocketError)
     case activation(ActivationError)
@@ -43,9 +43,7 @@ public enum FlowlogError: Error, Equatable, Sendable, CustomStringConvertible {
         case .noSocket:
             "no NFLOG socket: pass --group N, or start with an inherited socket named 'nflog' (LISTEN_FDS/LISTEN_FDNAMES)"
         case .netnsWithoutGroup: "--netns needs --group (an inherited socket already lives in its namespace)"
-        case .capabilitiesHeld(let sets):
-            "refusing to run with capabilities (CapPrm \(String(sets.permitted, radix: 16)), CapEff \(String(sets.effective, radix: 16))): the inherited-socket mode needs none; drop them or pass --allow-capabilities"
-        case .capabilitiesUnreadable: "cannot read CapPrm/CapEff from /proc/self/status"
+        case .capabilities(let error): "inherited-socket mode: \(error)"
         case .notAnNflogSocket(let why): "inherited 'nflog' descriptor is not an NFLOG socket: \(why)"
         case .socket(let error): error.description
         case .activation(let error): error.description

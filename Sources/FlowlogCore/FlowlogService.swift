@@ -1,6 +1,7 @@
 #if canImport(Glibc)
 import Glibc
 #endif
+import HelperRuntime
 import IPCWire
 import NetworkNamespaces
 
@@ -45,10 +46,7 @@ public enum FlowlogService {
         } else {
             guard options.netnsPath == nil else { throw .netnsWithoutGroup }
             socket = try takeInherited()
-            if !options.allowCapabilities {
-                guard let sets = CapabilitySets.current(path: "/proc/self/status") else { throw .capabilitiesUnreadable }
-                guard sets.isEmpty else { throw .capabilitiesHeld(sets) }
-            }
+            do { try CapabilityRefusal.enforce(allowed: options.allowCapabilities) } catch { throw .capabilities(error) }
         }
         let output: EventWriter
         do { output = try EventWriter.open(path: options.eventsPath) } catch { throw .system(error) }

@@ -1,3 +1,7 @@
+#if canImport(HelperRuntime)
+import HelperRuntime
+#endif
+
 /// An IPv4 or IPv6 address as it appeared on the wire.
 public enum IPAddress: Hashable, Sendable, CustomStringConvertible {
     case v4(UInt32)
@@ -38,7 +42,7 @@ extension IPAddress {
         case .v4(let value):
             for shift in [24, 16, 8, 0] as [UInt32] {
                 if shift != 24 { bytes.append(UInt8(ascii: ".")) }
-                JSONLine.appendDecimal(UInt8(truncatingIfNeeded: value >> shift), to: &bytes)
+                JSONBytes.appendDecimal(UInt8(truncatingIfNeeded: value >> shift), to: &bytes)
             }
         case .v6:
             bytes.append(contentsOf: description.utf8)

@@ -1,7 +1,9 @@
 #if canImport(Glibc)
 import Glibc
 #endif
+import CCap
 import CMnl
+import HelperRuntime
 import IPCWire
 
 /// Opens and configures NFLOG netlink sockets: used by `cellos-flowlog --group`
@@ -130,7 +132,7 @@ public enum NflogSocket {
                 case EPERM:
                     // nfnetlink_log answers EPERM both without CAP_NET_ADMIN and for a group
                     // another socket holds; with the capability only the latter is possible.
-                    if CapabilitySets.current()?.hasEffective(CapabilitySets.netAdmin) == true { throw .groupInUse(group) }
+                    if (try? ProcessStatus.ofThisThread())?.hasEffective(Int(CAP_NET_ADMIN)) == true { throw .groupInUse(group) }
                     throw .permissionDenied(step: name, group: group)
                 default: throw .rejected(step: name, group: group, errno: code)
                 }

@@ -45,7 +45,7 @@ public struct SeqpacketListener: ~Copyable {
 
     /// Accepts one connection (blocking unless the socket is non-blocking).
     public func accept() throws(SystemCallError) -> AcceptedConnection {
-        let fd = try systemCall("accept4") { cellos_accept_cloexec(socket.rawValue) }
+        let fd = try systemCall("accept4") { cellos_accept(socket.rawValue, nil, nil, 0) }
         let connection = SeqpacketConnection(adopting: OwnedFD(adopting: fd))
         let credentials = try connection.peerCredentials()
         return AcceptedConnection(connection: connection, peer: credentials)

@@ -61,10 +61,17 @@ struct DNSProxyCommand: ParsableCommand {
     @Flag(name: .customLong("allow-capabilities"), help: "Run even if the process holds capabilities (it refuses by default).")
     var allowCapabilities = false
 
+    @Flag(name: .customLong("print-capabilities"), help: "Print the capabilities this helper needs (none) as one JSON line, in the format cellos-broker audit reads, and exit.")
+    var printCapabilities = false
+
     @Flag(name: .customLong("no-seccomp"), help: "Debugging only: do not set no_new_privs or load the seccomp allowlist.")
     var noSeccomp = false
 
     func run() throws {
+        if printCapabilities {
+            print(DNSProxyRole.capabilityDeclaration)
+            return
+        }
         var options = ProxyOptions()
         options.listen = listen
         options.upstream = upstream

@@ -41,12 +41,19 @@ struct FlowlogCommand: ParsableCommand {
     @Flag(name: .customLong("allow-capabilities"), help: "Run in inherited mode even though the process holds capabilities.")
     var allowCapabilities = false
 
+    @Flag(name: .customLong("print-capabilities"), help: "Print the capabilities this helper needs in inherited mode (none) as one JSON line, in the format cellos-broker audit reads, and exit.")
+    var printCapabilities = false
+
     func validate() throws {
         if netns != nil && group == nil { throw ValidationError("--netns needs --group") }
         if prefix.isEmpty || prefix.contains(" ") { throw ValidationError("--prefix '\(prefix)' must be one non-empty word") }
     }
 
     func run() throws {
+        if printCapabilities {
+            print(FlowlogRole.capabilityDeclaration)
+            return
+        }
         let options = FlowlogOptions(
             group: group, netnsPath: netns, cellID: cellID, prefix: prefix, eventsPath: events, allowCapabilities: allowCapabilities)
         do {

@@ -1,5 +1,6 @@
 import ArgumentParser
 import FlowlogCore
+import HelperRuntime
 import IPCWire
 import NetnsdCore
 
@@ -107,7 +108,7 @@ struct NetnsdCommand: ParsableCommand {
             NetnsdLog.write("\(error)")
             throw ExitCode.failure
         }
-        NetnsdLog.write("capabilities reduced to \(DeclaredCapabilities.capabilities.map(\.name).joined(separator: ",")) (mask \(capabilityMaskHex(DeclaredCapabilities.mask))); listening on \(socket ?? "the activated control socket")")
+        NetnsdLog.write("capabilities reduced to \(DeclaredCapabilities.capabilities.map(\.name).joined(separator: ",")) (mask \(CapabilityMask.hex(DeclaredCapabilities.mask))); listening on \(socket ?? "the activated control socket")")
         if let notifier = consume notifier { notifier.ready() }
         let signal = TerminationSignals.wait()
         NetnsdLog.write("signal \(signal): destroying all cells")

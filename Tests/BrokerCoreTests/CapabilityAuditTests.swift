@@ -2,6 +2,7 @@
 import CellosTestLab
 import Foundation
 import Glibc
+import HelperRuntime
 import Testing
 
 @Suite struct ProcessStatusTests {
@@ -66,7 +67,7 @@ import Testing
     }
 
     @Test func unreadableProcessIsReported() {
-        #expect(throws: ProcessStatusError.unreadable(pid: Int32.max, reason: "No such file or directory")) {
+        #expect(throws: ProcessStatusError.unreadable(path: "/proc/2147483647/status", reason: "No such file or directory")) {
             try AuditRunner.status(pid: Int32.max)
         }
     }

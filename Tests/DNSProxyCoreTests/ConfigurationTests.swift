@@ -133,14 +133,4 @@ import Testing
         #expect(a.key != b.key)
         #expect(a.key == SocketAddress.parse("127.0.0.1:53")?.key)
     }
-
-    @Test func capabilitySetsAreReadFromProcStatus() throws {
-        let sets = try CapabilityCheck.parse(status: "Name:\tx\nCapInh:\t0000000000000000\nCapPrm:\t0000000000003000\nCapEff:\t0000000000000000\n")
-        #expect(sets == .init(effective: 0, permitted: 0x3000))
-        #expect(!sets.isEmpty)
-        #expect(try CapabilityCheck.parse(status: "CapPrm:\t0\nCapEff:\t0\n").isEmpty)
-        #expect(throws: CapabilityCheck.Failure.self) { try CapabilityCheck.parse(status: "Name:\tx\n") }
-        // This process's own sets are readable (their content depends on who runs the tests).
-        _ = try CapabilityCheck.current()
-    }
 }

@@ -1,4 +1,4 @@
-import CDNSProxyShim
+import CShim
 @testable import DNSProxyCore
 import Foundation
 import Testing
@@ -30,7 +30,7 @@ import Testing
             }
             // prctl, openat and mkdirat are outside the allowlist. (no_new_privs itself is
             // checked on the running proxy in the integration tests, via /proc.)
-            outcome.prctlErrno = cellos_dns_get_no_new_privs() < 0 ? errno : 0
+            outcome.prctlErrno = cellos_get_no_new_privs() < 0 ? errno : 0
             let fd = open("/dev/null", O_RDONLY)
             outcome.openErrno = fd < 0 ? errno : 0
             if fd >= 0 { close(fd) }

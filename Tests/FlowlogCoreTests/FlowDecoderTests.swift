@@ -168,17 +168,6 @@ import Glibc
     }
 }
 
-@Suite struct CapabilitySetsTests {
-    @Test func statusLinesParse() {
-        let status = "Name:\tx\nCapInh:\t0000000000000000\nCapPrm:\t000001ffffffffff\nCapEff:\t0000000000001000\nCapBnd:\t000001ffffffffff\n"
-        let sets = CapabilitySets.parse(status: status)
-        #expect(sets == CapabilitySets(permitted: 0x1ff_ffff_ffff, effective: 0x1000))
-        #expect(sets?.hasEffective(CapabilitySets.netAdmin) == true)
-        #expect(CapabilitySets.parse(status: "CapPrm:\t0\nCapEff:\tzz\n") == nil)
-        #expect(CapabilitySets.parse(status: "CapPrm:\t0\nCapEff:\t0\n")?.isEmpty == true)
-    }
-}
-
 @Suite struct SequenceGapTests {
     func packet(sequence: UInt32) -> [UInt8] {
         typealias A = NflogProtocol.Attribute

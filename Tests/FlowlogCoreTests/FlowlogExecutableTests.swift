@@ -1,5 +1,6 @@
 import CellosTestLab
 import FlowlogCore
+import HelperRuntime
 import Foundation
 import IPCWire
 import Testing
@@ -110,7 +111,8 @@ import Testing
             // It needed CAP_NET_ADMIN to bind; once ready it holds nothing, is
             // no_new_privs and under seccomp.
             let status = try String(contentsOfFile: "/proc/\(pid)/status", encoding: .utf8)
-            #expect(CapabilitySets.parse(status: status)?.isEmpty == true)
+            let parsed = try ProcessStatus.parse(status)
+            #expect(parsed.effective == 0 && parsed.permitted == 0)
             #expect(status.contains("NoNewPrivs:\t1"))
             #expect(status.contains("Seccomp:\t2"))
             try flow.sendTraffic(lab)

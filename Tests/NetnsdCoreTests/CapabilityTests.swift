@@ -1,5 +1,6 @@
 import CellosTestLab
 import Foundation
+import HelperRuntime
 import IPCWire
 import NetnsdCore
 import Testing
@@ -15,21 +16,21 @@ import Testing
         // The mask is consistent with the listed numbers and printed like /proc CapEff.
         let numbers = entries.compactMap { $0["number"] as? Int }
         let mask = numbers.reduce(UInt64(0)) { $0 | (1 << UInt64($1)) }
-        #expect(object["mask"] as? String == capabilityMaskHex(mask))
-        #expect(capabilityMaskHex(mask) == capabilityMaskHex(DeclaredCapabilities.mask))
+        #expect(object["mask"] as? String == CapabilityMask.hex(mask))
+        #expect(CapabilityMask.hex(mask) == CapabilityMask.hex(DeclaredCapabilities.mask))
     }
 
     @Test func statusParserReadsAllFiveMasksAndRejectsGaps() throws {
-        let text = "Name:\tx\nCapInh:\t0000000000000000\nCapPrm:\t0000000000201400\nCapEff:\t0000000000201400\nCapBnd:\t000001ffffffffff\nCapAmb:\t0000000000000001\n"
-        let status = try ProcessCapabilityStatus(statusText: text)
+        let text = "Name:\tx\nUid:\t0\t0\t0\t0\nGid:\t0\t0\t0\t0\nCapInh:\t0000000000000000\nCapPrm:\t0000000000201400\nCapEff:\t0000000000201400\nCapBnd:\t000001ffffffffff\nCapAmb:\t0000000000000001\nNoNewPrivs:\t1\n"
+        let status = try ProcessStatus.parse(text)
         #expect(status.permitted == 0x201400)
         #expect(status.bounding == 0x1ff_ffff_ffff)
         #expect(status.ambient == 1)
-        #expect(throws: CapabilityStatusError.missing("CapAmb")) {
-            try ProcessCapabilityStatus(statusText: text.replacingOccurrences(of: "CapAmb:\t0000000000000001\n", with: ""))
+        #expect(throws: ProcessStatusError.missing("CapAmb")) {
+            try ProcessStatus.parse(text.replacingOccurrences(of: "CapAmb:\t0000000000000001\n", with: ""))
         }
-        #expect(throws: CapabilityStatusError.badValue("CapEff", "zz")) {
-            try ProcessCapabilityStatus(statusText: text.replacingOccurrences(of: "CapEff:\t0000000000201400", with: "CapEff:\tzz"))
+        #expect(throws: ProcessStatusError.malformed(field: "CapEff", reason: "'zz' is not a 64-bit hex mask")) {
+            try ProcessStatus.parse(text.replacingOccurrences(of: "CapEff:\t0000000000201400", with: "CapEff:\tzz"))
         }
     }
 
@@ -39,7 +40,7 @@ import Testing
     @Test(.enabled(if: PrivilegedTest.shouldRun))
     func runningDaemonHoldsExactlyTheDeclaredSet() throws {
         try PrivilegedTest.requireRoot()
-        let before = try ProcessCapabilityStatus(statusText: String(contentsOfFile: "/proc/self/status", encoding: .utf8))
+        let before = try ProcessStatus.ofThisProcess()
         #expect(before.bounding & ~DeclaredCapabilities.mask != 0, "the test runner must hold more than the declared set")
 
         let socketPath = "/tmp/cellos-netnsd-caps-\(getpid()).sock"
@@ -56,7 +57,7 @@ import Testing
         try spawned.waitUntilReady(timeoutMilliseconds: 10_000)
 
         let statusText = try String(contentsOfFile: "/proc/\(pid)/status", encoding: .utf8)
-        let status = try ProcessCapabilityStatus(statusText: statusText)
+        let status = try ProcessStatus.parse(statusText)
         #expect(statusText.contains("NoNewPrivs:\t1"))
         // The mask the executable itself declares, read the way an operator would.
         let printed = try Shell.check([BuiltExecutable.netnsd, "--print-capabilities"]).stdout
@@ -64,9 +65,9 @@ import Testing
         let maskText = try #require(object["mask"] as? String)
         let declared = try #require(UInt64(maskText, radix: 16))
         #expect(declared == DeclaredCapabilities.mask)
-        #expect(capabilityMaskHex(status.effective) == capabilityMaskHex(declared))
-        #expect(capabilityMaskHex(status.permitted) == capabilityMaskHex(declared))
-        #expect(capabilityMaskHex(status.bounding) == capabilityMaskHex(declared))
+        #expect(CapabilityMask.hex(status.effective) == CapabilityMask.hex(declared))
+        #expect(CapabilityMask.hex(status.permitted) == CapabilityMask.hex(declared))
+        #expect(CapabilityMask.hex(status.bounding) == CapabilityMask.hex(declared))
         #expect(status.inheritable == 0)
         #expect(status.ambient == 0)
     }

@@ -1,3 +1,5 @@
+import HelperRuntime
+
 /// Renders audits as the human table (default) or JSON (`--json`).
 public enum AuditReport {
     public static func table(_ audits: [CapabilityAudit]) -> String {
@@ -38,10 +40,7 @@ public enum AuditReport {
         return list.joined(separator: ", ")
     }
 
-    public static func hexMask(_ mask: UInt64) -> String {
-        let digits = String(mask, radix: 16)
-        return String(repeating: "0", count: 16 - digits.count) + digits
-    }
+    public static func hexMask(_ mask: UInt64) -> String { CapabilityMask.hex(mask) }
 
     public static func json(_ audits: [CapabilityAudit]) -> JSONValue {
         .object([

@@ -1,6 +1,7 @@
 #if canImport(Glibc)
 import Glibc
 #endif
+import HelperRuntime
 import IPCWire
 
 /// `cellos-broker audit`: for each helper executable beside the broker, ask it for
@@ -72,20 +73,7 @@ public enum AuditRunner {
     }
 
     public static func status(pid: Int32) throws(ProcessStatusError) -> ProcessStatus {
-        let path = "/proc/\(pid)/status"
-        let fd = open(path, O_RDONLY | O_CLOEXEC)
-        guard fd >= 0 else { throw .unreadable(pid: pid, reason: String(cString: strerror(errno))) }
-        defer { close(fd) }
-        var bytes: [UInt8] = []
-        var chunk = [UInt8](repeating: 0, count: 4096)
-        while bytes.count <= ProcessStatus.maxBytes {
-            let count = chunk.withUnsafeMutableBytes { raw in read(fd, raw.baseAddress, raw.count) }
-            if count < 0 && errno == EINTR { continue }
-            if count < 0 { throw .unreadable(pid: pid, reason: String(cString: strerror(errno))) }
-            if count == 0 { break }
-            bytes += chunk[0..<count]
-        }
-        return try ProcessStatus.parse(String(decoding: bytes, as: UTF8.self))
+        try ProcessStatus.read(pid: pid)
     }
 
     /// Audits every helper found in `directory` plus any named in `pids` (NAME → PID).

@@ -1,3 +1,5 @@
+import HelperRuntime
+
 /// One helper's audit: what it declares, what a running instance holds, and
 /// whether it holds more. A capability in the effective, permitted, inheritable or
 /// ambient set beyond the declaration is excess. So is one in the bounding set,

@@ -1,7 +1,8 @@
 #if canImport(Glibc)
 import Glibc
 #endif
-import CBrokerShim
+import CShim
+import HelperRuntime
 import IPCWire
 
 /// The broker runs unprivileged (DESIGN.md §1): started as root it becomes its
@@ -39,21 +40,22 @@ public enum PrivilegeDrop {
 
     /// Drops to `target` (when started as root) and returns the verified status.
     public static func apply(target: Identity = .nobody) throws(PrivilegeDropError) -> ProcessStatus {
-        let threads = try threadCount()
+        let threads: Int
+        do { threads = try ProcessThreads.count() } catch { throw .system(error) }
         guard threads == 1 else { throw .multiThreaded(threads) }
         let wasRoot = geteuid() == 0
         if wasRoot {
             // Bounding set first: dropping needs CAP_SETPCAP, gone after setresuid.
-            try call("prctl(PR_CAPBSET_DROP)") { cellos_broker_drop_bounding_set() }
-            try call("prctl(PR_CAP_AMBIENT_CLEAR_ALL)") { cellos_broker_clear_ambient() }
-            try call("setgroups") { cellos_broker_clear_groups() }
-            try call("setresgid") { cellos_broker_setresgid(target.gid) }
+            try call("prctl(PR_CAPBSET_DROP)") { cellos_drop_bounding_set() }
+            try call("prctl(PR_CAP_AMBIENT_CLEAR_ALL)") { cellos_clear_ambient() }
+            try call("setgroups") { cellos_clear_groups() }
+            try call("setresgid") { cellos_setresgid(target.gid) }
             // Leaving uid 0 clears the permitted, effective and ambient sets (no SECBIT_KEEP_CAPS).
-            try call("setresuid") { cellos_broker_setresuid(target.uid) }
+            try call("setresuid") { cellos_setresuid(target.uid) }
         } else {
-            try call("prctl(PR_CAP_AMBIENT_CLEAR_ALL)") { cellos_broker_clear_ambient() }
+            try call("prctl(PR_CAP_AMBIENT_CLEAR_ALL)") { cellos_clear_ambient() }
         }
-        try call("prctl(PR_SET_NO_NEW_PRIVS)") { cellos_broker_set_no_new_privs() }
+        try call("prctl(PR_SET_NO_NEW_PRIVS)") { cellos_set_no_new_privs() }
 
         let status: ProcessStatus
         do { status = try AuditRunner.status(pid: getpid()) } catch { throw .unverifiable(error.description) }
@@ -70,16 +72,6 @@ public enum PrivilegeDrop {
 
     private static func call(_ name: String, _ body: () -> Int32) throws(PrivilegeDropError) {
         guard body() == 0 else { throw .system(SystemCallError(name)) }
-    }
-
-    static func threadCount() throws(PrivilegeDropError) -> Int {
-        guard let directory = opendir("/proc/self/task") else { throw .system(SystemCallError("opendir", context: "/proc/self/task")) }
-        defer { closedir(directory) }
-        var count = 0
-        while let entry = readdir(directory) {
-            if entry.pointee.d_name.0 != UInt8(ascii: ".") { count += 1 }
-        }
-        return count
     }
 }
 

@@ -1,29 +1,8 @@
-// System interfaces the DNS proxy's event loop needs that Swift's Glibc module
-// does not export: epoll, signalfd and getrandom. Declarations only; the one
-// function below exists because the EPOLL* and SFD_* constants are enum values
-// or macros whose imported types differ between glibc versions.
+// cellos-dnsproxy's own C: recvmmsg/sendmmsg batching of its UDP paths (struct
+// mmsghdr and both calls are _GNU_SOURCE-only). Shared wrappers (epoll, signalfd,
+// accept4, prctl, getrandom) are in CShim.
 #pragma once
-#include <sys/epoll.h>
-#include <sys/signalfd.h>
-#include <sys/random.h>
-#include <sys/prctl.h>
-
-/// epoll_ctl(ADD/MOD/DEL) with a 64-bit user value in data.u64.
-int cellos_dns_epoll_ctl(int epfd, int op, int fd, unsigned int events, unsigned long long data);
-
-/// epoll_wait that returns events as parallel arrays (event mask, data.u64), avoiding
-/// the packed struct epoll_event in Swift.
-int cellos_dns_epoll_wait(int epfd, unsigned int *events, unsigned long long *data, int max, int timeout_ms);
-
-/// accept4(SOCK_CLOEXEC | SOCK_NONBLOCK), storing the peer in `addr` (accept4 is
-/// declared only under _GNU_SOURCE).
-int cellos_dns_accept(int sock, void *addr, unsigned int *addrlen);
-
-/// prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) (prctl is variadic). Returns 0 or -1 with errno.
-int cellos_dns_set_no_new_privs(void);
-
-/// prctl(PR_GET_NO_NEW_PRIVS): 1, 0, or -1 with errno.
-int cellos_dns_get_no_new_privs(void);
+#include <stddef.h>
 
 /// recvmmsg(MSG_DONTWAIT) of up to `count` (≤ 64) datagrams into slots of `stride`
 /// bytes at `buffers`; the source of datagram i goes to `addrs` + i * `addr_stride`

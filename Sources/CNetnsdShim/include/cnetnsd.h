@@ -41,6 +41,3 @@ pid_t cellos_netnsd_spawn_parked(int netns_fd, const char *resolv_conf, const ch
                                  const char *workspace_options, const cellos_netnsd_rlimit *limits, size_t nlimits,
                                  const char *path, char *const argv[], char *const envp[], const char *cwd, uid_t uid,
                                  gid_t gid, int start_fd, const void *filter, size_t filter_len, int *failed_step);
-
-/// prctl(PR_SET_NO_NEW_PRIVS, 1) for the calling thread (prctl is variadic).
-int cellos_netnsd_set_no_new_privs(void);

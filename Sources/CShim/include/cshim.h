@@ -1,9 +1,15 @@
-// C glue for what Swift cannot reach on Linux: the CMSG_* macros, struct ucred
-// (hidden behind _GNU_SOURCE), and a fork/exec whose child runs no Swift code.
+// C glue for what Swift cannot reach on Linux, shared by every cellos target: the
+// CMSG_* macros, struct ucred and other _GNU_SOURCE-only declarations, prctl
+// (variadic), signalfd, epoll and getrandom (headers outside Swift's Glibc module),
+// and a fork/exec whose child runs no Swift code. Helper-specific C stays in the
+// helper's own shim (CDNSProxyShim: recvmmsg batching; CNetnsdShim: the parked
+// workload spawn and rtnetlink).
 #pragma once
 #include <stddef.h>
 #include <stdint.h>
 #include <sys/types.h>
+// For the EPOLL* constants the callers of cellos_epoll_* pass, and epoll_create1.
+#include <sys/epoll.h>
 
 /// Sends one datagram of `len` bytes with `nfds` descriptors attached as a single
 /// SCM_RIGHTS control message (nfds may be 0). Retries EINTR. Returns the number of
@@ -42,9 +48,13 @@ int cellos_peer_credentials(int sock, pid_t *pid, uid_t *uid, gid_t *gid);
 pid_t cellos_spawn(const char *path, char *const argv[], char *const envp[], const int *fds,
                    size_t nfds, int set_listen_pid);
 
-/// pipe2(O_CLOEXEC) and accept4(SOCK_CLOEXEC): glibc declares them only under _GNU_SOURCE.
+/// pipe2(O_CLOEXEC): glibc declares it only under _GNU_SOURCE.
 int cellos_pipe_cloexec(int fds[2]);
-int cellos_accept_cloexec(int sock);
+
+/// accept4(SOCK_CLOEXEC, plus SOCK_NONBLOCK when `nonblocking` is non-zero), storing
+/// the peer's address in `addr`/`addrlen` when they are not NULL (accept4 is declared
+/// only under _GNU_SOURCE). Returns the new descriptor, or -1 with errno set.
+int cellos_accept(int sock, void *addr, unsigned int *addrlen, int nonblocking);
 
 /// setns(2) / unshare(2) (declared only under _GNU_SOURCE).
 int cellos_setns(int fd, int nstype);
@@ -53,3 +63,52 @@ int cellos_unshare(int flags);
 int cellos_ns_get_type(int fd);
 /// CLONE_NEWNET, for Swift.
 int cellos_clone_newnet(void);
+
+// MARK: privileges. Each returns 0 (or the value named) or -1 with errno set.
+
+/// prctl(PR_SET_NO_NEW_PRIVS, 1): no execve may ever raise privileges again (per
+/// thread, inherited by threads and children created afterwards).
+int cellos_set_no_new_privs(void);
+
+/// prctl(PR_GET_NO_NEW_PRIVS): 1, 0, or -1 with errno set.
+int cellos_get_no_new_privs(void);
+
+/// PR_CAPBSET_DROP for every capability up to the kernel's last one
+/// (/proc/sys/kernel/cap_last_cap). Needs CAP_SETPCAP; only the calling thread's set.
+int cellos_drop_bounding_set(void);
+
+/// prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_CLEAR_ALL).
+int cellos_clear_ambient(void);
+
+/// setgroups(0, NULL): no supplementary groups.
+int cellos_clear_groups(void);
+
+/// setresgid(gid, gid, gid) / setresuid(uid, uid, uid) (declared only under _GNU_SOURCE).
+int cellos_setresgid(gid_t gid);
+int cellos_setresuid(uid_t uid);
+
+// MARK: signals
+
+/// Blocks the `count` signals of `signals` in the calling thread (threads created
+/// later inherit the mask) and returns a non-blocking, close-on-exec signalfd for
+/// them, or -1 with errno set.
+int cellos_signalfd(const int *signals, size_t count);
+
+/// Reads one signal from a signalfd: its number, 0 when none is pending, or -1 with
+/// errno set. Retries EINTR.
+int cellos_read_signal(int fd);
+
+// MARK: epoll
+
+/// epoll_ctl(ADD/MOD/DEL) with a 64-bit user value in data.u64.
+int cellos_epoll_ctl(int epfd, int op, int fd, unsigned int events, unsigned long long data);
+
+/// epoll_wait returning at most `max` (≤ 256) events as parallel arrays (event
+/// mask, data.u64), so Swift never touches the packed struct epoll_event.
+int cellos_epoll_wait(int epfd, unsigned int *events, unsigned long long *data, int max, int timeout_ms);
+
+// MARK: randomness
+
+/// getrandom(buffer, length, 0): bytes from the kernel's CSPRNG. Returns how many
+/// were written (possibly fewer than asked), or -1 with errno set.
+ssize_t cellos_getrandom(void *buffer, size_t length);

@@ -1,6 +1,7 @@
 #if canImport(Glibc)
 import Glibc
 #endif
+import HelperRuntime
 
 /// Renders one event as a JSON line (documented in docs/dnsproxy.md):
 ///
@@ -45,7 +46,7 @@ struct EventJSON {
                 out.append(contentsOf: mnemonic.0.utf8)
             } else {
                 out.append(contentsOf: Self.typePrefix)
-                Self.appendDecimal(Int64(type), into: &out)
+                JSONBytes.appendDecimal(type, to: &out)
             }
             out.append(UInt8(ascii: "\""))
         } else {
@@ -65,7 +66,7 @@ struct EventJSON {
         }
         out.append(contentsOf: Self.latencyKey)
         if record.upstreamLatencyMicroseconds >= 0 {
-            Self.appendDecimal(record.upstreamLatencyMicroseconds, into: &out)
+            JSONBytes.appendDecimal(record.upstreamLatencyMicroseconds, to: &out)
         } else {
             out.append(contentsOf: Self.null)
         }
@@ -103,39 +104,18 @@ struct EventJSON {
             var parts = tm()
             gmtime_r(&seconds, &parts)
             var date: [UInt8] = []
-            Self.appendDigits(Int(parts.tm_year) + 1900, 4, into: &date); date.append(UInt8(ascii: "-"))
-            Self.appendDigits(Int(parts.tm_mon) + 1, 2, into: &date); date.append(UInt8(ascii: "-"))
-            Self.appendDigits(Int(parts.tm_mday), 2, into: &date); date.append(UInt8(ascii: "T"))
-            Self.appendDigits(Int(parts.tm_hour), 2, into: &date); date.append(UInt8(ascii: ":"))
-            Self.appendDigits(Int(parts.tm_min), 2, into: &date); date.append(UInt8(ascii: ":"))
-            Self.appendDigits(Int(parts.tm_sec), 2, into: &date); date.append(UInt8(ascii: "."))
+            JSONBytes.appendDigits(Int(parts.tm_year) + 1900, width: 4, to: &date); date.append(UInt8(ascii: "-"))
+            JSONBytes.appendDigits(Int(parts.tm_mon) + 1, width: 2, to: &date); date.append(UInt8(ascii: "-"))
+            JSONBytes.appendDigits(Int(parts.tm_mday), width: 2, to: &date); date.append(UInt8(ascii: "T"))
+            JSONBytes.appendDigits(Int(parts.tm_hour), width: 2, to: &date); date.append(UInt8(ascii: ":"))
+            JSONBytes.appendDigits(Int(parts.tm_min), width: 2, to: &date); date.append(UInt8(ascii: ":"))
+            JSONBytes.appendDigits(Int(parts.tm_sec), width: 2, to: &date); date.append(UInt8(ascii: "."))
             cachedDate = date
             cachedSecond = second
         }
         out.append(contentsOf: cachedDate)
-        Self.appendDigits(Int(nanoseconds % 1_000_000_000 / 1000), 6, into: &out)
+        JSONBytes.appendDigits(Int(nanoseconds % 1_000_000_000 / 1000), width: 6, to: &out)
         out.append(UInt8(ascii: "Z"))
-    }
-
-    static func appendDigits(_ value: Int, _ width: Int, into out: inout [UInt8]) {
-        var divisor = 1
-        for _ in 1 ..< width { divisor *= 10 }
-        var rest = value
-        while divisor > 0 {
-            out.append(UInt8(ascii: "0") + UInt8(rest / divisor % 10))
-            rest %= divisor
-            divisor /= 10
-        }
-    }
-
-    static func appendDecimal(_ value: Int64, into out: inout [UInt8]) {
-        var digits = 1
-        var limit: Int64 = 10
-        while value >= limit && digits < 19 {
-            digits += 1
-            limit = limit &* 10
-        }
-        appendDigits(Int(value), digits, into: &out)
     }
 
     /// "a.b.c.d:port" for IPv4 without inet_ntop; IPv6 through it, as "[addr]:port".
@@ -144,10 +124,10 @@ struct EventJSON {
             let key = address.key
             let value = UInt32(truncatingIfNeeded: key.addressLow)
             for shift in stride(from: 24, through: 0, by: -8) {
-                appendDecimal(Int64((value >> UInt32(shift)) & 0xFF), into: &out)
+                JSONBytes.appendDecimal((value >> UInt32(shift)) & 0xFF, to: &out)
                 out.append(shift == 0 ? UInt8(ascii: ":") : UInt8(ascii: "."))
             }
-            appendDecimal(Int64(key.port), into: &out)
+            JSONBytes.appendDecimal(key.port, to: &out)
         } else {
             out.append(contentsOf: address.description.utf8)
         }
@@ -176,7 +156,7 @@ struct EventJSON {
                     for _ in 0 ..< 4 { out.append(UInt8(ascii: "\\")) }
                 default:
                     out.append(UInt8(ascii: "\\")); out.append(UInt8(ascii: "\\"))
-                    appendDigits(Int(lower), 3, into: &out)
+                    JSONBytes.appendDigits(Int(lower), width: 3, to: &out)
                 }
             }
             cursor += 1 + length

@@ -1,6 +1,7 @@
 #if canImport(Glibc)
 import Glibc
 #endif
+import HelperRuntime
 import IPCWire
 import Synchronization
 
@@ -8,8 +9,7 @@ import Synchronization
 /// events descriptor. Blocking writes happen here only.
 final class EventWriter: @unchecked Sendable {
     let queue: EventQueue
-    private let fd: Int32
-    private let ownsDescriptor: Bool
+    private let output: OwnedFD
     private var json: EventJSON
     private let stopping = Atomic<Bool>(false)
     private let written = Atomic<Int>(0)
@@ -21,21 +21,9 @@ final class EventWriter: @unchecked Sendable {
 
     /// Opens `path` for appending ("-" is standard output).
     init(path: String, cellID: String, capacity: Int) throws(SystemCallError) {
-        if path == "-" {
-            fd = STDOUT_FILENO
-            ownsDescriptor = false
-        } else {
-            fd = try systemCall("open", context: "--events \(path)") {
-                open(path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0o640)
-            }
-            ownsDescriptor = true
-        }
+        output = try EventsOutput.open(path: path)
         queue = EventQueue(capacity: capacity)
         json = EventJSON(cellID: cellID)
-    }
-
-    deinit {
-        if ownsDescriptor { close(fd) }
     }
 
     func start() throws(SystemCallError) {
@@ -81,17 +69,8 @@ final class EventWriter: @unchecked Sendable {
     }
 
     private func flush(_ out: inout [UInt8]) {
-        var offset = 0
-        while offset < out.count {
-            let count = out.withUnsafeBytes { raw in
-                retryingOnInterrupt { write(fd, raw.baseAddress! + offset, raw.count - offset) }
-            }
-            if count <= 0 {
-                writeFailures.add(1, ordering: .relaxed)
-                break
-            }
-            offset += count
-        }
+        let written = out.withUnsafeBytes { EventsOutput.writeAll(output.rawValue, $0) }
+        if written < out.count { writeFailures.add(1, ordering: .relaxed) }
         out.removeAll(keepingCapacity: true)
     }
 }

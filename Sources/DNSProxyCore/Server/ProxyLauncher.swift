@@ -1,3 +1,4 @@
+import HelperRuntime
 import IPCWire
 
 /// What `cellos-dnsproxy` does after parsing its flags: check the configuration
@@ -10,7 +11,7 @@ public enum ProxyLauncher {
         do throws(ProxyStartError) {
             let configuration: ProxyConfiguration
             do { configuration = try ProxyConfiguration.resolve(options) } catch { throw ProxyStartError.configuration(error) }
-            do { try CapabilityCheck.enforce(allowed: configuration.allowCapabilities) } catch { throw ProxyStartError.capabilities(error) }
+            do { try CapabilityRefusal.enforce(allowed: configuration.allowCapabilities) } catch { throw ProxyStartError.capabilities(error) }
             let server = try ProxyServer(configuration: configuration, listeners: try listeners(configuration))
             try server.start()
             // Confine only now: sockets, the events file and the writer thread exist.

@@ -1,7 +1,8 @@
-import CDNSProxyShim
 #if canImport(Glibc)
 import Glibc
 #endif
+import CShim
+import HelperRuntime
 import IPCWire
 
 /// The proxy's single-threaded event loop: client sockets, upstream sockets and a
@@ -28,7 +29,7 @@ public final class ProxyServer {
     private let upstreamOwners: DescriptorSet
     let upstreamKey: EndpointKey
     let epoll: OwnedFD
-    let signals: OwnedFD
+    let signals: SignalWatch
     let events: EventWriter?
     let pending: PendingQueries
     var random = RandomIDs()
@@ -84,15 +85,7 @@ public final class ProxyServer {
             upstreamOwners = owners
             epoll = OwnedFD(adopting: try systemCall("epoll_create1") { epoll_create1(Int32(EPOLL_CLOEXEC)) })
 
-            var mask = sigset_t()
-            sigemptyset(&mask)
-            for signal in [SIGTERM, SIGINT, SIGUSR1] { sigaddset(&mask, signal) }
-            let maskResult = pthread_sigmask(SIG_BLOCK, &mask, nil)
-            guard maskResult == 0 else { throw SystemCallError("pthread_sigmask", errno: maskResult) }
-            signal(SIGPIPE, SIG_IGN)
-            signals = OwnedFD(adopting: try systemCall("signalfd") {
-                signalfd(-1, &mask, Int32(SFD_CLOEXEC) | Int32(SFD_NONBLOCK))
-            })
+            signals = try SignalWatch()
 
             if let path = configuration.eventsPath {
                 events = try EventWriter(path: path, cellID: configuration.cellID, capacity: configuration.eventQueueCapacity)
@@ -107,7 +100,7 @@ public final class ProxyServer {
                 let flags = try systemCall("fcntl(F_GETFL)", context: "dns-tcp") { fcntl(tcpListener, F_GETFL) }
                 try systemCall("fcntl(F_SETFL)", context: "dns-tcp") { fcntl(tcpListener, F_SETFL, flags | O_NONBLOCK) }
             }
-            try watch(signals.rawValue, Token.signals)
+            try watch(signals.fd.rawValue, Token.signals)
             try watch(udpListener, Token.udpListener)
             if tcpListener >= 0 { try watch(tcpListener, Token.tcpListener) }
             for (index, fd) in upstreamSockets.enumerated() { try watch(fd, Token.firstUpstream + UInt64(index)) }
@@ -136,7 +129,7 @@ public final class ProxyServer {
         while !stopping {
             let count = eventMasks.withUnsafeMutableBufferPointer { masks in
                 tokens.withUnsafeMutableBufferPointer { data in
-                    cellos_dns_epoll_wait(epoll.rawValue, masks.baseAddress, data.baseAddress, Int32(masks.count), waitTimeout())
+                    cellos_epoll_wait(epoll.rawValue, masks.baseAddress, data.baseAddress, Int32(masks.count), waitTimeout())
                 }
             }
             if count < 0 {
@@ -172,7 +165,7 @@ public final class ProxyServer {
     }
 
     func watch(_ fd: Int32, _ token: UInt64, events mask: UInt32 = EPOLLIN.rawValue) throws(SystemCallError) {
-        try systemCall("epoll_ctl(ADD)", context: "fd \(fd)") { cellos_dns_epoll_ctl(epoll.rawValue, EPOLL_CTL_ADD, fd, mask, token) }
+        try systemCall("epoll_ctl(ADD)", context: "fd \(fd)") { cellos_epoll_ctl(epoll.rawValue, EPOLL_CTL_ADD, fd, mask, token) }
     }
 
     /// Milliseconds until the oldest pending query (or TCP connection) expires.
@@ -186,9 +179,8 @@ public final class ProxyServer {
     }
 
     private func handleSignals() {
-        var info = signalfd_siginfo()
-        while read(signals.rawValue, &info, MemoryLayout<signalfd_siginfo>.size) == MemoryLayout<signalfd_siginfo>.size {
-            switch Int32(info.ssi_signo) {
+        while let signal = try? signals.next() {
+            switch signal {
             case SIGUSR1: StandardError.writeLine(snapshot().json())
             default: stopping = true
             }
@@ -474,10 +466,10 @@ public enum ProxyStartError: Error, CustomStringConvertible {
     case wrongSocketType(String, expected: String)
     case configuration(ConfigurationError)
     case activation(ActivationError)
-    case capabilities(CapabilityCheck.Failure)
+    case capabilities(CapabilityRefusalError)
     case noSockets
     case listenAndInherited
-    case syscallFilter(SyscallFilter.Failure)
+    case syscallFilter(SeccompInstallError)
 
     public var description: String {
         switch self {
@@ -515,13 +507,6 @@ enum RealtimeClock {
 public enum StandardError {
     public static func writeLine(_ text: String) {
         let bytes = Array((text + "\n").utf8)
-        var offset = 0
-        while offset < bytes.count {
-            let count = bytes.withUnsafeBytes { raw in
-                retryingOnInterrupt { write(STDERR_FILENO, raw.baseAddress! + offset, raw.count - offset) }
-            }
-            if count <= 0 { return }
-            offset += count
-        }
+        _ = bytes.withUnsafeBytes { EventsOutput.writeAll(STDERR_FILENO, $0) }
     }
 }

@@ -1,4 +1,4 @@
-import CDNSProxyShim
+import CShim
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -19,7 +19,7 @@ struct RandomIDs {
         buffer.withUnsafeMutableBytes { raw in
             var filled = 0
             while filled < raw.count {
-                let count = getrandom(raw.baseAddress! + filled, raw.count - filled, 0)
+                let count = cellos_getrandom(raw.baseAddress! + filled, raw.count - filled)
                 if count > 0 { filled += count } else if errno != EINTR {
                     // getrandom only fails for a bad buffer; crash rather than predictable IDs.
                     fatalError("getrandom failed: errno \(errno)")

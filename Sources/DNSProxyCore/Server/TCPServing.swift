@@ -1,4 +1,4 @@
-import CDNSProxyShim
+import CShim
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -72,7 +72,7 @@ extension ProxyServer {
         for _ in 0 ..< 64 {
             var client = SocketAddress()
             var length = UInt32(SocketAddress.capacity)
-            let fd = withUnsafeMutablePointer(to: &client.storage) { cellos_dns_accept(tcpListener, $0, &length) }
+            let fd = withUnsafeMutablePointer(to: &client.storage) { cellos_accept(tcpListener, $0, &length, 1) }
             if fd < 0 { return }
             guard let index = tcp.connections.firstIndex(where: { $0.fd < 0 }) else {
                 // At the cap: refuse by closing rather than letting the backlog grow.
@@ -119,7 +119,7 @@ extension ProxyServer {
             let count = recv(tcp.connections[index].fd, receiveBuffer.baseAddress, 16384, Int32(MSG_DONTWAIT))
             if count == 0 {
                 tcp.connections[index].readClosed = true
-                _ = cellos_dns_epoll_ctl(epoll.rawValue, EPOLL_CTL_DEL, tcp.connections[index].fd, 0, 0)
+                _ = cellos_epoll_ctl(epoll.rawValue, EPOLL_CTL_DEL, tcp.connections[index].fd, 0, 0)
                 closeIfDone(index)
                 return
             }
@@ -191,7 +191,7 @@ extension ProxyServer {
         if wantsWrite != connection.wantsWrite && !connection.readClosed {
             connection.wantsWrite = wantsWrite
             let mask = EPOLLIN.rawValue | EPOLLRDHUP.rawValue | (wantsWrite ? EPOLLOUT.rawValue : 0)
-            _ = cellos_dns_epoll_ctl(epoll.rawValue, EPOLL_CTL_MOD, connection.fd, mask, Self.clientToken(index))
+            _ = cellos_epoll_ctl(epoll.rawValue, EPOLL_CTL_MOD, connection.fd, mask, Self.clientToken(index))
         }
         tcp.connections[index] = connection
         closeIfDone(index)
@@ -254,7 +254,7 @@ extension ProxyServer {
             tcp.connections[index].upstreamConnected = result == 0
             tcp.connections[index].upstreamWantsWrite = true
             let mask = EPOLLIN.rawValue | EPOLLOUT.rawValue | EPOLLRDHUP.rawValue
-            guard cellos_dns_epoll_ctl(epoll.rawValue, EPOLL_CTL_ADD, fd, mask, Self.upstreamToken(index)) == 0 else {
+            guard cellos_epoll_ctl(epoll.rawValue, EPOLL_CTL_ADD, fd, mask, Self.upstreamToken(index)) == 0 else {
                 close(fd)
                 tcp.connections[index].upstreamFD = -1
                 return false
@@ -306,7 +306,7 @@ extension ProxyServer {
         if wantsWrite != connection.upstreamWantsWrite {
             connection.upstreamWantsWrite = wantsWrite
             let mask = EPOLLIN.rawValue | EPOLLRDHUP.rawValue | (wantsWrite ? EPOLLOUT.rawValue : 0)
-            _ = cellos_dns_epoll_ctl(epoll.rawValue, EPOLL_CTL_MOD, connection.upstreamFD, mask, Self.upstreamToken(index))
+            _ = cellos_epoll_ctl(epoll.rawValue, EPOLL_CTL_MOD, connection.upstreamFD, mask, Self.upstreamToken(index))
         }
         tcp.connections[index] = connection
     }

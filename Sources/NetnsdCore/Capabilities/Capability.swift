@@ -59,9 +59,3 @@ public enum DeclaredCapabilities {
     /// The declared set as a mask in the format of `/proc/<pid>/status` `CapEff`.
     public static var mask: UInt64 { capabilities.reduce(0) { $0 | $1.maskBit } }
 }
-
-/// A capability mask printed as `/proc/<pid>/status` prints it: 16 hex digits.
-public func capabilityMaskHex(_ mask: UInt64) -> String {
-    let digits = String(mask, radix: 16)
-    return String(repeating: "0", count: max(0, 16 - digits.count)) + digits
-}

@@ -2,7 +2,8 @@
 import Glibc
 #endif
 import CCap
-import CNetnsdShim
+import CShim
+import HelperRuntime
 import IPCWire
 
 /// Reduces this process to a declared capability set: every other capability
@@ -15,7 +16,8 @@ import IPCWire
 /// afterwards inherit the reduced sets. It refuses to run otherwise.
 public enum CapabilityDrop {
     public static func restrict(to declared: [Capability]) throws(CapabilityError) {
-        let threads = try ProcessThreads.count()
+        let threads: Int
+        do { threads = try ProcessThreads.count() } catch { throw .system(error) }
         guard threads == 1 else { throw .multiThreaded(threads: threads) }
 
         let current = try CapabilityState.ofThisThread()
@@ -45,7 +47,7 @@ public enum CapabilityDrop {
         guard cap_set_proc(wanted) == 0 else { throw .system(SystemCallError("cap_set_proc")) }
         // The daemon never needs to gain privilege through execve; with
         // no_new_privs nothing it might exec could (set-uid or file capabilities).
-        guard cellos_netnsd_set_no_new_privs() == 0 else { throw .system(SystemCallError("prctl(PR_SET_NO_NEW_PRIVS)")) }
+        guard cellos_set_no_new_privs() == 0 else { throw .system(SystemCallError("prctl(PR_SET_NO_NEW_PRIVS)")) }
     }
 
     static func name(of number: cap_value_t) -> String {
@@ -74,22 +76,6 @@ struct CapabilityState {
             }
         }
         return state
-    }
-}
-
-/// How many threads this process has (entries of `/proc/self/task`).
-enum ProcessThreads {
-    static func count() throws(CapabilityError) -> Int {
-        guard let directory = opendir("/proc/self/task") else {
-            throw .system(SystemCallError("opendir", context: "/proc/self/task"))
-        }
-        defer { closedir(directory) }
-        var count = 0
-        while let entry = readdir(directory) {
-            let first = entry.pointee.d_name.0
-            if first != UInt8(ascii: ".") { count += 1 }
-        }
-        return count
     }
 }
 

@@ -122,7 +122,7 @@ public final class NetnsdServer: @unchecked Sendable {
 
     private func acceptLoop() {
         while true {
-            let fd = retryingOnInterrupt { cellos_accept_cloexec(listener) }
+            let fd = retryingOnInterrupt { cellos_accept(listener, nil, nil, 0) }
             if fd < 0 {
                 if state.withLock({ $0.stopping }) { return }
                 let error = SystemCallError("accept4")

@@ -1,18 +1,19 @@
+// signalfd: its header is not part of Swift's Glibc module.
 #define _GNU_SOURCE
-#include "cflowlog.h"
+#include "cshim.h"
 
 #include <errno.h>
+#include <pthread.h>
 #include <signal.h>
-#include <sys/prctl.h>
 #include <sys/signalfd.h>
 #include <unistd.h>
 
-int cellos_flowlog_signalfd(void) {
+int cellos_signalfd(const int *signals, size_t count) {
     sigset_t set;
     sigemptyset(&set);
-    sigaddset(&set, SIGTERM);
-    sigaddset(&set, SIGINT);
-    sigaddset(&set, SIGUSR1);
+    for (size_t i = 0; i < count; i++) {
+        if (sigaddset(&set, signals[i]) != 0) return -1;
+    }
     int rc = pthread_sigmask(SIG_BLOCK, &set, NULL);
     if (rc != 0) {
         errno = rc;
@@ -21,7 +22,7 @@ int cellos_flowlog_signalfd(void) {
     return signalfd(-1, &set, SFD_NONBLOCK | SFD_CLOEXEC);
 }
 
-int cellos_flowlog_read_signal(int fd) {
+int cellos_read_signal(int fd) {
     struct signalfd_siginfo info;
     for (;;) {
         ssize_t n = read(fd, &info, sizeof info);
@@ -32,5 +33,3 @@ int cellos_flowlog_read_signal(int fd) {
         return -1;
     }
 }
-
-int cellos_flowlog_no_new_privs(void) { return prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0); }

@@ -1,5 +1,7 @@
+// prctl(2) is variadic and setres[ug]id/setgroups want _GNU_SOURCE, so the
+// privilege calls every helper makes are here, once.
 #define _GNU_SOURCE
-#include "cbrokershim.h"
+#include "cshim.h"
 
 #include <errno.h>
 #include <grp.h>
@@ -8,11 +10,11 @@
 #include <unistd.h>
 #include <linux/capability.h>
 
-int cellos_broker_set_no_new_privs(void) {
-    return prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0);
-}
+int cellos_set_no_new_privs(void) { return prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0); }
 
-int cellos_broker_drop_bounding_set(void) {
+int cellos_get_no_new_privs(void) { return prctl(PR_GET_NO_NEW_PRIVS, 0, 0, 0, 0); }
+
+int cellos_drop_bounding_set(void) {
     // The kernel's last capability: read it, so a newer kernel's extra bits go too.
     int last = CAP_LAST_CAP;
     FILE *file = fopen("/proc/sys/kernel/cap_last_cap", "re");
@@ -32,18 +34,10 @@ int cellos_broker_drop_bounding_set(void) {
     return 0;
 }
 
-int cellos_broker_clear_ambient(void) {
-    return prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_CLEAR_ALL, 0, 0, 0);
-}
+int cellos_clear_ambient(void) { return prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_CLEAR_ALL, 0, 0, 0); }
 
-int cellos_broker_clear_groups(void) {
-    return setgroups(0, NULL);
-}
+int cellos_clear_groups(void) { return setgroups(0, NULL); }
 
-int cellos_broker_setresgid(gid_t gid) {
-    return setresgid(gid, gid, gid);
-}
+int cellos_setresgid(gid_t gid) { return setresgid(gid, gid, gid); }
 
-int cellos_broker_setresuid(uid_t uid) {
-    return setresuid(uid, uid, uid);
-}
+int cellos_setresuid(uid_t uid) { return setresuid(uid, uid, uid); }

@@ -1,7 +1,9 @@
 /// What `/proc/<pid>/status` says about a process's privilege: the five capability
 /// sets, `NoNewPrivs`, the seccomp mode and the real/effective/saved/fs ids.
 /// The parser is strict about the fields it reads (each once, well formed) and
-/// ignores the rest of the file.
+/// ignores the rest of the file. One parser for every reader: the broker's audit
+/// and privilege drop, the unprivileged helpers' refusal to run with capabilities,
+/// netnsd's tests. Pure Swift (fuzzed alone: fuzz/targets/proc-status).
 public struct ProcessStatus: Equatable, Sendable {
     public var name: String
     public var inheritable: UInt64
@@ -17,6 +19,25 @@ public struct ProcessStatus: Equatable, Sendable {
     public var gids: [UInt32]
 
     public static let maxBytes = 64 * 1024
+
+    public init(
+        name: String, inheritable: UInt64, permitted: UInt64, effective: UInt64, bounding: UInt64, ambient: UInt64,
+        noNewPrivileges: Bool, seccompMode: Int?, uids: [UInt32], gids: [UInt32]
+    ) {
+        self.name = name
+        self.inheritable = inheritable
+        self.permitted = permitted
+        self.effective = effective
+        self.bounding = bounding
+        self.ambient = ambient
+        self.noNewPrivileges = noNewPrivileges
+        self.seccompMode = seccompMode
+        self.uids = uids
+        self.gids = gids
+    }
+
+    /// Whether capability `number` is in the effective set.
+    public func hasEffective(_ number: Int) -> Bool { number >= 0 && number < 64 && effective & (1 << UInt64(number)) != 0 }
 
     public static func parse(_ text: String) throws(ProcessStatusError) -> ProcessStatus {
         guard text.utf8.count <= maxBytes else { throw .malformed(field: "status", reason: "longer than \(maxBytes) bytes") }
@@ -86,13 +107,13 @@ extension Substring {
 public enum ProcessStatusError: Error, Equatable, Sendable, CustomStringConvertible {
     case missing(String)
     case malformed(field: String, reason: String)
-    case unreadable(pid: Int32, reason: String)
+    case unreadable(path: String, reason: String)
 
     public var description: String {
         switch self {
         case .missing(let field): "/proc status has no \(field) line"
         case .malformed(let field, let reason): "/proc status field \(field): \(reason)"
-        case .unreadable(let pid, let reason): "cannot read /proc/\(pid)/status: \(reason)"
+        case .unreadable(let path, let reason): "cannot read \(path): \(reason)"
         }
     }
 }

@@ -1,6 +1,0 @@
-#include <sys/prctl.h>
-#include "cdnsproxyshim.h"
-
-int cellos_dns_set_no_new_privs(void) { return prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0); }
-
-int cellos_dns_get_no_new_privs(void) { return prctl(PR_GET_NO_NEW_PRIVS, 0, 0, 0, 0); }
