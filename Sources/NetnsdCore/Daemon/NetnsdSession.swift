@@ -147,7 +147,7 @@ public final class NetnsdSession: @unchecked Sendable {
             }
         } catch {
             let code = switch error {
-            case .hostNamespace, .notANetworkNamespace, .invalidCellID: ErrorCode.invalidRequest
+            case .hostNamespace, .notANetworkNamespace: ErrorCode.invalidRequest
             case .setupFailed: ErrorCode.setupFailed
             }
             return Self.error(code, "\(error)", requestID)
