@@ -178,7 +178,9 @@ public struct ResourceLimit: Equatable, Sendable {
 }
 
 /// Starts the cell's workload inside the cell netns, parked before `execve`
-/// until `StartWorkload`.
+/// until `StartWorkload`. With `stdio`, the frame carries three descriptors
+/// (the client's stdin, stdout, stderr) that become the workload's 0, 1, 2;
+/// without, the workload gets /dev/null there.
 public struct SpawnWorkload: NetnsdMessage {
     public static let messageType = MessageType.spawnWorkload
     public static let maxArguments = 256
@@ -196,13 +198,18 @@ public struct SpawnWorkload: NetnsdMessage {
     /// An absolute directory on which the workload gets a private tmpfs.
     public var workspace: String?
     public var limits: [ResourceLimit]
+    /// Whether three stdio descriptors travel with the request.
+    public var stdio: Bool
+
+    public var descriptorCount: Int { stdio ? 3 : 0 }
 
     /// Checks the fields that decoding alone cannot: absolute paths, argv[0]
     /// present, `KEY=VALUE` environment, no root ids.
     public init(
         cellID: CellID, path: String, arguments: [String], environment: [String] = [], workingDirectory: String = "/",
-        uid: UInt32, gid: UInt32, workspace: String? = nil, limits: [ResourceLimit] = []
+        uid: UInt32, gid: UInt32, workspace: String? = nil, limits: [ResourceLimit] = [], stdio: Bool = false
     ) throws(WireError) {
+        self.stdio = stdio
         self.workspace = workspace
         self.limits = limits
         self.cellID = cellID
@@ -250,6 +257,7 @@ public struct SpawnWorkload: NetnsdMessage {
             writer.write(limit.soft)
             writer.write(limit.hard)
         }
+        writer.write(stdio)
     }
 
     public init(from reader: inout WireReader) throws(WireError) {
@@ -274,6 +282,7 @@ public struct SpawnWorkload: NetnsdMessage {
             limits.append(try ResourceLimit(name: name, soft: soft, hard: hard, field: "limits[\(index)]"))
         }
         self.limits = limits
+        stdio = try reader.readBool("stdio")
         for (index, value) in (arguments + environment).enumerated() where value.utf8.count > Self.maxStringLength {
             throw .invalidField(field: "arguments/environment[\(index)]", reason: "longer than \(Self.maxStringLength) bytes")
         }
