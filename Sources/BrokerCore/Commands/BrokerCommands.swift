@@ -29,20 +29,26 @@ public enum BrokerCommands {
     /// printed with every default explicit; nil path means the embedded demo spec.
     public static func resolveSpec(path: String?, shortcuts: RunShortcuts) -> Outcome {
         do {
-            let base: CellSpec
-            if let path {
-                let bytes = try FileInput.read(path: path, maxBytes: JSONParser.defaultMaxBytes)
-                base = try CellSpecDecoder.decode(bytes)
-            } else if shortcuts.argv.isEmpty {
-                base = DemoSpec.spec()
-            } else {
-                base = CellSpec.defaults(id: CellIDs.generate(), argv: [])
-            }
-            let spec = try shortcuts.apply(to: base)
+            let spec = try loadSpec(path: path, shortcuts: shortcuts)
             return Outcome(stdout: spec.json.serialized() + "\n", stderr: "", status: 0)
         } catch {
             return Outcome(stdout: "", stderr: "cellos-broker: \(error)\n", status: BrokerExitCode.setupFailure)
         }
+    }
+
+    /// The spec `spec`/`run` work on: from `path` (`-` for stdin), else the demo spec
+    /// when no ARGV is given, else the defaults; the shortcuts applied on top.
+    public static func loadSpec(path: String?, shortcuts: RunShortcuts) throws -> CellSpec {
+        let base: CellSpec
+        if let path {
+            let bytes = try FileInput.read(path: path, maxBytes: JSONParser.defaultMaxBytes)
+            base = try CellSpecDecoder.decode(bytes)
+        } else if shortcuts.argv.isEmpty {
+            base = DemoSpec.spec()
+        } else {
+            base = CellSpec.defaults(id: CellIDs.generate(), argv: [])
+        }
+        return try shortcuts.apply(to: base)
     }
 
     /// Reads a signing key as `run --sign-key` would, to refuse a bad one before anything runs.

@@ -42,6 +42,10 @@ public struct NetnsdClient: ~Copyable {
         return NetnsdReply(message: message, descriptors: descriptors)
     }
 
+    /// Whether a `WorkloadExited` arrived while a reply was awaited (then
+    /// `nextExit` returns without reading the socket).
+    public var hasPendingExit: Bool { !pendingExits.isEmpty }
+
     /// The next `WorkloadExited` event, waiting for it if none is queued.
     public mutating func nextExit() throws(WireError) -> WorkloadExited {
         if !pendingExits.isEmpty { return pendingExits.removeFirst() }
