@@ -20,7 +20,7 @@ struct BrokerCommand: ParsableCommand {
             \(BrokerExitCode.helperFailure) helper failure. See docs/broker.md.
             """,
         version: CellosVersion.string,
-        subcommands: [Run.self, Spec.self, Stamp.self, Keygen.self, Verify.self, Audit.self, SelfCheck.self]
+        subcommands: [Run.self, Summary.self, Spec.self, Stamp.self, Keygen.self, Verify.self, Audit.self, SelfCheck.self]
     )
 }
 
@@ -119,6 +119,23 @@ extension BrokerCommand {
             } catch {
                 try fail("\(error)")
             }
+        }
+    }
+
+    struct Summary: ParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Print a readable digest of a cell's event log: DNS decisions, flows, counters, outcome.")
+
+        @Argument(help: ArgumentHelp("The events file written by run --events.", valueName: "EVENTS"))
+        var events: String
+
+        func run() throws {
+            let bytes: [UInt8]
+            do { bytes = try FileInput.read(path: events, maxBytes: 256 << 20) } catch {
+                try finish(BrokerCommands.Outcome(stdout: "", stderr: "cellos-broker: \(events): \(error)\n", status: BrokerExitCode.setupFailure))
+            }
+            let text = String(decoding: bytes, as: UTF8.self)
+            try finish(BrokerCommands.Outcome(stdout: EventSummary.render(lines: text.split(separator: "\n")), stderr: "", status: 0))
         }
     }
 

@@ -130,14 +130,14 @@ public enum BrokerCommands {
 }
 
 /// Whole-file reads with a size cap (`-` is standard input).
-enum FileInput {
+public enum FileInput {
     struct TooLarge: Error, CustomStringConvertible {
         let path: String
         let limit: Int
         var description: String { "\(path) is larger than \(limit) bytes" }
     }
 
-    static func read(path: String, maxBytes: Int) throws -> [UInt8] {
+    public static func read(path: String, maxBytes: Int) throws -> [UInt8] {
         let fd = path == "-" ? 0 : try systemCall("open", context: path) { open(path, O_RDONLY | O_CLOEXEC) }
         defer { if fd != 0 { close(fd) } }
         var bytes: [UInt8] = []
