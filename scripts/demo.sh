@@ -67,8 +67,9 @@ done
 ip netns exec "$host" "$CELLOS_BIN/cellos-netnsd" --socket "$work/netnsd.sock" --allow-uid 0 \
     --uplink-pool 10.200.0.0/24 2>"$work/netnsd.log" &
 pids+=($!)
-for _ in $(seq 100); do [ -S "$work/netnsd.sock" ] && break; sleep 0.05; done
-[ -S "$work/netnsd.sock" ] || { echo "demo: cellos-netnsd did not start:" >&2; cat "$work/netnsd.log" >&2; exit 1; }
+# It logs "listening on" once the control socket accepts connections.
+for _ in $(seq 200); do grep -q "listening on" "$work/netnsd.log" && break; sleep 0.05; done
+grep -q "listening on" "$work/netnsd.log" || { echo "demo: cellos-netnsd did not start:" >&2; cat "$work/netnsd.log" >&2; exit 1; }
 
 echo "demo: running the demo cell (cellos-broker run, embedded spec)"
 echo "----- workload output -----"
