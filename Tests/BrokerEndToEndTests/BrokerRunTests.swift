@@ -140,7 +140,7 @@ import Testing
                 let links = try Shell.check(["ip", "-n", cell.host.name, "-o", "link", "show"]).stdout.split(separator: "\n").count
                 let tables = try Shell.check(["ip", "netns", "exec", cell.host.name, "nft", "list", "tables"]).stdout
                 let netns = try Shell.check(["ip", "netns", "list"]).stdout.split(separator: "\n").count
-                let helpers = (try Shell.run(["pgrep", "-f", "cellos-(dnsproxy|flowlog) "])).stdout.split(separator: "\n").count
+                let helpers = (try Shell.run(["pgrep", "-f", "cellos-(dnsproxy|flowlog) .*--cell-id e2e-"])).stdout.split(separator: "\n").count
                 let fds = try FileManager.default.contentsOfDirectory(atPath: "/proc/\(cell.netnsdPID)/fd").count
                 return ["links \(links)", "tables \(tables)", "netns \(netns)", "helpers \(helpers)", "netnsd fds \(fds)"]
             }
@@ -153,6 +153,46 @@ import Testing
             }
             let after = try snapshot()
             #expect(after == before, "before \(before), after \(after)")
+        }
+    }
+
+    /// SIGTERM to the broker mid-run: the workload is killed, the cell torn down
+    /// (`destroyed` with reason `interrupted`), the broker exits 128+15; and netnsd's
+    /// death mid-run is reported as `netnsd_lost` with status 125.
+    @Test(.enabled(if: PrivilegedTest.shouldRun))
+    func brokerSignalAndLostNetnsdTearDown() throws {
+        try PrivilegedTest.requireRoot()
+        try withCellLab { cell in
+            let broker = try BuiltProducts.path(of: "cellos-broker")
+            // A duration no other process on the machine uses, so pgrep finds only this workload.
+            func startBroker(_ id: String, sleep seconds: String) throws -> (Process, String) {
+                let events = "\(cell.directory)/\(id).jsonl"
+                let process = try Shell.start([
+                    "ip", "netns", "exec", cell.host.name, broker, "run", "--netnsd-socket", cell.socket, "--events", events,
+                    "--spec", try cell.specFile(id: id, argv: ["/bin/sleep", seconds]),
+                ])
+                // Running once the workload is: its sleep shows up.
+                for _ in 0..<100 {
+                    if (try? Shell.run(["pgrep", "-f", "-u", "65534", "^/bin/sleep \(seconds)$"]))?.status == 0 { break }
+                    usleep(50_000)
+                }
+                return (process, events)
+            }
+            let (interrupted, events) = try startBroker("e2e-sigterm", sleep: "31.7")
+            kill(interrupted.processIdentifier, SIGTERM)
+            interrupted.waitUntilExit()
+            #expect(interrupted.terminationStatus == 128 + SIGTERM)
+            let data = try CellLab.readEvents(events).compactMap { $0["data"] as? [String: Any] }
+            #expect(data.contains { $0["reason"] as? String == "interrupted" }, "\(data)")
+            #expect(data.contains { $0["signal"] as? Int == Int(SIGKILL) && $0["duration_ms"] != nil }, "\(data)")
+            #expect((try Shell.run(["pgrep", "-f", "^/bin/sleep 31.7$"])).status != 0)
+
+            let (orphaned, lostEvents) = try startBroker("e2e-lost", sleep: "32.3")
+            kill(cell.netnsdPID, SIGKILL)
+            orphaned.waitUntilExit()
+            #expect(orphaned.terminationStatus == 125)
+            let lost = try CellLab.readEvents(lostEvents).compactMap { $0["data"] as? [String: Any] }.compactMap { $0["reason"] as? String }
+            #expect(lost.contains("netnsd_lost"), "\(lost)")
         }
     }
 }

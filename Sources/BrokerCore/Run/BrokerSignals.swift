@@ -9,6 +9,13 @@ public enum BrokerSignals {
     static let received = Atomic<Int32>(0)
 
     public static func install() {
+        // A parent may have started the broker with these blocked (the mask is inherited).
+        var unblock = sigset_t()
+        sigemptyset(&unblock)
+        for signal in [SIGINT, SIGTERM, SIGHUP] {
+            sigaddset(&unblock, signal)
+        }
+        sigprocmask(SIG_UNBLOCK, &unblock, nil)
         for signal in [SIGINT, SIGTERM, SIGHUP] {
             var action = sigaction()
             action.__sigaction_handler.sa_handler = { number in BrokerSignals.received.store(number, ordering: .relaxed) }
