@@ -74,6 +74,9 @@ public final class CellRun {
     var failedHelper: String?
     var workloadRunning = false
     var netnsdAlive = true
+    /// The cell's sockets between CreateCell and the helpers' start.
+    var dnsSockets = DescriptorSet()
+    var flowLogSocket = DescriptorSet()
 
     public init(spec: CellSpec, configuration: CellRunConfiguration, writer: EventWriter, client: consuming NetnsdClient) {
         self.spec = spec
@@ -137,9 +140,6 @@ public final class CellRun {
         dnsSockets.append(reply.descriptors.take(2))
         if created.names.count == 4 { flowLogSocket.append(reply.descriptors.take(3)) }
     }
-
-    var dnsSockets = DescriptorSet()
-    var flowLogSocket = DescriptorSet()
 
     func startHelpers() throws(Abort) {
         if spec.dns.enabled {
