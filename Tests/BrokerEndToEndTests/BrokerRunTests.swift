@@ -195,4 +195,37 @@ import Testing
             #expect(lost.contains("netnsd_lost"), "\(lost)")
         }
     }
+
+    /// While a cell runs, the capability audit of the live netnsd, proxy and flow
+    /// log passes, and the helpers the broker started run as its unprivileged user.
+    @Test(.enabled(if: PrivilegedTest.shouldRun))
+    func auditOfARunningCellPasses() throws {
+        try PrivilegedTest.requireRoot()
+        try withCellLab { cell in
+            let broker = try BuiltProducts.path(of: "cellos-broker")
+            let process = try Shell.start([
+                "ip", "netns", "exec", cell.host.name, broker, "run", "--netnsd-socket", cell.socket,
+                "--spec", try cell.specFile(id: "e2e-audit", argv: ["/bin/sleep", "33.1"]),
+            ])
+            defer {
+                kill(process.processIdentifier, SIGTERM)
+                process.waitUntilExit()
+            }
+            func pid(_ pattern: String) -> String? {
+                (try? Shell.run(["pgrep", "-f", pattern]))?.stdout.split(separator: "\n").first.map(String.init)
+            }
+            for _ in 0..<100 where pid("^/bin/sleep 33.1$") == nil { usleep(50_000) }
+            let proxy = try #require(pid("cellos-dnsproxy .*--cell-id e2e-audit"))
+            let flowlog = try #require(pid("cellos-flowlog .*--cell-id e2e-audit"))
+            for helper in [proxy, flowlog] {
+                let status = try String(contentsOfFile: "/proc/\(helper)/status", encoding: .utf8)
+                #expect(status.contains("Uid:\t65534\t65534\t65534\t65534"), "\(status)")
+            }
+            let audit = try Shell.run([
+                broker, "audit", "--pid", "cellos-netnsd=\(cell.netnsdPID)", "--pid", "cellos-dnsproxy=\(proxy)",
+                "--pid", "cellos-flowlog=\(flowlog)",
+            ])
+            #expect(audit.status == 0, "\(audit.stdout)\(audit.stderr)")
+        }
+    }
 }
