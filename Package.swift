@@ -96,3 +96,8 @@ let package = Package(
             dependencies: ["NetnsdCore", "HelperRuntime", "NetworkNamespaces", "IPCWire", "CellosTestLab", "cellos-netnsd"]),
     ]
 )
+
+// `cellos-broker run` end to end in a lab with real netnsd, dnsproxy, flowlog, dnsmasq.
+package.targets.append(.testTarget(
+    name: "BrokerEndToEndTests",
+    dependencies: ["CellosTestLab", "IPCWire", "cellos-broker", "cellos-netnsd", "cellos-dnsproxy", "cellos-flowlog"]))

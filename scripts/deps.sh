@@ -9,6 +9,7 @@ set -euo pipefail
 build_packages=(
     pkg-config libcap-dev libseccomp-dev libnftables-dev libmnl-dev  # linked by the helpers
     nftables iproute2                                                 # kernel tools the lab and demo use
+    dnsmasq-base socat                                                # the demo's "internet": DNS server and TCP service
 )
 test_packages=(
     iputils-ping util-linux    # ping and setpriv in lab tests

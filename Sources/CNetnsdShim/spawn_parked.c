@@ -31,7 +31,8 @@ static void report_and_exit(int status_fd, int step) {
 pid_t cellos_netnsd_spawn_parked(int netns_fd, const char *resolv_conf, const char *workspace,
                                  const char *workspace_options, const cellos_netnsd_rlimit *limits, size_t nlimits,
                                  const char *path, char *const argv[], char *const envp[], const char *cwd, uid_t uid,
-                                 gid_t gid, int start_fd, const void *filter, size_t filter_len, int *failed_step) {
+                                 gid_t gid, const int *stdio_fds, int start_fd, const void *filter, size_t filter_len,
+                                 int *failed_step) {
     int status_pipe[2];
     if (pipe2(status_pipe, O_CLOEXEC) != 0) return -1;
     pid_t pid = fork();
@@ -71,10 +72,18 @@ pid_t cellos_netnsd_spawn_parked(int netns_fd, const char *resolv_conf, const ch
         if (syscall(SYS_setresuid, uid, uid, uid) != 0) report_and_exit(status_fd, 4);
         if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) != 0) report_and_exit(status_fd, 5);
         if (chdir(cwd) != 0) report_and_exit(status_fd, 6);
-        int null_fd = open("/dev/null", O_RDWR);
-        if (null_fd < 0) report_and_exit(status_fd, 7);
-        for (int fd = 0; fd <= 2; fd++) {
-            if (dup2(null_fd, fd) < 0) report_and_exit(status_fd, 7);
+        if (stdio_fds) {
+            // The client's descriptors arrived above 2 (the daemon's own 0-2 are
+            // open), so placing one cannot clobber another; dup2 clears CLOEXEC.
+            for (int fd = 0; fd <= 2; fd++) {
+                if (dup2(stdio_fds[fd], fd) < 0) report_and_exit(status_fd, 7);
+            }
+        } else {
+            int null_fd = open("/dev/null", O_RDWR);
+            if (null_fd < 0) report_and_exit(status_fd, 7);
+            for (int fd = 0; fd <= 2; fd++) {
+                if (dup2(null_fd, fd) < 0) report_and_exit(status_fd, 7);
+            }
         }
         // Keep only stdio, the start pipe and the (close-on-exec) status pipe.
         int keep_low = start_fd < status_fd ? start_fd : status_fd;

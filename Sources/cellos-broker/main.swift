@@ -20,7 +20,7 @@ struct BrokerCommand: ParsableCommand {
             \(BrokerExitCode.helperFailure) helper failure. See docs/broker.md.
             """,
         version: CellosVersion.string,
-        subcommands: [Run.self, Spec.self, Stamp.self, Keygen.self, Verify.self, Audit.self, SelfCheck.self]
+        subcommands: [Run.self, Summary.self, Spec.self, Stamp.self, Keygen.self, Verify.self, Audit.self, SelfCheck.self]
     )
 }
 
@@ -56,9 +56,14 @@ extension BrokerCommand {
             abstract: "Run a workload in a cell.",
             discussion: """
                 The spec comes from --spec (JSON, docs/broker.md) with the shortcut flags applied on top, \
-                or from the shortcuts alone. --dry-run validates and prints the resolved spec. The \
-                orchestration through cellos-netnsd is not part of this build yet: without --dry-run the \
-                command reports that and exits \(BrokerExitCode.setupFailure).
+                or from the shortcuts alone; with neither, the embedded demo spec. --dry-run validates and \
+                prints the resolved spec. Otherwise: connect to cellos-netnsd, drop to --user when started \
+                as root, CreateCell, start cellos-dnsproxy and cellos-flowlog on the cell's sockets, run the \
+                workload with this process's stdin/stdout/stderr, enforce the timeout (SIGTERM, SIGKILL \
+                after the grace), read the nft counters, stop the helpers, DestroyCell. Exit status: the \
+                workload's (128+N for signal N); \(BrokerExitCode.timeout) timeout; \(BrokerExitCode.helperFailure) \
+                a helper failed or died; \(BrokerExitCode.setupFailure) spec/policy/setup failure or lost \
+                netnsd connection; 128+N when the broker got signal N (the cell is torn down first).
                 """)
 
         @Option(name: .customLong("spec"), help: ArgumentHelp("Cell spec file (JSON, version 1); '-' reads standard input.", valueName: "FILE"))
@@ -75,18 +80,62 @@ extension BrokerCommand {
         @Flag(name: .customLong("dry-run"), help: "Validate the spec and flags, print the resolved spec, run nothing.")
         var dryRun = false
 
+        @Option(name: .customLong("netnsd-socket"), help: ArgumentHelp("cellos-netnsd's control socket.", valueName: "PATH"))
+        var netnsdSocket = "/run/cellos/netnsd.sock"
+
+        @Option(name: .customLong("user"), help: ArgumentHelp("The user to become when started as root, after connecting to netnsd and opening --events (numbers; not 0). Default 65534:65534.", valueName: "UID:GID"))
+        var user: String?
+
+        @Option(name: .customLong("helpers-dir"), help: ArgumentHelp("Directory holding cellos-dnsproxy and cellos-flowlog (default: beside cellos-broker).", valueName: "DIR"))
+        var helpersDir: String?
+
         func run() throws {
             let resolved = BrokerCommands.resolveSpec(path: spec, shortcuts: options.shortcuts)
             if resolved.status != 0 { try finish(resolved) }
+            var signer: EventSigner?
             if let signKey {
-                do { _ = try BrokerCommands.loadSigner(path: signKey) } catch {
+                do { signer = try BrokerCommands.loadSigner(path: signKey) } catch {
                     try finish(BrokerCommands.Outcome(stdout: "", stderr: "cellos-broker: --sign-key: \(error)\n", status: BrokerExitCode.setupFailure))
                 }
             }
             if dryRun { try finish(resolved) }
-            try finish(BrokerCommands.Outcome(
-                stdout: "", stderr: "cellos-broker run: running cells through cellos-netnsd is not implemented in this build (use --dry-run)\n",
-                status: BrokerExitCode.setupFailure))
+            func fail(_ text: String) throws -> Never {
+                try finish(BrokerCommands.Outcome(stdout: "", stderr: "cellos-broker: \(text)\n", status: BrokerExitCode.setupFailure))
+            }
+            do {
+                let cellSpec = try BrokerCommands.loadSpec(path: spec, shortcuts: options.shortcuts)
+                let identity = try user.map { text throws in try PrivilegeDrop.Identity.parse(text) } ?? .nobody
+                // Everything that may need root first: the events file, the netnsd socket.
+                let writer: EventWriter
+                do { writer = try EventWriter(destination: events ?? "/dev/null", signer: signer) } catch { try fail("--events: \(error)") }
+                let client: NetnsdClient
+                do { client = try NetnsdClient.connect(path: netnsdSocket) } catch { try fail("--netnsd-socket: \(error)") }
+                // Then nothing: the helpers the broker starts inherit its (lack of) privilege.
+                do { _ = try PrivilegeDrop.apply(target: identity) } catch { try fail("dropping privileges: \(error)") }
+                BrokerSignals.install()
+                var configuration = CellRunConfiguration()
+                if let helpersDir { configuration.helpersDirectory = helpersDir }
+                Glibc.exit(CellRun(spec: cellSpec, configuration: configuration, writer: writer, client: client).run())
+            } catch {
+                try fail("\(error)")
+            }
+        }
+    }
+
+    struct Summary: ParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Print a readable digest of a cell's event log: DNS decisions, flows, counters, outcome.")
+
+        @Argument(help: ArgumentHelp("The events file written by run --events.", valueName: "EVENTS"))
+        var events: String
+
+        func run() throws {
+            let bytes: [UInt8]
+            do { bytes = try FileInput.read(path: events, maxBytes: 256 << 20) } catch {
+                try finish(BrokerCommands.Outcome(stdout: "", stderr: "cellos-broker: \(events): \(error)\n", status: BrokerExitCode.setupFailure))
+            }
+            let text = String(decoding: bytes, as: UTF8.self)
+            try finish(BrokerCommands.Outcome(stdout: EventSummary.render(lines: text.split(separator: "\n")), stderr: "", status: 0))
         }
     }
 

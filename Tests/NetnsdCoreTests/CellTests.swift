@@ -126,7 +126,7 @@ import Testing
     @Test func cellIDsAreRestrictedToPathSafeCharacters() throws {
         #expect(try CellID("job-42_a").value == "job-42_a")
         for bad in ["", "../x", "a b", "a/b", String(repeating: "x", count: 65), "ünï"] {
-            #expect(throws: CellError.invalidCellID(bad)) { try CellID(bad) }
+            #expect(throws: PolicyError.invalidField(field: "cell_id", value: bad, reason: CellID.rule)) { try CellID(bad) }
         }
     }
 

@@ -1,3 +1,4 @@
+import IPCWire
 import NetnsdCore
 import Testing
 

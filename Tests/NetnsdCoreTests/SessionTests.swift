@@ -158,7 +158,7 @@ import Testing
         writer.write("tcp")
         writer.write(optional: "80")
         let badPolicy = Frame(
-            header: FrameHeader(messageType: NetnsdMessageType.createCell.rawValue, descriptorCount: 0, requestID: 5, payloadLength: writer.bytes.count),
+            header: FrameHeader(messageType: MessageType.createCell.rawValue, descriptorCount: 0, requestID: 5, payloadLength: writer.bytes.count),
             payload: writer.bytes, descriptors: DescriptorSet())
         guard case .error(let error) = try Self.decode(session.handle(badPolicy)) else {
             Issue.record("a bad policy was accepted")

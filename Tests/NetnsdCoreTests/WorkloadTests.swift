@@ -259,4 +259,54 @@ import Testing
         #expect(Self.waitUntilGone(members).isEmpty)
         #expect(daemon.terminate() == 0)
     }
+
+    /// With `stdio`, the three descriptors in the SpawnWorkload frame become the
+    /// workload's 0, 1 and 2: it reads what the client wrote to its stdin pipe and
+    /// its stdout and stderr reach the client's pipes (and nothing else holds them:
+    /// both read ends see EOF once the workload exited).
+    @Test(.enabled(if: PrivilegedTest.shouldRun))
+    func stdioDescriptorsBecomeTheWorkloadsStdio() throws {
+        try PrivilegedTest.requireRoot()
+        let daemon = try DaemonTests.RunningDaemon(arguments: ["--allow-uid", "0"])
+        var client = try NetnsdClient.connect(path: daemon.socketPath)
+        let id = try CellID("stdio1")
+        guard case .cellCreated = try client.request(CreateCell(cellID: id, policy: try EgressPolicy())).message else {
+            Issue.record("create failed")
+            return
+        }
+        let stdin = Pipe(), stdout = Pipe(), stderr = Pipe()
+        let stdio = DescriptorSet(adopting: [
+            dup(stdin.fileHandleForReading.fileDescriptor), dup(stdout.fileHandleForWriting.fileDescriptor),
+            dup(stderr.fileHandleForWriting.fileDescriptor),
+        ])
+        try stdin.fileHandleForReading.close()
+        try stdout.fileHandleForWriting.close()
+        try stderr.fileHandleForWriting.close()
+        let request = try SpawnWorkload(
+            cellID: id, path: "/bin/sh", arguments: ["sh", "-c", "read line; echo \"out:$line\"; echo err >&2; exit 7"],
+            environment: ["PATH=/usr/bin:/bin"], uid: WorkloadTests.nobody, gid: WorkloadTests.nobody, stdio: true)
+        guard case .workloadSpawned = try client.request(request, descriptors: stdio).message else {
+            Issue.record("spawn failed")
+            return
+        }
+        stdin.fileHandleForWriting.write(Data("hello\n".utf8))
+        try stdin.fileHandleForWriting.close()
+        #expect(try client.request(StartWorkload(cellID: id)).message == .workloadStarted(WorkloadStarted(cellID: id)))
+        #expect(try client.nextExit().sameOutcome(as: WorkloadExited(cellID: id, exitCode: 7, signal: nil)))
+        #expect(String(decoding: stdout.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self) == "out:hello\n")
+        #expect(String(decoding: stderr.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self) == "err\n")
+        #expect(try client.request(DestroyCell(cellID: id)).message == .cellDestroyed(CellDestroyed(cellID: id)))
+    }
+
+    /// A frame whose SpawnWorkload says `stdio` but carries no descriptors is refused.
+    @Test func stdioWithoutDescriptorsIsRefused() throws {
+        let request = try SpawnWorkload(cellID: try CellID("s"), path: "/bin/true", arguments: ["true"], uid: 1, gid: 1, stdio: true)
+        #expect(request.descriptorCount == 3)
+        var writer = WireWriter()
+        request.encode(to: &writer)
+        let header = FrameHeader(messageType: MessageType.spawnWorkload.rawValue, descriptorCount: 0, requestID: 1, payloadLength: writer.bytes.count)
+        #expect(throws: WireError.descriptorCountMismatch(declared: 3, received: 0)) {
+            _ = try NetnsdFrame.decode(header: header, payload: writer.bytes, descriptorCount: 0)
+        }
+    }
 }

@@ -29,20 +29,26 @@ public enum BrokerCommands {
     /// printed with every default explicit; nil path means the embedded demo spec.
     public static func resolveSpec(path: String?, shortcuts: RunShortcuts) -> Outcome {
         do {
-            let base: CellSpec
-            if let path {
-                let bytes = try FileInput.read(path: path, maxBytes: JSONParser.defaultMaxBytes)
-                base = try CellSpecDecoder.decode(bytes)
-            } else if shortcuts.argv.isEmpty {
-                base = DemoSpec.spec()
-            } else {
-                base = CellSpec.defaults(id: CellIDs.generate(), argv: [])
-            }
-            let spec = try shortcuts.apply(to: base)
+            let spec = try loadSpec(path: path, shortcuts: shortcuts)
             return Outcome(stdout: spec.json.serialized() + "\n", stderr: "", status: 0)
         } catch {
             return Outcome(stdout: "", stderr: "cellos-broker: \(error)\n", status: BrokerExitCode.setupFailure)
         }
+    }
+
+    /// The spec `spec`/`run` work on: from `path` (`-` for stdin), else the demo spec
+    /// when no ARGV is given, else the defaults; the shortcuts applied on top.
+    public static func loadSpec(path: String?, shortcuts: RunShortcuts) throws -> CellSpec {
+        let base: CellSpec
+        if let path {
+            let bytes = try FileInput.read(path: path, maxBytes: JSONParser.defaultMaxBytes)
+            base = try CellSpecDecoder.decode(bytes)
+        } else if shortcuts.argv.isEmpty {
+            base = DemoSpec.spec()
+        } else {
+            base = CellSpec.defaults(id: CellIDs.generate(), argv: [])
+        }
+        return try shortcuts.apply(to: base)
     }
 
     /// Reads a signing key as `run --sign-key` would, to refuse a bad one before anything runs.
@@ -124,14 +130,14 @@ public enum BrokerCommands {
 }
 
 /// Whole-file reads with a size cap (`-` is standard input).
-enum FileInput {
+public enum FileInput {
     struct TooLarge: Error, CustomStringConvertible {
         let path: String
         let limit: Int
         var description: String { "\(path) is larger than \(limit) bytes" }
     }
 
-    static func read(path: String, maxBytes: Int) throws -> [UInt8] {
+    public static func read(path: String, maxBytes: Int) throws -> [UInt8] {
         let fd = path == "-" ? 0 : try systemCall("open", context: path) { open(path, O_RDONLY | O_CLOEXEC) }
         defer { if fd != 0 { close(fd) } }
         var bytes: [UInt8] = []

@@ -2,13 +2,14 @@
 /// has an "internet" namespace at 192.0.2.0/24 (TEST-NET-1, never routed) with an
 /// authoritative DNS server at 192.0.2.53 and a TCP service at 192.0.2.80 on ports
 /// 8080 (allowed below) and 9090 (not allowed). The workload resolves one allowed
-/// and one denied name and tries both ports (bash: its /dev/tcp makes the connections).
+/// and one denied name and tries both ports (bash: its /dev/tcp makes the connections;
+/// `timeout 2`, since a dropped SYN is retried until the connect times out).
 public enum DemoSpec {
     public static let text = """
         {
           "version": 1,
           "id": "demo",
-          "argv": ["/bin/bash", "-c", "getent hosts allowed.cellos.test; echo \\"allowed name: $?\\"; getent hosts denied.cellos.test; echo \\"denied name: $?\\"; (echo hi > /dev/tcp/192.0.2.80/8080) 2>/dev/null; echo \\"allowed port: $?\\"; (echo hi > /dev/tcp/192.0.2.80/9090) 2>/dev/null; echo \\"denied port: $?\\""],
+          "argv": ["/bin/bash", "-c", "getent hosts allowed.cellos.test; echo \\"allowed name: exit $?\\"; getent hosts denied.cellos.test; echo \\"denied name: exit $?\\"; timeout 2 bash -c 'echo hi > /dev/tcp/192.0.2.80/8080' 2>/dev/null; echo \\"allowed port 8080: exit $?\\"; timeout 2 bash -c 'echo hi > /dev/tcp/192.0.2.80/9090' 2>/dev/null; echo \\"denied port 9090: exit $?\\""],
           "env": {"PATH": "/usr/bin:/bin"},
           "working_directory": "/",
           "uid": 65534,

@@ -25,7 +25,8 @@ typedef struct {
 /// options `workspace_options`; then it sets the `nlimits` resource limits, drops
 /// supplementary groups and switches to `gid`/`uid` (the kernel then clears every
 /// capability, since uid is not 0), sets no_new_privs, changes to `cwd`, puts
-/// /dev/null on 0-2, closes every other descriptor except `start_fd`, installs
+/// `stdio_fds[0..2]` on 0-2 when `stdio_fds` is not NULL (the client's stdio,
+/// descriptors above 2) and /dev/null otherwise, closes every other descriptor except `start_fd`, installs
 /// the seccomp BPF program `filter` (`filter_len` bytes of struct sock_filter;
 /// none when 0), and blocks
 /// reading one byte from `start_fd`. Byte 1 execs `path` with `argv`/`envp`;
@@ -40,4 +41,5 @@ typedef struct {
 pid_t cellos_netnsd_spawn_parked(int netns_fd, const char *resolv_conf, const char *workspace,
                                  const char *workspace_options, const cellos_netnsd_rlimit *limits, size_t nlimits,
                                  const char *path, char *const argv[], char *const envp[], const char *cwd, uid_t uid,
-                                 gid_t gid, int start_fd, const void *filter, size_t filter_len, int *failed_step);
+                                 gid_t gid, const int *stdio_fds, int start_fd, const void *filter, size_t filter_len,
+                                 int *failed_step);

@@ -4,7 +4,6 @@ import IPCWire
 
 /// Why a cell could not be created, attached or destroyed.
 public enum CellError: Error, Equatable, Sendable, CustomStringConvertible {
-    case invalidCellID(String)
     /// Attach mode was handed a descriptor that is not a network namespace.
     case notANetworkNamespace(FileIdentity?)
     /// Attach mode was handed the host's own network namespace.
@@ -14,7 +13,6 @@ public enum CellError: Error, Equatable, Sendable, CustomStringConvertible {
 
     public var description: String {
         switch self {
-        case .invalidCellID(let value): "cell id '\(value)' \(CellID.rule)"
         case .notANetworkNamespace(let identity):
             "the attach descriptor\(identity.map { " (\($0))" } ?? "") is not a network namespace"
         case .hostNamespace(let identity): "refusing to attach to the host's own network namespace (\(identity))"

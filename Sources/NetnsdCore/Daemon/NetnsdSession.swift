@@ -116,7 +116,9 @@ public final class NetnsdSession: @unchecked Sendable {
         case .readCounters(let request):
             return readCounters(request.cellID, requestID: requestID)
         case .spawnWorkload(let request):
-            return spawn(request, requestID: requestID)
+            // The stdio descriptors stay owned by the frame, open until the child has dup'ed them.
+            let stdio = request.stdio ? (0..<3).map { frame.descriptors.raw($0) } : nil
+            return spawn(request, stdio: stdio, requestID: requestID)
         case .startWorkload(let request):
             return start(request.cellID, requestID: requestID)
         case .signalWorkload(let request):
@@ -147,7 +149,7 @@ public final class NetnsdSession: @unchecked Sendable {
             }
         } catch {
             let code = switch error {
-            case .hostNamespace, .notANetworkNamespace, .invalidCellID: ErrorCode.invalidRequest
+            case .hostNamespace, .notANetworkNamespace: ErrorCode.invalidRequest
             case .setupFailed: ErrorCode.setupFailed
             }
             return Self.error(code, "\(error)", requestID)
@@ -229,7 +231,7 @@ public final class NetnsdSession: @unchecked Sendable {
 
     // MARK: Workloads
 
-    private func spawn(_ request: SpawnWorkload, requestID: UInt32) -> Frame {
+    private func spawn(_ request: SpawnWorkload, stdio: [Int32]?, requestID: UInt32) -> Frame {
         guard let slot = slots[request.cellID] else {
             return Self.error(ErrorCode.unknownCell, "no cell \(request.cellID) on this connection", requestID)
         }
@@ -244,7 +246,7 @@ public final class NetnsdSession: @unchecked Sendable {
                 do { filter = try BaselineSeccomp.compile() } catch {
                     throw CellError.setupFailed(cell: request.cellID.value, step: "compiling the seccomp filter", reason: "\(error)")
                 }
-                workload = try ParkedWorkload.spawn(request, in: cell.namespace, resolver: cell.policy.resolver, seccompFilter: filter)
+                workload = try ParkedWorkload.spawn(request, in: cell.namespace, resolver: cell.policy.resolver, seccompFilter: filter, stdio: stdio)
             } catch {
                 return Self.error(ErrorCode.setupFailed, "\(error)", requestID)
             }

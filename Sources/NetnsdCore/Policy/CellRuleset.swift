@@ -1,3 +1,4 @@
+import IPCWire
 /// The nftables ruleset of one cell: table `inet cellos` inside the cell netns
 /// (the `inet` family covers IPv4 and IPv6 with one policy, so IPv6 cannot bypass).
 ///

@@ -20,18 +20,20 @@ final class ParkedWorkload: @unchecked Sendable {
 
     static let stepNames = [
         1: "setns(CLONE_NEWNET)", 2: "setgroups", 3: "setresgid", 4: "setresuid", 5: "prctl(PR_SET_NO_NEW_PRIVS)",
-        6: "chdir", 7: "stdio on /dev/null", 8: "close_range", 9: "prctl(PR_SET_SECCOMP)",
+        6: "chdir", 7: "dup2 of stdio", 8: "close_range", 9: "prctl(PR_SET_SECCOMP)",
         10: "unshare(CLONE_NEWNS|CLONE_NEWIPC|CLONE_NEWUTS)", 11: "mount(MS_REC|MS_PRIVATE, /)", 12: "bind mount over /etc/resolv.conf",
         13: "mount(tmpfs) on the workspace", 14: "setrlimit",
     ]
 
     /// Forks the workload of `request` into the netns `namespace` and returns once
-    /// it is parked; a failed setup step is named in the error.
+    /// it is parked; a failed setup step is named in the error. `stdio` (three raw
+    /// descriptors the caller keeps open until this returns) become 0-2; nil means /dev/null.
     /// `resolver` is written to a resolv.conf that the child bind-mounts over
     /// /etc/resolv.conf in its private mount namespace; the file is unlinked once the
     /// child is parked (the mount keeps it).
     static func spawn(
-        _ request: SpawnWorkload, in namespace: borrowing OwnedFD, resolver: ResolverAddress, seccompFilter: [UInt8]
+        _ request: SpawnWorkload, in namespace: borrowing OwnedFD, resolver: ResolverAddress, seccompFilter: [UInt8],
+        stdio: [Int32]? = nil
     ) throws(CellError) -> ParkedWorkload {
         let resolvConf: String
         do {
@@ -54,10 +56,12 @@ final class ParkedWorkload: @unchecked Sendable {
             withCStringArray(request.environment) { envp in
                 seccompFilter.withUnsafeBytes { filter in
                     limits.withUnsafeBufferPointer { limitBuffer in
-                        cellos_netnsd_spawn_parked(
-                            namespace.rawValue, resolvConf, request.workspace, workspaceOptions, limitBuffer.baseAddress,
-                            limitBuffer.count, request.path, argv, envp, request.workingDirectory, request.uid, request.gid,
-                            readEnd.rawValue, filter.baseAddress, filter.count, &failedStep)
+                        withOptionalBuffer(stdio) { stdioFDs in
+                            cellos_netnsd_spawn_parked(
+                                namespace.rawValue, resolvConf, request.workspace, workspaceOptions, limitBuffer.baseAddress,
+                                limitBuffer.count, request.path, argv, envp, request.workingDirectory, request.uid, request.gid,
+                                stdioFDs, readEnd.rawValue, filter.baseAddress, filter.count, &failedStep)
+                        }
                     }
                 }
             }
@@ -107,6 +111,12 @@ final class ParkedWorkload: @unchecked Sendable {
             userMicroseconds: microseconds(usage.ru_utime), systemMicroseconds: microseconds(usage.ru_stime),
             maxResidentKilobytes: UInt64(max(0, usage.ru_maxrss)))
     }
+}
+
+/// A pointer to `values`' elements, or NULL for nil, for the duration of `body`.
+func withOptionalBuffer<R>(_ values: [Int32]?, _ body: (UnsafePointer<Int32>?) -> R) -> R {
+    guard let values else { return body(nil) }
+    return values.withUnsafeBufferPointer { body($0.baseAddress) }
 }
 
 /// A NULL-terminated `char *[]` for the duration of `body` (made before fork: the

@@ -1,5 +1,3 @@
-import IPCWire
-
 /// A client of the netnsd control socket: one request at a time, replies matched
 /// by request id. Used by `cellos-netnsd ctl` and the tests; the broker can use it too.
 public struct NetnsdClient: ~Copyable {
@@ -29,7 +27,7 @@ public struct NetnsdClient: ~Copyable {
     /// setting aside workload exit events that arrive first.
     public mutating func receiveReply(expecting requestID: UInt32? = nil) throws(WireError) -> NetnsdReply {
         var frame = try connection.receive()
-        while frame.header.messageType == NetnsdMessageType.workloadExited.rawValue {
+        while frame.header.messageType == MessageType.workloadExited.rawValue {
             if case .workloadExited(let exited) = try NetnsdFrame.decode(header: frame.header, payload: frame.payload, descriptorCount: frame.descriptors.count) {
                 pendingExits.append(exited)
             }
@@ -44,6 +42,10 @@ public struct NetnsdClient: ~Copyable {
         return NetnsdReply(message: message, descriptors: descriptors)
     }
 
+    /// Whether a `WorkloadExited` arrived while a reply was awaited (then
+    /// `nextExit` returns without reading the socket).
+    public var hasPendingExit: Bool { !pendingExits.isEmpty }
+
     /// The next `WorkloadExited` event, waiting for it if none is queued.
     public mutating func nextExit() throws(WireError) -> WorkloadExited {
         if !pendingExits.isEmpty { return pendingExits.removeFirst() }
@@ -51,7 +53,7 @@ public struct NetnsdClient: ~Copyable {
             let frame = try connection.receive()
             let message = try NetnsdFrame.decode(header: frame.header, payload: frame.payload, descriptorCount: frame.descriptors.count)
             if case .workloadExited(let exited) = message { return exited }
-            throw .unexpectedMessageType(expected: NetnsdMessageType.workloadExited.rawValue, received: frame.header.messageType)
+            throw .unexpectedMessageType(expected: MessageType.workloadExited.rawValue, received: frame.header.messageType)
         }
     }
 }

@@ -1,45 +1,12 @@
-#if canImport(IPCWire)
-import IPCWire
-#endif
-
-/// `cellos-netnsd` request and reply types, in the 256–511 range IPCWire reserves
-/// for netnsd. IPCWire's `MessageType`/`WireMessageRegistry` is a closed enum that
-/// does not list them yet, so netnsd frames are built and decoded here
-/// (`NetnsdFrame`); once IPCWire gains these cases the messages can conform to
-/// `WireMessage` unchanged.
-public enum NetnsdMessageType: UInt16, Sendable, CaseIterable {
-    case createCell = 256
-    case cellCreated = 257
-    case destroyCell = 258
-    case cellDestroyed = 259
-    case readCounters = 260
-    case countersReport = 261
-    case spawnWorkload = 262
-    case workloadSpawned = 263
-    case startWorkload = 264
-    case workloadStarted = 265
-    case signalWorkload = 266
-    case workloadSignalled = 267
-    /// Sent by netnsd on its own (request id 0) when it reaps a cell's workload.
-    case workloadExited = 268
-}
-
-/// A netnsd message: same encoding rules as `WireMessage` (strict decoding, named fields).
-public protocol NetnsdMessage: Sendable, Equatable {
-    static var netnsdType: NetnsdMessageType { get }
-    var descriptorCount: Int { get }
-    func encode(to writer: inout WireWriter)
-    init(from reader: inout WireReader) throws(WireError)
-}
-
-extension NetnsdMessage {
-    public var descriptorCount: Int { 0 }
-}
+/// `cellos-netnsd` requests and replies (types 256–511, listed in `MessageType`).
+/// Marks the messages `NetnsdClient.request` may send; encoding rules are those of
+/// every `WireMessage` (strict decoding, named fields).
+public protocol NetnsdMessage: WireMessage {}
 
 /// Creates a cell: a new network namespace, or (with `attach`) the network
 /// namespace whose descriptor travels with the request.
 public struct CreateCell: NetnsdMessage {
-    public static let netnsdType = NetnsdMessageType.createCell
+    public static let messageType = MessageType.createCell
     public var cellID: CellID
     public var policy: EgressPolicy
     public var attach: Bool
@@ -68,7 +35,7 @@ public struct CreateCell: NetnsdMessage {
 /// The reply to `CreateCell`: the cell's descriptors, named in order
 /// (`netns`, `dns-udp`, `dns-tcp`, and `nflog` when the cell has one).
 public struct CellCreated: NetnsdMessage {
-    public static let netnsdType = NetnsdMessageType.cellCreated
+    public static let messageType = MessageType.cellCreated
     public static let requiredNames = ["netns", "dns-udp", "dns-tcp"]
     public var cellID: CellID
     public var names: [String]
@@ -96,7 +63,7 @@ public struct CellCreated: NetnsdMessage {
 
 /// Destroys one of the caller's cells. Idempotent for a cell this connection created.
 public struct DestroyCell: NetnsdMessage {
-    public static let netnsdType = NetnsdMessageType.destroyCell
+    public static let messageType = MessageType.destroyCell
     public var cellID: CellID
 
     public init(cellID: CellID) { self.cellID = cellID }
@@ -108,7 +75,7 @@ public struct DestroyCell: NetnsdMessage {
 
 /// The reply to `DestroyCell`.
 public struct CellDestroyed: NetnsdMessage {
-    public static let netnsdType = NetnsdMessageType.cellDestroyed
+    public static let messageType = MessageType.cellDestroyed
     public var cellID: CellID
 
     public init(cellID: CellID) { self.cellID = cellID }
@@ -120,7 +87,7 @@ public struct CellDestroyed: NetnsdMessage {
 
 /// Asks for the per-rule packet/byte counters of one of the caller's cells.
 public struct ReadCounters: NetnsdMessage {
-    public static let netnsdType = NetnsdMessageType.readCounters
+    public static let messageType = MessageType.readCounters
     public var cellID: CellID
 
     public init(cellID: CellID) { self.cellID = cellID }
@@ -132,7 +99,7 @@ public struct ReadCounters: NetnsdMessage {
 
 /// The reply to `ReadCounters`: one entry per rule label in chain order.
 public struct CountersReport: NetnsdMessage {
-    public static let netnsdType = NetnsdMessageType.countersReport
+    public static let messageType = MessageType.countersReport
     /// Allow rules plus the fixed labels (established, resolver, ndp, dns, default).
     public static let maxEntries = EgressPolicy.maxRules + 8
 
@@ -211,9 +178,11 @@ public struct ResourceLimit: Equatable, Sendable {
 }
 
 /// Starts the cell's workload inside the cell netns, parked before `execve`
-/// until `StartWorkload`.
+/// until `StartWorkload`. With `stdio`, the frame carries three descriptors
+/// (the client's stdin, stdout, stderr) that become the workload's 0, 1, 2;
+/// without, the workload gets /dev/null there.
 public struct SpawnWorkload: NetnsdMessage {
-    public static let netnsdType = NetnsdMessageType.spawnWorkload
+    public static let messageType = MessageType.spawnWorkload
     public static let maxArguments = 256
     public static let maxEnvironment = 256
     public static let maxStringLength = 4096
@@ -229,13 +198,18 @@ public struct SpawnWorkload: NetnsdMessage {
     /// An absolute directory on which the workload gets a private tmpfs.
     public var workspace: String?
     public var limits: [ResourceLimit]
+    /// Whether three stdio descriptors travel with the request.
+    public var stdio: Bool
+
+    public var descriptorCount: Int { stdio ? 3 : 0 }
 
     /// Checks the fields that decoding alone cannot: absolute paths, argv[0]
     /// present, `KEY=VALUE` environment, no root ids.
     public init(
         cellID: CellID, path: String, arguments: [String], environment: [String] = [], workingDirectory: String = "/",
-        uid: UInt32, gid: UInt32, workspace: String? = nil, limits: [ResourceLimit] = []
+        uid: UInt32, gid: UInt32, workspace: String? = nil, limits: [ResourceLimit] = [], stdio: Bool = false
     ) throws(WireError) {
+        self.stdio = stdio
         self.workspace = workspace
         self.limits = limits
         self.cellID = cellID
@@ -283,6 +257,7 @@ public struct SpawnWorkload: NetnsdMessage {
             writer.write(limit.soft)
             writer.write(limit.hard)
         }
+        writer.write(stdio)
     }
 
     public init(from reader: inout WireReader) throws(WireError) {
@@ -307,6 +282,7 @@ public struct SpawnWorkload: NetnsdMessage {
             limits.append(try ResourceLimit(name: name, soft: soft, hard: hard, field: "limits[\(index)]"))
         }
         self.limits = limits
+        stdio = try reader.readBool("stdio")
         for (index, value) in (arguments + environment).enumerated() where value.utf8.count > Self.maxStringLength {
             throw .invalidField(field: "arguments/environment[\(index)]", reason: "longer than \(Self.maxStringLength) bytes")
         }
@@ -316,7 +292,7 @@ public struct SpawnWorkload: NetnsdMessage {
 
 /// The reply to `SpawnWorkload`: the parked workload's pid.
 public struct WorkloadSpawned: NetnsdMessage {
-    public static let netnsdType = NetnsdMessageType.workloadSpawned
+    public static let messageType = MessageType.workloadSpawned
     public var cellID: CellID
     public var pid: Int32
 
@@ -339,7 +315,7 @@ public struct WorkloadSpawned: NetnsdMessage {
 
 /// Lets the parked workload `execve` (permitted once, after `SpawnWorkload`).
 public struct StartWorkload: NetnsdMessage {
-    public static let netnsdType = NetnsdMessageType.startWorkload
+    public static let messageType = MessageType.startWorkload
     public var cellID: CellID
     public init(cellID: CellID) { self.cellID = cellID }
     public func encode(to writer: inout WireWriter) { writer.write(cellID.value) }
@@ -348,7 +324,7 @@ public struct StartWorkload: NetnsdMessage {
 
 /// The reply to `StartWorkload`.
 public struct WorkloadStarted: NetnsdMessage {
-    public static let netnsdType = NetnsdMessageType.workloadStarted
+    public static let messageType = MessageType.workloadStarted
     public var cellID: CellID
     public init(cellID: CellID) { self.cellID = cellID }
     public func encode(to writer: inout WireWriter) { writer.write(cellID.value) }
@@ -357,7 +333,7 @@ public struct WorkloadStarted: NetnsdMessage {
 
 /// Sends a signal to the cell's workload (parked or running).
 public struct SignalWorkload: NetnsdMessage {
-    public static let netnsdType = NetnsdMessageType.signalWorkload
+    public static let messageType = MessageType.signalWorkload
     public var cellID: CellID
     public var signal: Int32
 
@@ -381,7 +357,7 @@ public struct SignalWorkload: NetnsdMessage {
 
 /// The reply to `SignalWorkload`.
 public struct WorkloadSignalled: NetnsdMessage {
-    public static let netnsdType = NetnsdMessageType.workloadSignalled
+    public static let messageType = MessageType.workloadSignalled
     public var cellID: CellID
     public init(cellID: CellID) { self.cellID = cellID }
     public func encode(to writer: inout WireWriter) { writer.write(cellID.value) }
@@ -391,7 +367,7 @@ public struct WorkloadSignalled: NetnsdMessage {
 /// The workload was reaped: its exit code, or the signal that ended it, and its
 /// resource usage as `wait4` reported it.
 public struct WorkloadExited: NetnsdMessage {
-    public static let netnsdType = NetnsdMessageType.workloadExited
+    public static let messageType = MessageType.workloadExited
     public var cellID: CellID
     /// Exit code, or nil when a signal ended it.
     public var exitCode: Int32?

@@ -1,7 +1,3 @@
-#if canImport(IPCWire)
-import IPCWire
-#endif
-
 /// Builds and decodes frames carrying netnsd messages (types 256–511) and the
 /// common `ErrorReply`, with the same strictness as IPCWire's own decoder:
 /// unknown type, wrong descriptor count or trailing bytes are errors.
@@ -9,14 +5,7 @@ public enum NetnsdFrame {
     public static func make<M: NetnsdMessage>(
         _ message: M, requestID: UInt32, flags: FrameHeader.Flags = [], descriptors: consuming DescriptorSet = DescriptorSet()
     ) -> Frame {
-        var writer = WireWriter()
-        message.encode(to: &writer)
-        precondition(writer.bytes.count <= FrameHeader.maxPayloadSize, "\(M.self) payload exceeds the frame limit")
-        precondition(descriptors.count == message.descriptorCount, "\(M.self) needs \(message.descriptorCount) descriptors")
-        let header = FrameHeader(
-            messageType: M.netnsdType.rawValue, flags: flags, descriptorCount: descriptors.count,
-            requestID: requestID, payloadLength: writer.bytes.count)
-        return Frame(header: header, payload: writer.bytes, descriptors: descriptors)
+        Frame(message, requestID: requestID, flags: flags, descriptors: descriptors)
     }
 
     /// A decoded netnsd message (or an error reply) of any known type.
@@ -43,15 +32,17 @@ public enum NetnsdFrame {
         var reader = WireReader(payload)
         let message: Message
         let expected: Int
-        if header.messageType == 1 {  // MessageType.errorReply
-            let reply = try ErrorReply(from: &reader)
-            message = .error(reply)
-            expected = 0
-        } else {
-            guard let type = NetnsdMessageType(rawValue: header.messageType) else {
-                throw .unknownMessageType(header.messageType)
-            }
+        // DescriptorBundle is not part of netnsd's protocol: refused like an unknown type.
+        guard let type = MessageType(rawValue: header.messageType), type != .descriptorBundle else {
+            throw .unknownMessageType(header.messageType)
+        }
+        do {
             switch type {
+            case .descriptorBundle:
+                throw .unknownMessageType(header.messageType)
+            case .errorReply:
+                let reply = try ErrorReply(from: &reader)
+                (message, expected) = (.error(reply), 0)
             case .createCell:
                 let value = try CreateCell(from: &reader)
                 (message, expected) = (.createCell(value), value.descriptorCount)

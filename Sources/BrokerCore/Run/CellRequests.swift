@@ -1,0 +1,66 @@
+#if canImport(Glibc)
+import Glibc
+#endif
+import IPCWire
+
+/// The one place a spec becomes netnsd requests. The spec keeps its own address
+/// and port types (they carry the spec's error messages and `--allow-egress`
+/// syntax); each rule goes to the policy model as text, so netnsd's validation
+/// (the same the daemon applies when decoding) runs once more here.
+public enum CellRequests {
+    public struct Refused: Error, CustomStringConvertible {
+        public let description: String
+    }
+
+    /// The egress policy of `spec`: rule i of `egress` is `r<i+1>` in counters and flow events.
+    public static func policy(_ spec: CellSpec) throws(Refused) -> EgressPolicy {
+        do {
+            let rules = try spec.egress.enumerated().map { index, rule throws(PolicyError) in
+                try AllowRule(
+                    id: UInt16(index + 1), destination: rule.destination.description, transport: rule.transport.rawValue,
+                    ports: rule.ports.map { "\($0.first)-\($0.last)" }, field: "egress[\(index)]")
+            }
+            return try EgressPolicy(allow: rules)
+        } catch {
+            throw Refused(description: "\(error)")
+        }
+    }
+
+    public static func createCell(_ spec: CellSpec) throws(Refused) -> CreateCell {
+        let id: CellID
+        do { id = try CellID(spec.id) } catch { throw Refused(description: "\(error)") }
+        return CreateCell(cellID: id, policy: try policy(spec))
+    }
+
+    /// The SpawnWorkload for `spec`, with the broker's stdio travelling along.
+    /// `argv[0]` without a slash is looked up in the spec's own `PATH` (the
+    /// workload's environment, not the broker's); netnsd needs an absolute path.
+    public static func spawnWorkload(_ spec: CellSpec) throws(Refused) -> SpawnWorkload {
+        let path = try executablePath(spec.argv[0], searchPath: spec.environment["PATH"] ?? "")
+        do {
+            return try SpawnWorkload(
+                cellID: try CellID(spec.id), path: path, arguments: spec.argv,
+                environment: spec.environment.sorted { $0.key < $1.key }.map { "\($0.key)=\($0.value)" },
+                workingDirectory: spec.workingDirectory, uid: spec.uid, gid: spec.gid,
+                limits: [try ResourceLimit(name: "nofile", soft: UInt64(spec.limits.openFiles), hard: UInt64(spec.limits.openFiles))],
+                stdio: true)
+        } catch {
+            throw Refused(description: "\(error)")
+        }
+    }
+
+    static func executablePath(_ name: String, searchPath: String) throws(Refused) -> String {
+        if name.hasPrefix("/") { return name }
+        guard !name.contains("/") else { throw Refused(description: "argv[0]: '\(name)' must be absolute or a bare name found in PATH") }
+        for directory in searchPath.split(separator: ":") where directory.hasPrefix("/") {
+            let candidate = "\(directory)/\(name)"
+            if access(candidate, X_OK) == 0 { return candidate }
+        }
+        throw Refused(description: "argv[0]: '\(name)' not found in the spec's PATH '\(searchPath)'")
+    }
+
+    /// The verdict a ruleset label stands for (docs/netnsd.md, "The ruleset").
+    public static func verdict(ofRule label: String) -> String {
+        label == "dns" || label == "default" ? "drop" : "accept"
+    }
+}

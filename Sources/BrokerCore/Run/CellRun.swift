@@ -1,0 +1,301 @@
+#if canImport(Glibc)
+import Glibc
+#endif
+import IPCWire
+
+/// Where the broker finds what it needs to run a cell.
+public struct CellRunConfiguration: Sendable {
+    /// Directory holding cellos-dnsproxy and cellos-flowlog (default: beside the broker).
+    public var helpersDirectory: String
+    public var readinessTimeoutMilliseconds: Int
+    /// How long a helper gets after SIGTERM at the end of the cell.
+    public var helperGraceMilliseconds: Int
+    /// How often the run loop looks at the helpers and the clock.
+    public var tickMilliseconds: Int32
+
+    public init(
+        helpersDirectory: String = AuditRunner.executableDirectory(), readinessTimeoutMilliseconds: Int = 5000,
+        helperGraceMilliseconds: Int = 2000, tickMilliseconds: Int32 = 20
+    ) {
+        self.helpersDirectory = helpersDirectory
+        self.readinessTimeoutMilliseconds = readinessTimeoutMilliseconds
+        self.helperGraceMilliseconds = helperGraceMilliseconds
+        self.tickMilliseconds = tickMilliseconds
+    }
+}
+
+/// One cell, end to end (DESIGN.md §2): CreateCell → helpers on the cell's
+/// sockets, ready → SpawnWorkload (parked, with the broker's stdio) →
+/// StartWorkload → timeout enforcement → WorkloadExited → ReadCounters →
+/// helpers stopped and their last lines collected → DestroyCell. Every step's
+/// outcome is an event; `run()` returns the broker's exit status.
+public final class CellRun {
+    /// Why the cell ended early; names the `destroyed` reason and the exit status.
+    enum Abort: Error {
+        case setup(String)
+        case helper(String)
+        case netnsdLost(String)
+        case interrupted(Int32)
+
+        var reason: String {
+            switch self {
+            case .setup: "setup_failure"
+            case .helper: "helper_failure"
+            case .netnsdLost: "netnsd_lost"
+            case .interrupted: "interrupted"
+            }
+        }
+
+        var detail: String {
+            switch self {
+            case .setup(let text), .helper(let text), .netnsdLost(let text): text
+            case .interrupted(let signal): "the broker received signal \(signal)"
+            }
+        }
+
+        var status: Int32 {
+            switch self {
+            case .setup, .netnsdLost: BrokerExitCode.setupFailure
+            case .helper: BrokerExitCode.helperFailure
+            case .interrupted(let signal): 128 + signal
+            }
+        }
+    }
+
+    let spec: CellSpec
+    let configuration: CellRunConfiguration
+    let writer: EventWriter
+    let stamper: EventStamper
+    let events: CellEvents
+    var client: NetnsdClient
+    var cellID: CellID?
+    var pumps: [HelperEventPump] = []
+    /// The pump whose helper already ended (its lines were forwarded then).
+    var failedHelper: String?
+    var workloadRunning = false
+    var netnsdAlive = true
+    /// The cell's sockets between CreateCell and the helpers' start.
+    var dnsSockets = DescriptorSet()
+    var flowLogSocket = DescriptorSet()
+
+    public init(spec: CellSpec, configuration: CellRunConfiguration, writer: EventWriter, client: consuming NetnsdClient) {
+        self.spec = spec
+        self.configuration = configuration
+        self.writer = writer
+        self.client = client
+        stamper = EventStamper(cellID: spec.id)
+        events = CellEvents(stamper: stamper)
+    }
+
+    /// Runs the cell and tears it down whatever happened; the broker's exit status.
+    public func run() -> Int32 {
+        emit(events.started(spec))
+        let started = Monotonic.milliseconds()
+        var outcome: CellEvents.Outcome?
+        var abort: Abort?
+        do {
+            try createCell()
+            try startHelpers()
+            try spawnAndStart()
+            outcome = try supervise(startedAt: Monotonic.milliseconds())
+        } catch let error as Abort {
+            abort = error
+        } catch {
+            abort = .setup("\(error)")
+        }
+        if workloadRunning, netnsdAlive, let cellID {
+            // Aborted while the workload runs: it must not outlive its policy.
+            _ = try? client.request(try SignalWorkload(cellID: cellID, signal: SIGKILL))
+            if let exited = try? client.nextExit() { outcome = Self.outcome(exited, timedOut: false) }
+            workloadRunning = false
+        }
+        if let outcome {
+            emit(events.commandCompleted(outcome, durationMilliseconds: Monotonic.milliseconds() - started))
+        }
+        teardown()
+        if let abort {
+            report("cell \(spec.id): \(abort.detail)")
+            emit(events.destroyed(reason: abort.reason, detail: abort.detail))
+            return abort.status
+        }
+        let final = outcome ?? .exited(BrokerExitCode.setupFailure)
+        if case .timedOut = final {
+            emit(events.destroyed(reason: "timeout"))
+        } else {
+            emit(events.destroyed(reason: "completed"))
+        }
+        return final.brokerExitStatus
+    }
+
+    // MARK: Steps
+
+    func createCell() throws(Abort) {
+        let request: CreateCell
+        do { request = try CellRequests.createCell(spec) } catch { throw .setup("\(error)") }
+        var reply = try netnsd { (client: inout NetnsdClient) throws(WireError) in try client.request(request) }
+        guard case .cellCreated(let created) = reply.message else { throw .setup("CreateCell: \(Self.describe(reply.message))") }
+        cellID = request.cellID
+        // netns, dns-udp, dns-tcp[, nflog]: the helpers get theirs; the rest closes with the reply.
+        dnsSockets.append(reply.descriptors.take(1))
+        dnsSockets.append(reply.descriptors.take(2))
+        if created.names.count == 4 { flowLogSocket.append(reply.descriptors.take(3)) }
+    }
+
+    func startHelpers() throws(Abort) {
+        if spec.dns.enabled {
+            var arguments = ["--events", HelperLaunch.eventsPlaceholder, "--cell-id", spec.id]
+            if let upstream = spec.dns.upstream { arguments += ["--upstream", upstream.description] }
+            for name in spec.dns.allow { arguments += ["--allow", name.description] }
+            for type in spec.dns.queryTypes { arguments += ["--allow-qtype", type] }
+            try startHelper("cellos-dnsproxy", arguments: arguments, names: ["dns-udp", "dns-tcp"], descriptors: dnsSockets)
+        }
+        if spec.flowLog {
+            guard flowLogSocket.count == 1 else { throw .setup("netnsd sent no nflog socket, and the spec asks for a flow log") }
+            try startHelper("cellos-flowlog", arguments: ["--events", HelperLaunch.eventsPlaceholder, "--cell-id", spec.id], names: ["nflog"], descriptors: flowLogSocket)
+        }
+        // The helpers hold their copies; ours are closed now.
+        dnsSockets = DescriptorSet()
+        flowLogSocket = DescriptorSet()
+    }
+
+    func startHelper(_ name: String, arguments: [String], names: [String], descriptors: borrowing DescriptorSet) throws(Abort) {
+        let launch = HelperLaunch(
+            executable: "\(configuration.helpersDirectory)/\(name)", arguments: arguments, descriptorNames: names,
+            readinessTimeoutMilliseconds: configuration.readinessTimeoutMilliseconds)
+        do {
+            let supervisor = try HelperSupervisor(launch: launch, descriptors: descriptors)
+            pumps.append(HelperEventPump(supervisor: supervisor, stamper: stamper, writer: writer))
+        } catch {
+            var exit: HelperExit?
+            if case .notReady(_, _, let ended) = error { exit = ended }
+            emit(events.helperFailed(helper: name, reason: "\(error)", exit: exit))
+            throw .helper("\(error)")
+        }
+    }
+
+    func spawnAndStart() throws(Abort) {
+        guard let cellID else { throw .setup("no cell") }
+        let request: SpawnWorkload
+        do { request = try CellRequests.spawnWorkload(spec) } catch { throw .setup("\(error)") }
+        var stdio = DescriptorSet()
+        for fd: Int32 in 0...2 {
+            let copy = fcntl(fd, F_DUPFD_CLOEXEC, 3)
+            guard copy >= 0 else { throw .setup("the broker's descriptor \(fd) is not open: \(SystemCallError("fcntl(F_DUPFD_CLOEXEC)"))") }
+            stdio.append(OwnedFD(adopting: copy))
+        }
+        let spawned: NetnsdReply
+        do { spawned = try client.request(request, descriptors: stdio) } catch { throw lost(error) }
+        guard case .workloadSpawned = spawned.message else { throw .setup("SpawnWorkload: \(Self.describe(spawned.message))") }
+        workloadRunning = true
+        let startedReply = try netnsd { (client: inout NetnsdClient) throws(WireError) in try client.request(StartWorkload(cellID: cellID)) }
+        guard case .workloadStarted = startedReply.message else { throw .setup("StartWorkload: \(Self.describe(startedReply.message))") }
+    }
+
+    /// Until the workload exits: helper lines forwarded, helpers watched, the
+    /// timeout enforced (SIGTERM, then SIGKILL after the grace), signals to the broker honoured.
+    func supervise(startedAt: Int64) throws(Abort) -> CellEvents.Outcome {
+        guard let cellID else { throw .setup("no cell") }
+        let deadline = startedAt + spec.timeout.milliseconds
+        var terminatedAt: Int64?
+        var killed = false
+        while true {
+            if let signal = BrokerSignals.pending { throw .interrupted(signal) }
+            if client.hasPendingExit || Self.readable(client.connection.socket.rawValue, timeout: configuration.tickMilliseconds) {
+                let exited = try netnsd { (client: inout NetnsdClient) throws(WireError) in try client.nextExit() }
+                workloadRunning = false
+                return Self.outcome(exited, timedOut: terminatedAt != nil)
+            }
+            for pump in pumps where failedHelper == nil {
+                do {
+                    if let exit = try pump.pump(timeoutMilliseconds: 0) {
+                        failedHelper = pump.supervisor.name
+                        throw Abort.helper("\(pump.supervisor.name) \(exit) while the cell was running")
+                    }
+                } catch let error as Abort {
+                    throw error
+                } catch {
+                    throw .setup("writing events: \(error)")
+                }
+            }
+            let now = Monotonic.milliseconds()
+            if terminatedAt == nil, now >= deadline {
+                terminatedAt = now
+                report("cell \(spec.id): timeout \(spec.timeout) reached, sending SIGTERM")
+                try signalWorkload(cellID, SIGTERM)
+            } else if let terminatedAt, !killed, now >= terminatedAt + spec.grace.milliseconds {
+                killed = true
+                try signalWorkload(cellID, SIGKILL)
+            }
+        }
+    }
+
+    func signalWorkload(_ cellID: CellID, _ signal: Int32) throws(Abort) {
+        // Refused only when the workload already exited: its WorkloadExited follows.
+        _ = try netnsd { (client: inout NetnsdClient) throws(WireError) in try client.request(try SignalWorkload(cellID: cellID, signal: signal)) }
+    }
+
+    /// Counters, helpers' last lines, DestroyCell: whatever of it still applies.
+    func teardown() {
+        if netnsdAlive, let cellID {
+            if case .countersReport(let report)? = try? client.request(ReadCounters(cellID: cellID)).message {
+                for entry in report.entries {
+                    emit(events.nftCounter(rule: entry.label, verdict: CellRequests.verdict(ofRule: entry.label), packets: entry.packets, bytes: entry.bytes))
+                }
+            }
+        }
+        for pump in pumps where pump.supervisor.name != failedHelper {
+            do { _ = try pump.finish(graceMilliseconds: configuration.helperGraceMilliseconds) } catch {
+                report("forwarding \(pump.supervisor.name)'s last events: \(error)")
+            }
+        }
+        pumps = []
+        if netnsdAlive, let cellID {
+            if case .cellDestroyed? = try? client.request(DestroyCell(cellID: cellID)).message {} else {
+                report("cell \(spec.id): DestroyCell was not confirmed")
+            }
+        }
+    }
+
+    // MARK: Helpers
+
+    /// One exchange with netnsd; a broken connection is `netnsd_lost`.
+    func netnsd<R: ~Copyable>(_ body: (inout NetnsdClient) throws(WireError) -> R) throws(Abort) -> R {
+        do {
+            return try body(&client)
+        } catch {
+            throw lost(error)
+        }
+    }
+
+    func lost(_ error: WireError) -> Abort {
+        if case .invalidField = error { return .setup("netnsd: \(error)") }
+        netnsdAlive = false
+        workloadRunning = false
+        return .netnsdLost("the connection to cellos-netnsd failed: \(error) (netnsd destroys the cell and its workload)")
+    }
+
+    static func readable(_ fd: Int32, timeout: Int32) -> Bool {
+        var poller = pollfd(fd: fd, events: Int16(POLLIN), revents: 0)
+        return poll(&poller, 1, timeout) > 0
+    }
+
+    static func outcome(_ exited: WorkloadExited, timedOut: Bool) -> CellEvents.Outcome {
+        if timedOut { return .timedOut(signal: exited.signal ?? SIGTERM) }
+        if let signal = exited.signal { return .signaled(signal) }
+        return .exited(exited.exitCode ?? 0)
+    }
+
+    static func describe(_ message: NetnsdFrame.Message) -> String {
+        if case .error(let error) = message { return "\(error.code): \(error.message)" }
+        return "unexpected reply \(message)"
+    }
+
+    func emit(_ event: CloudEvent) {
+        do { try writer.write(event) } catch { report("writing an event: \(error)") }
+    }
+
+    func report(_ line: String) {
+        let bytes = Array("cellos-broker: \(line)\n".utf8)
+        _ = bytes.withUnsafeBytes { write(2, $0.baseAddress, $0.count) }
+    }
+}

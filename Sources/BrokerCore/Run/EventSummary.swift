@@ -1,0 +1,60 @@
+/// A readable digest of a cell's event log (`cellos-broker summary EVENTS`, and the
+/// demo's output): DNS decisions, flow decisions, counters, helper failures and how
+/// the cell ended. Lines that are not events of a known type are counted, not shown.
+public enum EventSummary {
+    public static func render(lines: [Substring]) -> String {
+        var dns: [String] = []
+        var flows: [String] = []
+        var counters: [String] = []
+        var failures: [String] = []
+        var ending: [String] = []
+        var events = 0
+        var skipped = 0
+        for line in lines where !line.isEmpty {
+            guard case .object(let event)? = try? JSONParser.parse(String(line)), let type = event["type"]?.stringValue,
+                case .object(let data)? = event["data"]
+            else {
+                skipped += 1
+                continue
+            }
+            events += 1
+            func text(_ key: String) -> String {
+                switch data[key] {
+                case .string(let value)?: value
+                case .number(let value)?: value
+                case .bool(let value)?: "\(value)"
+                default: "-"
+                }
+            }
+            switch type.split(separator: ".").last.map(String.init) ?? "" {
+            case "dns_query":
+                dns.append("  \(text("qname")) \(text("qtype")): \(text("decision")) (\(text("reason")), \(text("rcode")))")
+            case "network_flow_decision":
+                let port = data["dport"] == nil ? "" : ":\(text("dport"))"
+                flows.append("  \(text("verdict")) \(text("protocol")) \(text("src")) -> \(text("dst"))\(port) (rule \(text("rule")))")
+            case "nft_counter":
+                counters.append("  \(text("rule")) (\(text("verdict"))): \(text("packets")) packets, \(text("bytes")) bytes")
+            case "failed":
+                failures.append("  \(text("helper")): \(text("reason"))")
+            case "completed":
+                let how = data["exit_status"] != nil ? "exit status \(text("exit_status"))" : "signal \(text("signal"))"
+                ending.append("  workload: \(how) after \(text("duration_ms")) ms\(text("timed_out") == "true" ? " (timed out)" : "")")
+            case "destroyed":
+                ending.append("  cell destroyed: \(text("reason"))\(data["detail"] == nil ? "" : " (\(text("detail")))")")
+            default:
+                break
+            }
+        }
+        var out = ""
+        func section(_ title: String, _ rows: [String]) {
+            out += "\(title):\n" + (rows.isEmpty ? "  (none)\n" : rows.joined(separator: "\n") + "\n")
+        }
+        section("DNS queries", dns)
+        section("Flow decisions", flows)
+        section("nft counters (packets count new flows)", counters)
+        if !failures.isEmpty { section("Helper failures", failures) }
+        section("Outcome", ending)
+        out += "\(events) events" + (skipped > 0 ? ", \(skipped) unreadable lines" : "") + "\n"
+        return out
+    }
+}

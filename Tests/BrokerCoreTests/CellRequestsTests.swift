@@ -1,0 +1,39 @@
+import BrokerCore
+import IPCWire
+import Testing
+
+/// The one place a spec becomes netnsd requests.
+@Suite struct CellRequestsTests {
+    static func spec(_ argv: [String], egress: [String] = []) throws -> CellSpec {
+        try RunShortcuts(allowNames: [], allowEgress: egress, timeout: nil, id: "req-1", argv: argv)
+            .apply(to: CellSpec.defaults(id: "req-1", argv: []))
+    }
+
+    /// Rule i of `egress` becomes `r<i+1>` with the same destination, protocol and ports.
+    @Test func egressRulesBecomeNumberedAllowRules() throws {
+        let request = try CellRequests.createCell(try Self.spec(["/bin/true"], egress: ["tcp:10.1.2.3:443", "udp:[2001:db8::/32]:5000-5100", "icmp:192.0.2.1"]))
+        #expect(request.cellID.value == "req-1")
+        #expect(request.policy.allow.map(\.label) == ["r1", "r2", "r3"])
+        #expect(request.policy.allow.map(\.destination.description) == ["10.1.2.3", "2001:db8::/32", "192.0.2.1"])
+        #expect(request.policy.allow.map(\.transport.rawValue) == ["tcp", "udp", "icmp"])
+        #expect(request.policy.allow.map { $0.ports?.description } == ["443", "5000-5100", nil])
+    }
+
+    /// argv[0] without a slash is found in the spec's PATH; the environment is the
+    /// spec's; stdio travels along (three descriptors).
+    @Test func spawnResolvesArgv0InTheSpecsPath() throws {
+        let request = try CellRequests.spawnWorkload(try Self.spec(["sh", "-c", "true"]))
+        #expect(request.path == "/usr/bin/sh" || request.path == "/bin/sh")
+        #expect(request.arguments == ["sh", "-c", "true"])
+        #expect(request.environment == ["PATH=/usr/local/bin:/usr/bin:/bin"])
+        #expect(request.stdio && request.descriptorCount == 3)
+        #expect(request.limits.map(\.name) == ["nofile"])
+        #expect(throws: CellRequests.Refused.self) { try CellRequests.spawnWorkload(try Self.spec(["no-such-program-cellos"])) }
+        #expect(throws: CellRequests.Refused.self) { try CellRequests.spawnWorkload(try Self.spec(["bin/sh"])) }
+    }
+
+    @Test func counterVerdictsFollowTheRuleset() {
+        #expect(["established", "resolver", "ndp", "dns", "r1", "default"].map(CellRequests.verdict(ofRule:))
+            == ["accept", "accept", "accept", "drop", "accept", "drop"])
+    }
+}

@@ -1,0 +1,231 @@
+import CellosTestLab
+import Foundation
+import IPCWire
+import Testing
+
+/// `cellos-broker run` end to end through a real cellos-netnsd, cellos-dnsproxy and
+/// cellos-flowlog, in the lab `CellLab` builds (DESIGN.md §6).
+@Suite(.serialized) struct BrokerRunTests {
+    /// One cell exercises the whole policy: glibc resolves the allowed name through
+    /// the proxy (logged `allowed`) and is refused the denied one (`denied_name`,
+    /// REFUSED); DNS straight to the internet's server over UDP and TCP is dropped
+    /// (`drop dns` flow events); the allowed port connects, the other one does not
+    /// (`drop default`); the counters of the `r1` and `dns` rules equal their flow events;
+    /// and the workload's stdout is the broker's.
+    @Test(.enabled(if: PrivilegedTest.shouldRun))
+    func policyIsEnforcedAndLogged() throws {
+        try PrivilegedTest.requireRoot()
+        try withCellLab { cell in
+            let script = """
+                getent hosts allowed.cellos.test; echo "allowed_name=$?"
+                getent hosts denied.cellos.test; echo "denied_name=$?"
+                kdig @192.0.2.53 +retry=0 +timeout=1 allowed.cellos.test 2>&1 | tail -3; echo "direct_udp=${PIPESTATUS[0]}"
+                kdig @192.0.2.53 +tcp +retry=0 +timeout=1 allowed.cellos.test 2>&1 | tail -3; echo "direct_tcp=${PIPESTATUS[0]}"
+                timeout 2 bash -c 'echo hi > /dev/tcp/192.0.2.80/8080' 2>/dev/null; echo "allowed_port=$?"
+                timeout 2 bash -c 'echo hi > /dev/tcp/192.0.2.80/9090' 2>/dev/null; echo "denied_port=$?"
+                sleep 1.2  # NFLOG flushes its batch within a second: every verdict reaches the flow log
+                """
+            let run = try cell.broker(["--spec", try cell.specFile(id: "e2e-policy", argv: ["/bin/bash", "-c", script])])
+            let out = run.result.stdout
+            #expect(run.result.status == 0, "\(run.result.stderr)")
+            #expect(out.contains("192.0.2.80") && out.contains("allowed.cellos.test"), "\(out)")
+            #expect(out.contains("allowed_name=0\n"), "\(out)")
+            #expect(out.contains("denied_name=2\n"), "\(out)")
+            #expect(!out.contains("direct_udp=0\n") && !out.contains("direct_tcp=0\n"), "\(out)")
+            #expect(dnsDropsSeen(run), "\(out)")
+            #expect(out.contains("allowed_port=0\n"), "\(out)")
+            #expect(!out.contains("denied_port=0\n"), "\(out)")
+
+            let dns = run.data(ofType: ".dns_query")
+            #expect(dns.contains { $0["qname"] as? String == "allowed.cellos.test" && $0["reason"] as? String == "allowed" && $0["qtype"] as? String == "A" })
+            #expect(dns.contains { $0["qname"] as? String == "denied.cellos.test" && $0["reason"] as? String == "denied_name" && $0["rcode"] as? String == "REFUSED" })
+
+            let flows = run.data(ofType: ".network_flow_decision")
+            func matching(_ verdict: String, _ rule: String) -> [[String: Any]] {
+                flows.filter { $0["verdict"] as? String == verdict && $0["rule"] as? String == rule }
+            }
+            let dnsDrops = matching("drop", "dns")
+            #expect(dnsDrops.contains { $0["protocol"] as? String == "udp" && $0["dst"] as? String == "192.0.2.53" && "\($0["dport"] ?? "")" == "53" }, "\(flows)")
+            #expect(dnsDrops.contains { $0["protocol"] as? String == "tcp" && $0["dst"] as? String == "192.0.2.53" && "\($0["dport"] ?? "")" == "53" }, "\(flows)")
+            #expect(matching("accept", "r1").contains { $0["dst"] as? String == "192.0.2.80" && "\($0["dport"] ?? "")" == "8080" })
+            #expect(matching("drop", "default").contains { $0["dst"] as? String == "192.0.2.80" && "\($0["dport"] ?? "")" == "9090" })
+
+            // Counters agree with the flow log: every verdict is logged and counted once.
+            let counters = Dictionary(run.data(ofType: ".nft_counter").map { ($0["rule"] as? String ?? "", "\($0["packets"] ?? "")") }, uniquingKeysWith: { a, _ in a })
+            #expect(counters["r1"] == "\(matching("accept", "r1").count)", "\(counters)")
+            #expect(counters["dns"] == "\(dnsDrops.count)", "\(counters)")
+            // The uplink's own IPv6 chatter (MLD, router solicitations) also hits `default`, at
+            // any moment, and NFLOG may still hold the last second's packets when the flow log
+            // stops: so at least as many drops as flow events there, and both 9090 SYNs among them.
+            #expect(Int(counters["default"] ?? "") ?? 0 >= matching("drop", "default").count, "\(counters)")
+            #expect(run.data(ofType: ".destroyed").first?["reason"] as? String == "completed")
+            #expect(run.data(ofType: ".completed").first?["exit_status"] as? Int == 0)
+        }
+    }
+
+    func dnsDropsSeen(_ run: CellLab.Run) -> Bool {
+        run.data(ofType: ".network_flow_decision").contains { $0["rule"] as? String == "dns" }
+    }
+
+    /// A workload that outlives its timeout is stopped and the broker exits 124.
+    @Test(.enabled(if: PrivilegedTest.shouldRun))
+    func timeoutStopsTheWorkload() throws {
+        try PrivilegedTest.requireRoot()
+        try withCellLab { cell in
+            let run = try cell.broker(["--spec", try cell.specFile(id: "e2e-timeout", argv: ["/bin/sleep", "30"], timeout: "300ms")])
+            #expect(run.result.status == 124, "\(run.result.stderr)")
+            let completed = run.data(ofType: ".completed").first
+            #expect(completed?["timed_out"] as? Bool == true)
+            #expect(completed?["signal"] as? Int == Int(SIGTERM))
+            #expect(run.data(ofType: ".destroyed").first?["reason"] as? String == "timeout")
+        }
+    }
+
+    /// Killing the DNS proxy mid-run tears the cell down: a helper-failure event,
+    /// the workload killed, exit status 123.
+    @Test(.enabled(if: PrivilegedTest.shouldRun))
+    func proxyDeathTearsTheCellDown() throws {
+        try PrivilegedTest.requireRoot()
+        try withCellLab { cell in
+            let spec = try cell.specFile(id: "e2e-kill", argv: ["/bin/sleep", "30"])
+            let killer = Thread {
+                for _ in 0..<100 {
+                    usleep(100_000)
+                    let found = (try? Shell.run(["pgrep", "-f", "cellos-dnsproxy .*--cell-id e2e-kill"]))?.stdout ?? ""
+                    if let pid = found.split(separator: "\n").first.flatMap({ Int32($0) }) {
+                        kill(pid, SIGKILL)
+                        return
+                    }
+                }
+            }
+            killer.start()
+            let run = try cell.broker(["--spec", spec])
+            #expect(run.result.status == 123, "\(run.result.stderr)")
+            let failed = run.data(ofType: ".helper.v1.failed")
+            #expect(failed.first?["helper"] as? String == "cellos-dnsproxy", "\(run.events)")
+            #expect(failed.first?["signal"] as? Int == Int(SIGKILL))
+            #expect(run.data(ofType: ".destroyed").first?["reason"] as? String == "helper_failure")
+            #expect(run.data(ofType: ".completed").first?["signal"] as? Int == Int(SIGKILL))
+        }
+    }
+
+    /// Signed events verify; a flipped byte does not.
+    @Test(.enabled(if: PrivilegedTest.shouldRun))
+    func signedEventsVerifyAndTamperingFails() throws {
+        try PrivilegedTest.requireRoot()
+        try withCellLab { cell in
+            let broker = try BuiltProducts.path(of: "cellos-broker")
+            let key = "\(cell.directory)/key"
+            _ = try Shell.check([broker, "keygen", "--out", key])
+            let run = try cell.broker(["--sign-key", key, "--id", "e2e-sign", "--", "/bin/sh", "-c", "echo signed"], events: "signed")
+            #expect(run.result.status == 0, "\(run.result.stderr)")
+            #expect(run.result.stdout == "signed\n")
+            let path = "\(cell.directory)/signed.jsonl"
+            #expect(try Shell.run([broker, "verify", "--key", "\(key).pub", path]).status == 0)
+            var bytes = Array(try Data(contentsOf: URL(fileURLWithPath: path)))
+            let index = try #require(bytes.firstIndex(of: UInt8(ascii: "0")))
+            bytes[index] = UInt8(ascii: "1")
+            try Data(bytes).write(to: URL(fileURLWithPath: path))
+            #expect(try Shell.run([broker, "verify", "--key", "\(key).pub", path]).status == 1)
+        }
+    }
+
+    /// 100 consecutive runs (with an uplink each) leave no namespace, veth, nft table, helper process or
+    /// netnsd descriptor behind.
+    @Test(.enabled(if: PrivilegedTest.shouldRun))
+    func consecutiveRunsLeaveNothingBehind() throws {
+        try PrivilegedTest.requireRoot()
+        try withCellLab { cell in
+            func snapshot() throws -> [String] {
+                let links = try Shell.check(["ip", "-n", cell.host.name, "-o", "link", "show"]).stdout.split(separator: "\n").count
+                let tables = try Shell.check(["ip", "netns", "exec", cell.host.name, "nft", "list", "tables"]).stdout
+                let netns = try Shell.check(["ip", "netns", "list"]).stdout.split(separator: "\n").count
+                let helpers = (try Shell.run(["pgrep", "-f", "cellos-(dnsproxy|flowlog) .*--cell-id e2e-"])).stdout.split(separator: "\n").count
+                let fds = try FileManager.default.contentsOfDirectory(atPath: "/proc/\(cell.netnsdPID)/fd").count
+                return ["links \(links)", "tables \(tables)", "netns \(netns)", "helpers \(helpers)", "netnsd fds \(fds)"]
+            }
+            // One warm-up run: the daemon's first cell may open lasting descriptors (e.g. libraries).
+            _ = try cell.broker(["--id", "e2e-warm", "--allow-egress", "tcp:192.0.2.80:8080", "--", "/bin/true"])
+            let before = try snapshot()
+            for index in 0..<100 {
+                let run = try cell.broker(["--id", "e2e-\(index)", "--allow-egress", "tcp:192.0.2.80:8080", "--", "/bin/true"])
+                #expect(run.result.status == 0, "\(run.result.stderr)")
+            }
+            let after = try snapshot()
+            #expect(after == before, "before \(before), after \(after)")
+        }
+    }
+
+    /// SIGTERM to the broker mid-run: the workload is killed, the cell torn down
+    /// (`destroyed` with reason `interrupted`), the broker exits 128+15; and netnsd's
+    /// death mid-run is reported as `netnsd_lost` with status 125.
+    @Test(.enabled(if: PrivilegedTest.shouldRun))
+    func brokerSignalAndLostNetnsdTearDown() throws {
+        try PrivilegedTest.requireRoot()
+        try withCellLab { cell in
+            let broker = try BuiltProducts.path(of: "cellos-broker")
+            // A duration no other process on the machine uses, so pgrep finds only this workload.
+            func startBroker(_ id: String, sleep seconds: String) throws -> (Process, String) {
+                let events = "\(cell.directory)/\(id).jsonl"
+                let process = try Shell.start([
+                    "ip", "netns", "exec", cell.host.name, broker, "run", "--netnsd-socket", cell.socket, "--events", events,
+                    "--spec", try cell.specFile(id: id, argv: ["/bin/sleep", seconds]),
+                ])
+                // Running once the workload is: its sleep shows up.
+                for _ in 0..<100 {
+                    if (try? Shell.run(["pgrep", "-f", "-u", "65534", "^/bin/sleep \(seconds)$"]))?.status == 0 { break }
+                    usleep(50_000)
+                }
+                return (process, events)
+            }
+            let (interrupted, events) = try startBroker("e2e-sigterm", sleep: "31.7")
+            kill(interrupted.processIdentifier, SIGTERM)
+            interrupted.waitUntilExit()
+            #expect(interrupted.terminationStatus == 128 + SIGTERM)
+            let data = try CellLab.readEvents(events).compactMap { $0["data"] as? [String: Any] }
+            #expect(data.contains { $0["reason"] as? String == "interrupted" }, "\(data)")
+            #expect(data.contains { $0["signal"] as? Int == Int(SIGKILL) && $0["duration_ms"] != nil }, "\(data)")
+            #expect((try Shell.run(["pgrep", "-f", "^/bin/sleep 31.7$"])).status != 0)
+
+            let (orphaned, lostEvents) = try startBroker("e2e-lost", sleep: "32.3")
+            kill(cell.netnsdPID, SIGKILL)
+            orphaned.waitUntilExit()
+            #expect(orphaned.terminationStatus == 125)
+            let lost = try CellLab.readEvents(lostEvents).compactMap { $0["data"] as? [String: Any] }.compactMap { $0["reason"] as? String }
+            #expect(lost.contains("netnsd_lost"), "\(lost)")
+        }
+    }
+
+    /// While a cell runs, the capability audit of the live netnsd, proxy and flow
+    /// log passes, and the helpers the broker started run as its unprivileged user.
+    @Test(.enabled(if: PrivilegedTest.shouldRun))
+    func auditOfARunningCellPasses() throws {
+        try PrivilegedTest.requireRoot()
+        try withCellLab { cell in
+            let broker = try BuiltProducts.path(of: "cellos-broker")
+            let process = try Shell.start([
+                "ip", "netns", "exec", cell.host.name, broker, "run", "--netnsd-socket", cell.socket,
+                "--spec", try cell.specFile(id: "e2e-audit", argv: ["/bin/sleep", "33.1"]),
+            ])
+            defer {
+                kill(process.processIdentifier, SIGTERM)
+                process.waitUntilExit()
+            }
+            func pid(_ pattern: String) -> String? {
+                (try? Shell.run(["pgrep", "-f", pattern]))?.stdout.split(separator: "\n").first.map(String.init)
+            }
+            for _ in 0..<100 where pid("^/bin/sleep 33.1$") == nil { usleep(50_000) }
+            let proxy = try #require(pid("cellos-dnsproxy .*--cell-id e2e-audit"))
+            let flowlog = try #require(pid("cellos-flowlog .*--cell-id e2e-audit"))
+            for helper in [proxy, flowlog] {
+                let status = try String(contentsOfFile: "/proc/\(helper)/status", encoding: .utf8)
+                #expect(status.contains("Uid:\t65534\t65534\t65534\t65534"), "\(status)")
+            }
+            let audit = try Shell.run([
+                broker, "audit", "--pid", "cellos-netnsd=\(cell.netnsdPID)", "--pid", "cellos-dnsproxy=\(proxy)",
+                "--pid", "cellos-flowlog=\(flowlog)",
+            ])
+            #expect(audit.status == 0, "\(audit.stdout)\(audit.stderr)")
+        }
+    }
+}

@@ -1,0 +1,118 @@
+import CellosTestLab
+import Foundation
+import IPCWire
+
+/// The end-to-end lab (as scripts/demo.sh builds it): a "host" namespace running
+/// cellos-netnsd (uplink pool 10.200.0.0/24, NAT in that namespace) and an
+/// "internet" namespace with dnsmasq on 192.0.2.53 (allowed.cellos.test,
+/// denied.cellos.test) and TCP sinks on 192.0.2.80:8080 and :9090. The broker
+/// runs in the host namespace. Daemons are spawned with `ActivatedSpawn` and reaped
+/// here (a long-running Foundation `Process` parks a Dispatch worker in waitpid).
+final class CellLab {
+    let lab: Lab
+    let host: LabNamespace
+    let internet: LabNamespace
+    let directory: String
+    let socket: String
+    private(set) var netnsdPID: pid_t = 0
+    private var daemons: [pid_t] = []
+
+    init(_ lab: Lab) throws {
+        self.lab = lab
+        host = try lab.addNamespace("host")
+        internet = try lab.addNamespace("inet")
+        let pair = try lab.link(host, "192.0.2.1/24", internet, "192.0.2.53/24")
+        _ = try Shell.check(["ip", "-n", internet.name, "addr", "add", "192.0.2.80/24", "dev", pair.nameB])
+        directory = NSTemporaryDirectory() + "cellos-e2e-\(UUID().uuidString)"
+        try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+        socket = directory + "/netnsd.sock"
+        do {
+            try spawn(in: internet, [
+                "/usr/sbin/dnsmasq", "--no-daemon", "--conf-file=/dev/null", "--no-resolv", "--no-hosts", "--user=root", "--pid-file=",
+                "--listen-address=192.0.2.53", "--bind-interfaces", "--local=/cellos.test/",
+                "--host-record=allowed.cellos.test,192.0.2.80", "--host-record=denied.cellos.test,192.0.2.99",
+                "--log-facility=\(directory)/dnsmasq.log",
+            ])
+            for port in [8080, 9090] {
+                try spawn(in: internet, ["/usr/bin/socat", "-u", "TCP-LISTEN:\(port),bind=192.0.2.80,reuseaddr,fork", "OPEN:/dev/null"])
+            }
+            // `ip netns exec` execs in place (no fork): the pid and the readiness pipe are netnsd's.
+            var netnsd = try ActivatedSpawn.spawn(
+                executable: "/usr/sbin/ip",
+                arguments: ["netns", "exec", host.name, try BuiltProducts.path(of: "cellos-netnsd"), "--socket", socket, "--allow-uid", "0",
+                            "--uplink-pool", "10.200.0.0/24"],
+                environment: ["PATH": "/usr/sbin:/usr/bin:/sbin:/bin"], names: [], descriptors: DescriptorSet())
+            netnsdPID = netnsd.pid
+            daemons.append(netnsd.pid)
+            try netnsd.waitUntilReady(timeoutMilliseconds: 10_000)
+        } catch {
+            stop()
+            throw error
+        }
+    }
+
+    @discardableResult
+    private func spawn(in namespace: LabNamespace, _ command: [String]) throws -> pid_t {
+        let pid = try ActivatedSpawn.spawn(
+            executable: "/usr/sbin/ip", arguments: ["netns", "exec", namespace.name] + command,
+            environment: ["PATH": "/usr/sbin:/usr/bin:/sbin:/bin"], names: [], descriptors: DescriptorSet()).pid
+        daemons.append(pid)
+        return pid
+    }
+
+    func stop() {
+        for pid in daemons { kill(pid, SIGTERM) }
+        for pid in daemons {
+            var status: Int32 = 0
+            _ = waitpid(pid, &status, 0)
+        }
+        daemons = []
+        try? FileManager.default.removeItem(atPath: directory)
+    }
+
+    /// A spec file whose DNS upstream is the lab's dnsmasq.
+    func specFile(id: String, argv: [String], egress: String = #"[{"protocol": "tcp", "address": "192.0.2.80", "port": 8080}]"#, timeout: String = "20s") throws -> String {
+        let argvJSON = String(data: try JSONSerialization.data(withJSONObject: argv), encoding: .utf8)!
+        let text = """
+            {"version": 1, "id": "\(id)", "argv": \(argvJSON), "env": {"PATH": "/usr/bin:/bin"}, "timeout": "\(timeout)", "grace": "500ms",
+             "dns": {"allow": ["allowed.cellos.test"], "query_types": ["A", "AAAA"], "upstream": "192.0.2.53"},
+             "egress": \(egress)}
+            """
+        let path = "\(directory)/\(id).json"
+        try text.write(toFile: path, atomically: true, encoding: .utf8)
+        return path
+    }
+
+    struct Run {
+        let result: CommandResult
+        let events: [[String: Any]]
+
+        func events(ofType suffix: String) -> [[String: Any]] {
+            events.filter { ($0["type"] as? String)?.hasSuffix(suffix) == true }
+        }
+
+        func data(ofType suffix: String) -> [[String: Any]] { events(ofType: suffix).compactMap { $0["data"] as? [String: Any] } }
+    }
+
+    /// `cellos-broker run --netnsd-socket … --events FILE ARGS` in the host namespace.
+    func broker(_ arguments: [String], events name: String = UUID().uuidString) throws -> Run {
+        let events = "\(directory)/\(name).jsonl"
+        let result = try lab.run(in: host, [try BuiltProducts.path(of: "cellos-broker"), "run", "--netnsd-socket", socket, "--events", events] + arguments)
+        return Run(result: result, events: try Self.readEvents(events))
+    }
+
+    static func readEvents(_ path: String) throws -> [[String: Any]] {
+        let text = (try? String(contentsOfFile: path, encoding: .utf8)) ?? ""
+        return try text.split(separator: "\n").map { line in
+            try JSONSerialization.jsonObject(with: Data(line.utf8)) as? [String: Any] ?? [:]
+        }
+    }
+}
+
+func withCellLab(_ body: (CellLab) throws -> Void) throws {
+    try withLab { lab in
+        let cell = try CellLab(lab)
+        defer { cell.stop() }
+        try body(cell)
+    }
+}

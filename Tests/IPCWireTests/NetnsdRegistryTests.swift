@@ -1,0 +1,67 @@
+import Glibc
+import IPCWire
+import Testing
+
+/// netnsd's messages live in IPCWire, so the generic frame layer knows them: a
+/// peer without NetnsdCore (the broker) decodes them with `Frame.decodeAny` and
+/// `Frame.decode(as:)`, with the same strictness as the common messages.
+@Suite struct NetnsdRegistryTests {
+    static func sample() throws -> [any WireMessage] {
+        let id = try CellID("reg-1")
+        let policy = try EgressPolicy(allow: [try AllowRule(spec: "1,tcp,192.0.2.0/24,443")], nflogGroup: 3)
+        return [
+            CreateCell(cellID: id, policy: policy), CellCreated(cellID: id, names: CellCreated.requiredNames), DestroyCell(cellID: id),
+            CellDestroyed(cellID: id), ReadCounters(cellID: id),
+            CountersReport(cellID: id, entries: [.init(label: "r1", packets: 2, bytes: 120)]),
+            try SpawnWorkload(cellID: id, path: "/bin/true", arguments: ["true"], uid: 65534, gid: 65534),
+            WorkloadSpawned(cellID: id, pid: 42), StartWorkload(cellID: id), WorkloadStarted(cellID: id),
+            try SignalWorkload(cellID: id, signal: 15), WorkloadSignalled(cellID: id),
+            WorkloadExited(cellID: id, exitCode: 3, signal: nil),
+        ]
+    }
+
+    /// Every netnsd type in `MessageType` has a registered decoder.
+    @Test func everyNetnsdTypeIsRegistered() {
+        for type in MessageType.allCases where type.rawValue >= 256 {
+            #expect(WireMessageRegistry.messageType(for: type.rawValue) != nil, "\(type)")
+        }
+        #expect(WireMessageRegistry.messageType(for: 269) == nil)
+    }
+
+    /// Each message round-trips through bytes and `decodeAny` (with as many descriptors
+    /// as it declares) and comes back as its own type and the same value.
+    @Test func decodeAnyReturnsNetnsdMessages() throws {
+        for message in try Self.sample() {
+            func check<M: WireMessage>(_ message: M) throws {
+                let bytes = Frame(message, requestID: 7, descriptors: descriptors(message.descriptorCount)).bytes
+                let frame = try Frame.decode(bytes[...], received: descriptors(message.descriptorCount))
+                let decoded = try frame.decodeAny()
+                #expect(decoded as? M == message)
+            }
+            try check(message)
+        }
+    }
+
+    @Test func trailingBytesAndWrongTypeAreRefused() throws {
+        var bytes = Frame(StartWorkload(cellID: try CellID("x")), requestID: 1).bytes
+        bytes.append(0)
+        bytes[16] &+= 1  // payload length covers the extra byte
+        #expect(throws: WireError.trailingBytes(count: 1)) { _ = try Frame.decode(bytes[...], received: DescriptorSet()).decodeAny() }
+        let start = Frame(StartWorkload(cellID: try CellID("x")), requestID: 1).bytes
+        #expect(throws: WireError.unexpectedMessageType(expected: MessageType.destroyCell.rawValue, received: MessageType.startWorkload.rawValue)) {
+            _ = try Frame.decode(start[...], received: DescriptorSet()).decode(as: DestroyCell.self)
+        }
+    }
+
+    /// Descriptors to travel with a frame (pipes' read ends; closed with the set).
+    func descriptors(_ count: Int) -> DescriptorSet {
+        var raw: [Int32] = []
+        for _ in 0..<count {
+            var fds: [Int32] = [0, 0]
+            _ = pipe(&fds)
+            close(fds[1])
+            raw.append(fds[0])
+        }
+        return DescriptorSet(adopting: raw)
+    }
+}
