@@ -137,17 +137,8 @@ extension ProxyServer {
     private func processClientInput(_ index: Int, generation: UInt32) {
         var consumed = 0
         while tcp.connections[index].fd >= 0 && tcp.connections[index].generation == generation {
-            let input = tcp.connections[index].input
-            guard input.count - consumed >= 2 else { break }
-            let length = Int(input[consumed]) << 8 | Int(input[consumed + 1])
-            guard input.count - consumed - 2 >= length else { break }
-            input.withUnsafeBytes { raw in
-                UnsafeMutableRawBufferPointer(rebasing: receiveBuffer[0 ..< length])
-                    .copyMemory(from: UnsafeRawBufferPointer(rebasing: raw[(consumed + 2) ..< (consumed + 2 + length)]))
-            }
-            consumed += 2 + length
-            handleQuery(UnsafeMutableRawBufferPointer(rebasing: receiveBuffer[0 ..< length]),
-                        from: tcp.connections[index].client, via: .tcp(connection: Int32(index), generation: generation))
+            guard let message = stageLengthPrefixedMessage(tcp.connections[index].input, from: &consumed) else { break }
+            handleQuery(message, from: tcp.connections[index].client, via: .tcp(connection: Int32(index), generation: generation))
         }
         if tcp.connections[index].fd >= 0 && tcp.connections[index].generation == generation && consumed > 0 {
             tcp.connections[index].input.removeFirst(consumed)
@@ -324,21 +315,27 @@ extension ProxyServer {
             }
             tcp.connections[index].upstreamInput.append(contentsOf: UnsafeRawBufferPointer(rebasing: receiveBuffer[0 ..< count]))
             var consumed = 0
-            while true {
-                let input = tcp.connections[index].upstreamInput
-                guard input.count - consumed >= 2 else { break }
-                let length = Int(input[consumed]) << 8 | Int(input[consumed + 1])
-                guard input.count - consumed - 2 >= length else { break }
-                input.withUnsafeBytes { raw in
-                    UnsafeMutableRawBufferPointer(rebasing: receiveBuffer[0 ..< length])
-                        .copyMemory(from: UnsafeRawBufferPointer(rebasing: raw[(consumed + 2) ..< (consumed + 2 + length)]))
-                }
-                consumed += 2 + length
-                acceptUpstreamTCPAnswer(UnsafeMutableRawBufferPointer(rebasing: receiveBuffer[0 ..< length]), connection: index)
+            while let answer = stageLengthPrefixedMessage(tcp.connections[index].upstreamInput, from: &consumed) {
+                acceptUpstreamTCPAnswer(answer, connection: index)
                 guard tcp.connections[index].fd >= 0 else { return }
             }
             if consumed > 0 { tcp.connections[index].upstreamInput.removeFirst(consumed) }
         }
+    }
+
+    /// The next complete RFC 7766 message (2-byte big-endian length, then the body) in
+    /// `input` at `offset`, copied to the start of the receive buffer; `offset` moves
+    /// past it. Nil while the message is still incomplete. Shared by the client side
+    /// and the upstream side of a TCP connection.
+    private func stageLengthPrefixedMessage(_ input: [UInt8], from offset: inout Int) -> UnsafeMutableRawBufferPointer? {
+        guard input.count - offset >= 2 else { return nil }
+        let length = Int(input[offset]) << 8 | Int(input[offset + 1])
+        guard input.count - offset - 2 >= length else { return nil }
+        let body = (offset + 2) ..< (offset + 2 + length)
+        let staged = UnsafeMutableRawBufferPointer(rebasing: receiveBuffer[0 ..< length])
+        input.withUnsafeBytes { raw in staged.copyMemory(from: UnsafeRawBufferPointer(rebasing: raw[body])) }
+        offset = body.upperBound
+        return staged
     }
 
     private func acceptUpstreamTCPAnswer(_ answer: UnsafeMutableRawBufferPointer, connection index: Int) {
