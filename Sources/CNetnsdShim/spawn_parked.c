@@ -9,6 +9,7 @@
 #include <fcntl.h>
 #include <sched.h>
 #include <signal.h>
+#include <linux/capability.h>
 #include <linux/filter.h>
 #include <linux/seccomp.h>
 #include <sys/mount.h>
@@ -70,6 +71,14 @@ pid_t cellos_netnsd_spawn_parked(int netns_fd, const char *resolv_conf, const ch
         if (syscall(SYS_setgroups, 0, NULL) != 0) report_and_exit(status_fd, 2);
         if (syscall(SYS_setresgid, gid, gid, gid) != 0) report_and_exit(status_fd, 3);
         if (syscall(SYS_setresuid, uid, uid, uid) != 0) report_and_exit(status_fd, 4);
+        // A uid other than 0 already lost every capability in setresuid; a root
+        // workload (--allow-root-workloads) keeps them, so empty the effective,
+        // permitted and inheritable sets (lowering needs no privilege; the ambient
+        // set follows). With no_new_privs, execve cannot grant more than the
+        // (empty) permitted set, even to uid 0.
+        struct __user_cap_header_struct cap_header = {.version = _LINUX_CAPABILITY_VERSION_3, .pid = 0};
+        struct __user_cap_data_struct no_caps[2] = {{0, 0, 0}, {0, 0, 0}};
+        if (syscall(SYS_capset, &cap_header, no_caps) != 0) report_and_exit(status_fd, 15);
         if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) != 0) report_and_exit(status_fd, 5);
         if (chdir(cwd) != 0) report_and_exit(status_fd, 6);
         if (stdio_fds) {

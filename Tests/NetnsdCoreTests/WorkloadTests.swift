@@ -151,9 +151,17 @@ import Testing
             return
         }
         #expect(early.code == "invalid_state")
-        #expect(throws: WireError.invalidField(field: "uid", reason: "0 (root) is not allowed")) {
-            try SpawnWorkload(cellID: id, path: "/bin/true", arguments: ["true"], uid: 0, gid: 1)
+        // Without --allow-root-workloads, uid 0 and gid 0 are refused, with no workload left parked.
+        for (uid, gid) in [(UInt32(0), Self.nobody), (Self.nobody, UInt32(0))] {
+            guard case .error(let root) = try client.request(
+                try SpawnWorkload(cellID: id, path: "/bin/true", arguments: ["true"], uid: uid, gid: gid)).message else {
+                Issue.record("a uid \(uid) gid \(gid) workload was accepted")
+                return
+            }
+            #expect(root.code == "invalid_request")
+            #expect(root.message.contains("--allow-root-workloads"), "\(root.message)")
         }
+        #expect(daemon.children().isEmpty)
         // Another connection cannot start or signal this connection's workload.
         _ = try client.request(try Self.spawn(id, "sleep 30"))
         var other = try NetnsdClient.connect(path: daemon.socketPath)
@@ -162,6 +170,43 @@ import Testing
             return
         }
         #expect(foreign.code == "unknown_cell")
+    }
+
+    /// With --allow-root-workloads a uid 0 / gid 0 workload runs, but as a root
+    /// without capabilities: every set but the bounding set is empty, no_new_privs
+    /// and the seccomp filter are on.
+    @Test(.enabled(if: PrivilegedTest.shouldRun))
+    func rootWorkloadRunsWithoutCapabilitiesWhenAllowed() throws {
+        try PrivilegedTest.requireRoot()
+        let daemon = try DaemonTests.RunningDaemon(arguments: ["--allow-uid", "0", "--allow-root-workloads"])
+        var client = try NetnsdClient.connect(path: daemon.socketPath)
+        let id = try CellID("root1")
+        let output = "/tmp/cellos-netnsd-root-\(getpid()).txt"
+        unlink(output)
+        defer { unlink(output) }
+        _ = try client.request(CreateCell(cellID: id, policy: try EgressPolicy()))
+        let script = "grep -E '^(Uid|Gid|CapInh|CapPrm|CapEff|CapAmb|NoNewPrivs|Seccomp):' /proc/self/status > \(output)"
+        let request = try SpawnWorkload(
+            cellID: id, path: "/bin/sh", arguments: ["sh", "-c", script], environment: ["PATH=/usr/bin:/bin"], uid: 0, gid: 0)
+        guard case .workloadSpawned = try client.request(request).message else {
+            Issue.record("root workload refused despite --allow-root-workloads")
+            return
+        }
+        #expect(try client.request(StartWorkload(cellID: id)).message == .workloadStarted(WorkloadStarted(cellID: id)))
+        #expect(try client.nextExit().sameOutcome(as: WorkloadExited(cellID: id, exitCode: 0, signal: nil)))
+        let report = try String(contentsOfFile: output, encoding: .utf8)
+        let fields = Dictionary(report.split(separator: "\n").compactMap { line -> (String, String)? in
+            let parts = line.split(separator: ":", maxSplits: 1)
+            return parts.count == 2 ? (String(parts[0]), parts[1].trimmingCharacters(in: .whitespaces)) : nil
+        }, uniquingKeysWith: { first, _ in first })
+        #expect(fields["Uid"]?.split(whereSeparator: \.isWhitespace).allSatisfy { $0 == "0" } == true, "\(report)")
+        #expect(fields["Gid"]?.split(whereSeparator: \.isWhitespace).allSatisfy { $0 == "0" } == true, "\(report)")
+        for set in ["CapInh", "CapPrm", "CapEff", "CapAmb"] {
+            #expect(fields[set] == "0000000000000000", "\(set) in \(report)")
+        }
+        #expect(fields["NoNewPrivs"] == "1")
+        #expect(fields["Seccomp"] == "2")
+        #expect(try client.request(DestroyCell(cellID: id)).message == .cellDestroyed(CellDestroyed(cellID: id)))
     }
 
     /// SignalWorkload reaches the workload (reported as the terminating signal),

@@ -24,7 +24,7 @@ typedef struct {
 /// and, when `workspace` is not NULL, a tmpfs is mounted there with the mount
 /// options `workspace_options`; then it sets the `nlimits` resource limits, drops
 /// supplementary groups and switches to `gid`/`uid` (the kernel then clears every
-/// capability, since uid is not 0), sets no_new_privs, changes to `cwd`, puts
+/// capability when uid is not 0) and empties the capability sets (for uid 0), sets no_new_privs, changes to `cwd`, puts
 /// `stdio_fds[0..2]` on 0-2 when `stdio_fds` is not NULL (the client's stdio,
 /// descriptors above 2) and /dev/null otherwise, closes every other descriptor except `start_fd`, installs
 /// the seccomp BPF program `filter` (`filter_len` bytes of struct sock_filter;
@@ -36,7 +36,7 @@ typedef struct {
 /// with errno set to the failed step's error and *failed_step set to its number
 /// (1 setns, 2 setgroups, 3 setresgid, 4 setresuid, 5 no_new_privs, 6 chdir,
 /// 7 stdio, 8 close fds, 9 seccomp, 10 unshare(NEWNS|NEWIPC|NEWUTS), 11 private mounts,
-/// 12 resolv.conf bind mount, 13 workspace tmpfs, 14 setrlimit); the failed child
+/// 12 resolv.conf bind mount, 13 workspace tmpfs, 14 setrlimit, 15 capset); the failed child
 /// has been reaped.
 pid_t cellos_netnsd_spawn_parked(int netns_fd, const char *resolv_conf, const char *workspace,
                                  const char *workspace_options, const cellos_netnsd_rlimit *limits, size_t nlimits,

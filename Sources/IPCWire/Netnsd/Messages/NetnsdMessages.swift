@@ -204,7 +204,7 @@ public struct SpawnWorkload: NetnsdMessage {
     public var descriptorCount: Int { stdio ? 3 : 0 }
 
     /// Checks the fields that decoding alone cannot: absolute paths, argv[0]
-    /// present, `KEY=VALUE` environment, no root ids.
+    /// present, `KEY=VALUE` environment.
     public init(
         cellID: CellID, path: String, arguments: [String], environment: [String] = [], workingDirectory: String = "/",
         uid: UInt32, gid: UInt32, workspace: String? = nil, limits: [ResourceLimit] = [], stdio: Bool = false
@@ -231,10 +231,8 @@ public struct SpawnWorkload: NetnsdMessage {
             }
         }
         guard workingDirectory.hasPrefix("/") else { throw .invalidField(field: "working_directory", reason: "must be absolute") }
-        // Root workloads would keep every capability across execve; this daemon
-        // has no configuration that allows them.
-        guard uid != 0 else { throw .invalidField(field: "uid", reason: "0 (root) is not allowed") }
-        guard gid != 0 else { throw .invalidField(field: "gid", reason: "0 (root) is not allowed") }
+        // uid/gid 0 are valid on the wire: whether root workloads are allowed is
+        // the daemon's configuration (`--allow-root-workloads`), checked there.
         if let workspace, !workspace.hasPrefix("/") || workspace.contains(",") {
             throw .invalidField(field: "workspace", reason: "must be an absolute path without ','")
         }
