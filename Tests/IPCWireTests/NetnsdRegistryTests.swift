@@ -14,6 +14,7 @@ import Testing
             CellDestroyed(cellID: id), ReadCounters(cellID: id),
             CountersReport(cellID: id, entries: [.init(label: "r1", packets: 2, bytes: 120)]),
             try SpawnWorkload(cellID: id, path: "/bin/true", arguments: ["true"], uid: 65534, gid: 65534),
+            try SpawnWorkload(cellID: id, path: "/bin/true", arguments: ["true"], uid: 0, gid: 0, seccompProfile: .strict),
             WorkloadSpawned(cellID: id, pid: 42), StartWorkload(cellID: id), WorkloadStarted(cellID: id),
             try SignalWorkload(cellID: id, signal: 15), WorkloadSignalled(cellID: id),
             WorkloadExited(cellID: id, exitCode: 3, signal: nil),
@@ -51,6 +52,37 @@ import Testing
         #expect(throws: WireError.unexpectedMessageType(expected: MessageType.destroyCell.rawValue, received: MessageType.startWorkload.rawValue)) {
             _ = try Frame.decode(start[...], received: DescriptorSet()).decode(as: DestroyCell.self)
         }
+    }
+
+    /// `seccomp_profile` trails SpawnWorkload's payload: a frame that ends before it
+    /// (the message's first version) asks for the baseline; a byte other than 0 or
+    /// 1 and anything after it are refused.
+    @Test func spawnWorkloadSeccompTrailerIsOptionalAndStrict() throws {
+        let strict = try SpawnWorkload(
+            cellID: try CellID("x"), path: "/bin/true", arguments: ["true"], uid: 1, gid: 1, seccompProfile: .strict)
+        let bytes = Frame(strict, requestID: 1).bytes
+        #expect(bytes.last == SeccompProfile.strict.rawValue)
+        func decode(_ bytes: [UInt8]) throws -> SpawnWorkload {
+            try Frame.decode(bytes[...], received: DescriptorSet()).decode(as: SpawnWorkload.self).message
+        }
+        #expect(try decode(bytes).seccompProfile == .strict)
+
+        var old = bytes
+        old.removeLast()
+        old[16] &-= 1  // payload length without the trailer
+        var expected = strict
+        expected.seccompProfile = .baseline
+        #expect(try decode(old) == expected)
+
+        var unknown = bytes
+        unknown[unknown.count - 1] = 2
+        #expect(throws: WireError.invalidField(field: "seccomp_profile", reason: "2 is neither 0 (baseline) nor 1 (strict)")) {
+            _ = try decode(unknown)
+        }
+        var longer = bytes
+        longer.append(0)
+        longer[16] &+= 1
+        #expect(throws: WireError.trailingBytes(count: 1)) { _ = try decode(longer) }
     }
 
     /// Descriptors to travel with a frame (pipes' read ends; closed with the set).

@@ -209,6 +209,47 @@ import Testing
         #expect(try client.request(DestroyCell(cellID: id)).message == .cellDestroyed(CellDestroyed(cellID: id)))
     }
 
+    /// The strict profile denies what the baseline allows: a netlink socket
+    /// (`ip link`) and `personality` (`setarch -R`) fail with EPERM under
+    /// `strict` and work under `baseline`; an AF_INET (UDP) socket works under both.
+    @Test(.enabled(if: PrivilegedTest.shouldRun))
+    func strictSeccompDeniesWhatTheBaselineAllows() throws {
+        try PrivilegedTest.requireRoot()
+        let daemon = try DaemonTests.RunningDaemon(arguments: ["--allow-uid", "0"])
+        var client = try NetnsdClient.connect(path: daemon.socketPath)
+        let script = """
+            err=$(/usr/sbin/ip link show lo 2>&1 >/dev/null); echo "netlink=$? $err"
+            err=$(/usr/bin/setarch "$(uname -m)" -R /bin/true 2>&1); echo "personality=$? $err"
+            err=$(exec 3<>/dev/udp/127.0.0.1/9 2>&1); echo "inet=$? $err"
+            """
+        func run(_ profile: SeccompProfile) throws -> String {
+            let id = try CellID("sc-\(profile.name)")
+            let output = "/tmp/cellos-netnsd-seccomp-\(getpid())-\(profile.name).txt"
+            unlink(output)
+            defer { unlink(output) }
+            _ = try client.request(CreateCell(cellID: id, policy: try EgressPolicy()))
+            let request = try SpawnWorkload(
+                cellID: id, path: "/bin/bash", arguments: ["bash", "-c", "{ \(script); } > \(output)"],
+                environment: ["PATH=/usr/bin:/bin"], uid: Self.nobody, gid: Self.nobody, seccompProfile: profile)
+            guard case .workloadSpawned = try client.request(request).message else {
+                Issue.record("\(profile.name): spawn refused")
+                return ""
+            }
+            _ = try client.request(StartWorkload(cellID: id))
+            _ = try client.nextExit()
+            _ = try client.request(DestroyCell(cellID: id))
+            return try String(contentsOfFile: output, encoding: .utf8)
+        }
+        let baseline = try run(.baseline)
+        #expect(baseline.contains("netlink=0 \n"), "\(baseline)")
+        #expect(baseline.contains("personality=0 \n"), "\(baseline)")
+        #expect(baseline.contains("inet=0 \n"), "\(baseline)")
+        let strict = try run(.strict)
+        #expect(strict.contains("netlink=1 ") && strict.contains("socket: Operation not permitted"), "\(strict)")
+        #expect(strict.contains("failed to set personality") && strict.contains("Operation not permitted"), "\(strict)")
+        #expect(strict.contains("inet=0 \n"), "\(strict)")
+    }
+
     /// SignalWorkload reaches the workload (reported as the terminating signal),
     /// and destroying a cell kills a workload that is still parked.
     @Test(.enabled(if: PrivilegedTest.shouldRun))

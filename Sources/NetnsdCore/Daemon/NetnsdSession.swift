@@ -253,8 +253,8 @@ public final class NetnsdSession: @unchecked Sendable {
         case .some(let cell):
             do {
                 let filter: [UInt8]
-                do { filter = try BaselineSeccomp.compile() } catch {
-                    throw CellError.setupFailed(cell: request.cellID.value, step: "compiling the seccomp filter", reason: "\(error)")
+                do { filter = try BaselineSeccomp.compile(request.seccompProfile) } catch {
+                    throw CellError.setupFailed(cell: request.cellID.value, step: "compiling the \(request.seccompProfile.name) seccomp filter", reason: "\(error)")
                 }
                 workload = try ParkedWorkload.spawn(request, in: cell.namespace, resolver: cell.policy.resolver, seccompFilter: filter, stdio: stdio)
             } catch {

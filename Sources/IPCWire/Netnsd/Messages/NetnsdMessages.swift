@@ -177,6 +177,17 @@ public struct ResourceLimit: Equatable, Sendable {
     public var resource: Int32 { Self.resources[name]! }
 }
 
+/// Which seccomp filter a workload gets (`SpawnWorkload.seccompProfile`).
+public enum SeccompProfile: UInt8, Sendable, Equatable, CaseIterable {
+    /// Denies changing the sandbox and reaching other processes or the kernel.
+    case baseline = 0
+    /// The baseline, plus socket families other than AF_UNIX/AF_INET/AF_INET6,
+    /// personality, userfaultfd, io_uring and cross-process memory access.
+    case strict = 1
+
+    public var name: String { self == .baseline ? "baseline" : "strict" }
+}
+
 /// Starts the cell's workload inside the cell netns, parked before `execve`
 /// until `StartWorkload`. With `stdio`, the frame carries three descriptors
 /// (the client's stdin, stdout, stderr) that become the workload's 0, 1, 2;
@@ -200,6 +211,9 @@ public struct SpawnWorkload: NetnsdMessage {
     public var limits: [ResourceLimit]
     /// Whether three stdio descriptors travel with the request.
     public var stdio: Bool
+    /// The workload's seccomp filter. On the wire it trails `stdio` and may be
+    /// absent (frames of the first version of this message): then `baseline`.
+    public var seccompProfile: SeccompProfile
 
     public var descriptorCount: Int { stdio ? 3 : 0 }
 
@@ -207,8 +221,10 @@ public struct SpawnWorkload: NetnsdMessage {
     /// present, `KEY=VALUE` environment.
     public init(
         cellID: CellID, path: String, arguments: [String], environment: [String] = [], workingDirectory: String = "/",
-        uid: UInt32, gid: UInt32, workspace: String? = nil, limits: [ResourceLimit] = [], stdio: Bool = false
+        uid: UInt32, gid: UInt32, workspace: String? = nil, limits: [ResourceLimit] = [], stdio: Bool = false,
+        seccompProfile: SeccompProfile = .baseline
     ) throws(WireError) {
+        self.seccompProfile = seccompProfile
         self.stdio = stdio
         self.workspace = workspace
         self.limits = limits
@@ -256,6 +272,7 @@ public struct SpawnWorkload: NetnsdMessage {
             writer.write(limit.hard)
         }
         writer.write(stdio)
+        writer.write(seccompProfile.rawValue)
     }
 
     public init(from reader: inout WireReader) throws(WireError) {
@@ -281,6 +298,16 @@ public struct SpawnWorkload: NetnsdMessage {
         }
         self.limits = limits
         stdio = try reader.readBool("stdio")
+        // Optional trailer: a frame that ends after `stdio` asks for the baseline.
+        if reader.remaining > 0 {
+            let raw: UInt8 = try reader.read("seccomp_profile")
+            guard let profile = SeccompProfile(rawValue: raw) else {
+                throw .invalidField(field: "seccomp_profile", reason: "\(raw) is neither 0 (baseline) nor 1 (strict)")
+            }
+            seccompProfile = profile
+        } else {
+            seccompProfile = .baseline
+        }
         for (index, value) in (arguments + environment).enumerated() where value.utf8.count > Self.maxStringLength {
             throw .invalidField(field: "arguments/environment[\(index)]", reason: "longer than \(Self.maxStringLength) bytes")
         }
