@@ -88,6 +88,9 @@ struct Ctl: ParsableCommand {
         @Option(help: "The workload's seccomp profile: baseline or strict (the baseline plus no socket families but unix/inet/inet6, no personality, userfaultfd, io_uring, process_vm_readv/writev).")
         var seccomp = "baseline"
 
+        @Flag(help: "Run the workload as pid 1 of a new PID namespace with its own /proc (only signals it handles, SIGKILL and SIGSTOP reach it then).")
+        var pidNamespace = false
+
         @Flag(help: "Print only the exit line.")
         var quiet = false
 
@@ -109,7 +112,7 @@ struct Ctl: ParsableCommand {
             try step(try client.request(CreateCell(cellID: cell, policy: try EgressPolicy(allow: rules))))
             try step(try client.request(try SpawnWorkload(
                 cellID: cell, path: path, arguments: command, environment: environment, workingDirectory: cwd, uid: uid, gid: gid,
-                seccompProfile: profile)))
+                seccompProfile: profile, pidNamespace: pidNamespace)))
             try step(try client.request(StartWorkload(cellID: cell)))
             let exited = try client.nextExit()
             if !quiet { try step(try client.request(ReadCounters(cellID: cell))) }

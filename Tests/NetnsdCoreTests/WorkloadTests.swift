@@ -250,6 +250,48 @@ import Testing
         #expect(strict.contains("inet=0 \n"), "\(strict)")
     }
 
+    /// With `pidNamespace` the workload is pid 1 of a new PID namespace: `$$`,
+    /// and /proc/self/stat (its own /proc), say 1. Destroying the cell kills it
+    /// and what it forked: no process is left in that namespace.
+    @Test(.enabled(if: PrivilegedTest.shouldRun))
+    func pidNamespaceWorkloadIsPidOneAndDestroyEndsTheNamespace() throws {
+        try PrivilegedTest.requireRoot()
+        let daemon = try DaemonTests.RunningDaemon(arguments: ["--allow-uid", "0"])
+        var client = try NetnsdClient.connect(path: daemon.socketPath)
+        let id = try CellID("pidns")
+        let output = "/tmp/cellos-netnsd-pidns-\(getpid()).txt"
+        unlink(output)
+        defer { unlink(output) }
+        _ = try client.request(CreateCell(cellID: id, policy: try EgressPolicy()))
+        // bash's `read` builtin opens /proc/self/stat in the shell itself (no fork).
+        let script = "/bin/sleep 300 & read -r first rest < /proc/self/stat; echo \"pid=$$ stat=$first\" > \(output).tmp; mv \(output).tmp \(output); wait"
+        let request = try SpawnWorkload(
+            cellID: id, path: "/bin/bash", arguments: ["bash", "-c", script], environment: ["PATH=/usr/bin:/bin"],
+            uid: Self.nobody, gid: Self.nobody, pidNamespace: true)
+        guard case .workloadSpawned(let spawned) = try client.request(request).message else {
+            Issue.record("spawn with a PID namespace refused")
+            return
+        }
+        let hostNamespace = try FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/ns/pid")
+        let namespace = try FileManager.default.destinationOfSymbolicLink(atPath: "/proc/\(spawned.pid)/ns/pid")
+        #expect(namespace != hostNamespace)
+        _ = try client.request(StartWorkload(cellID: id))
+        let deadline = Monotonic.milliseconds() + 5000
+        while !FileManager.default.fileExists(atPath: output) && Monotonic.milliseconds() < deadline { usleep(20_000) }
+        let report = (try? String(contentsOfFile: output, encoding: .utf8)) ?? ""
+        #expect(report == "pid=1 stat=1\n", "\(report)")
+        func inNamespace() -> [String] {
+            ((try? FileManager.default.contentsOfDirectory(atPath: "/proc")) ?? []).filter { entry in
+                Int32(entry) != nil && (try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/\(entry)/ns/pid")) == namespace
+            }
+        }
+        #expect(inNamespace().count == 2)  // bash (pid 1) and sleep
+        #expect(try client.request(DestroyCell(cellID: id)).message == .cellDestroyed(CellDestroyed(cellID: id)))
+        let gone = Monotonic.milliseconds() + 5000
+        while !inNamespace().isEmpty && Monotonic.milliseconds() < gone { usleep(20_000) }
+        #expect(inNamespace().isEmpty)
+    }
+
     /// SignalWorkload reaches the workload (reported as the terminating signal),
     /// and destroying a cell kills a workload that is still parked.
     @Test(.enabled(if: PrivilegedTest.shouldRun))

@@ -214,6 +214,9 @@ public struct SpawnWorkload: NetnsdMessage {
     /// The workload's seccomp filter. On the wire it trails `stdio` and may be
     /// absent (frames of the first version of this message): then `baseline`.
     public var seccompProfile: SeccompProfile
+    /// Whether the workload is pid 1 of a new PID namespace (with its own /proc).
+    /// On the wire it trails `seccomp_profile` and may be absent: then false.
+    public var pidNamespace: Bool
 
     public var descriptorCount: Int { stdio ? 3 : 0 }
 
@@ -222,8 +225,9 @@ public struct SpawnWorkload: NetnsdMessage {
     public init(
         cellID: CellID, path: String, arguments: [String], environment: [String] = [], workingDirectory: String = "/",
         uid: UInt32, gid: UInt32, workspace: String? = nil, limits: [ResourceLimit] = [], stdio: Bool = false,
-        seccompProfile: SeccompProfile = .baseline
+        seccompProfile: SeccompProfile = .baseline, pidNamespace: Bool = false
     ) throws(WireError) {
+        self.pidNamespace = pidNamespace
         self.seccompProfile = seccompProfile
         self.stdio = stdio
         self.workspace = workspace
@@ -273,6 +277,7 @@ public struct SpawnWorkload: NetnsdMessage {
         }
         writer.write(stdio)
         writer.write(seccompProfile.rawValue)
+        writer.write(pidNamespace)
     }
 
     public init(from reader: inout WireReader) throws(WireError) {
@@ -298,7 +303,8 @@ public struct SpawnWorkload: NetnsdMessage {
         }
         self.limits = limits
         stdio = try reader.readBool("stdio")
-        // Optional trailer: a frame that ends after `stdio` asks for the baseline.
+        // Optional trailers, each absent only if all later ones are: a frame that
+        // ends after `stdio` asks for the baseline filter and no PID namespace.
         if reader.remaining > 0 {
             let raw: UInt8 = try reader.read("seccomp_profile")
             guard let profile = SeccompProfile(rawValue: raw) else {
@@ -308,6 +314,7 @@ public struct SpawnWorkload: NetnsdMessage {
         } else {
             seccompProfile = .baseline
         }
+        pidNamespace = reader.remaining > 0 ? try reader.readBool("pid_namespace") : false
         for (index, value) in (arguments + environment).enumerated() where value.utf8.count > Self.maxStringLength {
             throw .invalidField(field: "arguments/environment[\(index)]", reason: "longer than \(Self.maxStringLength) bytes")
         }
