@@ -9,6 +9,7 @@
 #include <fcntl.h>
 #include <sched.h>
 #include <signal.h>
+#include <linux/capability.h>
 #include <linux/filter.h>
 #include <linux/seccomp.h>
 #include <sys/mount.h>
@@ -32,10 +33,15 @@ pid_t cellos_netnsd_spawn_parked(int netns_fd, const char *resolv_conf, const ch
                                  const char *workspace_options, const cellos_netnsd_rlimit *limits, size_t nlimits,
                                  const char *path, char *const argv[], char *const envp[], const char *cwd, uid_t uid,
                                  gid_t gid, const int *stdio_fds, int start_fd, const void *filter, size_t filter_len,
-                                 int *failed_step) {
+                                 int new_pid_namespace, int *failed_step) {
     int status_pipe[2];
     if (pipe2(status_pipe, O_CLOEXEC) != 0) return -1;
-    pid_t pid = fork();
+    // A new PID namespace must be made at the fork itself (unshare(CLONE_NEWPID)
+    // only affects later children): a raw clone with SIGCHLD behaves like fork,
+    // and the child is pid 1 of the new namespace while the daemon sees its
+    // ordinary pid. glibc's fork handlers do not run; the child makes only raw,
+    // async-signal-safe calls anyway.
+    pid_t pid = new_pid_namespace ? (pid_t)syscall(SYS_clone, CLONE_NEWPID | SIGCHLD, 0, 0, 0, 0) : fork();
     if (pid < 0) {
         int saved = errno;
         close(status_pipe[0]);
@@ -59,6 +65,9 @@ pid_t cellos_netnsd_spawn_parked(int netns_fd, const char *resolv_conf, const ch
             if (mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL) != 0) report_and_exit(status_fd, 11);
             if (mount(resolv_conf, "/etc/resolv.conf", NULL, MS_BIND, NULL) != 0) report_and_exit(status_fd, 12);
             if (mount(NULL, "/etc/resolv.conf", NULL, MS_BIND | MS_REMOUNT | MS_RDONLY, NULL) != 0) report_and_exit(status_fd, 12);
+            // Its own /proc, so /proc/self and ps show the new PID namespace.
+            if (new_pid_namespace && mount("proc", "/proc", "proc", MS_NOSUID | MS_NODEV | MS_NOEXEC, NULL) != 0)
+                report_and_exit(status_fd, 16);
             if (workspace && mount("cellos-workspace", workspace, "tmpfs", MS_NOSUID | MS_NODEV, workspace_options) != 0)
                 report_and_exit(status_fd, 13);
         }
@@ -70,6 +79,14 @@ pid_t cellos_netnsd_spawn_parked(int netns_fd, const char *resolv_conf, const ch
         if (syscall(SYS_setgroups, 0, NULL) != 0) report_and_exit(status_fd, 2);
         if (syscall(SYS_setresgid, gid, gid, gid) != 0) report_and_exit(status_fd, 3);
         if (syscall(SYS_setresuid, uid, uid, uid) != 0) report_and_exit(status_fd, 4);
+        // A uid other than 0 already lost every capability in setresuid; a root
+        // workload (--allow-root-workloads) keeps them, so empty the effective,
+        // permitted and inheritable sets (lowering needs no privilege; the ambient
+        // set follows). With no_new_privs, execve cannot grant more than the
+        // (empty) permitted set, even to uid 0.
+        struct __user_cap_header_struct cap_header = {.version = _LINUX_CAPABILITY_VERSION_3, .pid = 0};
+        struct __user_cap_data_struct no_caps[2] = {{0, 0, 0}, {0, 0, 0}};
+        if (syscall(SYS_capset, &cap_header, no_caps) != 0) report_and_exit(status_fd, 15);
         if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) != 0) report_and_exit(status_fd, 5);
         if (chdir(cwd) != 0) report_and_exit(status_fd, 6);
         if (stdio_fds) {

@@ -73,10 +73,10 @@ struct Ctl: ParsableCommand {
         @Option(name: .customLong("allow"), help: "An allow rule ID,PROTOCOL,DESTINATION[,PORTS] (repeatable).")
         var allow: [String] = []
 
-        @Option(help: "The workload's uid (not 0).")
+        @Option(help: "The workload's uid (0 only if the daemon runs with --allow-root-workloads).")
         var uid: UInt32 = 65534
 
-        @Option(help: "The workload's gid (not 0).")
+        @Option(help: "The workload's gid (0 only if the daemon runs with --allow-root-workloads).")
         var gid: UInt32 = 65534
 
         @Option(help: "The workload's working directory.")
@@ -84,6 +84,12 @@ struct Ctl: ParsableCommand {
 
         @Option(name: .customLong("env"), help: "An environment entry KEY=VALUE for the workload (repeatable; nothing else is passed).")
         var environment: [String] = []
+
+        @Option(help: "The workload's seccomp profile: baseline or strict (the baseline plus no socket families but unix/inet/inet6, no personality, userfaultfd, io_uring, process_vm_readv/writev).")
+        var seccomp = "baseline"
+
+        @Flag(help: "Run the workload as pid 1 of a new PID namespace with its own /proc (only signals it handles, SIGKILL and SIGSTOP reach it then).")
+        var pidNamespace = false
 
         @Flag(help: "Print only the exit line.")
         var quiet = false
@@ -93,6 +99,9 @@ struct Ctl: ParsableCommand {
 
         func run() throws {
             guard let path = command.first else { throw ValidationError("name the program to run") }
+            guard let profile = SeccompProfile.allCases.first(where: { $0.name == seccomp }) else {
+                throw ValidationError("--seccomp '\(seccomp)': expected baseline or strict")
+            }
             let rules = try allow.enumerated().map { index, spec in try AllowRule(spec: spec, field: "--allow[\(index)]") }
             let cell = try CellID(id)
             var client = try NetnsdClient.connect(path: connection.socket)
@@ -102,7 +111,8 @@ struct Ctl: ParsableCommand {
             }
             try step(try client.request(CreateCell(cellID: cell, policy: try EgressPolicy(allow: rules))))
             try step(try client.request(try SpawnWorkload(
-                cellID: cell, path: path, arguments: command, environment: environment, workingDirectory: cwd, uid: uid, gid: gid)))
+                cellID: cell, path: path, arguments: command, environment: environment, workingDirectory: cwd, uid: uid, gid: gid,
+                seccompProfile: profile, pidNamespace: pidNamespace)))
             try step(try client.request(StartWorkload(cellID: cell)))
             let exited = try client.nextExit()
             if !quiet { try step(try client.request(ReadCounters(cellID: cell))) }

@@ -57,6 +57,9 @@ struct NetnsdCommand: ParsableCommand {
     @Option(help: "An existing directory in a cgroup v2 hierarchy (e.g. /sys/fs/cgroup/cellos, mode 0755 owned by root) under which each workload gets its own leaf; the workload joins it while parked and cgroup.kill ends everything in it when the workload exits or its cell is destroyed. Without it, workloads get no cgroup.")
     var cgroupRoot: String?
 
+    @Flag(help: "Allow SpawnWorkload requests for uid or gid 0. Without it they are refused (invalid_request). Even a root workload gets no capability (its effective, permitted, inheritable and ambient sets are emptied and no_new_privs is set) and the usual seccomp filter.")
+    var allowRootWorkloads = false
+
     @Flag(help: "Stay in the foreground and log to standard error (the daemon never forks; this is the default and the flag exists for clarity).")
     var foreground = false
 
@@ -95,12 +98,14 @@ struct NetnsdCommand: ParsableCommand {
             let nflog: FlowLogSocketOpener = { group in try NflogSocket.open(group: group) }
             if let socket {
                 server = try NetnsdServer.bind(
-                    path: socket, peerPolicy: peers, pinNamespaces: pin, flowLogSocket: nflog, uplink: uplink, cgroups: cgroups)
+                    path: socket, peerPolicy: peers, pinNamespaces: pin, flowLogSocket: nflog, uplink: uplink, cgroups: cgroups,
+                    allowRootWorkloads: allowRootWorkloads)
             } else {
                 guard var inherited = try InheritedDescriptors.fromProcess() else { throw ValidationError("no control socket") }
                 server = try NetnsdServer.adopt(
                     activated: try inherited.take(NetnsdRole.controlSocketName), peerPolicy: peers, pinNamespaces: pin,
-                    flowLogSocket: nflog, uplink: uplink, cgroups: cgroups)
+                    flowLogSocket: nflog, uplink: uplink, cgroups: cgroups,
+                    allowRootWorkloads: allowRootWorkloads)
             }
             try server.start()
         } catch {

@@ -14,6 +14,7 @@ import Testing
             CellDestroyed(cellID: id), ReadCounters(cellID: id),
             CountersReport(cellID: id, entries: [.init(label: "r1", packets: 2, bytes: 120)]),
             try SpawnWorkload(cellID: id, path: "/bin/true", arguments: ["true"], uid: 65534, gid: 65534),
+            try SpawnWorkload(cellID: id, path: "/bin/true", arguments: ["true"], uid: 0, gid: 0, seccompProfile: .strict, pidNamespace: true),
             WorkloadSpawned(cellID: id, pid: 42), StartWorkload(cellID: id), WorkloadStarted(cellID: id),
             try SignalWorkload(cellID: id, signal: 15), WorkloadSignalled(cellID: id),
             WorkloadExited(cellID: id, exitCode: 3, signal: nil),
@@ -51,6 +52,48 @@ import Testing
         #expect(throws: WireError.unexpectedMessageType(expected: MessageType.destroyCell.rawValue, received: MessageType.startWorkload.rawValue)) {
             _ = try Frame.decode(start[...], received: DescriptorSet()).decode(as: DestroyCell.self)
         }
+    }
+
+    /// `seccomp_profile` and then `pid_namespace` trail SpawnWorkload's payload: a
+    /// frame that ends before them (earlier versions of the message) gets the
+    /// defaults (baseline, no PID namespace); a profile other than 0 or 1, a
+    /// boolean other than 0 or 1 and anything after them are refused.
+    @Test func spawnWorkloadTrailersAreOptionalAndStrict() throws {
+        let full = try SpawnWorkload(
+            cellID: try CellID("x"), path: "/bin/true", arguments: ["true"], uid: 1, gid: 1, seccompProfile: .strict,
+            pidNamespace: true)
+        let bytes = Frame(full, requestID: 1).bytes
+        #expect(Array(bytes.suffix(2)) == [SeccompProfile.strict.rawValue, 1])
+        func decode(_ bytes: [UInt8]) throws -> SpawnWorkload {
+            try Frame.decode(bytes[...], received: DescriptorSet()).decode(as: SpawnWorkload.self).message
+        }
+        func dropping(_ count: Int) -> [UInt8] {
+            var shorter = Array(bytes.dropLast(count))
+            shorter[16] &-= UInt8(count)  // payload length without the dropped trailers
+            return shorter
+        }
+        #expect(try decode(bytes) == full)
+        var withoutPidNamespace = full
+        withoutPidNamespace.pidNamespace = false
+        #expect(try decode(dropping(1)) == withoutPidNamespace)
+        var firstVersion = withoutPidNamespace
+        firstVersion.seccompProfile = .baseline
+        #expect(try decode(dropping(2)) == firstVersion)
+
+        var unknown = bytes
+        unknown[unknown.count - 2] = 2
+        #expect(throws: WireError.invalidField(field: "seccomp_profile", reason: "2 is neither 0 (baseline) nor 1 (strict)")) {
+            _ = try decode(unknown)
+        }
+        var notBool = bytes
+        notBool[notBool.count - 1] = 7
+        #expect(throws: WireError.invalidField(field: "pid_namespace", reason: "boolean byte 7 is neither 0 nor 1")) {
+            _ = try decode(notBool)
+        }
+        var longer = bytes
+        longer.append(0)
+        longer[16] &+= 1
+        #expect(throws: WireError.trailingBytes(count: 1)) { _ = try decode(longer) }
     }
 
     /// Descriptors to travel with a frame (pipes' read ends; closed with the set).

@@ -151,9 +151,17 @@ import Testing
             return
         }
         #expect(early.code == "invalid_state")
-        #expect(throws: WireError.invalidField(field: "uid", reason: "0 (root) is not allowed")) {
-            try SpawnWorkload(cellID: id, path: "/bin/true", arguments: ["true"], uid: 0, gid: 1)
+        // Without --allow-root-workloads, uid 0 and gid 0 are refused, with no workload left parked.
+        for (uid, gid) in [(UInt32(0), Self.nobody), (Self.nobody, UInt32(0))] {
+            guard case .error(let root) = try client.request(
+                try SpawnWorkload(cellID: id, path: "/bin/true", arguments: ["true"], uid: uid, gid: gid)).message else {
+                Issue.record("a uid \(uid) gid \(gid) workload was accepted")
+                return
+            }
+            #expect(root.code == "invalid_request")
+            #expect(root.message.contains("--allow-root-workloads"), "\(root.message)")
         }
+        #expect(daemon.children().isEmpty)
         // Another connection cannot start or signal this connection's workload.
         _ = try client.request(try Self.spawn(id, "sleep 30"))
         var other = try NetnsdClient.connect(path: daemon.socketPath)
@@ -162,6 +170,126 @@ import Testing
             return
         }
         #expect(foreign.code == "unknown_cell")
+    }
+
+    /// With --allow-root-workloads a uid 0 / gid 0 workload runs, but as a root
+    /// without capabilities: every set but the bounding set is empty, no_new_privs
+    /// and the seccomp filter are on.
+    @Test(.enabled(if: PrivilegedTest.shouldRun))
+    func rootWorkloadRunsWithoutCapabilitiesWhenAllowed() throws {
+        try PrivilegedTest.requireRoot()
+        let daemon = try DaemonTests.RunningDaemon(arguments: ["--allow-uid", "0", "--allow-root-workloads"])
+        var client = try NetnsdClient.connect(path: daemon.socketPath)
+        let id = try CellID("root1")
+        let output = "/tmp/cellos-netnsd-root-\(getpid()).txt"
+        unlink(output)
+        defer { unlink(output) }
+        _ = try client.request(CreateCell(cellID: id, policy: try EgressPolicy()))
+        let script = "grep -E '^(Uid|Gid|CapInh|CapPrm|CapEff|CapAmb|NoNewPrivs|Seccomp):' /proc/self/status > \(output)"
+        let request = try SpawnWorkload(
+            cellID: id, path: "/bin/sh", arguments: ["sh", "-c", script], environment: ["PATH=/usr/bin:/bin"], uid: 0, gid: 0)
+        guard case .workloadSpawned = try client.request(request).message else {
+            Issue.record("root workload refused despite --allow-root-workloads")
+            return
+        }
+        #expect(try client.request(StartWorkload(cellID: id)).message == .workloadStarted(WorkloadStarted(cellID: id)))
+        #expect(try client.nextExit().sameOutcome(as: WorkloadExited(cellID: id, exitCode: 0, signal: nil)))
+        let report = try String(contentsOfFile: output, encoding: .utf8)
+        let fields = Dictionary(report.split(separator: "\n").compactMap { line -> (String, String)? in
+            let parts = line.split(separator: ":", maxSplits: 1)
+            return parts.count == 2 ? (String(parts[0]), parts[1].trimmingCharacters(in: .whitespaces)) : nil
+        }, uniquingKeysWith: { first, _ in first })
+        #expect(fields["Uid"]?.split(whereSeparator: \.isWhitespace).allSatisfy { $0 == "0" } == true, "\(report)")
+        #expect(fields["Gid"]?.split(whereSeparator: \.isWhitespace).allSatisfy { $0 == "0" } == true, "\(report)")
+        for set in ["CapInh", "CapPrm", "CapEff", "CapAmb"] {
+            #expect(fields[set] == "0000000000000000", "\(set) in \(report)")
+        }
+        #expect(fields["NoNewPrivs"] == "1")
+        #expect(fields["Seccomp"] == "2")
+        #expect(try client.request(DestroyCell(cellID: id)).message == .cellDestroyed(CellDestroyed(cellID: id)))
+    }
+
+    /// The strict profile denies what the baseline allows: a netlink socket
+    /// (`ip link`) and `personality` (`setarch -R`) fail with EPERM under
+    /// `strict` and work under `baseline`; an AF_INET (UDP) socket works under both.
+    @Test(.enabled(if: PrivilegedTest.shouldRun))
+    func strictSeccompDeniesWhatTheBaselineAllows() throws {
+        try PrivilegedTest.requireRoot()
+        let daemon = try DaemonTests.RunningDaemon(arguments: ["--allow-uid", "0"])
+        var client = try NetnsdClient.connect(path: daemon.socketPath)
+        let script = """
+            err=$(/usr/sbin/ip link show lo 2>&1 >/dev/null); echo "netlink=$? $err"
+            err=$(/usr/bin/setarch "$(uname -m)" -R /bin/true 2>&1); echo "personality=$? $err"
+            err=$(exec 3<>/dev/udp/127.0.0.1/9 2>&1); echo "inet=$? $err"
+            """
+        func run(_ profile: SeccompProfile) throws -> String {
+            let id = try CellID("sc-\(profile.name)")
+            let output = "/tmp/cellos-netnsd-seccomp-\(getpid())-\(profile.name).txt"
+            unlink(output)
+            defer { unlink(output) }
+            _ = try client.request(CreateCell(cellID: id, policy: try EgressPolicy()))
+            let request = try SpawnWorkload(
+                cellID: id, path: "/bin/bash", arguments: ["bash", "-c", "{ \(script); } > \(output)"],
+                environment: ["PATH=/usr/bin:/bin"], uid: Self.nobody, gid: Self.nobody, seccompProfile: profile)
+            guard case .workloadSpawned = try client.request(request).message else {
+                Issue.record("\(profile.name): spawn refused")
+                return ""
+            }
+            _ = try client.request(StartWorkload(cellID: id))
+            _ = try client.nextExit()
+            _ = try client.request(DestroyCell(cellID: id))
+            return try String(contentsOfFile: output, encoding: .utf8)
+        }
+        let baseline = try run(.baseline)
+        #expect(baseline.contains("netlink=0 \n"), "\(baseline)")
+        #expect(baseline.contains("personality=0 \n"), "\(baseline)")
+        #expect(baseline.contains("inet=0 \n"), "\(baseline)")
+        let strict = try run(.strict)
+        #expect(strict.contains("netlink=1 ") && strict.contains("socket: Operation not permitted"), "\(strict)")
+        #expect(strict.contains("failed to set personality") && strict.contains("Operation not permitted"), "\(strict)")
+        #expect(strict.contains("inet=0 \n"), "\(strict)")
+    }
+
+    /// With `pidNamespace` the workload is pid 1 of a new PID namespace: `$$`,
+    /// and /proc/self/stat (its own /proc), say 1. Destroying the cell kills it
+    /// and what it forked: no process is left in that namespace.
+    @Test(.enabled(if: PrivilegedTest.shouldRun))
+    func pidNamespaceWorkloadIsPidOneAndDestroyEndsTheNamespace() throws {
+        try PrivilegedTest.requireRoot()
+        let daemon = try DaemonTests.RunningDaemon(arguments: ["--allow-uid", "0"])
+        var client = try NetnsdClient.connect(path: daemon.socketPath)
+        let id = try CellID("pidns")
+        let output = "/tmp/cellos-netnsd-pidns-\(getpid()).txt"
+        unlink(output)
+        defer { unlink(output) }
+        _ = try client.request(CreateCell(cellID: id, policy: try EgressPolicy()))
+        // bash's `read` builtin opens /proc/self/stat in the shell itself (no fork).
+        let script = "/bin/sleep 300 & read -r first rest < /proc/self/stat; echo \"pid=$$ stat=$first\" > \(output).tmp; mv \(output).tmp \(output); wait"
+        let request = try SpawnWorkload(
+            cellID: id, path: "/bin/bash", arguments: ["bash", "-c", script], environment: ["PATH=/usr/bin:/bin"],
+            uid: Self.nobody, gid: Self.nobody, pidNamespace: true)
+        guard case .workloadSpawned(let spawned) = try client.request(request).message else {
+            Issue.record("spawn with a PID namespace refused")
+            return
+        }
+        let hostNamespace = try FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/ns/pid")
+        let namespace = try FileManager.default.destinationOfSymbolicLink(atPath: "/proc/\(spawned.pid)/ns/pid")
+        #expect(namespace != hostNamespace)
+        _ = try client.request(StartWorkload(cellID: id))
+        let deadline = Monotonic.milliseconds() + 5000
+        while !FileManager.default.fileExists(atPath: output) && Monotonic.milliseconds() < deadline { usleep(20_000) }
+        let report = (try? String(contentsOfFile: output, encoding: .utf8)) ?? ""
+        #expect(report == "pid=1 stat=1\n", "\(report)")
+        func inNamespace() -> [String] {
+            ((try? FileManager.default.contentsOfDirectory(atPath: "/proc")) ?? []).filter { entry in
+                Int32(entry) != nil && (try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/\(entry)/ns/pid")) == namespace
+            }
+        }
+        #expect(inNamespace().count == 2)  // bash (pid 1) and sleep
+        #expect(try client.request(DestroyCell(cellID: id)).message == .cellDestroyed(CellDestroyed(cellID: id)))
+        let gone = Monotonic.milliseconds() + 5000
+        while !inNamespace().isEmpty && Monotonic.milliseconds() < gone { usleep(20_000) }
+        #expect(inNamespace().isEmpty)
     }
 
     /// SignalWorkload reaches the workload (reported as the terminating signal),

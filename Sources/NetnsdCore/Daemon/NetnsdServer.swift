@@ -24,6 +24,8 @@ public final class NetnsdServer: @unchecked Sendable {
     public let uplink: UplinkSettings?
     /// Where workload cgroup leaves are made (`--cgroup-root`); nil = none.
     public let cgroups: CgroupSettings?
+    /// Whether SpawnWorkload may ask for uid or gid 0 (`--allow-root-workloads`).
+    public let allowRootWorkloads: Bool
     private let state = Mutex(ServerState())
 
     /// Connections served at once; each has a thread. Beyond it a connection is
@@ -39,17 +41,19 @@ public final class NetnsdServer: @unchecked Sendable {
     /// `bind(path:)` or inherited through socket activation).
     public convenience init(
         listening socket: consuming OwnedFD, peerPolicy: PeerPolicy, pinNamespaces: Bool = false,
-        flowLogSocket: FlowLogSocketOpener? = nil, uplink: UplinkSettings? = nil, cgroups: CgroupSettings? = nil
+        flowLogSocket: FlowLogSocketOpener? = nil, uplink: UplinkSettings? = nil, cgroups: CgroupSettings? = nil,
+        allowRootWorkloads: Bool = false
     ) {
         self.init(
             listening: socket, path: nil, peerPolicy: peerPolicy, pinNamespaces: pinNamespaces, flowLogSocket: flowLogSocket,
-            uplink: uplink, cgroups: cgroups)
+            uplink: uplink, cgroups: cgroups, allowRootWorkloads: allowRootWorkloads)
     }
 
     private init(
         listening socket: consuming OwnedFD, path: String?, peerPolicy: PeerPolicy, pinNamespaces: Bool,
-        flowLogSocket: FlowLogSocketOpener?, uplink: UplinkSettings?, cgroups: CgroupSettings?
+        flowLogSocket: FlowLogSocketOpener?, uplink: UplinkSettings?, cgroups: CgroupSettings?, allowRootWorkloads: Bool
     ) {
+        self.allowRootWorkloads = allowRootWorkloads
         self.cgroups = cgroups
         self.flowLogSocket = flowLogSocket
         self.uplink = uplink
@@ -64,7 +68,8 @@ public final class NetnsdServer: @unchecked Sendable {
     /// protocol needs: a listening `SOCK_SEQPACKET` socket.
     public static func adopt(
         activated socket: consuming OwnedFD, peerPolicy: PeerPolicy, pinNamespaces: Bool = false,
-        flowLogSocket: FlowLogSocketOpener? = nil, uplink: UplinkSettings? = nil, cgroups: CgroupSettings? = nil
+        flowLogSocket: FlowLogSocketOpener? = nil, uplink: UplinkSettings? = nil, cgroups: CgroupSettings? = nil,
+        allowRootWorkloads: Bool = false
     ) throws(SystemCallError) -> NetnsdServer {
         var type: Int32 = 0
         var listening: Int32 = 0
@@ -80,19 +85,20 @@ public final class NetnsdServer: @unchecked Sendable {
         }
         return NetnsdServer(
             listening: socket, path: nil, peerPolicy: peerPolicy, pinNamespaces: pinNamespaces, flowLogSocket: flowLogSocket,
-            uplink: uplink, cgroups: cgroups)
+            uplink: uplink, cgroups: cgroups, allowRootWorkloads: allowRootWorkloads)
     }
 
     /// Binds the control socket at `path` (mode 0660: the allowed uid/gid is
     /// checked by SO_PEERCRED anyway; the mode keeps others from even connecting).
     public static func bind(
         path: String, peerPolicy: PeerPolicy, pinNamespaces: Bool = false, flowLogSocket: FlowLogSocketOpener? = nil,
-        uplink: UplinkSettings? = nil, cgroups: CgroupSettings? = nil
+        uplink: UplinkSettings? = nil, cgroups: CgroupSettings? = nil,
+        allowRootWorkloads: Bool = false
     ) throws(SystemCallError) -> NetnsdServer {
         let listener = try SeqpacketListener.bind(path: path, mode: 0o660)
         return NetnsdServer(
             listening: try listener.socket.duplicate(), path: path, peerPolicy: peerPolicy, pinNamespaces: pinNamespaces,
-            flowLogSocket: flowLogSocket, uplink: uplink, cgroups: cgroups)
+            flowLogSocket: flowLogSocket, uplink: uplink, cgroups: cgroups, allowRootWorkloads: allowRootWorkloads)
     }
 
     deinit { _ = close(listener) }
@@ -179,7 +185,8 @@ public final class NetnsdServer: @unchecked Sendable {
         }
         let session = NetnsdSession(
             peer: peer, flowLogSocket: flowLogSocket, pinNamespaces: pinNamespaces, uplink: uplink,
-            exitSink: { exited in events.send(exited) }, cgroups: cgroups)
+            exitSink: { exited in events.send(exited) }, cgroups: cgroups,
+            allowRootWorkloads: allowRootWorkloads)
         defer {
             let destroyed = session.destroyAll()
             NetnsdLog.write("connection from \(peer) closed; destroyed \(destroyed) remaining cell(s)")

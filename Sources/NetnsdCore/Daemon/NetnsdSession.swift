@@ -61,6 +61,9 @@ public final class NetnsdSession: @unchecked Sendable {
     private let uplink: UplinkSettings?
     private let exitSink: ExitSink?
     private let cgroups: CgroupSettings?
+    /// uid/gid 0 for workloads only when the daemon was started with
+    /// `--allow-root-workloads`; even then the workload gets no capability.
+    private let allowRootWorkloads: Bool
     /// Requests and the workload reaper threads both change the slots.
     private let lock = SessionLock()
 
@@ -69,8 +72,9 @@ public final class NetnsdSession: @unchecked Sendable {
     public init(
         peer: PeerCredentials, flowLogSocket: FlowLogSocketOpener? = nil, maxCells: Int = NetnsdSession.defaultMaxCells,
         pinNamespaces: Bool = false, uplink: UplinkSettings? = nil, exitSink: ExitSink? = nil,
-        cgroups: CgroupSettings? = nil
+        cgroups: CgroupSettings? = nil, allowRootWorkloads: Bool = false
     ) {
+        self.allowRootWorkloads = allowRootWorkloads
         self.cgroups = cgroups
         self.exitSink = exitSink
         self.uplink = uplink
@@ -238,13 +242,19 @@ public final class NetnsdSession: @unchecked Sendable {
         guard slot.state == .ready, slot.phase == .none else {
             return Self.error(ErrorCode.invalidState, "cell \(request.cellID): SpawnWorkload is allowed once, on a live cell (workload \(slot.phase))", requestID)
         }
+        guard allowRootWorkloads || (request.uid != 0 && request.gid != 0) else {
+            return Self.error(
+                ErrorCode.invalidRequest,
+                "cell \(request.cellID): uid/gid 0 (root) workloads are refused unless the daemon runs with --allow-root-workloads",
+                requestID)
+        }
         let workload: ParkedWorkload
         switch slot.cell {
         case .some(let cell):
             do {
                 let filter: [UInt8]
-                do { filter = try BaselineSeccomp.compile() } catch {
-                    throw CellError.setupFailed(cell: request.cellID.value, step: "compiling the seccomp filter", reason: "\(error)")
+                do { filter = try BaselineSeccomp.compile(request.seccompProfile) } catch {
+                    throw CellError.setupFailed(cell: request.cellID.value, step: "compiling the \(request.seccompProfile.name) seccomp filter", reason: "\(error)")
                 }
                 workload = try ParkedWorkload.spawn(request, in: cell.namespace, resolver: cell.policy.resolver, seccompFilter: filter, stdio: stdio)
             } catch {

@@ -18,7 +18,8 @@ struct NftablesSession: ~Copyable {
         self.context = context
     }
 
-    deinit { nft_ctx_free(context) }
+    /// The free (and its slow socket close) happens on `NftablesReaper`'s thread.
+    deinit { NftablesReaper.shared.free(context) }
 
     /// Switches listings to libnftables' JSON output.
     func useJSONOutput() {

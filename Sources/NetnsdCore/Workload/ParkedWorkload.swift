@@ -22,7 +22,7 @@ final class ParkedWorkload: @unchecked Sendable {
         1: "setns(CLONE_NEWNET)", 2: "setgroups", 3: "setresgid", 4: "setresuid", 5: "prctl(PR_SET_NO_NEW_PRIVS)",
         6: "chdir", 7: "dup2 of stdio", 8: "close_range", 9: "prctl(PR_SET_SECCOMP)",
         10: "unshare(CLONE_NEWNS|CLONE_NEWIPC|CLONE_NEWUTS)", 11: "mount(MS_REC|MS_PRIVATE, /)", 12: "bind mount over /etc/resolv.conf",
-        13: "mount(tmpfs) on the workspace", 14: "setrlimit",
+        13: "mount(tmpfs) on the workspace", 14: "setrlimit", 15: "capset (empty sets)", 16: "mount(proc) for the PID namespace",
     ]
 
     /// Forks the workload of `request` into the netns `namespace` and returns once
@@ -60,7 +60,7 @@ final class ParkedWorkload: @unchecked Sendable {
                             cellos_netnsd_spawn_parked(
                                 namespace.rawValue, resolvConf, request.workspace, workspaceOptions, limitBuffer.baseAddress,
                                 limitBuffer.count, request.path, argv, envp, request.workingDirectory, request.uid, request.gid,
-                                stdioFDs, readEnd.rawValue, filter.baseAddress, filter.count, &failedStep)
+                                stdioFDs, readEnd.rawValue, filter.baseAddress, filter.count, request.pidNamespace ? 1 : 0, &failedStep)
                         }
                     }
                 }

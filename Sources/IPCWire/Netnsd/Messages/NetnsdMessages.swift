@@ -177,6 +177,17 @@ public struct ResourceLimit: Equatable, Sendable {
     public var resource: Int32 { Self.resources[name]! }
 }
 
+/// Which seccomp filter a workload gets (`SpawnWorkload.seccompProfile`).
+public enum SeccompProfile: UInt8, Sendable, Equatable, CaseIterable {
+    /// Denies changing the sandbox and reaching other processes or the kernel.
+    case baseline = 0
+    /// The baseline, plus socket families other than AF_UNIX/AF_INET/AF_INET6,
+    /// personality, userfaultfd, io_uring and cross-process memory access.
+    case strict = 1
+
+    public var name: String { self == .baseline ? "baseline" : "strict" }
+}
+
 /// Starts the cell's workload inside the cell netns, parked before `execve`
 /// until `StartWorkload`. With `stdio`, the frame carries three descriptors
 /// (the client's stdin, stdout, stderr) that become the workload's 0, 1, 2;
@@ -200,15 +211,24 @@ public struct SpawnWorkload: NetnsdMessage {
     public var limits: [ResourceLimit]
     /// Whether three stdio descriptors travel with the request.
     public var stdio: Bool
+    /// The workload's seccomp filter. On the wire it trails `stdio` and may be
+    /// absent (frames of the first version of this message): then `baseline`.
+    public var seccompProfile: SeccompProfile
+    /// Whether the workload is pid 1 of a new PID namespace (with its own /proc).
+    /// On the wire it trails `seccomp_profile` and may be absent: then false.
+    public var pidNamespace: Bool
 
     public var descriptorCount: Int { stdio ? 3 : 0 }
 
     /// Checks the fields that decoding alone cannot: absolute paths, argv[0]
-    /// present, `KEY=VALUE` environment, no root ids.
+    /// present, `KEY=VALUE` environment.
     public init(
         cellID: CellID, path: String, arguments: [String], environment: [String] = [], workingDirectory: String = "/",
-        uid: UInt32, gid: UInt32, workspace: String? = nil, limits: [ResourceLimit] = [], stdio: Bool = false
+        uid: UInt32, gid: UInt32, workspace: String? = nil, limits: [ResourceLimit] = [], stdio: Bool = false,
+        seccompProfile: SeccompProfile = .baseline, pidNamespace: Bool = false
     ) throws(WireError) {
+        self.pidNamespace = pidNamespace
+        self.seccompProfile = seccompProfile
         self.stdio = stdio
         self.workspace = workspace
         self.limits = limits
@@ -231,10 +251,8 @@ public struct SpawnWorkload: NetnsdMessage {
             }
         }
         guard workingDirectory.hasPrefix("/") else { throw .invalidField(field: "working_directory", reason: "must be absolute") }
-        // Root workloads would keep every capability across execve; this daemon
-        // has no configuration that allows them.
-        guard uid != 0 else { throw .invalidField(field: "uid", reason: "0 (root) is not allowed") }
-        guard gid != 0 else { throw .invalidField(field: "gid", reason: "0 (root) is not allowed") }
+        // uid/gid 0 are valid on the wire: whether root workloads are allowed is
+        // the daemon's configuration (`--allow-root-workloads`), checked there.
         if let workspace, !workspace.hasPrefix("/") || workspace.contains(",") {
             throw .invalidField(field: "workspace", reason: "must be an absolute path without ','")
         }
@@ -258,6 +276,8 @@ public struct SpawnWorkload: NetnsdMessage {
             writer.write(limit.hard)
         }
         writer.write(stdio)
+        writer.write(seccompProfile.rawValue)
+        writer.write(pidNamespace)
     }
 
     public init(from reader: inout WireReader) throws(WireError) {
@@ -283,6 +303,18 @@ public struct SpawnWorkload: NetnsdMessage {
         }
         self.limits = limits
         stdio = try reader.readBool("stdio")
+        // Optional trailers, each absent only if all later ones are: a frame that
+        // ends after `stdio` asks for the baseline filter and no PID namespace.
+        if reader.remaining > 0 {
+            let raw: UInt8 = try reader.read("seccomp_profile")
+            guard let profile = SeccompProfile(rawValue: raw) else {
+                throw .invalidField(field: "seccomp_profile", reason: "\(raw) is neither 0 (baseline) nor 1 (strict)")
+            }
+            seccompProfile = profile
+        } else {
+            seccompProfile = .baseline
+        }
+        pidNamespace = reader.remaining > 0 ? try reader.readBool("pid_namespace") : false
         for (index, value) in (arguments + environment).enumerated() where value.utf8.count > Self.maxStringLength {
             throw .invalidField(field: "arguments/environment[\(index)]", reason: "longer than \(Self.maxStringLength) bytes")
         }
