@@ -18,8 +18,7 @@ struct NftablesSession: ~Copyable {
         self.context = context
     }
 
-    /// The free (and its slow socket close) happens on `NftablesReaper`'s thread.
-    deinit { NftablesReaper.shared.free(context) }
+    deinit { nft_ctx_free(context) }
 
     /// Switches listings to libnftables' JSON output.
     func useJSONOutput() {
