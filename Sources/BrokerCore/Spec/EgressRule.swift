@@ -16,7 +16,7 @@ public struct EgressRule: Equatable, Sendable, CustomStringConvertible {
     /// The `--allow-egress` form: `tcp:10.1.2.3:443`, `udp:10.0.0.0/8:53`,
     /// `tcp:[2001:db8::1]:8000-8100`, `icmp:10.0.0.1`, `tcp:10.1.2.3` (any port).
     public var description: String {
-        let address = destination.address.isIPv6 ? "[\(destination)]" : destination.description
+        let address = destination.address.isV6 ? "[\(destination)]" : destination.description
         return "\(transport.rawValue):\(address)" + (ports.map { ":\($0)" } ?? "")
     }
 }

@@ -1,41 +1,9 @@
-#if canImport(Glibc)
-import Glibc
+#if canImport(IPCWire)  // the cell-spec fuzz target compiles this file with IPAddress.swift itself
+import IPCWire
 #endif
 
-/// An IPv4 or IPv6 address (parsed and printed by `inet_pton`/`inet_ntop`).
-public struct IPAddress: Equatable, Hashable, Sendable, CustomStringConvertible {
-    /// 4 bytes for IPv4, 16 for IPv6, network order.
-    public let bytes: [UInt8]
-
-    public var isIPv6: Bool { bytes.count == 16 }
-
-    public init?(_ text: String) {
-        guard !text.isEmpty, text.utf8.count <= 45, !text.utf8.contains(0) else { return nil }
-        var v4 = in_addr()
-        if inet_pton(AF_INET, text, &v4) == 1 {
-            bytes = withUnsafeBytes(of: &v4) { Array($0) }
-            return
-        }
-        var v6 = in6_addr()
-        if inet_pton(AF_INET6, text, &v6) == 1 {
-            bytes = withUnsafeBytes(of: &v6) { Array($0) }
-            return
-        }
-        return nil
-    }
-
-    public init(bytes: [UInt8]) {
-        precondition(bytes.count == 4 || bytes.count == 16)
-        self.bytes = bytes
-    }
-
-    public var description: String {
-        var buffer = [CChar](repeating: 0, count: Int(INET6_ADDRSTRLEN))
-        let family = isIPv6 ? AF_INET6 : AF_INET
-        _ = bytes.withUnsafeBytes { raw in inet_ntop(family, raw.baseAddress, &buffer, socklen_t(buffer.count)) }
-        return String(decoding: buffer.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self)
-    }
-}
+// Addresses are IPCWire's `IPAddress`, the type the netnsd policy carries; the
+// broker keeps its own network and socket-address parsing for its spec errors.
 
 /// An address with a prefix length: `10.0.0.0/8`, `2001:db8::/32`, or one host.
 public struct IPNetwork: Equatable, Sendable, CustomStringConvertible {
@@ -50,7 +18,7 @@ public struct IPNetwork: Equatable, Sendable, CustomStringConvertible {
     /// usually mean a typo (`10.1.2.3/8` for `10.0.0.0/8` or `10.1.2.3/32`).
     public static func parse(_ text: String, field: String, value: String) throws(SpecError) -> IPNetwork {
         let parts = text.split(separator: "/", maxSplits: 1, omittingEmptySubsequences: false).map(String.init)
-        guard let address = IPAddress(parts[0]) else {
+        guard let address = IPAddress(parsing: parts[0]) else {
             throw SpecError(field: field, value: value, problem: "is not an IPv4 or IPv6 address or CIDR network")
         }
         let bits = address.bytes.count * 8
@@ -75,7 +43,7 @@ public struct SocketAddress: Equatable, Sendable, CustomStringConvertible {
     public let address: IPAddress
     public let port: UInt16
 
-    public var description: String { address.isIPv6 ? "[\(address)]:\(port)" : "\(address):\(port)" }
+    public var description: String { address.isV6 ? "[\(address)]:\(port)" : "\(address):\(port)" }
 
     public static func parse(_ text: String, defaultPort: UInt16, field: String, value: String) throws(SpecError) -> SocketAddress {
         var host = text
@@ -94,7 +62,7 @@ public struct SocketAddress: Equatable, Sendable, CustomStringConvertible {
             host = String(text[..<colon])
             portText = String(text[text.index(after: colon)...])
         }
-        guard let address = IPAddress(host) else {
+        guard let address = IPAddress(parsing: host) else {
             throw SpecError(field: field, value: value, problem: "is not an IP address (ADDR, ADDR:PORT or [IPv6]:PORT)")
         }
         let port = try portText.map { text throws(SpecError) in try PortRange.port(text, field: field, value: value) } ?? defaultPort
