@@ -45,11 +45,25 @@ public struct FlowListener: ~Copyable {
                     if signal == SIGUSR1 { report() } else { stop = true }
                 }
                 if stop {
-                    while try !drain() {}
+                    try drainTail(milliseconds: NflogSocketConfiguration.finalDrainMilliseconds)
                     report()
                     return
                 }
             }
+        }
+    }
+
+    /// Drains the socket, then keeps draining for `milliseconds`: the kernel holds
+    /// a partial batch until its flush timeout, so a packet logged right before the
+    /// stop (the workload's last connection) arrives only then.
+    mutating func drainTail(milliseconds: Int) throws(SystemCallError) {
+        while try !drain() {}
+        let deadline = Monotonic.milliseconds() + Int64(milliseconds)
+        while case let left = deadline - Monotonic.milliseconds(), left > 0 {
+            var poller = pollfd(fd: socket.rawValue, events: Int16(POLLIN), revents: 0)
+            let ready = poll(&poller, 1, Int32(clamping: left))
+            if ready < 0 && errno != EINTR { throw SystemCallError("poll") }
+            if ready > 0 { while try !drain() {} }
         }
     }
 

@@ -16,11 +16,19 @@ public struct NflogSocketConfiguration: Sendable, Equatable {
     /// NFULA_CFG_NLBUFSIZ: the kernel's batch buffer per flush.
     public var kernelBatchBytes: UInt32 = 64 << 10
     /// NFULA_CFG_TIMEOUT in 1/100 s: how long the kernel may hold a partial batch.
-    public var flushTimeoutCentiseconds: UInt32 = 2
+    public var flushTimeoutCentiseconds: UInt32 = NflogSocketConfiguration.defaultFlushTimeoutCentiseconds
     /// NFULA_CFG_QTHRESH: messages per batch before the kernel flushes.
     public var queueThreshold: UInt32 = 64
 
     public init(group: UInt16) { self.group = group }
+
+    public static let defaultFlushTimeoutCentiseconds: UInt32 = 1
+
+    /// How long a listener keeps reading after it was told to stop: a partial
+    /// batch may sit in the kernel for up to the flush timeout, and a packet logged
+    /// just before the stop must still become an event. 5 ms covers the timer's
+    /// jiffy rounding.
+    public static var finalDrainMilliseconds: Int { Int(defaultFlushTimeoutCentiseconds) * 10 + 5 }
 }
 
 public enum NflogSocketError: Error, Equatable, Sendable, CustomStringConvertible {

@@ -13,7 +13,8 @@ struct DNSProxyCommand: ParsableCommand {
             types are forwarded to the upstream from the proxy's own network namespace under a fresh \
             random ID; other names and types get REFUSED without the upstream being asked; malformed \
             queries get no answer. One JSON line per query goes to --events. SIGUSR1 prints counters \
-            as JSON on standard error (also printed at exit); SIGTERM stops after writing queued \
+            as JSON on standard error (also printed at exit, or written as the last events line \
+            with --stats-in-events); SIGTERM stops after writing queued \
             events. Reports readiness (READY=1) on the pipe named by CELLOS_NOTIFY_FD when set. \
             See docs/dnsproxy.md.
             """,
@@ -45,6 +46,9 @@ struct DNSProxyCommand: ParsableCommand {
 
     @Option(name: .customLong("max-inflight"), help: ArgumentHelp("Queries waiting for the upstream at once; beyond it SERVFAIL (1-32768).", valueName: "N"))
     var maxInflight = 4096
+
+    @Flag(name: .customLong("stats-in-events"), help: "Write the final stats line as the last line of --events instead of standard error (how cellos-broker collects it).")
+    var statsInEvents = false
 
     @Option(name: .customLong("event-queue"), help: ArgumentHelp("Events buffered for the writer; beyond it events are dropped and counted.", valueName: "N"))
     var eventQueue = 8192
@@ -79,6 +83,7 @@ struct DNSProxyCommand: ParsableCommand {
         options.allowQueryTypes = allowQueryTypes
         options.cellID = cellID
         options.events = events
+        options.statsInEvents = statsInEvents
         options.policyFile = policy
         options.upstreamTimeout = upstreamTimeout
         options.maxInflight = maxInflight

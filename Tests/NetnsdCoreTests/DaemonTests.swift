@@ -136,10 +136,10 @@ import Testing
             let length = datagram.withUnsafeMutableBytes { recv(nflog.rawValue, $0.baseAddress, $0.count, Int32(MSG_DONTWAIT)) }
             let text = String(decoding: datagram.prefix(max(0, length)).map { $0 == 0 ? UInt8(ascii: " ") : $0 }, as: UTF8.self)
             #expect(text.contains("cellos-flow drop dns"))
-            // The daemon holds the cell's four descriptors, the connection and the
-            // connection's event descriptor (its copies of the reply's descriptors
-            // close just after the reply is sent).
-            #expect(try daemon.waitForDescriptors(baseline + 6) == baseline + 6, "\(daemon.listing())")
+            // The daemon holds the cell's four descriptors and its libnftables
+            // socket, the connection and the connection's event descriptor (its
+            // copies of the reply's descriptors close just after the reply is sent).
+            #expect(try daemon.waitForDescriptors(baseline + 7) == baseline + 7, "\(daemon.listing())")
         }
         // The client went away without DestroyCell: the daemon destroys its cell.
         #expect(try daemon.waitForDescriptors(baseline) == baseline, "\(daemon.listing())")

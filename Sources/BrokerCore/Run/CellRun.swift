@@ -95,8 +95,12 @@ public final class CellRun {
         var abort: Abort?
         do {
             try createCell()
-            try startHelpers()
-            try spawnAndStart()
+            // The helpers start while netnsd prepares the parked workload; the
+            // workload still runs only after both reported ready (awaitHelpers).
+            try launchHelpers()
+            try spawnWorkload()
+            try awaitHelpers()
+            try startWorkload()
             outcome = try supervise(startedAt: Monotonic.milliseconds())
         } catch let error as Abort {
             abort = error
@@ -141,9 +145,9 @@ public final class CellRun {
         if created.names.count == 4 { flowLogSocket.append(reply.descriptors.take(3)) }
     }
 
-    func startHelpers() throws(Abort) {
+    func launchHelpers() throws(Abort) {
         if spec.dns.enabled {
-            var arguments = ["--events", HelperLaunch.eventsPlaceholder, "--cell-id", spec.id]
+            var arguments = ["--events", HelperLaunch.eventsPlaceholder, "--stats-in-events", "--cell-id", spec.id]
             if let upstream = spec.dns.upstream { arguments += ["--upstream", upstream.description] }
             for name in spec.dns.allow { arguments += ["--allow", name.description] }
             for type in spec.dns.queryTypes { arguments += ["--allow-qtype", type] }
@@ -163,17 +167,31 @@ public final class CellRun {
             executable: "\(configuration.helpersDirectory)/\(name)", arguments: arguments, descriptorNames: names,
             readinessTimeoutMilliseconds: configuration.readinessTimeoutMilliseconds)
         do {
-            let supervisor = try HelperSupervisor(launch: launch, descriptors: descriptors)
+            let supervisor = try HelperSupervisor(starting: launch, descriptors: descriptors)
             pumps.append(HelperEventPump(supervisor: supervisor, stamper: stamper, writer: writer))
         } catch {
-            var exit: HelperExit?
-            if case .notReady(_, _, let ended) = error { exit = ended }
-            emit(events.helperFailed(helper: name, reason: "\(error)", exit: exit))
-            throw .helper("\(error)")
+            throw helperFailed(name, error)
         }
     }
 
-    func spawnAndStart() throws(Abort) {
+    /// Every helper's `READY=1`; the first that fails ends the cell.
+    func awaitHelpers() throws(Abort) {
+        for pump in pumps {
+            do { try pump.supervisor.waitUntilReady() } catch {
+                failedHelper = pump.supervisor.name
+                throw helperFailed(pump.supervisor.name, error)
+            }
+        }
+    }
+
+    func helperFailed(_ name: String, _ error: HelperError) -> Abort {
+        var exit: HelperExit?
+        if case .notReady(_, _, let ended) = error { exit = ended }
+        emit(events.helperFailed(helper: name, reason: "\(error)", exit: exit))
+        return .helper("\(error)")
+    }
+
+    func spawnWorkload() throws(Abort) {
         guard let cellID else { throw .setup("no cell") }
         let request: SpawnWorkload
         do { request = try CellRequests.spawnWorkload(spec) } catch { throw .setup("\(error)") }
@@ -186,7 +204,12 @@ public final class CellRun {
         let spawned: NetnsdReply
         do { spawned = try client.request(request, descriptors: stdio) } catch { throw lost(error) }
         guard case .workloadSpawned = spawned.message else { throw .setup("SpawnWorkload: \(Self.describe(spawned.message))") }
+        // Parked counts: an abort from here on kills it and waits for its exit.
         workloadRunning = true
+    }
+
+    func startWorkload() throws(Abort) {
+        guard let cellID else { throw .setup("no cell") }
         let startedReply = try netnsd { (client: inout NetnsdClient) throws(WireError) in try client.request(StartWorkload(cellID: cellID)) }
         guard case .workloadStarted = startedReply.message else { throw .setup("StartWorkload: \(Self.describe(startedReply.message))") }
     }
@@ -236,6 +259,10 @@ public final class CellRun {
 
     /// Counters, helpers' last lines, DestroyCell: whatever of it still applies.
     func teardown() {
+        // SIGTERM to every helper first: they wind down together (and while the
+        // counters are read), not one grace after another.
+        let stopping = pumps.filter { $0.supervisor.name != failedHelper }
+        for pump in stopping { pump.supervisor.requestStop() }
         if netnsdAlive, let cellID {
             if case .countersReport(let report)? = try? client.request(ReadCounters(cellID: cellID)).message {
                 for entry in report.entries {
@@ -243,7 +270,7 @@ public final class CellRun {
                 }
             }
         }
-        for pump in pumps where pump.supervisor.name != failedHelper {
+        for pump in stopping {
             do { _ = try pump.finish(graceMilliseconds: configuration.helperGraceMilliseconds) } catch {
                 report("forwarding \(pump.supervisor.name)'s last events: \(error)")
             }

@@ -92,10 +92,22 @@ public final class HelperSupervisor {
     private var splitter = LineSplitter(maxLine: HelperEventWrapper.maxLineBytes)
     private var exit: HelperExit?
     private var drained = false
+    /// The started process (its readiness pipe) until `waitUntilReady()` consumed it.
+    private var starting: SpawnedProcess?
+    private let readinessTimeoutMilliseconds: Int
+    /// When `requestStop()` sent SIGTERM (monotonic ms).
+    private var terminateSentAt: Int64?
 
     /// Starts the helper and returns once it reported ready. `descriptors` are
     /// borrowed: the caller closes its copies when it likes.
-    public init(launch: HelperLaunch, descriptors: borrowing DescriptorSet) throws(HelperError) {
+    public convenience init(launch: HelperLaunch, descriptors: borrowing DescriptorSet) throws(HelperError) {
+        try self.init(starting: launch, descriptors: descriptors)
+        try waitUntilReady()
+    }
+
+    /// Starts the helper without waiting for it, so several can start at once;
+    /// call `waitUntilReady()` before relying on it.
+    public init(starting launch: HelperLaunch, descriptors: borrowing DescriptorSet) throws(HelperError) {
         name = String(launch.executable.split(separator: "/").last ?? Substring(launch.executable))
         let created: EventFIFO
         do { created = try EventFIFO() } catch { throw .setup(name, error) }
@@ -106,7 +118,7 @@ public final class HelperSupervisor {
         let arguments = launch.arguments.map { argument in
             argument == HelperLaunch.eventsPlaceholder ? path : argument.replacingOccurrences(HelperLaunch.directoryPlaceholder, with: directory)
         }
-        var process: SpawnedProcess
+        let process: SpawnedProcess
         do {
             process = try ActivatedSpawn.spawn(
                 executable: launch.executable, arguments: arguments, environment: launch.environment,
@@ -115,8 +127,16 @@ public final class HelperSupervisor {
             throw .spawn(name, error)
         }
         pid = process.pid
+        readinessTimeoutMilliseconds = launch.readinessTimeoutMilliseconds
+        starting = .some(process)
+    }
+
+    /// Returns once the helper wrote `READY=1`; a helper that ends first or is not
+    /// ready in time is killed and reaped. Waiting twice is a no-op.
+    public func waitUntilReady() throws(HelperError) {
+        guard var process = starting.take() else { return }
         do {
-            try process.waitUntilReady(timeoutMilliseconds: launch.readinessTimeoutMilliseconds)
+            try process.waitUntilReady(timeoutMilliseconds: readinessTimeoutMilliseconds)
         } catch {
             let exit = Self.terminate(pid: pid, graceMilliseconds: 0)
             self.exit = exit
@@ -161,10 +181,19 @@ public final class HelperSupervisor {
         return exit
     }
 
-    /// Stops the helper (SIGTERM; SIGKILL after `graceMilliseconds`), reaps it and
-    /// returns its exit with every event line it still wrote.
+    /// Sends SIGTERM now without waiting, so several helpers wind down at once;
+    /// `stop` then waits out the rest of the grace.
+    public func requestStop() {
+        guard exitIfEnded() == nil, terminateSentAt == nil else { return }
+        kill(pid, SIGTERM)
+        terminateSentAt = Monotonic.milliseconds()
+    }
+
+    /// Stops the helper (SIGTERM unless `requestStop()` sent it; SIGKILL after
+    /// `graceMilliseconds` from then), reaps it and returns its exit with every
+    /// event line it still wrote.
     public func stop(graceMilliseconds: Int) -> (exit: HelperExit, lines: [[UInt8]]) {
-        let exit = exitIfEnded() ?? Self.terminate(pid: pid, graceMilliseconds: graceMilliseconds)
+        let exit = exitIfEnded() ?? Self.terminate(pid: pid, graceMilliseconds: graceMilliseconds, terminateSentAt: terminateSentAt)
         self.exit = exit
         // Reaped, so no writer is left but ours: closing it lets the drain end at EOF.
         fifo.closeWriteEnd()
@@ -173,27 +202,22 @@ public final class HelperSupervisor {
         return (exit, lines)
     }
 
-    /// SIGTERM, up to `graceMilliseconds` for it to end, then SIGKILL; always reaps.
-    static func terminate(pid: pid_t, graceMilliseconds: Int) -> HelperExit {
+    /// SIGTERM (unless sent at `terminateSentAt`), up to `graceMilliseconds` from
+    /// then for it to end, then SIGKILL; always reaps.
+    static func terminate(pid: pid_t, graceMilliseconds: Int, terminateSentAt: Int64? = nil) -> HelperExit {
         var status: Int32 = 0
         if retryingOnInterrupt({ waitpid(pid, &status, WNOHANG) }) == pid {
-            return HelperExit(termination: termination(status), signalSent: nil)
+            return HelperExit(termination: termination(status), signalSent: terminateSentAt == nil ? nil : SIGTERM)
         }
-        var sent = SIGTERM
-        kill(pid, graceMilliseconds > 0 ? SIGTERM : SIGKILL)
-        if graceMilliseconds <= 0 { sent = SIGKILL }
-        let deadline = Monotonic.milliseconds() + Int64(graceMilliseconds)
-        while sent == SIGTERM {
-            if retryingOnInterrupt({ waitpid(pid, &status, WNOHANG) }) == pid {
-                return HelperExit(termination: termination(status), signalSent: SIGTERM)
-            }
-            if Monotonic.milliseconds() >= deadline {
-                kill(pid, SIGKILL)
-                sent = SIGKILL
-                break
-            }
-            usleep(5_000)
+        var sent = SIGKILL
+        if graceMilliseconds > 0 {
+            let sentAt = terminateSentAt ?? {
+                kill(pid, SIGTERM)
+                return Monotonic.milliseconds()
+            }()
+            sent = ExitWait.wait(for: pid, until: sentAt + Int64(graceMilliseconds)) ? SIGTERM : SIGKILL
         }
+        if sent == SIGKILL { kill(pid, SIGKILL) }
         _ = retryingOnInterrupt { waitpid(pid, &status, 0) }
         return HelperExit(termination: termination(status), signalSent: sent)
     }

@@ -112,3 +112,10 @@ int cellos_epoll_wait(int epfd, unsigned int *events, unsigned long long *data, 
 /// getrandom(buffer, length, 0): bytes from the kernel's CSPRNG. Returns how many
 /// were written (possibly fewer than asked), or -1 with errno set.
 ssize_t cellos_getrandom(void *buffer, size_t length);
+
+// MARK: process exit
+
+/// pidfd_open(pid, 0) (Linux 5.3+; glibc exposes no declaration Swift can see):
+/// a descriptor that polls readable once `pid` has terminated. Returns -1 with
+/// errno set.
+int cellos_pidfd_open(pid_t pid);

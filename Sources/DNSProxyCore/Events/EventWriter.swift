@@ -48,6 +48,14 @@ final class EventWriter: @unchecked Sendable {
         thread = nil
     }
 
+    /// Appends one line after `stop()` (the writer thread is gone, so nothing
+    /// interleaves): the final stats, as the stream's last line.
+    func appendFinalLine(_ line: String) {
+        let bytes = Array((line + "\n").utf8)
+        let written = bytes.withUnsafeBytes { EventsOutput.writeAll(output.rawValue, $0) }
+        if written < bytes.count { writeFailures.add(1, ordering: .relaxed) }
+    }
+
     private func run() {
         var out: [UInt8] = []
         out.reserveCapacity(1 << 17)

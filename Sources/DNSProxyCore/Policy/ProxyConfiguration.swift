@@ -11,6 +11,8 @@ public struct ProxyConfiguration: Sendable {
     public var queryTypes: QueryTypeAllowlist
     public var cellID: String
     public var eventsPath: String?
+    /// The final stats line goes to the events stream, not standard error.
+    public var statsInEvents: Bool
     public var upstreamTimeoutMilliseconds: Int
     public var allowCapabilities: Bool
     public var maxInflight: Int
@@ -28,6 +30,7 @@ public struct ProxyOptions: Sendable {
     public var allowQueryTypes: [String] = []
     public var cellID: String?
     public var events: String?
+    public var statsInEvents = false
     public var policyFile: String?
     public var upstreamTimeout: String?
     public var allowCapabilities = false
@@ -54,6 +57,7 @@ public enum ConfigurationError: Error, Equatable, Sendable, CustomStringConverti
     case noUpstream(resolvConf: String)
     case policyFile(path: String, reason: String)
     case invalidCellID(String)
+    case statsInEventsWithoutEvents
 
     public var description: String {
         switch self {
@@ -65,6 +69,7 @@ public enum ConfigurationError: Error, Equatable, Sendable, CustomStringConverti
         case .outOfRange(let flag, let value, let range): "\(flag): \(value) is outside \(range.lowerBound)...\(range.upperBound)"
         case .noUpstream(let path): "no --upstream given and no nameserver line in \(path)"
         case .policyFile(let path, let reason): "--policy \(path): \(reason)"
+        case .statsInEventsWithoutEvents: "--stats-in-events needs --events PATH: there is no events stream to write the stats to"
         case .invalidCellID(let value): "--cell-id: '\(value)' must be 1-128 printable ASCII characters without quotes or backslashes"
         }
     }
@@ -135,9 +140,12 @@ extension ProxyConfiguration {
               cellID.utf8.allSatisfy({ $0 >= 0x20 && $0 < 0x7F && $0 != UInt8(ascii: "\"") && $0 != UInt8(ascii: "\\") })
         else { throw .invalidCellID(cellID) }
 
+        if options.statsInEvents && options.events == nil { throw .statsInEventsWithoutEvents }
+
         return ProxyConfiguration(
             listen: listen, upstream: upstream, names: NameAllowlist(patterns),
             queryTypes: QueryTypeAllowlist(types), cellID: cellID, eventsPath: options.events,
+            statsInEvents: options.statsInEvents,
             upstreamTimeoutMilliseconds: timeout, allowCapabilities: options.allowCapabilities,
             maxInflight: options.maxInflight, eventQueueCapacity: options.eventQueueCapacity,
             upstreamSockets: options.upstreamSockets, tcpMaxConnections: options.tcpMaxConnections,

@@ -20,7 +20,7 @@ public enum ProxyLauncher {
             }
             if let ready = notifier.take() { ready.ready() }
             let stats = try server.serve()
-            StandardError.writeLine(stats.json())
+            if !configuration.statsInEvents { StandardError.writeLine(stats.json()) }
             return stats
         } catch {
             // The parent waiting for readiness learns why from the last STATUS line.

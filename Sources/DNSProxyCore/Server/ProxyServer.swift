@@ -152,7 +152,9 @@ public final class ProxyServer {
             replyBatch.flush(through: udpListener)
         }
         events?.stop()
-        return snapshot()
+        let final = snapshot()
+        if configuration.statsInEvents { events?.appendFinalLine(final.json()) }
+        return final
     }
 
     /// The counters now, events included.

@@ -22,6 +22,9 @@ public struct Cell: ~Copyable {
     public let policy: EgressPolicy
     public let origin: Origin
     public let namespace: OwnedFD
+    /// The libnftables session the table was loaded through, bound to the cell's
+    /// netns and kept for counters and removal (see `NftablesSession` for why).
+    let firewall: NftablesSession
     /// Bound UDP socket on the resolver address (for `cellos-dnsproxy`, `dns-udp`).
     public let dnsUDP: OwnedFD
     /// Bound, listening TCP socket on the resolver address (`dns-tcp`).
@@ -35,12 +38,13 @@ public struct Cell: ~Copyable {
 
     init(
         id: CellID, policy: EgressPolicy, origin: Origin, namespace: consuming OwnedFD,
-        dnsUDP: consuming OwnedFD, dnsTCP: consuming OwnedFD, flowLog: consuming OwnedFD?
+        firewall: consuming NftablesSession, dnsUDP: consuming OwnedFD, dnsTCP: consuming OwnedFD, flowLog: consuming OwnedFD?
     ) {
         self.id = id
         self.policy = policy
         self.origin = origin
         self.namespace = namespace
+        self.firewall = firewall
         self.dnsUDP = dnsUDP
         self.dnsTCP = dnsTCP
         self.flowLog = flowLog
@@ -48,7 +52,7 @@ public struct Cell: ~Copyable {
 
     /// Per-rule counters of the cell's table.
     public func readCounters() throws -> RuleCounters {
-        try CellFirewall.readCounters(in: namespace)
+        try CellFirewall.readCounters(through: firewall)
     }
 
     /// Tears the cell down: the pin is removed, and since an attached namespace
@@ -60,7 +64,7 @@ public struct Cell: ~Copyable {
         do { try uplink?.release() } catch { failure = error }
         do { try pin?.remove() } catch { failure = failure ?? error }
         if origin == .attached {
-            do { try CellFirewall.remove(in: namespace) } catch { failure = failure ?? error }
+            do { try CellFirewall.remove(through: firewall) } catch { failure = failure ?? error }
         }
         if let failure { throw failure }
     }

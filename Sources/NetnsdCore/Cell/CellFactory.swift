@@ -97,7 +97,7 @@ public enum CellFactory {
         id: CellID, policy: EgressPolicy, flowLogSocket: FlowLogSocketOpener?
     ) throws(CellError) -> ConfiguredSockets {
         try step(id, "bringing lo up") { try LinkControl.setUpHere(index: LinkControl.loopbackIndex) }
-        try step(id, "loading the nftables table") { try CellFirewall.loadHere(CellRuleset(policy)) }
+        let firewall = try step(id, "loading the nftables table") { try CellFirewall.loadHere(CellRuleset(policy)) }
         let resolver = try step(id, "binding the DNS listeners on \(policy.resolver)") {
             try ResolverSockets(bindingHere: policy.resolver)
         }
@@ -109,7 +109,7 @@ public enum CellFactory {
         } else {
             flowLog = nil
         }
-        return ConfiguredSockets(resolver: resolver, flowLog: flowLog)
+        return ConfiguredSockets(firewall: firewall, resolver: resolver, flowLog: flowLog)
     }
 
     static func step<T: ~Copyable>(_ id: CellID, _ name: String, _ body: () throws -> T) throws(CellError) -> T {
@@ -123,6 +123,7 @@ public enum CellFactory {
 
 /// The sockets made inside the namespace, still owned.
 struct ConfiguredSockets: ~Copyable {
+    let firewall: NftablesSession
     let resolver: ResolverSockets
     let flowLog: OwnedFD?
 
@@ -130,13 +131,14 @@ struct ConfiguredSockets: ~Copyable {
     /// must be copyable); adopted again right after, with nothing that can fail between.
     consuming func releasing(namespace: consuming OwnedFD?) -> RawCellDescriptors {
         RawCellDescriptors(
-            namespace: namespace?.release(), dnsUDP: resolver.udp.release(), dnsTCP: resolver.tcp.release(),
-            flowLog: flowLog?.release())
+            namespace: namespace?.release(), firewall: firewall.release(), dnsUDP: resolver.udp.release(),
+            dnsTCP: resolver.tcp.release(), flowLog: flowLog?.release())
     }
 }
 
 struct RawCellDescriptors {
     let namespace: Int32?
+    let firewall: OpaquePointer
     let dnsUDP: Int32
     let dnsTCP: Int32
     let flowLog: Int32?
@@ -148,7 +150,7 @@ struct RawCellDescriptors {
     func adopt(id: CellID, policy: EgressPolicy, origin: Cell.Origin, namespace: consuming OwnedFD) -> Cell {
         Cell(
             id: id, policy: policy, origin: origin, namespace: namespace,
-            dnsUDP: OwnedFD(adopting: dnsUDP), dnsTCP: OwnedFD(adopting: dnsTCP),
+            firewall: NftablesSession(adopting: firewall), dnsUDP: OwnedFD(adopting: dnsUDP), dnsTCP: OwnedFD(adopting: dnsTCP),
             flowLog: flowLog.map { OwnedFD(adopting: $0) })
     }
 }

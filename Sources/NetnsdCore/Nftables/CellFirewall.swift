@@ -10,21 +10,29 @@ public enum CellFirewall {
         try NetworkNamespace.run(in: namespace) { try loadHere(ruleset) }
     }
 
-    /// Loads the ruleset into the netns the calling thread is in.
-    static func loadHere(_ ruleset: CellRuleset) throws(NftablesError) {
+    /// Loads the ruleset into the netns the calling thread is in, returning the
+    /// session (bound to that netns) for the cell to keep.
+    @discardableResult
+    static func loadHere(_ ruleset: CellRuleset) throws(NftablesError) -> NftablesSession {
         let session = try NftablesSession()
         try session.run(ruleset.text, purpose: "loading table \(CellRuleset.family) \(CellRuleset.table)")
+        return session
     }
 
-    /// Per-rule packet and byte counters of the cell's table.
+    /// Per-rule packet and byte counters of the cell's table in the netns `namespace`.
     public static func readCounters(in namespace: borrowing OwnedFD) throws -> RuleCounters {
         try NetworkNamespace.run(in: namespace) { () throws(NftablesError) -> RuleCounters in
-            let session = try NftablesSession()
-            session.useJSONOutput()
-            let listing = try session.run(
-                "list table \(CellRuleset.family) \(CellRuleset.table)", purpose: "listing table \(CellRuleset.table)")
-            return try RuleCounters(nftJSON: listing)
+            try readCounters(through: try NftablesSession())
         }
+    }
+
+    /// The same through a session already bound to the cell's netns.
+    static func readCounters(through session: borrowing NftablesSession) throws(NftablesError) -> RuleCounters {
+        session.useJSONOutput()
+        defer { session.useJSONOutput(false) }
+        let listing = try session.run(
+            "list table \(CellRuleset.family) \(CellRuleset.table)", purpose: "listing table \(CellRuleset.table)")
+        return try RuleCounters(nftJSON: listing)
     }
 }
 
@@ -36,7 +44,10 @@ extension CellFirewall {
     }
 
     static func removeHere() throws(NftablesError) {
-        let session = try NftablesSession()
+        try remove(through: try NftablesSession())
+    }
+
+    static func remove(through session: borrowing NftablesSession) throws(NftablesError) {
         let table = "\(CellRuleset.family) \(CellRuleset.table)"
         try session.run("add table \(table)\ndelete table \(table)\n", purpose: "removing table \(table)")
     }

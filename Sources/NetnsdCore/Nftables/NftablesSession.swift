@@ -4,8 +4,17 @@ import CNftables
 /// command reports nft's own message instead of printing it to stderr.
 ///
 /// libnftables talks to the kernel over a netlink socket that belongs to the
-/// network namespace it is opened in: create and use a session only on a thread
-/// inside the target netns (`NetworkNamespace.run(in:)`).
+/// network namespace it is opened in: create a session on a thread inside the
+/// target netns (`NetworkNamespace.run(in:)`); it then keeps working on the
+/// cell's table from any thread.
+///
+/// A cell keeps its session for its whole life (`Cell.firewall`) because closing
+/// the socket is slow right after a commit: the kernel's NETLINK_URELEASE handler
+/// in nf_tables flushes the pending transaction cleanup, i.e. waits for an RCU
+/// grace period (~8–11 ms measured, most of a CreateCell). Keeping it open also
+/// keeps its netlink port id taken while the cell's NFLOG socket binds, so the
+/// NFLOG socket can never inherit that port id and lose its instance to the late
+/// URELEASE of the closing nft socket (the race that sank an asynchronous close).
 struct NftablesSession: ~Copyable {
     private let context: OpaquePointer
 
@@ -18,11 +27,23 @@ struct NftablesSession: ~Copyable {
         self.context = context
     }
 
+    /// Takes back a context `release()`d to cross a thread boundary.
+    init(adopting context: OpaquePointer) { self.context = context }
+
     deinit { nft_ctx_free(context) }
 
-    /// Switches listings to libnftables' JSON output.
-    func useJSONOutput() {
-        nft_ctx_output_set_flags(context, nft_ctx_output_get_flags(context) | UInt32(NFT_CTX_OUTPUT_JSON))
+    /// Gives up ownership (the closure result of a namespace thread must be copyable).
+    consuming func release() -> OpaquePointer {
+        let context = self.context
+        discard self
+        return context
+    }
+
+    /// Switches listings to libnftables' JSON output (or back).
+    func useJSONOutput(_ on: Bool = true) {
+        let flags = nft_ctx_output_get_flags(context)
+        let json = UInt32(NFT_CTX_OUTPUT_JSON)
+        nft_ctx_output_set_flags(context, on ? flags | json : flags & ~json)
     }
 
     /// Runs nft commands (one transaction per buffer) and returns what they printed.
