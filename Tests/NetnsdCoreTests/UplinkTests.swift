@@ -123,6 +123,9 @@ import Testing
             let slot = try #require(cell.uplink?.slot)
             let cellAddress6 = try #require(slot.cellAddress6)
             #expect(slot.hostAddress6?.description == "fd00:ce11::1")
+            // Added without duplicate address detection: usable at once, never "tentative".
+            let hostSide = try lab.run(in: up, ["ip", "-6", "-o", "addr", "show", "dev", slot.hostInterface]).stdout
+            #expect(hostSide.contains("inet6 fd00:ce11::1/126") && !hostSide.contains("tentative"), "\(hostSide)")
 
             let results = try NetworkNamespace.run(in: cell.namespace) {
                 // A fresh veth may still be bringing its carrier up: allow a retransmission.
