@@ -35,14 +35,17 @@ public final class Lab: @unchecked Sendable {
     }
 
     /// Links two namespaces with a veth pair, assigns each end an address in CIDR
-    /// form (e.g. "10.77.0.1/24") and brings both up.
+    /// form (e.g. "10.77.0.1/24" or "fd00:77::1/64") and brings both up. IPv6
+    /// addresses skip duplicate address detection (`nodad`), so they are usable at
+    /// once instead of "tentative" (unbindable) for a second or so.
     @discardableResult
     public func link(_ a: LabNamespace, _ addressA: String, _ b: LabNamespace, _ addressB: String) throws -> VethPair {
         let pair = VethPair(nameA: "\(prefix)v\(vethCount)a", nameB: "\(prefix)v\(vethCount)b")
         vethCount += 1
         try Shell.check(["ip", "link", "add", pair.nameA, "netns", a.name, "type", "veth", "peer", "name", pair.nameB, "netns", b.name])
         for (namespace, device, address) in [(a, pair.nameA, addressA), (b, pair.nameB, addressB)] {
-            try Shell.check(["ip", "-n", namespace.name, "addr", "add", address, "dev", device])
+            let noDAD = address.contains(":") ? ["nodad"] : []
+            try Shell.check(["ip", "-n", namespace.name, "addr", "add", address, "dev", device] + noDAD)
             try Shell.check(["ip", "-n", namespace.name, "link", "set", device, "up"])
         }
         return pair

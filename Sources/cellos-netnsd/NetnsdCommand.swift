@@ -27,7 +27,7 @@ struct NetnsdCommand: ParsableCommand {
 
             The control socket is either bound at --socket PATH or inherited through socket activation (LISTEN_FDS/LISTEN_PID/LISTEN_FDNAMES with the name "control").
 
-            Requests served: CreateCell (new or attached netns; lo up; nftables policy; DNS UDP+TCP listeners on the resolver address; an NFLOG socket bound to the cell's group; with --uplink-pool, a veth uplink with NAT for cells whose policy allows egress; replies with the netns, dns-udp, dns-tcp and nflog descriptors), SpawnWorkload (parked before execve in the cell netns, as the requested non-root uid/gid, no capabilities, no_new_privs, baseline seccomp filter), StartWorkload, SignalWorkload, ReadCounters and DestroyCell; WorkloadExited is sent when a workload is reaped.
+            Requests served: CreateCell (new or attached netns; lo up; nftables policy; DNS UDP+TCP listeners on the resolver address; an NFLOG socket bound to the cell's group; with --uplink-pool, a veth uplink with NAT for cells whose policy allows egress, IPv6 too with --uplink-pool6; replies with the netns, dns-udp, dns-tcp and nflog descriptors), SpawnWorkload (parked before execve in the cell netns, as the requested non-root uid/gid, no capabilities, no_new_privs, baseline seccomp filter), StartWorkload, SignalWorkload, ReadCounters and DestroyCell; WorkloadExited is sent when a workload is reaped.
 
             `cellos-netnsd ctl --help` describes the debugging client.
             """,
@@ -51,6 +51,9 @@ struct NetnsdCommand: ParsableCommand {
     @Option(help: "IPv4 pool (e.g. 10.200.0.0/16) from which each cell whose policy allows egress gets a /30 veth uplink with NAT in the uplink namespace. Without it, no cell gets an uplink.")
     var uplinkPool: String?
 
+    @Option(help: "IPv6 pool (/64 to /126, e.g. fd00:ce11::/64) from which each uplink also gets a /126 (::1 uplink side, ::2 in the cell), an IPv6 default route in the cell and IPv6 masquerade; sets net.ipv6.conf.all.forwarding=1 in the uplink namespace. Needs --uplink-pool. Without it, uplinks carry IPv4 only and CreateCell refuses allow rules to IPv6 destinations.")
+    var uplinkPool6: String?
+
     @Option(help: "Network namespace file (e.g. /run/netns/NAME) in which uplinks and their NAT are made (default: the daemon's own, the host's).")
     var uplinkNetns: String?
 
@@ -68,6 +71,7 @@ struct NetnsdCommand: ParsableCommand {
             throw ValidationError("--socket PATH is required to run the daemon (or a socket-activated \"\(NetnsdRole.controlSocketName)\" socket)")
         }
         if uplinkNetns != nil && uplinkPool == nil { throw ValidationError("--uplink-netns needs --uplink-pool") }
+        if uplinkPool6 != nil && uplinkPool == nil { throw ValidationError("--uplink-pool6 needs --uplink-pool") }
         if !printCapabilities && allowUIDs.isEmpty && allowGIDs.isEmpty {
             throw ValidationError("name at least one client with --allow-uid or --allow-gid")
         }
@@ -92,7 +96,9 @@ struct NetnsdCommand: ParsableCommand {
                 NetnsdLog.write("warning: \(cgroups.root) offers no \(missing.joined(separator: "/")) controller; workloads run without memory/pids/cpu limits")
             }
             let uplink = try uplinkPool.map { text in
-                UplinkSettings(pool: try UplinkPool(network: try IPNetwork(parsing: text, field: "--uplink-pool")), namespacePath: uplinkNetns)
+                let network6 = try uplinkPool6.map { text6 throws(PolicyError) in try IPNetwork(parsing: text6, field: "--uplink-pool6") }
+                let pool = try UplinkPool(network: try IPNetwork(parsing: text, field: "--uplink-pool"), network6: network6)
+                return UplinkSettings(pool: pool, namespacePath: uplinkNetns)
             }
             // Called on a thread inside each new cell's netns, so the socket is the cell's.
             let nflog: FlowLogSocketOpener = { group in try NflogSocket.open(group: group) }

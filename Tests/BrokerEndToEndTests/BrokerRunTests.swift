@@ -148,8 +148,8 @@ import Testing
         }
     }
 
-    /// 100 consecutive runs (with an uplink each) leave no namespace, veth, nft table, helper process or
-    /// netnsd descriptor behind.
+    /// 100 consecutive runs (with a dual-stack uplink each) leave no namespace, veth, IPv6 uplink
+    /// address, nft table, helper process or netnsd descriptor behind.
     @Test(.enabled(if: PrivilegedTest.shouldRun))
     func consecutiveRunsLeaveNothingBehind() throws {
         try PrivilegedTest.requireRoot()
@@ -157,10 +157,13 @@ import Testing
             func snapshot() throws -> [String] {
                 let links = try Shell.check(["ip", "-n", cell.host.name, "-o", "link", "show"]).stdout.split(separator: "\n").count
                 let tables = try Shell.check(["ip", "netns", "exec", cell.host.name, "nft", "list", "tables"]).stdout
+                // Each run's uplink also has an IPv6 pair from fd00:ce11::/64; it goes with the veth.
+                let uplink6 = try Shell.check(["ip", "-n", cell.host.name, "-6", "-o", "addr", "show"]).stdout
+                    .split(separator: "\n").filter { $0.contains("fd00:ce11:") }.count
                 let netns = try Shell.check(["ip", "netns", "list"]).stdout.split(separator: "\n").count
                 let helpers = (try Shell.run(["pgrep", "-f", "cellos-(dnsproxy|flowlog) .*--cell-id e2e-"])).stdout.split(separator: "\n").count
                 let fds = try FileManager.default.contentsOfDirectory(atPath: "/proc/\(cell.netnsdPID)/fd").count
-                return ["links \(links)", "tables \(tables)", "netns \(netns)", "helpers \(helpers)", "netnsd fds \(fds)"]
+                return ["links \(links)", "tables \(tables)", "uplink IPv6 addresses \(uplink6)", "netns \(netns)", "helpers \(helpers)", "netnsd fds \(fds)"]
             }
             // One warm-up run: the daemon's first cell may open lasting descriptors (e.g. libraries).
             _ = try cell.broker(["--id", "e2e-warm", "--allow-egress", "tcp:192.0.2.80:8080", "--", "/bin/true"])

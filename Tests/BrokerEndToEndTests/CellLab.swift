@@ -3,7 +3,7 @@ import Foundation
 import IPCWire
 
 /// The end-to-end lab (as scripts/demo.sh builds it): a "host" namespace running
-/// cellos-netnsd (uplink pool 10.200.0.0/24, NAT in that namespace) and an
+/// cellos-netnsd (uplink pools 10.200.0.0/24 and fd00:ce11::/64, NAT in that namespace) and an
 /// "internet" namespace with dnsmasq on 192.0.2.53 (allowed.cellos.test,
 /// denied.cellos.test) and TCP sinks on 192.0.2.80:8080 and :9090. The broker
 /// runs in the host namespace. Daemons are spawned with `ActivatedSpawn` and reaped
@@ -40,7 +40,7 @@ final class CellLab {
             var netnsd = try ActivatedSpawn.spawn(
                 executable: "/usr/sbin/ip",
                 arguments: ["netns", "exec", host.name, try BuiltProducts.path(of: "cellos-netnsd"), "--socket", socket, "--allow-uid", "0",
-                            "--uplink-pool", "10.200.0.0/24"],
+                            "--uplink-pool", "10.200.0.0/24", "--uplink-pool6", "fd00:ce11::/64"],
                 environment: ["PATH": "/usr/sbin:/usr/bin:/sbin:/bin"], names: [], descriptors: DescriptorSet())
             netnsdPID = netnsd.pid
             daemons.append(netnsd.pid)

@@ -318,9 +318,99 @@ import Testing
                 // A fresh veth may still be bringing its carrier up: allow a retransmission.
                 #expect(try NetworkNamespace.run(in: namespace) { NetProbe.tcpConnect("10.98.0.2", 443, timeoutMilliseconds: 3000) } == 0)
                 #expect(try lab.run(in: up, ["ip", "-o", "link", "show", "cellosu0"]).succeeded)
+                // Without --uplink-pool6 an IPv6 allow rule could never connect: refused, naming it.
+                reply = try client.request(CreateCell(cellID: try CellID("up2"), policy: try EgressPolicy(allow: [try AllowRule(spec: "3,tcp,fd00:98::2,443")])))
+                guard case .error(let refusal) = reply.message else {
+                    Issue.record("an IPv6 rule was accepted with an IPv4-only pool: \(reply.message)")
+                    return
+                }
+                #expect(refusal.code == NetnsdSession.ErrorCode.invalidRequest)
+                #expect(refusal.message.contains("allow rule r3") && refusal.message.contains("--uplink-pool6"), "\(refusal.message)")
             }
             // Disconnected: the daemon destroys the cell and its uplink (asynchronously
             // to this client, so wait, bounded, for both the veth and the NAT table to go).
+            func uplinkLeft() throws -> (link: Bool, table: Bool) {
+                (try lab.run(in: up, ["ip", "-o", "link", "show", "cellosu0"]).succeeded,
+                 try lab.run(in: up, ["nft", "list", "tables"]).stdout.contains("cellos_uplink_0"))
+            }
+            let deadline = Monotonic.milliseconds() + 5000
+            var left = try uplinkLeft()
+            while (left.link || left.table) && Monotonic.milliseconds() < deadline {
+                usleep(20_000)
+                left = try uplinkLeft()
+            }
+            #expect(!left.link)
+            #expect(!left.table)
+            #expect(daemon.terminate() == 0)
+        }
+    }
+
+    /// With --uplink-pool6 the daemon (with only its declared capabilities) gives an
+    /// egress cell an IPv6 uplink: the allowed IPv6 port connects, the denied one
+    /// is dropped, counted under `default` and flow-logged on the cell's NFLOG
+    /// socket; a disconnect removes veth and NAT table.
+    @Test(.enabled(if: PrivilegedTest.shouldRun))
+    func daemonBuildsIPv6UplinksAndFlowLogsADeniedIPv6Port() throws {
+        try withLab { lab in
+            let up = try lab.addNamespace("up")
+            let net = try lab.addNamespace("net")
+            try lab.link(up, "fd00:97::1/64", net, "fd00:97::2/64")
+            var listeners: [Int32] = []
+            defer { listeners.forEach { _ = close($0) } }
+            try lab.inside(net) { for port: UInt16 in [443, 444] { listeners.append(try NetProbe.tcpListener("fd00:97::2", port)) } }
+            let daemon = try RunningDaemon(arguments: [
+                "--allow-uid", "0", "--uplink-pool", "10.202.0.0/24", "--uplink-pool6", "fd00:ce12::/64", "--uplink-netns", up.path,
+            ])
+            do {
+                var client = try NetnsdClient.connect(path: daemon.socketPath)
+                let id = try CellID("v6")
+                var reply = try client.request(CreateCell(cellID: id, policy: try EgressPolicy(allow: [try AllowRule(spec: "1,tcp,fd00:97::2,443")])))
+                guard case .cellCreated = reply.message else {
+                    Issue.record("\(reply.message)")
+                    return
+                }
+                let namespace = reply.descriptors.take(0)
+                let nflog = reply.descriptors.take(3)
+                let results = try NetworkNamespace.run(in: namespace) {
+                    (allowed: NetProbe.tcpConnect("fd00:97::2", 443, timeoutMilliseconds: 3000),
+                     denied: NetProbe.tcpConnect("fd00:97::2", 444))
+                }
+                #expect(results.allowed == 0)
+                #expect(results.denied == ETIMEDOUT)
+                let peers = try lab.run(in: net, ["ss", "-Htn"]).stdout
+                #expect(peers.contains("[fd00:97::2]:443") && peers.contains("[fd00:97::1]:") && !peers.contains("fd00:ce12"), "\(peers)")
+
+                // The denied SYN's NFLOG message: the drop prefix, and the packet's
+                // IPv6 destination followed by its TCP header with port 444. The
+                // uplink's own IPv6 chatter (MLD, router solicitations) is logged
+                // as drops too, so read until that one arrives (bounded).
+                let destination = try #require(IPAddress(parsing: "fd00:97::2")).bytes
+                var found = false
+                let deadline = Monotonic.milliseconds() + 3000
+                var datagram = [UInt8](repeating: 0, count: 65_536)
+                while !found && Monotonic.milliseconds() < deadline {
+                    var ready = pollfd(fd: nflog.rawValue, events: Int16(POLLIN), revents: 0)
+                    guard poll(&ready, 1, 500) == 1 else { continue }
+                    let length = datagram.withUnsafeMutableBytes { recv(nflog.rawValue, $0.baseAddress, $0.count, Int32(MSG_DONTWAIT)) }
+                    let bytes = Array(datagram.prefix(max(0, length)))
+                    let text = String(decoding: bytes.map { $0 == 0 ? UInt8(ascii: " ") : $0 }, as: UTF8.self)
+                    guard text.contains("cellos-flow drop default") else { continue }
+                    found = bytes.indices.contains { start in
+                        start + 20 <= bytes.count && Array(bytes[start..<start + 16]) == destination
+                            && bytes[start + 18] == 0x01 && bytes[start + 19] == 0xBC
+                    }
+                }
+                #expect(found, "no NFLOG drop message for the SYN to [fd00:97::2]:444")
+                reply = try client.request(ReadCounters(cellID: id))
+                guard case .countersReport(let report) = reply.message else {
+                    Issue.record("\(reply.message)")
+                    return
+                }
+                let packets = Dictionary(uniqueKeysWithValues: report.entries.map { ($0.label, $0.packets) })
+                #expect((1...2).contains(packets["r1"] ?? 0))
+                #expect((packets["default"] ?? 0) >= 1)
+                #expect(try lab.run(in: up, ["nft", "list", "tables"]).stdout.contains("table inet cellos_uplink_0"))
+            }
             func uplinkLeft() throws -> (link: Bool, table: Bool) {
                 (try lab.run(in: up, ["ip", "-o", "link", "show", "cellosu0"]).succeeded,
                  try lab.run(in: up, ["nft", "list", "tables"]).stdout.contains("cellos_uplink_0"))

@@ -8,6 +8,10 @@ public enum CellError: Error, Equatable, Sendable, CustomStringConvertible {
     case notANetworkNamespace(FileIdentity?)
     /// Attach mode was handed the host's own network namespace.
     case hostNamespace(FileIdentity)
+    /// The daemon's uplinks carry IPv4 only (no `--uplink-pool6`), but an allow
+    /// rule names an IPv6 destination the cell could never reach: refused before
+    /// anything is created. `rule` is the rule's label (`r<id>`).
+    case ipv6RuleWithoutIPv6Uplink(cell: String, rule: String, destination: String)
     /// A setup step failed; `step` says which, `reason` what the system said.
     case setupFailed(cell: String, step: String, reason: String)
 
@@ -16,6 +20,8 @@ public enum CellError: Error, Equatable, Sendable, CustomStringConvertible {
         case .notANetworkNamespace(let identity):
             "the attach descriptor\(identity.map { " (\($0))" } ?? "") is not a network namespace"
         case .hostNamespace(let identity): "refusing to attach to the host's own network namespace (\(identity))"
+        case .ipv6RuleWithoutIPv6Uplink(let cell, let rule, let destination):
+            "cell \(cell): allow rule \(rule) names the IPv6 destination \(destination), but this daemon's uplinks carry IPv4 only (no --uplink-pool6), so it could never connect"
         case .setupFailed(let cell, let step, let reason): "cell \(cell): \(step) failed: \(reason)"
         }
     }

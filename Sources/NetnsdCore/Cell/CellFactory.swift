@@ -15,6 +15,7 @@ public enum CellFactory {
         id: CellID, policy: EgressPolicy, flowLogSocket: FlowLogSocketOpener? = nil, pin: Bool = false,
         uplink: UplinkSettings? = nil
     ) throws(CellError) -> Cell {
+        if let uplink { try checkReachable(id: id, policy: policy, pool: uplink.pool) }
         let raw: RawCellDescriptors
         do {
             raw = try NetworkNamespace.create { namespace throws(CellError) -> RawCellDescriptors in
@@ -50,6 +51,18 @@ public enum CellFactory {
             }
         }
         return cell
+    }
+
+    /// An allow rule that can never work is a user error: with IPv4-only uplinks,
+    /// refuse any rule to an IPv6 destination other than the cell's own `::1`.
+    /// (Without any uplink the cell's own loopback is all there is, for both
+    /// families alike, so nothing is refused then; an attached netns brings its own
+    /// links.)
+    static func checkReachable(id: CellID, policy: EgressPolicy, pool: UplinkPool) throws(CellError) {
+        guard pool.network6 == nil else { return }
+        if let rule = policy.allow.first(where: { $0.destination.address.isV6 && !($0.destination.isHost && $0.destination.address.isLoopback) }) {
+            throw .ipv6RuleWithoutIPv6Uplink(cell: id.value, rule: rule.label, destination: rule.destination.description)
+        }
     }
 
     /// Applies a cell to an existing network namespace handed over by a client.

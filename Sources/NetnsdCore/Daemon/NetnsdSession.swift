@@ -153,7 +153,7 @@ public final class NetnsdSession: @unchecked Sendable {
             }
         } catch {
             let code = switch error {
-            case .hostNamespace, .notANetworkNamespace: ErrorCode.invalidRequest
+            case .hostNamespace, .notANetworkNamespace, .ipv6RuleWithoutIPv6Uplink: ErrorCode.invalidRequest
             case .setupFailed: ErrorCode.setupFailed
             }
             return Self.error(code, "\(error)", requestID)

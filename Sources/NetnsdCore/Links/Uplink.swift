@@ -8,8 +8,9 @@ import NetworkNamespaces
 
 /// A cell's way out when its policy allows egress: a veth pair between the
 /// uplink netns (the host's, or `--uplink-netns`) and the cell, a /30 from the
-/// pool, a default route in the cell, and NAT scoped to that one cell in the
-/// uplink netns. The cell's own table still decides what may leave the cell.
+/// pool (and a /126 from the IPv6 pool, when there is one), default routes in
+/// the cell, and NAT scoped to that one cell in the uplink netns. The cell's own
+/// table still decides what may leave the cell.
 public enum Uplink {
     /// Builds the uplink for the cell netns `cell` from inside `uplink`.
     public static func attach(_ slot: UplinkSlot, cell: borrowing OwnedFD, uplink: borrowing OwnedFD) throws {
@@ -19,7 +20,11 @@ public enum Uplink {
             let index = try interfaceIndex(slot.hostInterface)
             try addAddress(index: index, slot.hostAddress, context: slot.hostInterface)
             try LinkControl.setUpHere(index: index)
-            try enableForwarding()
+            try enableForwarding(path: forwardingPath)
+            if let host6 = slot.hostAddress6 {
+                try addAddress6(index: index, host6, context: slot.hostInterface)
+                try enableForwarding(path: forwardingPath6)
+            }
             try NftablesSession().run(natRuleset(slot), purpose: "loading uplink NAT table \(slot.natTable)")
         }
         try NetworkNamespace.run(in: cell) {
@@ -27,6 +32,10 @@ public enum Uplink {
             try addAddress(index: index, slot.cellAddress, context: UplinkSlot.cellInterface)
             try LinkControl.setUpHere(index: index)
             try addDefaultRoute(via: slot.hostAddress)
+            if let cell6 = slot.cellAddress6, let host6 = slot.hostAddress6 {
+                try addAddress6(index: index, cell6, context: UplinkSlot.cellInterface)
+                try addDefaultRoute6(via: host6, index: index)
+            }
         }
     }
 
@@ -41,27 +50,38 @@ public enum Uplink {
                     info.pointee.ifi_index = index
                 }
             }
-            let table = "ip \(slot.natTable)"
+            let table = "\(natFamily) \(slot.natTable)"
             try NftablesSession().run("add table \(table)\ndelete table \(table)\n", purpose: "removing uplink NAT table \(slot.natTable)")
         }
     }
 
+    /// One `inet` table per cell holds the NAT of both families, so it goes with a
+    /// single delete.
+    static let natFamily = "inet"
+
     /// Masquerade what the cell sends out of anything but its own veth; forward
-    /// the cell's traffic out and only replies back in.
+    /// the cell's traffic (from its own addresses only) out and only replies back in.
     static func natRuleset(_ slot: UplinkSlot) -> String {
-        let table = "ip \(slot.natTable)"
+        let table = "\(natFamily) \(slot.natTable)"
         let veth = "\"\(slot.hostInterface)\""
+        var masquerade = ["\t\tip saddr \(slot.cellAddress) oifname != \(veth) masquerade"]
+        var fromCell = ["\t\tiifname \(veth) ip saddr \(slot.cellAddress) accept"]
+        if let cell6 = slot.cellAddress6 {
+            masquerade.append("\t\tip6 saddr \(cell6) oifname != \(veth) masquerade")
+            fromCell.append("\t\tiifname \(veth) ip6 saddr \(cell6) accept")
+        }
         return """
             add table \(table)
             delete table \(table)
             table \(table) {
             \tchain postrouting {
             \t\ttype nat hook postrouting priority srcnat; policy accept;
-            \t\tip saddr \(slot.cellAddress) oifname != \(veth) masquerade
+            \(masquerade.joined(separator: "\n"))
             \t}
             \tchain forward {
             \t\ttype filter hook forward priority filter; policy accept;
-            \t\tiifname \(veth) ip saddr \(slot.cellAddress) accept
+            \(fromCell.joined(separator: "\n"))
+            \t\tiifname \(veth) drop
             \t\toifname \(veth) ct state established,related accept
             \t\toifname \(veth) drop
             \t}
@@ -123,16 +143,64 @@ public enum Uplink {
         }
     }
 
+    /// The IPv6 address with `IFA_F_NODAD`: duplicate address detection would keep
+    /// it "tentative" for about a second (unusable as a source, so the cell's first
+    /// connection would fail or wait), and nothing else can be on a veth the
+    /// daemon just made with addresses from its own pool.
+    static func addAddress6(index: Int32, _ address: IPAddress, context: String) throws(SystemCallError) {
+        try RouteNetlink.request(
+            type: Int32(RTM_NEWADDR), flags: Int32(NLM_F_CREATE | NLM_F_EXCL),
+            context: "adding \(address)/\(UplinkSlot.prefixLength6) to \(context)"
+        ) { header in
+            let message = RouteNetlink.putHeader(header, ifaddrmsg.self)
+            message.pointee.ifa_family = UInt8(AF_INET6)
+            message.pointee.ifa_prefixlen = UInt8(UplinkSlot.prefixLength6)
+            message.pointee.ifa_flags = UInt8(IFA_F_NODAD)
+            message.pointee.ifa_scope = UInt8(RT_SCOPE_UNIVERSE.rawValue)
+            message.pointee.ifa_index = UInt32(index)
+            address.bytes.withUnsafeBytes { raw in
+                mnl_attr_put(header, UInt16(IFA_LOCAL), 16, raw.baseAddress)
+                mnl_attr_put(header, UInt16(IFA_ADDRESS), 16, raw.baseAddress)
+            }
+        }
+    }
+
+    /// `default via <gateway> dev uplink` for IPv6 (the device named too, as a
+    /// gateway of a route must be resolvable to an interface).
+    static func addDefaultRoute6(via gateway: IPAddress, index: Int32) throws(SystemCallError) {
+        try RouteNetlink.request(
+            type: Int32(RTM_NEWROUTE), flags: Int32(NLM_F_CREATE | NLM_F_EXCL), context: "default route via \(gateway)"
+        ) { header in
+            let route = RouteNetlink.putHeader(header, rtmsg.self)
+            route.pointee.rtm_family = UInt8(AF_INET6)
+            route.pointee.rtm_table = UInt8(RT_TABLE_MAIN.rawValue)
+            route.pointee.rtm_protocol = UInt8(RTPROT_BOOT)
+            route.pointee.rtm_scope = UInt8(RT_SCOPE_UNIVERSE.rawValue)
+            route.pointee.rtm_type = UInt8(RTN_UNICAST)
+            gateway.bytes.withUnsafeBytes { raw in
+                mnl_attr_put(header, UInt16(RTA_GATEWAY.rawValue), 16, raw.baseAddress)
+            }
+            mnl_attr_put_u32(header, UInt16(RTA_OIF.rawValue), UInt32(index))
+        }
+    }
+
     static func interfaceIndex(_ name: String) throws(SystemCallError) -> Int32 {
         let index = if_nametoindex(name)
         guard index != 0 else { throw SystemCallError("if_nametoindex", context: name) }
         return Int32(index)
     }
 
-    /// net.ipv4.ip_forward in the calling thread's netns (/proc/sys/net follows
-    /// the opening thread's netns).
-    static func enableForwarding() throws(SystemCallError) {
-        let path = "/proc/sys/net/ipv4/ip_forward"
+    static let forwardingPath = "/proc/sys/net/ipv4/ip_forward"
+    /// `all` is IPv6's global switch: ip6_forward() refuses to forward unless it
+    /// is set, whatever the per-interface values (setting it also sets those).
+    static let forwardingPath6 = "/proc/sys/net/ipv6/conf/all/forwarding"
+
+    /// Writes 1 to a forwarding sysctl of the calling thread's netns: the files
+    /// under /proc/sys/net resolve to the netns of the thread that opens them, so
+    /// this thread, inside the uplink netns, switches that netns and no other.
+    /// (rtnetlink can set neither of these global switches: RTM_GETNETCONF only
+    /// reads them.)
+    static func enableForwarding(path: String) throws(SystemCallError) {
         let fd = try systemCall("open", context: path) { open(path, O_WRONLY | O_CLOEXEC) }
         defer { close(fd) }
         try systemCall("write", context: path) { write(fd, "1\n", 2) }

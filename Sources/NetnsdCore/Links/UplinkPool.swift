@@ -2,22 +2,47 @@ import IPCWire
 import NetworkNamespaces
 import Synchronization
 
-/// Hands out /30 networks from the daemon's uplink pool, one per cell with egress:
-/// `.1` on the uplink side, `.2` in the cell. A slot returns to the pool when its
-/// cell is destroyed.
+/// Hands out one slot per cell with egress from the daemon's uplink pools: a /30
+/// of the IPv4 pool (`.1` on the uplink side, `.2` in the cell) and, with an IPv6
+/// pool, the /126 with the same index in it (`::1` uplink side, `::2` cell side).
+/// A slot returns to the pool when its cell is destroyed.
+///
+/// Why /126 and one index for both families: the IPv6 pair then mirrors the IPv4
+/// /30 (same offsets, same interface and table names), and neither address is
+/// the /126's `::0`, which a forwarding Linux interface claims as the
+/// subnet-router anycast address. A /127 would need `::0`.
 public final class UplinkPool: Sendable {
     public let network: IPNetwork
+    /// The IPv6 pool (`--uplink-pool6`); nil: uplinks carry IPv4 only.
+    public let network6: IPNetwork?
     private let used = Mutex(Set<Int>())
 
-    /// `network` must be IPv4 with a prefix of /8 to /30.
-    public init(network: IPNetwork) throws(PolicyError) {
-        guard !network.address.isV6, (8...30).contains(network.prefixLength) else {
+    public static let prefixRange = 8...30
+    /// /64 at the widest, so a slot's offset always fits the low 64 bits.
+    public static let prefixRange6 = 64...126
+
+    /// `network` must be IPv4 with a prefix of /8 to /30; `network6`, when given,
+    /// IPv6 with a prefix of /64 to /126.
+    public init(network: IPNetwork, network6: IPNetwork? = nil) throws(PolicyError) {
+        guard !network.address.isV6, Self.prefixRange.contains(network.prefixLength) else {
             throw .invalidField(field: "--uplink-pool", value: network.description, reason: "must be an IPv4 network of /8 to /30")
         }
+        if let network6 {
+            guard network6.address.isV6, Self.prefixRange6.contains(network6.prefixLength) else {
+                throw .invalidField(field: "--uplink-pool6", value: network6.description, reason: "must be an IPv6 network of /64 to /126")
+            }
+        }
         self.network = network
+        self.network6 = network6
     }
 
-    public var capacity: Int { 1 << ((32 - network.prefixLength) - 2) }
+    /// Slots the IPv4 pool holds (one /30 each), bounded by the IPv6 pool's
+    /// /126s when there is one: a slot needs both.
+    public var capacity: Int {
+        let v4 = 1 << ((32 - network.prefixLength) - 2)
+        guard let network6 else { return v4 }
+        return min(v4, 1 << (126 - network6.prefixLength))
+    }
 
     public func allocate() -> UplinkSlot? {
         let index = used.withLock { used -> Int? in
@@ -25,7 +50,7 @@ public final class UplinkPool: Sendable {
             used.insert(free)
             return free
         }
-        return index.map { UplinkSlot(index: $0, base: network.address.bytes) }
+        return index.map { UplinkSlot(index: $0, base: network.address.bytes, base6: network6?.address.bytes) }
     }
 
     public func release(_ slot: UplinkSlot) {
@@ -33,12 +58,16 @@ public final class UplinkPool: Sendable {
     }
 }
 
-/// One cell's uplink: interface names and the /30's two addresses.
+/// One cell's uplink: interface names, the /30's two addresses and, with an IPv6
+/// pool, the /126's two addresses.
 public struct UplinkSlot: Sendable, Equatable {
     public let index: Int
     public let hostAddress: IPAddress
     public let cellAddress: IPAddress
+    public let hostAddress6: IPAddress?
+    public let cellAddress6: IPAddress?
     public static let prefixLength = 30
+    public static let prefixLength6 = 126
     /// The cell-side interface name inside the cell netns.
     public static let cellInterface = "uplink"
     /// The uplink-side interface name (unique per slot, within IFNAMSIZ).
@@ -46,7 +75,7 @@ public struct UplinkSlot: Sendable, Equatable {
     /// The uplink netns' NAT table for this slot.
     public var natTable: String { "cellos_uplink_\(index)" }
 
-    init(index: Int, base: [UInt8]) {
+    init(index: Int, base: [UInt8], base6: [UInt8]? = nil) {
         self.index = index
         let value = (UInt32(base[0]) << 24 | UInt32(base[1]) << 16 | UInt32(base[2]) << 8 | UInt32(base[3])) + UInt32(index) * 4
         func address(_ offset: UInt32) -> IPAddress {
@@ -55,6 +84,20 @@ public struct UplinkSlot: Sendable, Equatable {
         }
         hostAddress = address(1)
         cellAddress = address(2)
+        if let base6 {
+            // The pool is /64 or longer and its host bits are zero, so the slot's
+            // offset (below 2^(128 - prefix)) only ever lands in the low 64 bits.
+            let low = base6[8...].reduce(UInt64(0)) { $0 << 8 | UInt64($1) } + UInt64(index) * 4
+            func address6(_ offset: UInt64) -> IPAddress {
+                let v = low + offset
+                return .v6(Array(base6[..<8]) + (0..<8).map { UInt8((v >> (56 - 8 * UInt64($0))) & 0xFF) })
+            }
+            hostAddress6 = address6(1)
+            cellAddress6 = address6(2)
+        } else {
+            hostAddress6 = nil
+            cellAddress6 = nil
+        }
     }
 }
 
