@@ -33,9 +33,9 @@ public enum CellFactory {
             guard let slot = uplink.pool.allocate() else {
                 throw .setupFailed(cell: id.value, step: "allocating an uplink address", reason: "pool \(uplink.pool.network) is exhausted")
             }
-            let lease = UplinkLease(slot: slot, settings: uplink)
+            var lease = UplinkLease(slot: slot, settings: uplink)
             do {
-                try Uplink.attach(slot, cell: cell.namespace, uplink: try uplink.openNamespace())
+                lease.nat = try Uplink.attach(slot, cell: cell.namespace, uplink: try uplink.openNamespace())
             } catch {
                 try? lease.release()
                 throw .setupFailed(cell: id.value, step: "building the uplink \(slot.hostInterface)", reason: "\(error)")

@@ -12,10 +12,11 @@ import NetworkNamespaces
 /// the cell, and NAT scoped to that one cell in the uplink netns. The cell's own
 /// table still decides what may leave the cell.
 public enum Uplink {
-    /// Builds the uplink for the cell netns `cell` from inside `uplink`.
-    public static func attach(_ slot: UplinkSlot, cell: borrowing OwnedFD, uplink: borrowing OwnedFD) throws {
+    /// Builds the uplink for the cell netns `cell` from inside `uplink`; returns
+    /// the session the NAT table was loaded through, for `detach`.
+    static func attach(_ slot: UplinkSlot, cell: borrowing OwnedFD, uplink: borrowing OwnedFD) throws -> SharedNftablesSession {
         let cellFD = cell.rawValue
-        try NetworkNamespace.run(in: uplink) {
+        let nat = try NetworkNamespace.run(in: uplink) { () throws -> SharedNftablesSession in
             try createVethPair(host: slot.hostInterface, peer: UplinkSlot.cellInterface, peerNamespace: cellFD)
             let index = try interfaceIndex(slot.hostInterface)
             try addAddress(index: index, slot.hostAddress, context: slot.hostInterface)
@@ -25,7 +26,9 @@ public enum Uplink {
                 try addAddress6(index: index, host6, context: slot.hostInterface)
                 try enableForwarding(path: forwardingPath6)
             }
-            try NftablesSession().run(natRuleset(slot), purpose: "loading uplink NAT table \(slot.natTable)")
+            let session = try NftablesSession()
+            try session.run(natRuleset(slot), purpose: "loading uplink NAT table \(slot.natTable)")
+            return SharedNftablesSession(session)
         }
         try NetworkNamespace.run(in: cell) {
             let index = try interfaceIndex(UplinkSlot.cellInterface)
@@ -37,11 +40,13 @@ public enum Uplink {
                 try addDefaultRoute6(via: host6, index: index)
             }
         }
+        return nat
     }
 
-    /// Removes the uplink-side interface (its peer goes with it) and the NAT table.
+    /// Removes the uplink-side interface (its peer goes with it) and the NAT table
+    /// (through `nat`, the session `attach` loaded it with, when there is one).
     /// Idempotent.
-    public static func detach(_ slot: UplinkSlot, uplink: borrowing OwnedFD) throws {
+    static func detach(_ slot: UplinkSlot, uplink: borrowing OwnedFD, nat: SharedNftablesSession? = nil) throws {
         try NetworkNamespace.run(in: uplink) {
             if let index = try? interfaceIndex(slot.hostInterface) {
                 try RouteNetlink.request(type: Int32(RTM_DELLINK), flags: 0, context: "deleting \(slot.hostInterface)") { header in
@@ -51,7 +56,9 @@ public enum Uplink {
                 }
             }
             let table = "\(natFamily) \(slot.natTable)"
-            try NftablesSession().run("add table \(table)\ndelete table \(table)\n", purpose: "removing uplink NAT table \(slot.natTable)")
+            let removal = "add table \(table)\ndelete table \(table)\n"
+            let purpose = "removing uplink NAT table \(slot.natTable)"
+            if let nat { try nat.session.run(removal, purpose: purpose) } else { try NftablesSession().run(removal, purpose: purpose) }
         }
     }
 

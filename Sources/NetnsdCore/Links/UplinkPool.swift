@@ -121,10 +121,12 @@ public struct UplinkSettings: Sendable {
 public struct UplinkLease: Sendable {
     public let slot: UplinkSlot
     let settings: UplinkSettings
+    /// The session the NAT table was loaded through, once built.
+    var nat: SharedNftablesSession?
 
     /// Removes the uplink and returns the slot to the pool (also when removal fails).
     func release() throws {
         defer { settings.pool.release(slot) }
-        try Uplink.detach(slot, uplink: try settings.openNamespace())
+        try Uplink.detach(slot, uplink: try settings.openNamespace(), nat: nat)
     }
 }

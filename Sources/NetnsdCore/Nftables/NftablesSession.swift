@@ -59,6 +59,14 @@ struct NftablesSession: ~Copyable {
     }
 }
 
+/// A session held by reference, for an owner that must stay copyable (an uplink
+/// lease keeps the session its NAT table was loaded through, for the same reason
+/// a cell keeps its own). Used by one cell's owner at a time.
+final class SharedNftablesSession: @unchecked Sendable {
+    let session: NftablesSession
+    init(_ session: consuming NftablesSession) { self.session = session }
+}
+
 public enum NftablesError: Error, Equatable, Sendable, CustomStringConvertible {
     case contextUnavailable
     case commandFailed(purpose: String, message: String)
