@@ -18,9 +18,9 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 iterations=${1:-30}
-bin=${2:-$(swift build --show-bin-path)}
+bin=${2:-$(bash scripts/build-release.sh | tail -1)}
 for tool in cellos-netnsd cellos-broker cellos-dnsproxy cellos-flowlog; do
-    [ -x "$bin/$tool" ] || { echo "build first: swift build (or pass BIN_DIR); $bin/$tool missing" >&2; exit 1; }
+    [ -x "$bin/$tool" ] || { echo "$bin/$tool missing (BIN_DIR should hold a scripts/build-release.sh build)" >&2; exit 1; }
 done
 command -v bwrap >/dev/null || { echo "bwrap missing: apt-get install -y bubblewrap" >&2; exit 1; }
 

@@ -30,8 +30,7 @@ cleanup() {
 trap cleanup EXIT
 
 scratch=${CELLOS_BENCH_SCRATCH:-.build-bench}
-swift build -c release --scratch-path "$scratch" --product cellos-dnsproxy >&2
-proxy_bin=$(swift build -c release --scratch-path "$scratch" --show-bin-path)/cellos-dnsproxy
+proxy_bin=$(bash scripts/build-release.sh --scratch-path "$scratch" --product cellos-dnsproxy | tail -1)/cellos-dnsproxy
 
 base=$((20000 + RANDOM % 20000))
 upstream_port=$base dnsdist_port=$((base + 1)) dnsmasq_port=$((base + 2)) cellos_port=$((base + 3))

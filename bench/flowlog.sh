@@ -15,12 +15,8 @@ cd "$(dirname "$0")/.."
 packets=${1:-200000}
 group=7
 bin=${FLOWLOG_BIN:-}
-if [ -z "$bin" ]; then
-    for candidate in .build-flowlog/release/cellos-flowlog .build/release/cellos-flowlog; do
-        [ -x "$candidate" ] && bin=$candidate && break
-    done
-fi
-[ -n "$bin" ] || { echo "build first: swift build -c release --product cellos-flowlog" >&2; exit 1; }
+[ -n "$bin" ] || bin=$(bash scripts/build-release.sh --product cellos-flowlog | tail -1)/cellos-flowlog
+[ -x "$bin" ] || { echo "$bin missing" >&2; exit 1; }
 bin=$(realpath "$bin")
 
 ns=flbench$$

@@ -21,8 +21,8 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 iterations=${1:-200}
-netnsd=${2:-.build/debug/cellos-netnsd}
-[ -x "$netnsd" ] || { echo "build first: swift build (or pass the cellos-netnsd path)" >&2; exit 1; }
+netnsd=${2:-$(bash scripts/build-release.sh --product cellos-netnsd | tail -1)/cellos-netnsd}
+[ -x "$netnsd" ] || { echo "$netnsd missing" >&2; exit 1; }
 command -v bwrap >/dev/null || { echo "bwrap missing: apt-get install -y bubblewrap" >&2; exit 1; }
 
 work=$(mktemp -d)

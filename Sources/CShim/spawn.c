@@ -1,11 +1,13 @@
-// fork/exec for socket activation. Between fork and execve the child of a threaded
+// Spawn for socket activation. Between clone and execve the child of a threaded
 // Swift process may only run async-signal-safe code, so this is C and allocates
-// nothing after fork: the environment array and the LISTEN_PID buffer are prepared
-// by the parent and filled in by the child in its own copy of memory.
+// nothing in the child: the environment array and the LISTEN_PID buffer are
+// prepared by the parent and filled in by the child.
 #define _GNU_SOURCE
 #include "cshim.h"
 
 #include <errno.h>
+#include <pthread.h>
+#include <sched.h>
 #include <fcntl.h>
 #include <signal.h>
 #include <stdlib.h>
@@ -35,11 +37,64 @@ static void close_from(int lowest) {
     for (int fd = lowest; fd < max; fd++) close(fd);
 }
 
-static void _Noreturn child_fail(int errpipe) {
-    int err = errno;
-    ssize_t ignored = write(errpipe, &err, sizeof err);
-    (void)ignored;
+// Everything the child needs, prepared by the parent. The child runs on its own
+// stack in the parent's memory (CLONE_VM | CLONE_VFORK, as posix_spawn does): the
+// parent is suspended until the child execs or exits, so the child may write its
+// pid into `listen_pid` and its errno into `child_errno`, and nothing else.
+struct spawn_plan {
+    const char *path;
+    char *const *argv;
+    char **env;
+    const int *fds;
+    size_t nfds;
+    int set_listen_pid;
+    char *listen_pid;
+    int child_errno;
+};
+
+static int _Noreturn child_fail(struct spawn_plan *plan) {
+    plan->child_errno = errno;
     _exit(127);
+}
+
+static int spawn_child(void *arg) {
+    struct spawn_plan *plan = arg;
+    // Step 1: signals back to defaults. Handlers installed by the parent must not
+    // run here (they would run in the parent's memory), so every caught signal
+    // is reset before the mask the parent blocked everything with is cleared; a
+    // parent's ignored SIGPIPE would otherwise also leak into the helper.
+    for (int sig = 1; sig < _NSIG; sig++) {
+        struct sigaction action;
+        if (sigaction(sig, NULL, &action) == 0 && action.sa_handler != SIG_DFL &&
+            (action.sa_handler != SIG_IGN || sig == SIGPIPE)) {
+            action.sa_handler = SIG_DFL;
+            action.sa_flags = 0;
+            sigemptyset(&action.sa_mask);
+            sigaction(sig, &action, NULL);
+        }
+    }
+    sigset_t none;
+    sigemptyset(&none);
+    sigprocmask(SIG_SETMASK, &none, NULL);
+
+    // Step 2: park every source fd above the target range 3..3+nfds so that
+    // placing one cannot clobber another that is still unplaced.
+    int first_free = 3 + (int)plan->nfds;
+    int parked[CELLOS_SPAWN_FDS_MAX];
+    for (size_t i = 0; i < plan->nfds; i++) {
+        parked[i] = fcntl(plan->fds[i], F_DUPFD_CLOEXEC, first_free);
+        if (parked[i] < 0) child_fail(plan);
+    }
+    // Step 3: dup2 clears FD_CLOEXEC on the target: these are the inherited fds.
+    for (size_t i = 0; i < plan->nfds; i++) {
+        if (dup2(parked[i], 3 + (int)i) < 0) child_fail(plan);
+    }
+    // Step 4: close everything else the parent had open.
+    close_from(first_free);
+
+    if (plan->set_listen_pid) write_decimal(plan->listen_pid + strlen("LISTEN_PID="), (long)getpid());
+    execve(plan->path, plan->argv, plan->env);
+    child_fail(plan);
 }
 
 pid_t cellos_spawn(const char *path, char *const argv[], char *const envp[], const int *fds,
@@ -56,62 +111,31 @@ pid_t cellos_spawn(const char *path, char *const argv[], char *const envp[], con
     char listen_pid[32] = "LISTEN_PID=";
     if (set_listen_pid) env[envc] = listen_pid;
 
-    int errpipe[2];
-    if (pipe2(errpipe, O_CLOEXEC) != 0) {
+    // fork() would copy the page tables of the whole (large, threaded) parent;
+    // a vfork-style clone shares them and costs the same however big it is.
+    const size_t stack_size = 64 * 1024;
+    char *stack = malloc(stack_size);
+    if (stack == NULL) {
         free(env);
         return -1;
     }
-    pid_t pid = fork();
-    if (pid == 0) {
-        // Step 1: signals back to defaults; a parent's blocked mask or ignored
-        // SIGPIPE would otherwise leak into the helper.
-        sigset_t all;
-        sigemptyset(&all);
-        sigprocmask(SIG_SETMASK, &all, NULL);
-        signal(SIGPIPE, SIG_DFL);
-
-        // Step 2: park the error pipe and every source fd above the target range
-        // 3..3+nfds so that placing one cannot clobber another that is still unplaced.
-        int first_free = 3 + (int)nfds;
-        int err = fcntl(errpipe[1], F_DUPFD_CLOEXEC, first_free);
-        if (err < 0) child_fail(errpipe[1]);
-        int parked[CELLOS_SPAWN_FDS_MAX];
-        for (size_t i = 0; i < nfds; i++) {
-            parked[i] = fcntl(fds[i], F_DUPFD_CLOEXEC, first_free);
-            if (parked[i] < 0) child_fail(err);
-        }
-        // Step 3: dup2 clears FD_CLOEXEC on the target: these are the inherited fds.
-        for (size_t i = 0; i < nfds; i++) {
-            if (dup2(parked[i], 3 + (int)i) < 0) child_fail(err);
-        }
-        // Step 4: keep the error pipe at first_free (CLOEXEC, so execve closes it);
-        // close everything else the parent had open.
-        if (err != first_free && dup3(err, first_free, O_CLOEXEC) < 0) child_fail(err);
-        close_from(first_free + 1);
-        err = first_free;
-
-        if (set_listen_pid) write_decimal(listen_pid + strlen("LISTEN_PID="), (long)getpid());
-        execve(path, argv, env);
-        child_fail(err);
-    }
+    struct spawn_plan plan = {path, argv, env, fds, nfds, set_listen_pid, listen_pid, 0};
+    sigset_t all, saved_mask;
+    sigfillset(&all);
+    pthread_sigmask(SIG_SETMASK, &all, &saved_mask);
+    pid_t pid = clone(spawn_child, stack + stack_size, CLONE_VM | CLONE_VFORK | SIGCHLD, &plan);
     int saved = errno;
+    pthread_sigmask(SIG_SETMASK, &saved_mask, NULL);
+    free(stack);
     free(env);
-    close(errpipe[1]);
     if (pid < 0) {
-        close(errpipe[0]);
         errno = saved;
         return -1;
     }
-    int child_errno = 0;
-    ssize_t n;
-    do {
-        n = read(errpipe[0], &child_errno, sizeof child_errno);
-    } while (n < 0 && errno == EINTR);
-    close(errpipe[0]);
-    if (n == sizeof child_errno) {
+    if (plan.child_errno != 0) {
         while (waitpid(pid, NULL, 0) < 0 && errno == EINTR) {
         }
-        errno = child_errno;
+        errno = plan.child_errno;
         return -1;
     }
     return pid;

@@ -24,10 +24,10 @@ public struct CellRunConfiguration: Sendable {
     }
 }
 
-/// One cell, end to end (DESIGN.md §2): CreateCell → helpers on the cell's
-/// sockets, ready → SpawnWorkload (parked, with the broker's stdio) →
-/// StartWorkload → timeout enforcement → WorkloadExited → ReadCounters →
-/// helpers stopped and their last lines collected → DestroyCell. Every step's
+/// One cell, end to end (DESIGN.md §2): CreateCell → helpers started on the
+/// cell's sockets → SpawnWorkload (parked, with the broker's stdio) → helpers
+/// ready → StartWorkload → timeout enforcement → WorkloadExited → helpers told
+/// to stop → ReadCounters → DestroyCell → helpers' last lines collected. Every step's
 /// outcome is an event; `run()` returns the broker's exit status.
 public final class CellRun {
     /// Why the cell ended early; names the `destroyed` reason and the exit status.
@@ -257,10 +257,13 @@ public final class CellRun {
         _ = try netnsd { (client: inout NetnsdClient) throws(WireError) in try client.request(try SignalWorkload(cellID: cellID, signal: signal)) }
     }
 
-    /// Counters, helpers' last lines, DestroyCell: whatever of it still applies.
+    /// Counters, DestroyCell, helpers' last lines: whatever of it still applies.
     func teardown() {
-        // SIGTERM to every helper first: they wind down together (and while the
-        // counters are read), not one grace after another.
+        // SIGTERM to every helper first: they wind down together, while the
+        // counters are read and the cell destroyed (the flow log keeps reading for
+        // the kernel's NFLOG flush timeout after SIGTERM; its socket and the cell's
+        // netns stay alive as long as it holds the socket, so DestroyCell need not
+        // wait for it).
         let stopping = pumps.filter { $0.supervisor.name != failedHelper }
         for pump in stopping { pump.supervisor.requestStop() }
         if netnsdAlive, let cellID {
@@ -269,6 +272,9 @@ public final class CellRun {
                     emit(events.nftCounter(rule: entry.label, verdict: CellRequests.verdict(ofRule: entry.label), packets: entry.packets, bytes: entry.bytes))
                 }
             }
+            if case .cellDestroyed? = try? client.request(DestroyCell(cellID: cellID)).message {} else {
+                report("cell \(spec.id): DestroyCell was not confirmed")
+            }
         }
         for pump in stopping {
             do { _ = try pump.finish(graceMilliseconds: configuration.helperGraceMilliseconds) } catch {
@@ -276,11 +282,6 @@ public final class CellRun {
             }
         }
         pumps = []
-        if netnsdAlive, let cellID {
-            if case .cellDestroyed? = try? client.request(DestroyCell(cellID: cellID)).message {} else {
-                report("cell \(spec.id): DestroyCell was not confirmed")
-            }
-        }
     }
 
     // MARK: Helpers
