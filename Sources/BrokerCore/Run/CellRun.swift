@@ -185,8 +185,14 @@ public final class CellRun {
         }
         let spawned: NetnsdReply
         do { spawned = try client.request(request, descriptors: stdio) } catch { throw lost(error) }
-        guard case .workloadSpawned = spawned.message else { throw .setup("SpawnWorkload: \(Self.describe(spawned.message))") }
+        guard case .workloadSpawned(let parked) = spawned.message else { throw .setup("SpawnWorkload: \(Self.describe(spawned.message))") }
         workloadRunning = true
+        let missing = parked.notEnforced
+        if !missing.isEmpty {
+            let named = missing.map { "\(CellRequests.specField(of: $0.limit)) (\($0.summary))" }
+            report("warning: cell \(spec.id) runs without " + named.joined(separator: ", "))
+            emit(events.limitsNotEnforced(missing, limits: spec.limits))
+        }
         let startedReply = try netnsd { (client: inout NetnsdClient) throws(WireError) in try client.request(StartWorkload(cellID: cellID)) }
         guard case .workloadStarted = startedReply.message else { throw .setup("StartWorkload: \(Self.describe(startedReply.message))") }
     }
