@@ -59,18 +59,21 @@ public struct CgroupControllers: Equatable, Sendable {
         return CgroupControllers(placements: placements)
     }
 
-    /// Makes `parent` (the daemon's `cellos` directory in a v1 hierarchy) unless it
-    /// exists, and checks the daemon can make leaves in it; the problem, if any.
-    /// Called before the daemon drops its capabilities: the daemon's own cgroup
-    /// may be a hierarchy's root, mode 0555, where only CAP_DAC_OVERRIDE (held
-    /// at startup, never after) can make a directory. There `parent` is then
-    /// left in place when the last workload ends (it cannot be made again);
-    /// under a writable own cgroup it goes with the last leaf.
+    /// Checks the daemon will be able to make leaves in `parent` (the daemon's
+    /// `cellos` directory in a v1 hierarchy); the problem, if any. Called before
+    /// the daemon drops its capabilities: its own cgroup may be a hierarchy's
+    /// root, mode 0555, where only CAP_DAC_OVERRIDE (held at startup, never
+    /// after) can make a directory, so there `parent` is made now and stays when
+    /// the last workload ends (it could not be made again). Under an own cgroup
+    /// its owner may write, `parent` comes and goes with the leaves.
     static func prepareV1Parent(_ parent: String) -> String? {
+        let own = String(parent[..<(parent.lastIndex(of: "/") ?? parent.endIndex)])
+        var info = stat()
+        guard stat(own, &info) == 0 else { return "\(SystemCallError("stat", context: own))" }
+        if info.st_uid == geteuid() && info.st_mode & S_IWUSR != 0 { return nil }
         if mkdir(parent, 0o755) != 0 && errno != EEXIST {
             return "cannot make \(parent): \(SystemCallError("mkdir", context: parent))"
         }
-        var info = stat()
         guard stat(parent, &info) == 0, info.st_mode & S_IFMT == S_IFDIR else { return "\(parent) is not a directory" }
         guard info.st_uid == geteuid(), info.st_mode & S_IWUSR != 0 else {
             return "\(parent) is not writable by its owner uid \(geteuid()) (owner \(info.st_uid), mode \(String(info.st_mode & 0o7777, radix: 8)))"
