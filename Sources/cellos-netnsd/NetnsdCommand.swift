@@ -27,7 +27,7 @@ struct NetnsdCommand: ParsableCommand {
 
             The control socket is either bound at --socket PATH or inherited through socket activation (LISTEN_FDS/LISTEN_PID/LISTEN_FDNAMES with the name "control").
 
-            Requests served: CreateCell (new or attached netns; lo up; nftables policy; DNS UDP+TCP listeners on the resolver address; an NFLOG socket bound to the cell's group; with --uplink-pool, a veth uplink with NAT for cells whose policy allows egress; replies with the netns, dns-udp, dns-tcp and nflog descriptors), SpawnWorkload (parked before execve in the cell netns, as the requested non-root uid/gid, no capabilities, no_new_privs, baseline seccomp filter), StartWorkload, SignalWorkload, ReadCounters and DestroyCell; WorkloadExited is sent when a workload is reaped.
+            Requests served: CreateCell (new or attached netns; lo up; nftables policy; DNS UDP+TCP listeners on the resolver address; an NFLOG socket bound to the cell's group; with --uplink-pool, a veth uplink with NAT for cells whose policy allows egress; replies with the netns, dns-udp, dns-tcp and nflog descriptors), SpawnWorkload (parked before execve in the cell netns, as the requested non-root uid/gid, no capabilities, no_new_privs, baseline seccomp filter, with --cgroup-root in its cgroup leaves with the requested memory/pids/cpu limits; the reply says how each limit was applied or why not), StartWorkload, SignalWorkload, ReadCounters and DestroyCell; WorkloadExited is sent when a workload is reaped.
 
             `cellos-netnsd ctl --help` describes the debugging client.
             """,
