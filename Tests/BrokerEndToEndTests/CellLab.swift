@@ -89,14 +89,26 @@ final class CellLab {
         try? FileManager.default.removeItem(atPath: directory)
     }
 
-    /// Removes the lab's cgroup root once netnsd is gone; a leaf it left (only
-    /// after a failure) is emptied (cgroup.kill) and removed first.
+    /// Removes the lab's cgroup root once netnsd is gone. A leaf netnsd left (a
+    /// failure, or the test that SIGKILLs netnsd mid-run) is emptied
+    /// (cgroup.kill) and removed first, with its v1 namesakes beneath netnsd's
+    /// own cgroups (netnsd runs in this process's cgroups).
     static func removeCgroupRoot(_ root: String) {
         let leaves = ((try? FileManager.default.contentsOfDirectory(atPath: root)) ?? []).filter { $0.hasPrefix("cell-") }
+        func removeWhenEmpty(_ path: String) {
+            let deadline = Date().addingTimeInterval(2)
+            while rmdir(path) != 0 && errno == EBUSY && Date() < deadline { usleep(10_000) }
+        }
         for leaf in leaves {
             try? "1".write(toFile: "\(root)/\(leaf)/cgroup.kill", atomically: false, encoding: .utf8)
-            let deadline = Date().addingTimeInterval(2)
-            while rmdir("\(root)/\(leaf)") != 0 && errno == EBUSY && Date() < deadline { usleep(10_000) }
+            removeWhenEmpty("\(root)/\(leaf)")
+            let v1 = (try? Shell.run(["find", "/sys/fs/cgroup", "-maxdepth", "6", "-type", "d", "-path", "*/cellos/\(leaf)"]))?.stdout ?? ""
+            for path in v1.split(separator: "\n") {
+                removeWhenEmpty(String(path))
+                // Its `cellos` parent too, as netnsd would have (fails harmlessly
+                // while other leaves are there, or in a read-only hierarchy root).
+                rmdir(String(path[..<(path.lastIndex(of: "/") ?? path.endIndex)]))
+            }
         }
         rmdir(root)
     }
