@@ -91,6 +91,7 @@ struct NetnsdCommand: ParsableCommand {
             let peers = PeerPolicy(allowedUIDs: Set(allowUIDs), allowedGIDs: Set(allowGIDs))
             if let cgroups {
                 for line in cgroups.controllers.logLines { NetnsdLog.write(line) }
+                for leaf in cgroups.removedStaleLeaves { NetnsdLog.write("removed the empty cgroup leaf \(leaf), left by an earlier daemon") }
             } else {
                 NetnsdLog.write("warning: no --cgroup-root: workloads run without memory, pids and cpu limits")
             }

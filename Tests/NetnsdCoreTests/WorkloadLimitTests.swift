@@ -259,7 +259,8 @@ import Testing
         try sleeper.run()
         defer { if sleeper.isRunning { kill(sleeper.processIdentifier, SIGKILL) }; sleeper.waitUntilExit() }
         let cgroups = try WorkloadCgroups.create(
-            settings, name: "unavailable-test", pid: sleeper.processIdentifier, limits: try CgroupLimits(memoryMaxBytes: 64 << 20, pidsMax: 8))
+            settings, name: "unavailable-test", pid: sleeper.processIdentifier, limits: try CgroupLimits(memoryMaxBytes: 64 << 20, pidsMax: 8),
+            endWorkload: { Issue.record("endWorkload called although nothing failed") })
         defer { cgroups.killAll(); cgroups.remove() }
         #expect(cgroups.enforcement.first == .init(.memory, .notEnforced(reason: "declared unavailable by the test")))
         #expect(cgroups.enforcement.last?.limit == .pids && cgroups.enforcement.last?.isEnforced == true)
@@ -269,5 +270,75 @@ import Testing
         sleeper.waitUntilExit()
         cgroups.remove()
         for leaf in cgroups.leaves { #expect(!FileManager.default.fileExists(atPath: leaf.path), "\(leaf.path)") }
+    }
+
+    /// A failed write to a controller that is there (here: a v1 directory that
+    /// does not exist) fails the whole setup: the workload is ended first (a
+    /// leaf with a process cannot go), then the leaves made so far are removed.
+    @Test(.enabled(if: PrivilegedTest.shouldRun))
+    func failedSetupEndsTheWorkloadAndRemovesItsLeaves() throws {
+        try PrivilegedTest.requireRoot()
+        let hierarchy = try #require(WorkloadCgroupTests.v2Hierarchy())
+        let root = "\(hierarchy)/cellos-netnsd-failed-\(getpid())"
+        try #require(mkdir(root, 0o755) == 0)
+        defer { rmdir(root) }
+        let missing = "/run/cellos-no-such-cgroup-\(getpid())"
+        let settings = CgroupSettings(root: root, controllers: CgroupControllers(placements: [.pids: .v1(directory: missing)]))
+        let sleeper = Process()
+        sleeper.executableURL = URL(fileURLWithPath: "/bin/sleep")
+        sleeper.arguments = ["30"]
+        try sleeper.run()
+        defer { if sleeper.isRunning { kill(sleeper.processIdentifier, SIGKILL) }; sleeper.waitUntilExit() }
+        var ended = false
+        #expect(throws: SystemCallError("mkdir", errno: ENOENT, context: "\(missing)/cellos")) {
+            _ = try WorkloadCgroups.create(settings, name: "failed-test", pid: sleeper.processIdentifier, limits: try CgroupLimits(pidsMax: 8)) {
+                ended = true
+                kill(sleeper.processIdentifier, SIGKILL)
+                sleeper.waitUntilExit()
+            }
+        }
+        #expect(ended)
+        #expect(sleeper.terminationReason == .uncaughtSignal && sleeper.terminationStatus == SIGKILL)
+        #expect(!FileManager.default.fileExists(atPath: "\(root)/failed-test"))
+    }
+
+    /// At startup, empty `cell-*` leaves an earlier daemon left (killed without
+    /// cleanup) are removed from the v2 root and the v1 `cellos` directories; a
+    /// populated one stays.
+    @Test(.enabled(if: PrivilegedTest.shouldRun))
+    func startupRemovesEmptyStaleLeavesOnly() throws {
+        try PrivilegedTest.requireRoot()
+        let hierarchy = try #require(WorkloadCgroupTests.v2Hierarchy())
+        let root = "\(hierarchy)/cellos-netnsd-stale-\(getpid())"
+        try #require(mkdir(root, 0o755) == 0)
+        defer { rmdir(root) }
+        let discovered = CgroupControllers.discover(v2Root: root)
+        var made = ["\(root)/cell-stale-\(getpid())"]
+        if case .v1(let directory) = discovered.placement(of: .pids) {
+            made.append("\(directory)/\(CgroupControllers.v1Subdirectory)/cell-stale-\(getpid())")
+        }
+        for path in made { #expect(mkdir(path, 0o755) == 0, "\(path)") }
+        let busy = "\(root)/cell-busy-\(getpid())"
+        #expect(mkdir(busy, 0o755) == 0)
+        let sleeper = Process()
+        sleeper.executableURL = URL(fileURLWithPath: "/bin/sleep")
+        sleeper.arguments = ["30"]
+        try sleeper.run()
+        defer {
+            kill(sleeper.processIdentifier, SIGKILL)
+            sleeper.waitUntilExit()
+            let deadline = Monotonic.milliseconds() + 2000
+            while rmdir(busy) != 0 && errno == EBUSY && Monotonic.milliseconds() < deadline { usleep(10_000) }
+            for path in made { rmdir(path) }
+        }
+        try "\(sleeper.processIdentifier)\n".write(toFile: "\(busy)/cgroup.procs", atomically: false, encoding: .utf8)
+
+        let settings = try CgroupSettings.prepare(root: root)
+        for path in made {
+            #expect(settings.removedStaleLeaves.contains(path), "\(settings.removedStaleLeaves)")
+            #expect(!FileManager.default.fileExists(atPath: path))
+        }
+        #expect(!settings.removedStaleLeaves.contains(busy))
+        #expect(Self.members(busy) == [sleeper.processIdentifier])
     }
 }

@@ -287,12 +287,15 @@ public final class NetnsdSession: @unchecked Sendable {
         if let cgroups {
             do {
                 let created = try WorkloadCgroups.create(
-                    cgroups, name: "cell-\(request.cellID)-\(workload.pid)", pid: workload.pid, limits: request.cgroupLimits)
+                    cgroups, name: "cell-\(request.cellID)-\(workload.pid)", pid: workload.pid, limits: request.cgroupLimits,
+                    endWorkload: {
+                        try? workload.signal(SIGKILL)
+                        _ = workload.waitForExit()
+                    })
                 workloadCgroups = created
                 enforcement = created.enforcement
             } catch {
-                try? workload.signal(SIGKILL)
-                _ = workload.waitForExit()
+                // `create` killed and reaped the workload before removing its leaves.
                 return Self.error(ErrorCode.setupFailed, "cell \(request.cellID): cgroup limits: \(error)", requestID)
             }
         } else {

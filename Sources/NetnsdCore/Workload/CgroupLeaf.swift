@@ -12,17 +12,23 @@ import IPCWire
 public struct CgroupSettings: Sendable {
     public let root: String
     public let controllers: CgroupControllers
+    /// Empty leaves an earlier daemon left behind, removed by `prepare`.
+    public let removedStaleLeaves: [String]
 
-    public init(root: String, controllers: CgroupControllers) {
+    public init(root: String, controllers: CgroupControllers, removedStaleLeaves: [String] = []) {
         self.root = root
         self.controllers = controllers
+        self.removedStaleLeaves = removedStaleLeaves
     }
 
-    /// Checks `root` is a cgroup v2 directory, then discovers the controllers
-    /// (which may enable some in the root's `cgroup.subtree_control`).
+    /// Checks `root` is a cgroup v2 directory, discovers the controllers (which
+    /// may enable some in the root's `cgroup.subtree_control`) and removes the
+    /// empty leaves an earlier daemon left (`StaleLeafSweep`).
     public static func prepare(root: String) throws(SystemCallError) -> CgroupSettings {
         try validate(root: root)
-        return CgroupSettings(root: root, controllers: CgroupControllers.discover(v2Root: root))
+        let controllers = CgroupControllers.discover(v2Root: root)
+        let removed = StaleLeafSweep.sweep(StaleLeafSweep.directories(v2Root: root, controllers: controllers))
+        return CgroupSettings(root: root, controllers: controllers, removedStaleLeaves: removed)
     }
 
     /// Checks the root is a cgroup v2 directory (it has `cgroup.procs` and `cgroup.kill`).
@@ -100,13 +106,18 @@ final class CgroupLeaf: Sendable {
         guard written == bytes.count else { throw SystemCallError("write", context: "\(path) ← \(text.split(separator: "\n").first ?? "")") }
     }
 
+    /// The whole file (up to 4 MiB: a host with thousands of mounts has a
+    /// mountinfo well past 64 KiB; cgroup files fit in the first read).
     static func read(_ path: String) throws(SystemCallError) -> String {
         let fd = try systemCall("open", context: path) { open(path, O_RDONLY | O_CLOEXEC) }
         defer { close(fd) }
         var buffer = [UInt8](repeating: 0, count: 65_536)
         var total = 0
-        // mountinfo can exceed one read; cgroup files fit in the first.
-        while total < buffer.count {
+        while true {
+            if total == buffer.count {
+                guard buffer.count < 4 << 20 else { throw SystemCallError("read", errno: EFBIG, context: path) }
+                buffer += [UInt8](repeating: 0, count: buffer.count)
+            }
             let count = buffer.withUnsafeMutableBytes { raw in
                 retryingOnInterrupt { Glibc.read(fd, raw.baseAddress! + total, raw.count - total) }
             }

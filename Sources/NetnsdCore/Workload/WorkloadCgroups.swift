@@ -22,13 +22,20 @@ final class WorkloadCgroups: Sendable {
         limits.requested.map { LimitEnforcement($0, .notEnforced(reason: "no --cgroup-root")) }
     }
 
-    /// Makes the leaves named `name`, writes the limits and moves `pid` into each.
+    /// Makes the leaves named `name`, moves `pid` into each and writes the limits.
     /// A limit whose controller has no place is reported, not fatal; a failed
-    /// write to a controller that is there is (the leaves made so far are removed).
-    static func create(_ settings: CgroupSettings, name: String, pid: pid_t, limits: CgroupLimits) throws(SystemCallError) -> WorkloadCgroups {
+    /// write to a controller that is there is: then `endWorkload` kills and reaps
+    /// `pid` (a leaf with a process in it cannot be removed) and the leaves made
+    /// so far are removed.
+    /// `pid` is parked (it runs nothing before StartWorkload), so it joins each
+    /// leaf as soon as the leaf exists: a joined leaf is never empty, which keeps
+    /// another daemon's `StaleLeafSweep` off it; the limits follow before the reply.
+    static func create(
+        _ settings: CgroupSettings, name: String, pid: pid_t, limits: CgroupLimits, endWorkload: () -> Void
+    ) throws(SystemCallError) -> WorkloadCgroups {
         var leaves: [CgroupLeaf] = []
         do {
-            let v2 = try CgroupLeaf.create(at: "\(settings.root)/\(name)", version: .v2)
+            let v2 = try joined(pid) { () throws(SystemCallError) in try CgroupLeaf.create(at: "\(settings.root)/\(name)", version: .v2) }
             leaves.append(v2)
             var enforcement: [LimitEnforcement] = []
             var v1Leaves: [String: CgroupLeaf] = [:]
@@ -43,7 +50,7 @@ final class WorkloadCgroups: Sendable {
                     if let existing = v1Leaves[directory] {
                         leaf = existing
                     } else {
-                        leaf = try createV1Leaf(under: directory, name: name)
+                        leaf = try joined(pid) { () throws(SystemCallError) in try createV1Leaf(under: directory, name: name) }
                         leaves.append(leaf)
                         v1Leaves[directory] = leaf
                     }
@@ -53,13 +60,29 @@ final class WorkloadCgroups: Sendable {
                     enforcement.append(LimitEnforcement(kind, .notEnforced(reason: reason)))
                 }
             }
-            // Limits first, then the workload: it is never in a leaf without them.
-            for leaf in leaves { try leaf.add(pid) }
             return WorkloadCgroups(leaves: leaves, enforcement: enforcement)
         } catch {
-            // The caller kills the workload; whatever it joined empties with that.
+            endWorkload()
             for leaf in leaves.reversed() { remove(leaf, timeoutMilliseconds: 500) }
             throw error
+        }
+    }
+
+    /// A leaf from `make` with `pid` in it. Made again when it vanished before
+    /// `pid` joined (a starting daemon's sweep took it while it was empty).
+    private static func joined(_ pid: pid_t, make: () throws(SystemCallError) -> CgroupLeaf) throws(SystemCallError) -> CgroupLeaf {
+        var attempts = 0
+        while true {
+            let leaf = try make()
+            do {
+                try leaf.add(pid)
+                return leaf
+            } catch where error.errno == ENOENT && attempts < 3 {
+                attempts += 1
+            } catch {
+                remove(leaf, timeoutMilliseconds: 0)  // pid is not in it: it is empty
+                throw error
+            }
         }
     }
 
