@@ -14,6 +14,7 @@ import Testing
         #expect(data["egress"] == .array([.string("tcp:192.0.2.80:8080")]))
         #expect(data["dns_allow"] == .array([.string("allowed.cellos.test")]))
         #expect(data["timeout_ms"] == .integer(10_000))
+        #expect(data["limits"]?.serialized() == #"{"cpu_percent":50,"memory_bytes":67108864,"open_files":256,"pids":32}"#)
     }
 
     @Test(arguments: [

@@ -19,6 +19,11 @@ public struct CellEvents: Sendable {
             "egress": .array(spec.egress.map { .string($0.description) }),
             "flow_log": .bool(spec.flowLog),
             "dns": .bool(spec.dns.enabled),
+            // Asked for here; limits_not_enforced follows for any netnsd could not apply.
+            "limits": .object([
+                "memory_bytes": .integer(spec.limits.memoryBytes), "pids": .integer(spec.limits.pids),
+                "cpu_percent": .integer(spec.limits.cpuPercent), "open_files": .integer(spec.limits.openFiles),
+            ]),
         ]))
     }
 
