@@ -1,3 +1,4 @@
+import Foundation
 import IPCWire
 import Testing
 
@@ -114,5 +115,31 @@ import Testing
         #expect(throws: WireError.invalidField(field: "enforcement[0].reason", reason: "empty")) {
             _ = try Self.decode(Frame(emptyReason, requestID: 2).bytes, as: WorkloadSpawned.self)
         }
+    }
+}
+
+/// The fuzz seeds for the new trailers are valid frames carrying them, so the
+/// fuzzer starts from inputs that reach the new decoding paths.
+@Suite struct NetnsdFuzzSeedTests {
+    static let corpus = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+        .deletingLastPathComponent().appendingPathComponent("fuzz/corpus/netnsd-messages").path
+
+    static func decode(_ name: String) throws -> NetnsdFrame.Message {
+        let bytes = try [UInt8](Data(contentsOf: URL(fileURLWithPath: "\(corpus)/\(name)")))
+        let header = try FrameHeader.decode(bytes[...])
+        return try NetnsdFrame.decode(header: header, payload: Array(bytes.dropFirst(FrameHeader.size)), descriptorCount: Int(header.descriptorCount))
+    }
+
+    @Test func cgroupSeedsDecodeWithTheirTrailers() throws {
+        guard case .spawnWorkload(let spawn) = try Self.decode("spawn-cgroup-limits") else {
+            Issue.record("not a SpawnWorkload")
+            return
+        }
+        #expect(spawn.cgroupLimits == (try CgroupLimits(memoryMaxBytes: 64 << 20, pidsMax: 32, cpuPercent: 50)))
+        guard case .workloadSpawned(let spawned) = try Self.decode("spawned-enforcement") else {
+            Issue.record("not a WorkloadSpawned")
+            return
+        }
+        #expect(spawned.enforcement == [.init(.memory, .cgroupV2), .init(.pids, .cgroupV1), .init(.cpu, .notEnforced(reason: "no --cgroup-root"))])
     }
 }
