@@ -113,6 +113,8 @@ struct Ctl: ParsableCommand {
             }
             let rules = try allow.enumerated().map { index, spec in try AllowRule(spec: spec, field: "--allow[\(index)]") }
             let cell = try CellID(id)
+            // Checked before anything is created.
+            let cgroupLimits = try CgroupLimits(memoryMaxBytes: memoryMax, pidsMax: pidsMax, cpuPercent: cpuPercent)
             var client = try NetnsdClient.connect(path: connection.socket)
             func step(_ reply: borrowing NetnsdReply) throws {
                 if !quiet { emit(describe(reply)) }
@@ -122,7 +124,7 @@ struct Ctl: ParsableCommand {
             try step(try client.request(try SpawnWorkload(
                 cellID: cell, path: path, arguments: command, environment: environment, workingDirectory: cwd, uid: uid, gid: gid,
                 seccompProfile: profile, pidNamespace: pidNamespace,
-                cgroupLimits: try CgroupLimits(memoryMaxBytes: memoryMax, pidsMax: pidsMax, cpuPercent: cpuPercent))))
+                cgroupLimits: cgroupLimits)))
             try step(try client.request(StartWorkload(cellID: cell)))
             let exited = try client.nextExit()
             if !quiet { try step(try client.request(ReadCounters(cellID: cell))) }
