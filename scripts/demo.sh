@@ -8,6 +8,11 @@
 #               (pool 10.200.0.0/24) with NAT.
 #   <tag>-inet  the "internet": dnsmasq on 192.0.2.53 (allowed.cellos.test and
 #               denied.cellos.test) and a TCP sink on 192.0.2.80 ports 8080 and 9090.
+#   <v2>/cellos-demo-<pid>  cellos-netnsd's --cgroup-root, a directory in the
+#               machine's cgroup v2 hierarchy (/sys/fs/cgroup, or
+#               /sys/fs/cgroup/unified on a hybrid host), so the demo spec's limits
+#               (memory 64M, pids 32, cpu 50%) really apply; on a hybrid host
+#               netnsd puts them in cgroup v1 leaves beneath its own cgroup.
 # Nothing touches the machine's own network namespace. The event log stays in
 # $CELLOS_DEMO_EVENTS (default /tmp/cellos-demo-events.jsonl) for reading.
 #
@@ -28,11 +33,24 @@ host=$tag-host
 inet=$tag-inet
 work=$(mktemp -d /tmp/cellos-demo.XXXXXX)
 pids=()
+cgroup_root=
+for hierarchy in /sys/fs/cgroup /sys/fs/cgroup/unified; do
+    if [ -e "$hierarchy/cgroup.controllers" ]; then cgroup_root=$hierarchy/cellos-demo-$$; break; fi
+done
 
 cleanup() {
     local status=$?
     for pid in "${pids[@]}"; do kill "$pid" 2>/dev/null || true; done
     for pid in "${pids[@]}"; do wait "$pid" 2>/dev/null || true; done
+    # netnsd removes its workloads' leaves on SIGTERM; after a crash, end and remove what is left.
+    if [ -n "$cgroup_root" ] && [ -d "$cgroup_root" ]; then
+        for leaf in "$cgroup_root"/cell-*; do
+            [ -d "$leaf" ] || continue
+            echo 1 > "$leaf/cgroup.kill" 2>/dev/null || true
+            for _ in $(seq 100); do rmdir "$leaf" 2>/dev/null && break; sleep 0.02; done
+        done
+        rmdir "$cgroup_root" 2>/dev/null || true
+    fi
     ip netns del "$host" 2>/dev/null || true
     ip netns del "$inet" 2>/dev/null || true
     rm -rf "$work"
@@ -64,12 +82,22 @@ for port in 8080 9090; do
     pids+=($!)
 done
 
-ip netns exec "$host" "$CELLOS_BIN/cellos-netnsd" --socket "$work/netnsd.sock" --allow-uid 0 \
-    --uplink-pool 10.200.0.0/24 2>"$work/netnsd.log" &
+cgroup_args=()
+if [ -n "$cgroup_root" ]; then
+    mkdir "$cgroup_root"
+    cgroup_args=(--cgroup-root "$cgroup_root")
+else
+    echo "demo: warning: no cgroup v2 hierarchy mounted; the cell runs without memory/pids/cpu limits" >&2
+fi
+# nsenter, not `ip netns exec`: that mounts a fresh /sys without /sys/fs/cgroup.
+nsenter --net="/run/netns/$host" -- "$CELLOS_BIN/cellos-netnsd" --socket "$work/netnsd.sock" --allow-uid 0 \
+    --uplink-pool 10.200.0.0/24 "${cgroup_args[@]}" 2>"$work/netnsd.log" &
 pids+=($!)
 # It logs "listening on" once the control socket accepts connections.
 for _ in $(seq 200); do grep -q "listening on" "$work/netnsd.log" && break; sleep 0.05; done
 grep -q "listening on" "$work/netnsd.log" || { echo "demo: cellos-netnsd did not start:" >&2; cat "$work/netnsd.log" >&2; exit 1; }
+# Where the spec's limits go (and a warning for any controller that has no place).
+grep -E "cgroup limits:|warning:" "$work/netnsd.log" | sed 's/^/demo: /' || true
 
 echo "demo: running the demo cell (cellos-broker run, embedded spec)"
 echo "----- workload output -----"

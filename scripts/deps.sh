@@ -8,11 +8,11 @@ set -euo pipefail
 
 build_packages=(
     pkg-config libcap-dev libseccomp-dev libnftables-dev libmnl-dev  # linked by the helpers
-    nftables iproute2                                                 # kernel tools the lab and demo use
+    nftables iproute2 util-linux                                      # kernel tools the lab and demo use (nsenter)
     dnsmasq-base socat                                                # the demo's "internet": DNS server and TCP service
 )
 test_packages=(
-    iputils-ping util-linux    # ping and setpriv in lab tests
+    iputils-ping util-linux    # ping, setpriv and nsenter in lab tests
     knot-dnsutils dnsmasq-base # kdig client and a real upstream DNS server
     ulogd2 ulogd2-json         # flow-log cross-check
 )

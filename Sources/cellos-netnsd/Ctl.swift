@@ -91,6 +91,15 @@ struct Ctl: ParsableCommand {
         @Flag(help: "Run the workload as pid 1 of a new PID namespace with its own /proc (only signals it handles, SIGKILL and SIGSTOP reach it then).")
         var pidNamespace = false
 
+        @Option(help: "The workload's cgroup memory limit in bytes (swap included; at least 1048576). Default: unlimited.")
+        var memoryMax: UInt64?
+
+        @Option(help: "The workload's cgroup pids limit (processes and threads, 1-4194304). Default: unlimited.")
+        var pidsMax: UInt32?
+
+        @Option(help: "The workload's cgroup CPU quota as percent of one CPU (1-102400). Default: unlimited.")
+        var cpuPercent: UInt32?
+
         @Flag(help: "Print only the exit line.")
         var quiet = false
 
@@ -104,6 +113,8 @@ struct Ctl: ParsableCommand {
             }
             let rules = try allow.enumerated().map { index, spec in try AllowRule(spec: spec, field: "--allow[\(index)]") }
             let cell = try CellID(id)
+            // Checked before anything is created.
+            let cgroupLimits = try CgroupLimits(memoryMaxBytes: memoryMax, pidsMax: pidsMax, cpuPercent: cpuPercent)
             var client = try NetnsdClient.connect(path: connection.socket)
             func step(_ reply: borrowing NetnsdReply) throws {
                 if !quiet { emit(describe(reply)) }
@@ -112,7 +123,8 @@ struct Ctl: ParsableCommand {
             try step(try client.request(CreateCell(cellID: cell, policy: try EgressPolicy(allow: rules))))
             try step(try client.request(try SpawnWorkload(
                 cellID: cell, path: path, arguments: command, environment: environment, workingDirectory: cwd, uid: uid, gid: gid,
-                seccompProfile: profile, pidNamespace: pidNamespace)))
+                seccompProfile: profile, pidNamespace: pidNamespace,
+                cgroupLimits: cgroupLimits)))
             try step(try client.request(StartWorkload(cellID: cell)))
             let exited = try client.nextExit()
             if !quiet { try step(try client.request(ReadCounters(cellID: cell))) }
@@ -159,7 +171,8 @@ func describe(_ reply: borrowing NetnsdReply) -> String {
     case .error(let error):
         return "refused: \(error.code): \(error.message)"
     case .workloadSpawned(let spawned):
-        return "workload of cell \(spawned.cellID) parked as pid \(spawned.pid)"
+        let limits = spawned.enforcement.map { "\n  \($0.limit) limit: \($0.summary)" }.joined()
+        return "workload of cell \(spawned.cellID) parked as pid \(spawned.pid)" + limits
     case .workloadStarted(let started):
         return "workload of cell \(started.cellID) started"
     case .workloadSignalled(let signalled):

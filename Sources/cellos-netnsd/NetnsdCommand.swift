@@ -27,7 +27,7 @@ struct NetnsdCommand: ParsableCommand {
 
             The control socket is either bound at --socket PATH or inherited through socket activation (LISTEN_FDS/LISTEN_PID/LISTEN_FDNAMES with the name "control").
 
-            Requests served: CreateCell (new or attached netns; lo up; nftables policy; DNS UDP+TCP listeners on the resolver address; an NFLOG socket bound to the cell's group; with --uplink-pool, a veth uplink with NAT for cells whose policy allows egress, IPv6 too with --uplink-pool6; replies with the netns, dns-udp, dns-tcp and nflog descriptors), SpawnWorkload (parked before execve in the cell netns, as the requested non-root uid/gid, no capabilities, no_new_privs, baseline seccomp filter), StartWorkload, SignalWorkload, ReadCounters and DestroyCell; WorkloadExited is sent when a workload is reaped.
+            Requests served: CreateCell (new or attached netns; lo up; nftables policy; DNS UDP+TCP listeners on the resolver address; an NFLOG socket bound to the cell's group; with --uplink-pool, a veth uplink with NAT for cells whose policy allows egress, IPv6 too with --uplink-pool6; replies with the netns, dns-udp, dns-tcp and nflog descriptors), SpawnWorkload (parked before execve in the cell netns, as the requested non-root uid/gid, no capabilities, no_new_privs, baseline seccomp filter, with --cgroup-root in its cgroup leaves with the requested memory/pids/cpu limits; the reply says how each limit was applied or why not), StartWorkload, SignalWorkload, ReadCounters and DestroyCell; WorkloadExited is sent when a workload is reaped.
 
             `cellos-netnsd ctl --help` describes the debugging client.
             """,
@@ -57,7 +57,7 @@ struct NetnsdCommand: ParsableCommand {
     @Option(help: "Network namespace file (e.g. /run/netns/NAME) in which uplinks and their NAT are made (default: the daemon's own, the host's).")
     var uplinkNetns: String?
 
-    @Option(help: "An existing directory in a cgroup v2 hierarchy (e.g. /sys/fs/cgroup/cellos, mode 0755 owned by root) under which each workload gets its own leaf; the workload joins it while parked and cgroup.kill ends everything in it when the workload exits or its cell is destroyed. Without it, workloads get no cgroup.")
+    @Option(help: "An existing directory in a cgroup v2 hierarchy (e.g. /sys/fs/cgroup/cellos, mode 0755 owned by root) under which each workload gets its own leaf; the workload joins it while parked and cgroup.kill ends everything in it when the workload exits or its cell is destroyed. SpawnWorkload's memory/pids/cpu limits go into that leaf (memory.max, pids.max, cpu.max) for each controller the directory's cgroup.controllers offers (the daemon enables it in its cgroup.subtree_control); a controller it does not offer (a hybrid host binds them to cgroup v1) is used from its cgroup v1 hierarchy instead, in a leaf beneath the daemon's own cgroup there (<mount>/<own cgroup>/cellos/cell-<id>-<pid>: memory.limit_in_bytes, pids.max, cpu.cfs_quota_us), so a workload never escapes the daemon's own limits; a controller found in neither is logged as a warning at startup and a limit for it is reported as not enforced. Without this option, workloads get no cgroup and no memory/pids/cpu limit.")
     var cgroupRoot: String?
 
     @Flag(help: "Allow SpawnWorkload requests for uid or gid 0. Without it they are refused (invalid_request). Even a root workload gets no capability (its effective, permitted, inheritable and ambient sets are emptied and no_new_privs is set) and the usual seccomp filter.")
@@ -88,12 +88,16 @@ struct NetnsdCommand: ParsableCommand {
         let notifier = try Readiness.notifierFromProcess()
         let server: NetnsdServer
         do {
+            // Before the capability drop: it may make a directory in a read-only v1
+            // hierarchy root (CgroupControllers.prepareV1Parent).
+            let cgroups = try cgroupRoot.map { root throws(SystemCallError) in try CgroupSettings.prepare(root: root) }
             try CapabilityDrop.restrict(to: DeclaredCapabilities.capabilities)
             let peers = PeerPolicy(allowedUIDs: Set(allowUIDs), allowedGIDs: Set(allowGIDs))
-            let cgroups = cgroupRoot.map { CgroupSettings(root: $0) }
-            try cgroups?.validate()
-            if let cgroups, case let missing = cgroups.missingControllers(), !missing.isEmpty {
-                NetnsdLog.write("warning: \(cgroups.root) offers no \(missing.joined(separator: "/")) controller; workloads run without memory/pids/cpu limits")
+            if let cgroups {
+                for line in cgroups.controllers.logLines { NetnsdLog.write(line) }
+                for leaf in cgroups.removedStaleLeaves { NetnsdLog.write("removed the empty cgroup leaf \(leaf), left by an earlier daemon") }
+            } else {
+                NetnsdLog.write("warning: no --cgroup-root: workloads run without memory, pids and cpu limits")
             }
             let uplink = try uplinkPool.map { text in
                 let network6 = try uplinkPool6.map { text6 throws(PolicyError) in try IPNetwork(parsing: text6, field: "--uplink-pool6") }

@@ -1,5 +1,6 @@
 @testable import BrokerCore
 import Glibc
+import IPCWire
 import Testing
 
 @Suite struct CellEventsTests {
@@ -13,6 +14,7 @@ import Testing
         #expect(data["egress"] == .array([.string("tcp:192.0.2.80:8080")]))
         #expect(data["dns_allow"] == .array([.string("allowed.cellos.test")]))
         #expect(data["timeout_ms"] == .integer(10_000))
+        #expect(data["limits"]?.serialized() == #"{"cpu_percent":50,"memory_bytes":67108864,"open_files":256,"pids":32}"#)
     }
 
     @Test(arguments: [
@@ -31,6 +33,16 @@ import Testing
         let event = events.helperFailed(helper: "cellos-dnsproxy", reason: "died mid-run", exit: HelperExit(termination: .signaled(SIGKILL), signalSent: nil))
         #expect(event.source == "//h/cellos-dnsproxy")
         #expect(event.data.serialized() == #"{"helper":"cellos-dnsproxy","reason":"died mid-run","signal":9}"#)
+    }
+
+    /// limits_not_enforced names each unenforced limit with its spec field, the
+    /// spec's value and netnsd's reason; enforced ones are left out.
+    @Test func limitsNotEnforcedNamesEachLimitAndReason() {
+        let event = events.limitsNotEnforced(
+            [.init(.memory, .cgroupV1), .init(.cpu, .notEnforced(reason: "no --cgroup-root"))], limits: DemoSpec.spec().limits)
+        #expect(event.type == CellEventType.limitsNotEnforced.rawValue)
+        #expect(event.type == "dev.cellos.events.cell.lifecycle.v1.limits_not_enforced")
+        #expect(event.data.serialized() == #"{"limits":[{"field":"limits.cpu_percent","limit":"cpu","reason":"no --cgroup-root","value":50}]}"#)
     }
 
     @Test func counterAndDestroyedData() {

@@ -32,6 +32,19 @@ import Testing
         #expect(throws: CellRequests.Refused.self) { try CellRequests.spawnWorkload(try Self.spec(["bin/sh"])) }
     }
 
+    /// The spec's memory, pids and cpu limits become the request's cgroup limits
+    /// (the defaults too: 256 MiB, 256, 100 percent).
+    @Test func specLimitsBecomeCgroupLimits() throws {
+        var spec = try Self.spec(["/bin/true"])
+        #expect(try CellRequests.spawnWorkload(spec).cgroupLimits == (try CgroupLimits(memoryMaxBytes: 256 << 20, pidsMax: 256, cpuPercent: 100)))
+        spec.limits = DemoSpec.spec().limits
+        let request = try CellRequests.spawnWorkload(spec)
+        #expect(request.cgroupLimits == (try CgroupLimits(memoryMaxBytes: 64 << 20, pidsMax: 32, cpuPercent: 50)))
+        #expect(request.limits == [try ResourceLimit(name: "nofile", soft: 256, hard: 256)])
+        #expect(CgroupLimitKind.allCases.map { CellRequests.specField(of: $0) } == ["limits.memory", "limits.pids", "limits.cpu_percent"])
+        #expect(CgroupLimitKind.allCases.map { CellRequests.specValue(of: $0, in: spec.limits) } == [64 << 20, 32, 50])
+    }
+
     @Test func counterVerdictsFollowTheRuleset() {
         #expect(["established", "resolver", "ndp", "dns", "r1", "default"].map(CellRequests.verdict(ofRule:))
             == ["accept", "accept", "accept", "drop", "accept", "drop"])

@@ -20,5 +20,11 @@ import Testing
         #expect(text.contains("  cell destroyed: completed\n"))
         #expect(text.hasSuffix("5 events, 1 unreadable lines\n"))
         #expect(!text.contains("Helper failures"))
+        #expect(!text.contains("Limits not enforced"))
+    }
+
+    @Test func listsLimitsNotEnforced() {
+        let line: Substring = #"{"type":"dev.cellos.events.cell.lifecycle.v1.limits_not_enforced","data":{"limits":[{"field":"limits.pids","limit":"pids","reason":"no --cgroup-root","value":32}]}}"#
+        #expect(EventSummary.render(lines: [line]).contains("Limits not enforced:\n  limits.pids = 32: no --cgroup-root\n"))
     }
 }

@@ -163,7 +163,9 @@ import Testing
                 let netns = try Shell.check(["ip", "netns", "list"]).stdout.split(separator: "\n").count
                 let helpers = (try Shell.run(["pgrep", "-f", "cellos-(dnsproxy|flowlog) .*--cell-id e2e-"])).stdout.split(separator: "\n").count
                 let fds = try FileManager.default.contentsOfDirectory(atPath: "/proc/\(cell.netnsdPID)/fd").count
-                return ["links \(links)", "tables \(tables)", "uplink IPv6 addresses \(uplink6)", "netns \(netns)", "helpers \(helpers)", "netnsd fds \(fds)"]
+                // v2 leaves under the lab's root and v1 leaves beneath netnsd's own cgroups.
+                let leaves = try Shell.check(["find", "/sys/fs/cgroup", "-maxdepth", "6", "-type", "d", "-name", "cell-e2e-*"]).stdout
+                return ["links \(links)", "tables \(tables)", "uplink IPv6 addresses \(uplink6)", "netns \(netns)", "helpers \(helpers)", "netnsd fds \(fds)", "cgroup leaves [\(leaves)]"]
             }
             // One warm-up run: the daemon's first cell may open lasting descriptors (e.g. libraries).
             _ = try cell.broker(["--id", "e2e-warm", "--allow-egress", "tcp:192.0.2.80:8080", "--", "/bin/true"])
@@ -174,6 +176,43 @@ import Testing
             }
             let after = try snapshot()
             #expect(after == before, "before \(before), after \(after)")
+        }
+    }
+
+    /// The spec's limits reach the workload through netnsd's cgroups: with
+    /// `limits.pids` 5, a perl forking 20 children gets 4 of them (itself plus 4)
+    /// and 16 failures; every limit is enforced (no limits_not_enforced event).
+    @Test(.enabled(if: PrivilegedTest.shouldRun))
+    func specLimitsApplyToTheWorkload() throws {
+        try PrivilegedTest.requireRoot()
+        try withCellLab { cell in
+            let script = #"my ($ok, $failed) = (0, 0); for (1..20) { my $pid = fork(); if (!defined $pid) { $failed++ } elsif ($pid == 0) { sleep 1; exit 0 } else { $ok++ } } print "forked=$ok failed=$failed\n"; 1 while wait() > 0;"#
+            let spec = try cell.specFile(
+                id: "e2e-limits", argv: ["/usr/bin/perl", "-e", script], limits: #"{"memory": "64M", "pids": 5, "cpu_percent": 50}"#)
+            let run = try cell.broker(["--spec", spec])
+            #expect(run.result.status == 0, "\(run.result.stderr)")
+            #expect(run.result.stdout == "forked=4 failed=16\n", "\(run.result.stdout) \(run.result.stderr)")
+            #expect(run.events(ofType: ".limits_not_enforced").isEmpty)
+            #expect(!run.result.stderr.contains("warning"), "\(run.result.stderr)")
+        }
+    }
+
+    /// netnsd without --cgroup-root: the cell still runs, and the broker warns on
+    /// stderr and emits limits_not_enforced naming each limit with netnsd's reason.
+    @Test(.enabled(if: PrivilegedTest.shouldRun))
+    func limitsWithoutCgroupRootAreReported() throws {
+        try PrivilegedTest.requireRoot()
+        try withCellLab(cgroups: false) { cell in
+            let run = try cell.broker(["--spec", try cell.specFile(id: "e2e-nolimits", argv: ["/bin/true"], limits: #"{"pids": 32}"#)])
+            #expect(run.result.status == 0, "\(run.result.stderr)")
+            #expect(run.result.stderr.contains(
+                "cellos-broker: warning: cell e2e-nolimits runs without limits.memory (not enforced: no --cgroup-root), limits.pids (not enforced: no --cgroup-root), limits.cpu_percent (not enforced: no --cgroup-root)\n"),
+                "\(run.result.stderr)")
+            let reported = try #require(run.data(ofType: ".limits_not_enforced").first?["limits"] as? [[String: Any]])
+            #expect(reported.map { "\($0["limit"] ?? "")=\($0["value"] ?? "") \($0["field"] ?? ""): \($0["reason"] ?? "")" } == [
+                "memory=268435456 limits.memory: no --cgroup-root", "pids=32 limits.pids: no --cgroup-root",
+                "cpu=100 limits.cpu_percent: no --cgroup-root",
+            ])
         }
     }
 

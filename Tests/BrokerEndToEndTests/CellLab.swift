@@ -1,6 +1,7 @@
 import CellosTestLab
 import Foundation
 import IPCWire
+import Testing
 
 /// The end-to-end lab (as scripts/demo.sh builds it): a "host" namespace running
 /// cellos-netnsd (uplink pools 10.200.0.0/24 and fd00:ce11::/64, NAT in that namespace) and an
@@ -8,6 +9,8 @@ import IPCWire
 /// denied.cellos.test) and TCP sinks on 192.0.2.80:8080 and :9090. The broker
 /// runs in the host namespace. Daemons are spawned with `ActivatedSpawn` and reaped
 /// here (a long-running Foundation `Process` parks a Dispatch worker in waitpid).
+/// netnsd gets `--cgroup-root` in a directory the lab makes in the machine's
+/// cgroup v2 hierarchy (and removes), so the specs' limits really apply.
 final class CellLab {
     let lab: Lab
     let host: LabNamespace
@@ -16,8 +19,14 @@ final class CellLab {
     let socket: String
     private(set) var netnsdPID: pid_t = 0
     private var daemons: [pid_t] = []
+    /// netnsd's `--cgroup-root`, nil when the lab runs it without one.
+    let cgroupRoot: String?
 
-    init(_ lab: Lab) throws {
+    static func v2Hierarchy() -> String? {
+        ["/sys/fs/cgroup", "/sys/fs/cgroup/unified"].first { FileManager.default.fileExists(atPath: "\($0)/cgroup.controllers") }
+    }
+
+    init(_ lab: Lab, cgroups: Bool = true) throws {
         self.lab = lab
         host = try lab.addNamespace("host")
         internet = try lab.addNamespace("inet")
@@ -26,6 +35,14 @@ final class CellLab {
         directory = NSTemporaryDirectory() + "cellos-e2e-\(UUID().uuidString)"
         try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
         socket = directory + "/netnsd.sock"
+        if cgroups {
+            let hierarchy = try #require(Self.v2Hierarchy(), "no cgroup v2 hierarchy on this machine")
+            let root = "\(hierarchy)/cellos-e2e-\(getpid())-\(UInt32.random(in: 0...UInt32.max))"
+            try #require(mkdir(root, 0o755) == 0, "mkdir \(root): errno \(errno)")
+            cgroupRoot = root
+        } else {
+            cgroupRoot = nil
+        }
         do {
             try spawn(in: internet, [
                 "/usr/sbin/dnsmasq", "--no-daemon", "--conf-file=/dev/null", "--no-resolv", "--no-hosts", "--user=root", "--pid-file=",
@@ -36,11 +53,12 @@ final class CellLab {
             for port in [8080, 9090] {
                 try spawn(in: internet, ["/usr/bin/socat", "-u", "TCP-LISTEN:\(port),bind=192.0.2.80,reuseaddr,fork", "OPEN:/dev/null"])
             }
-            // `ip netns exec` execs in place (no fork): the pid and the readiness pipe are netnsd's.
+            // `nsenter` execs in place (no fork): the pid and the readiness pipe are
+            // netnsd's. Not `ip netns exec`: it mounts a fresh /sys, without /sys/fs/cgroup.
             var netnsd = try ActivatedSpawn.spawn(
-                executable: "/usr/sbin/ip",
-                arguments: ["netns", "exec", host.name, try BuiltProducts.path(of: "cellos-netnsd"), "--socket", socket, "--allow-uid", "0",
-                            "--uplink-pool", "10.200.0.0/24", "--uplink-pool6", "fd00:ce11::/64"],
+                executable: "/usr/bin/nsenter",
+                arguments: ["--net=\(host.path)", "--", try BuiltProducts.path(of: "cellos-netnsd"), "--socket", socket, "--allow-uid", "0",
+                            "--uplink-pool", "10.200.0.0/24", "--uplink-pool6", "fd00:ce11::/64"] + (cgroupRoot.map { ["--cgroup-root", $0] } ?? []),
                 environment: ["PATH": "/usr/sbin:/usr/bin:/sbin:/bin"], names: [], descriptors: DescriptorSet())
             netnsdPID = netnsd.pid
             daemons.append(netnsd.pid)
@@ -67,16 +85,44 @@ final class CellLab {
             _ = waitpid(pid, &status, 0)
         }
         daemons = []
+        if let cgroupRoot { Self.removeCgroupRoot(cgroupRoot) }
         try? FileManager.default.removeItem(atPath: directory)
     }
 
+    /// Removes the lab's cgroup root once netnsd is gone. A leaf netnsd left (a
+    /// failure, or the test that SIGKILLs netnsd mid-run) is emptied
+    /// (cgroup.kill) and removed first, with its v1 namesakes beneath netnsd's
+    /// own cgroups (netnsd runs in this process's cgroups).
+    static func removeCgroupRoot(_ root: String) {
+        let leaves = ((try? FileManager.default.contentsOfDirectory(atPath: root)) ?? []).filter { $0.hasPrefix("cell-") }
+        func removeWhenEmpty(_ path: String) {
+            let deadline = Date().addingTimeInterval(2)
+            while rmdir(path) != 0 && errno == EBUSY && Date() < deadline { usleep(10_000) }
+        }
+        for leaf in leaves {
+            try? "1".write(toFile: "\(root)/\(leaf)/cgroup.kill", atomically: false, encoding: .utf8)
+            removeWhenEmpty("\(root)/\(leaf)")
+            let v1 = (try? Shell.run(["find", "/sys/fs/cgroup", "-maxdepth", "6", "-type", "d", "-path", "*/cellos/\(leaf)"]))?.stdout ?? ""
+            for path in v1.split(separator: "\n") {
+                removeWhenEmpty(String(path))
+                // Its `cellos` parent too, as netnsd would have (fails harmlessly
+                // while other leaves are there, or in a read-only hierarchy root).
+                rmdir(String(path[..<(path.lastIndex(of: "/") ?? path.endIndex)]))
+            }
+        }
+        rmdir(root)
+    }
+
     /// A spec file whose DNS upstream is the lab's dnsmasq.
-    func specFile(id: String, argv: [String], egress: String = #"[{"protocol": "tcp", "address": "192.0.2.80", "port": 8080}]"#, timeout: String = "20s") throws -> String {
+    func specFile(
+        id: String, argv: [String], egress: String = #"[{"protocol": "tcp", "address": "192.0.2.80", "port": 8080}]"#, timeout: String = "20s",
+        limits: String? = nil
+    ) throws -> String {
         let argvJSON = String(data: try JSONSerialization.data(withJSONObject: argv), encoding: .utf8)!
         let text = """
             {"version": 1, "id": "\(id)", "argv": \(argvJSON), "env": {"PATH": "/usr/bin:/bin"}, "timeout": "\(timeout)", "grace": "500ms",
              "dns": {"allow": ["allowed.cellos.test"], "query_types": ["A", "AAAA"], "upstream": "192.0.2.53"},
-             "egress": \(egress)}
+             "egress": \(egress)\(limits.map { ", \"limits\": \($0)" } ?? "")}
             """
         let path = "\(directory)/\(id).json"
         try text.write(toFile: path, atomically: true, encoding: .utf8)
@@ -109,9 +155,9 @@ final class CellLab {
     }
 }
 
-func withCellLab(_ body: (CellLab) throws -> Void) throws {
+func withCellLab(cgroups: Bool = true, _ body: (CellLab) throws -> Void) throws {
     try withLab { lab in
-        let cell = try CellLab(lab)
+        let cell = try CellLab(lab, cgroups: cgroups)
         defer { cell.stop() }
         try body(cell)
     }

@@ -15,7 +15,12 @@ import Testing
             CountersReport(cellID: id, entries: [.init(label: "r1", packets: 2, bytes: 120)]),
             try SpawnWorkload(cellID: id, path: "/bin/true", arguments: ["true"], uid: 65534, gid: 65534),
             try SpawnWorkload(cellID: id, path: "/bin/true", arguments: ["true"], uid: 0, gid: 0, seccompProfile: .strict, pidNamespace: true),
-            WorkloadSpawned(cellID: id, pid: 42), StartWorkload(cellID: id), WorkloadStarted(cellID: id),
+            try SpawnWorkload(
+                cellID: id, path: "/bin/true", arguments: ["true"], uid: 1, gid: 1,
+                cgroupLimits: try CgroupLimits(memoryMaxBytes: 64 << 20, pidsMax: 32, cpuPercent: 50)),
+            WorkloadSpawned(cellID: id, pid: 42),
+            WorkloadSpawned(cellID: id, pid: 42, enforcement: [.init(.memory, .cgroupV1), .init(.cpu, .notEnforced(reason: "none"))]),
+            StartWorkload(cellID: id), WorkloadStarted(cellID: id),
             try SignalWorkload(cellID: id, signal: 15), WorkloadSignalled(cellID: id),
             WorkloadExited(cellID: id, exitCode: 3, signal: nil),
         ]
@@ -90,10 +95,12 @@ import Testing
         #expect(throws: WireError.invalidField(field: "pid_namespace", reason: "boolean byte 7 is neither 0 nor 1")) {
             _ = try decode(notBool)
         }
+        // A byte after them starts the next trailer (cgroup limits, see
+        // CgroupLimitsWireTests), which then ends too early.
         var longer = bytes
         longer.append(0)
         longer[16] &+= 1
-        #expect(throws: WireError.trailingBytes(count: 1)) { _ = try decode(longer) }
+        #expect(throws: WireError.truncatedPayload(field: "cgroup_limits.pids_max?")) { _ = try decode(longer) }
     }
 
     /// Descriptors to travel with a frame (pipes' read ends; closed with the set).

@@ -1,3 +1,5 @@
+import IPCWire
+
 /// The events the broker itself emits about a cell (docs/broker.md lists each
 /// type's data). Helper lines take `HelperEventWrapper` instead.
 public struct CellEvents: Sendable {
@@ -17,6 +19,11 @@ public struct CellEvents: Sendable {
             "egress": .array(spec.egress.map { .string($0.description) }),
             "flow_log": .bool(spec.flowLog),
             "dns": .bool(spec.dns.enabled),
+            // Asked for here; limits_not_enforced follows for any netnsd could not apply.
+            "limits": .object([
+                "memory_bytes": .integer(spec.limits.memoryBytes), "pids": .integer(spec.limits.pids),
+                "cpu_percent": .integer(spec.limits.cpuPercent), "open_files": .integer(spec.limits.openFiles),
+            ]),
         ]))
     }
 
@@ -56,6 +63,21 @@ public struct CellEvents: Sendable {
         var data: [String: JSONValue] = ["reason": .string(reason)]
         if let detail { data["detail"] = .string(detail) }
         return stamper.event(.destroyed, data: .object(data))
+    }
+
+    /// lifecycle.v1.limits_not_enforced: each spec limit netnsd could not apply,
+    /// with its spec field, value and netnsd's reason.
+    public func limitsNotEnforced(_ entries: [LimitEnforcement], limits: ResourceLimits) -> CloudEvent {
+        let items: [JSONValue] = entries.compactMap { entry in
+            guard case .notEnforced(let reason) = entry.mechanism else { return nil }
+            return .object([
+                "limit": .string(entry.limit.description),
+                "field": .string(CellRequests.specField(of: entry.limit)),
+                "value": .integer(CellRequests.specValue(of: entry.limit, in: limits)),
+                "reason": .string(reason),
+            ])
+        }
+        return stamper.event(.limitsNotEnforced, data: .object(["limits": .array(items)]))
     }
 
     /// observability.v1.nft_counter: one per rule of the cell's ruleset.

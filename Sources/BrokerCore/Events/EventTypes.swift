@@ -10,6 +10,8 @@ public enum CellEventType: String, Sendable, CaseIterable {
     /// cellos-flowlog's per-flow summary at exit.
     case networkFlowSummary = "dev.cellos.events.cell.observability.v1.network_flow_summary"
     case nftCounter = "dev.cellos.events.cell.observability.v1.nft_counter"
+    /// Some of the spec's cgroup limits are not applied (netnsd said why); the workload runs anyway.
+    case limitsNotEnforced = "dev.cellos.events.cell.lifecycle.v1.limits_not_enforced"
     /// A helper died, failed to start or broke its protocol; the cell is torn down.
     case helperFailed = "dev.cellos.events.cell.helper.v1.failed"
     /// A helper's final counters.

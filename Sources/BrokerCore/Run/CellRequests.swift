@@ -43,9 +43,33 @@ public enum CellRequests {
                 environment: spec.environment.sorted { $0.key < $1.key }.map { "\($0.key)=\($0.value)" },
                 workingDirectory: spec.workingDirectory, uid: spec.uid, gid: spec.gid,
                 limits: [try ResourceLimit(name: "nofile", soft: UInt64(spec.limits.openFiles), hard: UInt64(spec.limits.openFiles))],
-                stdio: true)
+                stdio: true, cgroupLimits: try cgroupLimits(spec.limits))
         } catch {
             throw Refused(description: "\(error)")
+        }
+    }
+
+    /// The spec's memory, pids and cpu limits for netnsd's cgroups (the spec's
+    /// ranges lie within netnsd's, which checks them again).
+    public static func cgroupLimits(_ limits: ResourceLimits) throws(WireError) -> CgroupLimits {
+        try CgroupLimits(memoryMaxBytes: limits.memoryBytes, pidsMax: UInt32(clamping: limits.pids), cpuPercent: UInt32(clamping: limits.cpuPercent))
+    }
+
+    /// The value of `limit` in `limits`, as the spec states it (for events and warnings).
+    public static func specValue(of limit: CgroupLimitKind, in limits: ResourceLimits) -> UInt64 {
+        switch limit {
+        case .memory: limits.memoryBytes
+        case .pids: UInt64(limits.pids)
+        case .cpu: UInt64(limits.cpuPercent)
+        }
+    }
+
+    /// The spec field that carries `limit`.
+    public static func specField(of limit: CgroupLimitKind) -> String {
+        switch limit {
+        case .memory: "limits.memory"
+        case .pids: "limits.pids"
+        case .cpu: "limits.cpu_percent"
         }
     }
 

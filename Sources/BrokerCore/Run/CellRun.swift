@@ -203,9 +203,15 @@ public final class CellRun {
         }
         let spawned: NetnsdReply
         do { spawned = try client.request(request, descriptors: stdio) } catch { throw lost(error) }
-        guard case .workloadSpawned = spawned.message else { throw .setup("SpawnWorkload: \(Self.describe(spawned.message))") }
+        guard case .workloadSpawned(let parked) = spawned.message else { throw .setup("SpawnWorkload: \(Self.describe(spawned.message))") }
         // Parked counts: an abort from here on kills it and waits for its exit.
         workloadRunning = true
+        let missing = parked.notEnforced
+        if !missing.isEmpty {
+            let named = missing.map { "\(CellRequests.specField(of: $0.limit)) (\($0.summary))" }
+            report("warning: cell \(spec.id) runs without " + named.joined(separator: ", "))
+            emit(events.limitsNotEnforced(missing, limits: spec.limits))
+        }
     }
 
     func startWorkload() throws(Abort) {

@@ -7,6 +7,7 @@ public enum EventSummary {
         var flows: [String] = []
         var counters: [String] = []
         var failures: [String] = []
+        var unenforced: [String] = []
         var ending: [String] = []
         var events = 0
         var skipped = 0
@@ -34,6 +35,18 @@ public enum EventSummary {
                 flows.append("  \(text("verdict")) \(text("protocol")) \(text("src")) -> \(text("dst"))\(port) (rule \(text("rule")))")
             case "nft_counter":
                 counters.append("  \(text("rule")) (\(text("verdict"))): \(text("packets")) packets, \(text("bytes")) bytes")
+            case "limits_not_enforced":
+                if case .array(let items)? = data["limits"] {
+                    for case .object(let item) in items {
+                        func value(_ key: String) -> String {
+                            switch item[key] {
+                            case .string(let text)?, .number(let text)?: text
+                            default: "-"
+                            }
+                        }
+                        unenforced.append("  \(value("field")) = \(value("value")): \(value("reason"))")
+                    }
+                }
             case "failed":
                 failures.append("  \(text("helper")): \(text("reason"))")
             case "completed":
@@ -53,6 +66,7 @@ public enum EventSummary {
         section("Flow decisions", flows)
         section("nft counters (packets count new flows)", counters)
         if !failures.isEmpty { section("Helper failures", failures) }
+        if !unenforced.isEmpty { section("Limits not enforced", unenforced) }
         section("Outcome", ending)
         out += "\(events) events" + (skipped > 0 ? ", \(skipped) unreadable lines" : "") + "\n"
         return out

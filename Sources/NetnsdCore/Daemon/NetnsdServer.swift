@@ -189,6 +189,8 @@ public final class NetnsdServer: @unchecked Sendable {
             allowRootWorkloads: allowRootWorkloads)
         defer {
             let destroyed = session.destroyAll()
+            // Their workloads' cgroup leaves go before the connection counts as closed.
+            if !session.waitForReapers() { NetnsdLog.write("connection from \(peer): workload reapers still busy") }
             NetnsdLog.write("connection from \(peer) closed; destroyed \(destroyed) remaining cell(s)")
         }
         while true {

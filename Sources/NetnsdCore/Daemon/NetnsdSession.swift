@@ -41,7 +41,7 @@ public final class NetnsdSession: @unchecked Sendable {
         var cell: Cell?
         var state: CellState
         var workload: ParkedWorkload?
-        var cgroup: CgroupLeaf?
+        var cgroups: WorkloadCgroups?
         var phase: WorkloadPhase = .none
         init(cell: consuming Cell) {
             self.cell = .some(cell)
@@ -66,6 +66,8 @@ public final class NetnsdSession: @unchecked Sendable {
     private let allowRootWorkloads: Bool
     /// Requests and the workload reaper threads both change the slots.
     private let lock = SessionLock()
+    /// Reaper threads that have not yet removed their workload's cgroups (under `lock`).
+    private var liveReapers = 0
 
     /// `pinNamespaces`: bind-mount every created cell's netns at
     /// `/run/netns/cellos-<id>` (`--pin`), removed on destroy.
@@ -233,6 +235,22 @@ public final class NetnsdSession: @unchecked Sendable {
         return count
     }
 
+    /// Waits until every workload reaper has removed its cgroups (after
+    /// `destroyAll`, so a closing connection or a stopping daemon leaves no leaf
+    /// behind); false if some are still busy after `timeoutMilliseconds`.
+    @discardableResult
+    public func waitForReapers(timeoutMilliseconds: Int = 4000) -> Bool {
+        let deadline = Monotonic.milliseconds() + Int64(timeoutMilliseconds)
+        while true {
+            lock.lock()
+            let live = liveReapers
+            lock.unlock()
+            if live == 0 { return true }
+            if Monotonic.milliseconds() >= deadline { return false }
+            usleep(5_000)
+        }
+    }
+
     // MARK: Workloads
 
     private func spawn(_ request: SpawnWorkload, stdio: [Int32]?, requestID: UInt32) -> Frame {
@@ -263,25 +281,35 @@ public final class NetnsdSession: @unchecked Sendable {
         case .none:
             return Self.error(ErrorCode.invalidState, "cell \(request.cellID) was destroyed", requestID)
         }
-        // Into its cgroup leaf while parked, so everything it will ever fork is inside.
-        var leaf: CgroupLeaf?
+        // Into its cgroup leaves while parked, so everything it will ever fork is inside.
+        var workloadCgroups: WorkloadCgroups?
+        let enforcement: [LimitEnforcement]
         if let cgroups {
             do {
-                let created = try CgroupLeaf.create(cgroups, name: "cell-\(request.cellID)-\(workload.pid)")
-                leaf = created
-                try created.add(workload.pid)
+                let created = try WorkloadCgroups.create(
+                    cgroups, name: "cell-\(request.cellID)-\(workload.pid)", pid: workload.pid, limits: request.cgroupLimits,
+                    endWorkload: {
+                        try? workload.signal(SIGKILL)
+                        _ = workload.waitForExit()
+                    })
+                workloadCgroups = created
+                enforcement = created.enforcement
             } catch {
-                try? workload.signal(SIGKILL)
-                _ = workload.waitForExit()
-                leaf?.remove()
-                return Self.error(ErrorCode.setupFailed, "cell \(request.cellID): cgroup leaf: \(error)", requestID)
+                // `create` killed and reaped the workload before removing its leaves.
+                return Self.error(ErrorCode.setupFailed, "cell \(request.cellID): cgroup limits: \(error)", requestID)
             }
+        } else {
+            enforcement = WorkloadCgroups.withoutCgroupRoot(request.cgroupLimits)
+        }
+        for entry in enforcement where !entry.isEnforced {
+            NetnsdLog.write("warning: cell \(request.cellID) workload \(workload.pid) runs without its \(entry.limit) limit: \(entry.summary)")
         }
         slot.workload = workload
-        slot.cgroup = leaf
+        slot.cgroups = workloadCgroups
         slot.phase = .parked
-        startReaper(for: workload, cgroup: leaf, cell: request.cellID)
-        return NetnsdFrame.make(WorkloadSpawned(cellID: request.cellID, pid: workload.pid), requestID: requestID, flags: .response)
+        startReaper(for: workload, cgroups: workloadCgroups, cell: request.cellID)
+        return NetnsdFrame.make(
+            WorkloadSpawned(cellID: request.cellID, pid: workload.pid, enforcement: enforcement), requestID: requestID, flags: .response)
     }
 
     private func start(_ id: CellID, requestID: UInt32) -> Frame {
@@ -313,19 +341,21 @@ public final class NetnsdSession: @unchecked Sendable {
     }
 
     /// One thread per workload waits for it, then records the exit and reports it.
-    private func startReaper(for workload: ParkedWorkload, cgroup: CgroupLeaf?, cell id: CellID) {
+    private func startReaper(for workload: ParkedWorkload, cgroups: WorkloadCgroups?, cell id: CellID) {
         let sink = exitSink
+        liveReapers += 1
         do {
             try DetachedThread.start { [self] in
                 let outcome = workload.waitForExit()
                 // Whatever the workload left running in its cgroup ends with it.
-                cgroup?.killAll()
-                cgroup?.remove()
+                cgroups?.killAll()
+                cgroups?.remove()
                 lock.lock()
                 if let slot = slots[id], slot.workload === workload {
                     slot.phase = .exited
                     slot.workload = nil
                 }
+                liveReapers -= 1
                 lock.unlock()
                 sink?(WorkloadExited(
                     cellID: id, exitCode: outcome.exitCode, signal: outcome.signal, userMicroseconds: outcome.userMicroseconds,
@@ -334,8 +364,11 @@ public final class NetnsdSession: @unchecked Sendable {
         } catch {
             // Without a reaper the child would stay a zombie: end it and reap here.
             NetnsdLog.write("cannot start a reaper thread: \(error); killing workload \(workload.pid)")
+            liveReapers -= 1
+            cgroups?.killAll()
             try? workload.signal(SIGKILL)
             _ = workload.waitForExit()
+            cgroups?.remove()
         }
     }
 
@@ -343,7 +376,7 @@ public final class NetnsdSession: @unchecked Sendable {
     /// reaper then reaps it and removes the cgroup.
     private static func kill(_ slot: Slot) {
         guard slot.phase == .parked || slot.phase == .running else { return }
-        slot.cgroup?.killAll()
+        slot.cgroups?.killAll()
         try? slot.workload?.signal(SIGKILL)
     }
 

@@ -4,62 +4,91 @@ import Glibc
 import IPCWire
 
 /// Where workload cgroups are made: an existing directory in a cgroup v2
-/// hierarchy (`--cgroup-root`), one leaf per workload beneath it. The operator
-/// prepares it (a delegated subtree, writable by uid 0 through its owner bits):
-/// the daemon holds no CAP_DAC_OVERRIDE, so it cannot create it in a read-only
-/// cgroup root itself.
+/// hierarchy (`--cgroup-root`), one leaf per workload beneath it, plus where
+/// each limit's controller lives (`CgroupControllers`, discovered at startup).
+/// The operator prepares the root (a delegated subtree, writable by uid 0
+/// through its owner bits): the daemon holds no CAP_DAC_OVERRIDE, so it cannot
+/// create it in a read-only cgroup root itself.
 public struct CgroupSettings: Sendable {
     public let root: String
+    public let controllers: CgroupControllers
+    /// Empty leaves an earlier daemon left behind, removed by `prepare`.
+    public let removedStaleLeaves: [String]
 
-    public init(root: String) { self.root = root }
+    public init(root: String, controllers: CgroupControllers, removedStaleLeaves: [String] = []) {
+        self.root = root
+        self.controllers = controllers
+        self.removedStaleLeaves = removedStaleLeaves
+    }
+
+    /// Checks `root` is a cgroup v2 directory, discovers the controllers (which
+    /// may enable some in the root's `cgroup.subtree_control`) and removes the
+    /// empty leaves an earlier daemon left (`StaleLeafSweep`).
+    public static func prepare(root: String) throws(SystemCallError) -> CgroupSettings {
+        try validate(root: root)
+        let controllers = CgroupControllers.discover(v2Root: root)
+        let removed = StaleLeafSweep.sweep(StaleLeafSweep.directories(v2Root: root, controllers: controllers))
+        return CgroupSettings(root: root, controllers: controllers, removedStaleLeaves: removed)
+    }
 
     /// Checks the root is a cgroup v2 directory (it has `cgroup.procs` and `cgroup.kill`).
-    public func validate() throws(SystemCallError) {
+    public static func validate(root: String) throws(SystemCallError) {
         for file in ["cgroup.procs", "cgroup.kill"] where access("\(root)/\(file)", F_OK) != 0 {
             throw SystemCallError("access", context: "\(root)/\(file) (--cgroup-root must be an existing cgroup v2 directory)")
         }
     }
-
-    /// The controllers limits would need that the root does not offer, for the
-    /// startup warning (limits are not applied by this build either way).
-    public func missingControllers() -> [String] {
-        let offered = (try? CgroupLeaf.read("\(root)/cgroup.controllers")) ?? ""
-        let available = Set(offered.split(whereSeparator: \.isWhitespace).map(String.init))
-        return ["memory", "pids", "cpu"].filter { !available.contains($0) }
-    }
 }
 
-/// A workload's cgroup v2 leaf: the workload joins it while parked, so every
-/// process it ever forks is inside; `cgroup.kill` ends all of them at once.
+/// One cgroup directory of a workload: its v2 leaf (the workload joins it while
+/// parked, so every process it ever forks is inside; `cgroup.kill` ends all of
+/// them at once) or one of its v1 leaves (limits only).
 final class CgroupLeaf: Sendable {
+    enum Version: Sendable { case v2, v1 }
+
     let path: String
+    let version: Version
 
-    private init(path: String) { self.path = path }
+    private init(path: String, version: Version) {
+        self.path = path
+        self.version = version
+    }
 
-    static func create(_ settings: CgroupSettings, name: String) throws(SystemCallError) -> CgroupLeaf {
-        let path = "\(settings.root)/\(name)"
+    static func create(at path: String, version: Version) throws(SystemCallError) -> CgroupLeaf {
         try systemCall("mkdir", context: path) { mkdir(path, 0o755) }
-        return CgroupLeaf(path: path)
+        return CgroupLeaf(path: path, version: version)
     }
 
     func add(_ pid: pid_t) throws(SystemCallError) {
         try Self.write("\(pid)\n", to: "\(path)/cgroup.procs")
     }
 
-    /// SIGKILL to every process in the leaf (`cgroup.kill`, Linux 5.14+).
+    /// SIGKILL to every process in the leaf (`cgroup.kill`, v2 only, Linux 5.14+).
     func killAll() {
+        guard version == .v2 else { return }
         try? Self.write("1\n", to: "\(path)/cgroup.kill")
     }
 
-    /// Removes the leaf once its last process is gone (`populated 0` in
-    /// cgroup.events), waiting at most `timeoutMilliseconds`.
+    /// Removes the leaf once its last process is gone, waiting at most
+    /// `timeoutMilliseconds` (v2: `populated 0` in cgroup.events; v1, which has
+    /// no such file: an empty cgroup.procs, and rmdir retried while EBUSY).
     func remove(timeoutMilliseconds: Int = 2000) {
         let deadline = Monotonic.milliseconds() + Int64(timeoutMilliseconds)
-        while (try? Self.read("\(path)/cgroup.events"))?.contains("populated 1") == true && Monotonic.milliseconds() < deadline {
+        while isPopulated && Monotonic.milliseconds() < deadline { usleep(5_000) }
+        while rmdir(path) != 0 {
+            let error = errno
+            if error == ENOENT { return }
+            guard error == EBUSY, Monotonic.milliseconds() < deadline else {
+                NetnsdLog.write("cannot remove cgroup \(path): \(SystemCallError("rmdir", errno: error, context: path))")
+                return
+            }
             usleep(5_000)
         }
-        if rmdir(path) != 0 && errno != ENOENT {
-            NetnsdLog.write("cannot remove cgroup \(path): \(SystemCallError("rmdir", context: path))")
+    }
+
+    private var isPopulated: Bool {
+        switch version {
+        case .v2: (try? Self.read("\(path)/cgroup.events"))?.contains("populated 1") == true
+        case .v1: !processes.isEmpty
         }
     }
 
@@ -67,20 +96,35 @@ final class CgroupLeaf: Sendable {
         ((try? Self.read("\(path)/cgroup.procs")) ?? "").split(separator: "\n").compactMap { pid_t($0) }
     }
 
-    static func write(_ text: String, to path: String) throws(SystemCallError) {
-        let fd = try systemCall("open", context: path) { open(path, O_WRONLY | O_CLOEXEC) }
+    /// One write(2) of `text` (cgroup files take one value per write). `append`
+    /// opens with O_APPEND, which cgroupfs ignores and a plain file (tests) honours.
+    static func write(_ text: String, to path: String, append: Bool = false) throws(SystemCallError) {
+        let fd = try systemCall("open", context: path) { open(path, O_WRONLY | O_CLOEXEC | (append ? O_APPEND : 0)) }
         defer { close(fd) }
         let bytes = Array(text.utf8)
         let written = bytes.withUnsafeBytes { raw in retryingOnInterrupt { Glibc.write(fd, raw.baseAddress, raw.count) } }
-        guard written == bytes.count else { throw SystemCallError("write", context: path) }
+        guard written == bytes.count else { throw SystemCallError("write", context: "\(path) ← \(text.split(separator: "\n").first ?? "")") }
     }
 
+    /// The whole file (up to 4 MiB: a host with thousands of mounts has a
+    /// mountinfo well past 64 KiB; cgroup files fit in the first read).
     static func read(_ path: String) throws(SystemCallError) -> String {
         let fd = try systemCall("open", context: path) { open(path, O_RDONLY | O_CLOEXEC) }
         defer { close(fd) }
         var buffer = [UInt8](repeating: 0, count: 65_536)
-        let count = buffer.withUnsafeMutableBytes { raw in retryingOnInterrupt { Glibc.read(fd, raw.baseAddress, raw.count) } }
-        guard count >= 0 else { throw SystemCallError("read", context: path) }
-        return String(decoding: buffer[0..<count], as: UTF8.self)
+        var total = 0
+        while true {
+            if total == buffer.count {
+                guard buffer.count < 4 << 20 else { throw SystemCallError("read", errno: EFBIG, context: path) }
+                buffer += [UInt8](repeating: 0, count: buffer.count)
+            }
+            let count = buffer.withUnsafeMutableBytes { raw in
+                retryingOnInterrupt { Glibc.read(fd, raw.baseAddress! + total, raw.count - total) }
+            }
+            guard count >= 0 else { throw SystemCallError("read", context: path) }
+            if count == 0 { break }
+            total += count
+        }
+        return String(decoding: buffer[0..<total], as: UTF8.self)
     }
 }

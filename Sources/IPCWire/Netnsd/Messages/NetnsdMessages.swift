@@ -217,6 +217,9 @@ public struct SpawnWorkload: NetnsdMessage {
     /// Whether the workload is pid 1 of a new PID namespace (with its own /proc).
     /// On the wire it trails `seccomp_profile` and may be absent: then false.
     public var pidNamespace: Bool
+    /// cgroup memory/pids/cpu limits (each nil = unlimited). On the wire they
+    /// trail `pid_namespace` and may be absent: then none.
+    public var cgroupLimits: CgroupLimits
 
     public var descriptorCount: Int { stdio ? 3 : 0 }
 
@@ -225,8 +228,9 @@ public struct SpawnWorkload: NetnsdMessage {
     public init(
         cellID: CellID, path: String, arguments: [String], environment: [String] = [], workingDirectory: String = "/",
         uid: UInt32, gid: UInt32, workspace: String? = nil, limits: [ResourceLimit] = [], stdio: Bool = false,
-        seccompProfile: SeccompProfile = .baseline, pidNamespace: Bool = false
+        seccompProfile: SeccompProfile = .baseline, pidNamespace: Bool = false, cgroupLimits: CgroupLimits = CgroupLimits.unlimited
     ) throws(WireError) {
+        self.cgroupLimits = cgroupLimits
         self.pidNamespace = pidNamespace
         self.seccompProfile = seccompProfile
         self.stdio = stdio
@@ -278,6 +282,8 @@ public struct SpawnWorkload: NetnsdMessage {
         writer.write(stdio)
         writer.write(seccompProfile.rawValue)
         writer.write(pidNamespace)
+        // Left out when empty, so a daemon that predates the field still accepts the frame.
+        if !cgroupLimits.isEmpty { cgroupLimits.encode(to: &writer) }
     }
 
     public init(from reader: inout WireReader) throws(WireError) {
@@ -304,7 +310,8 @@ public struct SpawnWorkload: NetnsdMessage {
         self.limits = limits
         stdio = try reader.readBool("stdio")
         // Optional trailers, each absent only if all later ones are: a frame that
-        // ends after `stdio` asks for the baseline filter and no PID namespace.
+        // ends after `stdio` asks for the baseline filter, no PID namespace and no
+        // cgroup limits.
         if reader.remaining > 0 {
             let raw: UInt8 = try reader.read("seccomp_profile")
             guard let profile = SeccompProfile(rawValue: raw) else {
@@ -315,6 +322,7 @@ public struct SpawnWorkload: NetnsdMessage {
             seccompProfile = .baseline
         }
         pidNamespace = reader.remaining > 0 ? try reader.readBool("pid_namespace") : false
+        cgroupLimits = reader.remaining > 0 ? try CgroupLimits(from: &reader) : CgroupLimits.unlimited
         for (index, value) in (arguments + environment).enumerated() where value.utf8.count > Self.maxStringLength {
             throw .invalidField(field: "arguments/environment[\(index)]", reason: "longer than \(Self.maxStringLength) bytes")
         }
@@ -322,26 +330,53 @@ public struct SpawnWorkload: NetnsdMessage {
     }
 }
 
-/// The reply to `SpawnWorkload`: the parked workload's pid.
+/// The reply to `SpawnWorkload`: the parked workload's pid, and for each cgroup
+/// limit the request asked for, how it was applied (or why it was not).
 public struct WorkloadSpawned: NetnsdMessage {
     public static let messageType = MessageType.workloadSpawned
     public var cellID: CellID
     public var pid: Int32
+    /// One entry per requested limit, in the order memory, pids, cpu. On the wire
+    /// it trails `pid` and may be absent (earlier versions): then empty.
+    public var enforcement: [LimitEnforcement]
 
-    public init(cellID: CellID, pid: Int32) {
+    public init(cellID: CellID, pid: Int32, enforcement: [LimitEnforcement] = []) {
         self.cellID = cellID
         self.pid = pid
+        self.enforcement = enforcement
     }
+
+    /// The requested limits the workload runs without.
+    public var notEnforced: [LimitEnforcement] { enforcement.filter { !$0.isEnforced } }
 
     public func encode(to writer: inout WireWriter) {
         writer.write(cellID.value)
         writer.write(pid)
+        // Left out when empty, so a client that predates the field still accepts the reply.
+        guard !enforcement.isEmpty else { return }
+        writer.write(UInt8(enforcement.count))
+        for entry in enforcement { entry.encode(to: &writer) }
     }
 
     public init(from reader: inout WireReader) throws(WireError) {
         cellID = try CellIDCoding.read(&reader)
         pid = try reader.read("pid")
         guard pid > 0 else { throw .invalidField(field: "pid", reason: "must be positive") }
+        var enforcement: [LimitEnforcement] = []
+        if reader.remaining > 0 {
+            let count: UInt8 = try reader.read("enforcement")
+            guard Int(count) <= CgroupLimitKind.allCases.count else {
+                throw .invalidField(field: "enforcement", reason: "\(count) entries exceed \(CgroupLimitKind.allCases.count)")
+            }
+            for index in 0..<Int(count) {
+                let entry = try LimitEnforcement(from: &reader, index: index)
+                guard enforcement.allSatisfy({ $0.limit.rawValue < entry.limit.rawValue }) else {
+                    throw .invalidField(field: "enforcement[\(index)].limit", reason: "\(entry.limit) repeated or out of order (memory, pids, cpu)")
+                }
+                enforcement.append(entry)
+            }
+        }
+        self.enforcement = enforcement
     }
 }
 
