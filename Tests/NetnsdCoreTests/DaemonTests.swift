@@ -146,58 +146,83 @@ import Testing
         #expect(daemon.terminate() == 0)
     }
 
-    /// 50 clients each create a cell with a parked workload and disconnect
-    /// without destroying anything: no descriptor and no process is left.
-    @Test(.enabled(if: PrivilegedTest.shouldRun))
-    func fiftyDisconnectsWithoutDestroyLeaveNoDaemonDescriptorOrProcess() throws {
-        try PrivilegedTest.requireRoot()
-        let daemon = try RunningDaemon(arguments: ["--allow-uid", "0"])
-        let baseline = try daemon.settledDescriptors()
-        for index in 0..<50 {
-            var client = try NetnsdClient.connect(path: daemon.socketPath)
-            let id = try CellID("leak-\(index)")
-            let reply = try client.request(CreateCell(cellID: id, policy: try Self.policy()))
-            let spawned = try client.request(try SpawnWorkload(cellID: id, path: "/bin/sleep", arguments: ["sleep", "30"], uid: 65534, gid: 65534))
-            guard case .cellCreated = reply.message, case .workloadSpawned = spawned.message else {
-                Issue.record("cycle \(index): \(reply.message) / \(spawned.message)")
-                return
+    /// A daemon for the leak tests: cgroup leaves with limits (v2 root, v1 beneath
+    /// its own cgroups) and uplinks into a lab namespace, so every kind of thing a
+    /// cell owns outside its netns exists and can be counted afterwards.
+    static func withLeakLab(_ body: (WorkloadLimitTests.LimitedDaemon, _ leftovers: () throws -> [String]) throws -> Void) throws {
+        try withLab { lab in
+            let up = try lab.addNamespace("up")
+            let limited = try WorkloadLimitTests.LimitedDaemon(extraArguments: ["--uplink-pool", "10.203.0.0/22", "--uplink-netns", up.path])
+            try body(limited) {
+                let links = try lab.run(in: up, ["ip", "-o", "link", "show"]).stdout.split(separator: "\n").filter { $0.contains("cellosu") }
+                let tables = try lab.run(in: up, ["nft", "list", "tables"]).stdout.split(separator: "\n").filter { $0.contains("cellos_uplink") }
+                return (links + tables).map(String.init) + limited.liveLeaves()
             }
         }
-        #expect(try daemon.waitForDescriptors(baseline) == baseline, "\(daemon.listing())")
-        let deadline = Monotonic.milliseconds() + 5000
-        while !daemon.children().isEmpty && Monotonic.milliseconds() < deadline { usleep(20_000) }
-        #expect(daemon.children().isEmpty)
-        #expect(daemon.terminate() == 0)
     }
 
-    /// 200 create → spawn → start → exited → destroy cycles on one connection
-    /// leave no daemon descriptor and no process behind.
+    static let leakLimits = try! CgroupLimits(memoryMaxBytes: 64 << 20, pidsMax: 32, cpuPercent: 100)
+
+    /// 50 clients each create a cell (with an uplink) and a parked workload (in
+    /// its cgroup leaves) and disconnect without destroying anything: no
+    /// descriptor, process, veth, NAT table or cgroup leaf is left.
     @Test(.enabled(if: PrivilegedTest.shouldRun))
-    func twoHundredFullCyclesLeaveNoDaemonDescriptorOrProcess() throws {
+    func fiftyDisconnectsWithoutDestroyLeaveNothingBehind() throws {
         try PrivilegedTest.requireRoot()
-        let daemon = try RunningDaemon(arguments: ["--allow-uid", "0"])
-        var client = try NetnsdClient.connect(path: daemon.socketPath)
-        // One round trip first, so the connection is accepted before the baseline is taken.
-        _ = try client.request(DestroyCell(cellID: try CellID("warmup")))
-        let baseline = try daemon.settledDescriptors()
-        let policy = try Self.policy()
-        for index in 0..<200 {
-            let id = try CellID("cycle-\(index)")
-            let created = try client.request(CreateCell(cellID: id, policy: policy))
-            let spawned = try client.request(try SpawnWorkload(cellID: id, path: "/bin/true", arguments: ["true"], uid: 65534, gid: 65534))
-            let started = try client.request(StartWorkload(cellID: id))
-            let exited = try client.nextExit()
-            let destroyed = try client.request(DestroyCell(cellID: id))
-            guard case .cellCreated = created.message, case .workloadSpawned = spawned.message, case .workloadStarted = started.message,
-                exited.sameOutcome(as: WorkloadExited(cellID: id, exitCode: 0, signal: nil)),
-                destroyed.message == .cellDestroyed(CellDestroyed(cellID: id)) else {
-                Issue.record("cycle \(index): \(created.message) / \(spawned.message) / \(started.message) / \(exited) / \(destroyed.message)")
-                return
+        try Self.withLeakLab { limited, leftovers in
+            let daemon = limited.daemon
+            let baseline = try daemon.settledDescriptors()
+            for index in 0..<50 {
+                var client = try NetnsdClient.connect(path: daemon.socketPath)
+                let id = try CellID("leak-\(index)")
+                let reply = try client.request(CreateCell(cellID: id, policy: try Self.policy()))
+                let spawned = try client.request(try WorkloadLimitTests.spawn(id, ["/bin/sleep", "30"], Self.leakLimits))
+                guard case .cellCreated = reply.message, case .workloadSpawned = spawned.message else {
+                    Issue.record("cycle \(index): \(reply.message) / \(spawned.message)")
+                    return
+                }
             }
+            #expect(try daemon.waitForDescriptors(baseline) == baseline, "\(daemon.listing())")
+            let deadline = Monotonic.milliseconds() + 5000
+            while try (!daemon.children().isEmpty || !leftovers().isEmpty) && Monotonic.milliseconds() < deadline { usleep(20_000) }
+            #expect(daemon.children().isEmpty)
+            #expect(try leftovers() == [])
+            #expect(daemon.terminate() == 0)
         }
-        #expect(try daemon.waitForDescriptors(baseline) == baseline, "\(daemon.listing())")
-        #expect(daemon.children().isEmpty)
-        #expect(daemon.terminate() == 0)
+    }
+
+    /// 200 create → spawn → start → exited → destroy cycles on one connection,
+    /// each cell with an uplink and a workload in cgroup leaves with limits,
+    /// leave no daemon descriptor, process, veth, NAT table or cgroup leaf behind.
+    @Test(.enabled(if: PrivilegedTest.shouldRun))
+    func twoHundredFullCyclesLeaveNothingBehind() throws {
+        try PrivilegedTest.requireRoot()
+        try Self.withLeakLab { limited, leftovers in
+            let daemon = limited.daemon
+            var client = try NetnsdClient.connect(path: daemon.socketPath)
+            // One round trip first, so the connection is accepted before the baseline is taken.
+            _ = try client.request(DestroyCell(cellID: try CellID("warmup")))
+            let baseline = try daemon.settledDescriptors()
+            let policy = try Self.policy()
+            for index in 0..<200 {
+                let id = try CellID("cycle-\(index)")
+                let created = try client.request(CreateCell(cellID: id, policy: policy))
+                let spawned = try client.request(try WorkloadLimitTests.spawn(id, ["/bin/true"], Self.leakLimits))
+                let started = try client.request(StartWorkload(cellID: id))
+                let exited = try client.nextExit()
+                let destroyed = try client.request(DestroyCell(cellID: id))
+                guard case .cellCreated = created.message, case .workloadSpawned = spawned.message, case .workloadStarted = started.message,
+                    exited.sameOutcome(as: WorkloadExited(cellID: id, exitCode: 0, signal: nil)),
+                    destroyed.message == .cellDestroyed(CellDestroyed(cellID: id)) else {
+                    Issue.record("cycle \(index): \(created.message) / \(spawned.message) / \(started.message) / \(exited) / \(destroyed.message)")
+                    return
+                }
+            }
+            #expect(try daemon.waitForDescriptors(baseline) == baseline, "\(daemon.listing())")
+            #expect(daemon.children().isEmpty)
+            #expect(try leftovers() == [])
+            #expect(daemon.terminate() == 0)
+        }
     }
 
     @Test(.enabled(if: PrivilegedTest.shouldRun))

@@ -20,12 +20,12 @@ import Testing
         let hierarchies: CgroupHierarchies
         private var seen: Set<String> = []
 
-        init() throws {
+        init(extraArguments: [String] = []) throws {
             let hierarchy = try #require(WorkloadCgroupTests.v2Hierarchy(), "no cgroup v2 hierarchy on this machine")
             root = "\(hierarchy)/cellos-netnsd-limits-\(getpid())"
             try #require(mkdir(root, 0o755) == 0, "mkdir \(root): errno \(errno)")
             do {
-                daemon = try DaemonTests.RunningDaemon(arguments: ["--allow-uid", "0", "--cgroup-root", root])
+                daemon = try DaemonTests.RunningDaemon(arguments: ["--allow-uid", "0", "--cgroup-root", root] + extraArguments)
             } catch {
                 rmdir(root)
                 throw error
@@ -50,6 +50,20 @@ import Testing
             }
             seen.formUnion(paths.values)
             return paths
+        }
+
+        /// Every `cell-*` leaf the daemon has now: under the v2 root and in the
+        /// v1 directories beneath its own cgroups.
+        func liveLeaves() -> [String] {
+            var parents = [root]
+            for controller in ["memory", "pids", "cpu"] {
+                if case .success(let own) = hierarchies.ownDirectory(for: controller) {
+                    parents.append("\(own)/\(CgroupControllers.v1Subdirectory)")
+                }
+            }
+            return parents.flatMap { parent in
+                ((try? FileManager.default.contentsOfDirectory(atPath: parent)) ?? []).filter { $0.hasPrefix("cell-") }.map { "\(parent)/\($0)" }
+            }
         }
 
         /// Waits until none of `paths` exists; returns those still there.
