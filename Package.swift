@@ -50,7 +50,7 @@ let package = Package(
 
         // Per-executable logic, testable without the executable.
         .target(name: "BrokerCore", dependencies: ["IPCWire", "CShim", "HelperRuntime", .product(name: "Crypto", package: "swift-crypto")]),
-        .target(name: "NetnsdCore", dependencies: ["IPCWire", "NetworkNamespaces", "CCap", "CMnl", "CNftables", "CSeccomp", "CNetnsdShim", "CShim", "HelperRuntime"]),
+        .target(name: "NetnsdCore", dependencies: ["IPCWire", "NetworkNamespaces", "CCap", "CMnl", "CNftables", "CSeccomp", "CNetnsdShim", "CShim", "HelperRuntime", "FlowlogCore"]),
         .target(name: "DNSProxyCore", dependencies: ["IPCWire", "CShim", "CDNSProxyShim", "HelperRuntime"]),
         .target(name: "FlowlogCore", dependencies: ["IPCWire", "NetworkNamespaces", "CMnl", "CCap", "CShim", "HelperRuntime"]),
 
@@ -93,7 +93,7 @@ let package = Package(
         .target(name: "CNetnsdShim"),
         .testTarget(
             name: "NetnsdCoreTests",
-            dependencies: ["NetnsdCore", "HelperRuntime", "NetworkNamespaces", "IPCWire", "CellosTestLab", "cellos-netnsd"]),
+            dependencies: ["NetnsdCore", "FlowlogCore", "HelperRuntime", "NetworkNamespaces", "IPCWire", "CellosTestLab", "cellos-netnsd"]),
     ]
 )
 

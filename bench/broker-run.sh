@@ -26,10 +26,24 @@ command -v bwrap >/dev/null || { echo "bwrap missing: apt-get install -y bubblew
 
 work=$(mktemp -d)
 daemon=
-cleanup() { [ -n "$daemon" ] && kill "$daemon" 2>/dev/null && wait "$daemon" 2>/dev/null; rm -rf "$work"; }
+# netnsd runs as deployed: with a cgroup root, so each workload gets its leaves
+# (the spec's default limits are applied) and, once the workload's cgroup is
+# empty, netnsd ends the cell's flow log (the flow log then stops without
+# waiting out the kernel's NFLOG flush timeout).
+cgroup_root=
+for hierarchy in /sys/fs/cgroup /sys/fs/cgroup/unified; do
+    if [ -e "$hierarchy/cgroup.controllers" ]; then cgroup_root=$hierarchy/cellos-bench-$$; break; fi
+done
+cleanup() {
+    [ -n "$daemon" ] && kill "$daemon" 2>/dev/null && wait "$daemon" 2>/dev/null
+    [ -n "$cgroup_root" ] && rmdir "$cgroup_root" 2>/dev/null
+    rm -rf "$work"
+}
 trap cleanup EXIT
+cgroup_args=()
+if [ -n "$cgroup_root" ]; then mkdir "$cgroup_root"; cgroup_args=(--cgroup-root "$cgroup_root"); fi
 
-"$bin/cellos-netnsd" --socket "$work/netnsd.sock" --allow-uid 0 2>"$work/netnsd.log" &
+"$bin/cellos-netnsd" --socket "$work/netnsd.sock" --allow-uid 0 "${cgroup_args[@]}" 2>"$work/netnsd.log" &
 daemon=$!
 for _ in $(seq 200); do grep -q "listening on" "$work/netnsd.log" && break; sleep 0.05; done
 cat >"$work/minimal.json" <<'SPEC'

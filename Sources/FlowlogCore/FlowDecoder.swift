@@ -7,6 +7,8 @@ public struct FlowDecoder: Sendable {
     /// The last NFULA_SEQ seen: the kernel numbers every packet it logs to the
     /// group, so a jump means packets lost to a full socket buffer.
     var lastSequence: UInt32?
+    /// netnsd ended the log (`NflogSocket.endLog`): everything logged is in the socket.
+    public private(set) var logEnded = false
 
     public init(prefix: String = FlowPrefixParser.defaultPrefix, flowCapacity: Int = 65_536) {
         prefixParser = FlowPrefixParser(prefix: prefix)
@@ -39,8 +41,13 @@ public struct FlowDecoder: Sendable {
         case NetlinkMessageType.noop, NetlinkMessageType.done:
             return
         case NetlinkMessageType.error:
-            // An ack (error 0) is not a failure; anything else is.
-            if message.errorCode != 0 { stats.netlinkErrors += 1 }
+            // An ack (error 0) is not a failure; anything else is. The ack of
+            // netnsd's UNBIND says the kernel flushed everything: the log is complete.
+            if message.errorCode != 0 {
+                stats.netlinkErrors += 1
+            } else if message.sequence == NflogProtocol.endOfLogSequence {
+                logEnded = true
+            }
             return
         default:
             stats.netlinkErrors += 1

@@ -45,7 +45,9 @@ public struct FlowListener: ~Copyable {
                     if signal == SIGUSR1 { report() } else { stop = true }
                 }
                 if stop {
-                    try drainTail(milliseconds: NflogSocketConfiguration.finalDrainMilliseconds)
+                    // A log netnsd ended is complete once the socket is empty;
+                    // otherwise the kernel may still hold a partial batch.
+                    try drainTail(milliseconds: decoder.logEnded ? 0 : NflogSocketConfiguration.finalDrainMilliseconds)
                     report()
                     return
                 }

@@ -42,6 +42,10 @@ public enum NflogProtocol {
         public static let unbind: UInt8 = 2
     }
 
+    /// The sequence number of the end-of-log marker: the ack of the UNBIND with
+    /// which netnsd ends a cell's log (`NflogSocket.endLog`). "CLOG".
+    public static let endOfLogSequence: UInt32 = 0x434C_4F47
+
     /// NFULNL_COPY_PACKET: copy (up to the copy range of) the packet itself.
     public static let copyPacket: UInt8 = 2
     /// NFULNL_CFG_F_SEQ | NFULNL_CFG_F_SEQ_GLOBAL.

@@ -96,6 +96,28 @@ public enum NflogSocket {
         _ fd: borrowing OwnedFD, name: String, group: UInt16, sequence: UInt32, portID: UInt32,
         _ build: (UnsafeMutablePointer<nlmsghdr>) -> Void
     ) throws(NflogSocketError) {
+        try send(fd, name: name, group: group, sequence: sequence, build)
+        try awaitAck(fd, name: name, group: group, sequence: sequence, portID: portID)
+    }
+
+    /// Ends the log of `group` on `fd` (netnsd's copy of a cell's NFLOG socket),
+    /// once nothing in the cell can send any more (its workload and everything it
+    /// forked are gone). NFULNL_CFG_CMD_UNBIND destroys the instance, and the
+    /// kernel first flushes the partial batch it holds to the socket; the ack that
+    /// follows it carries `NflogProtocol.endOfLogSequence`. The socket's reader
+    /// (cellos-flowlog, which consumes the ack: nothing waits for it here) then
+    /// knows its log is complete and need not wait out the flush timeout.
+    public static func endLog(_ fd: borrowing OwnedFD, group: UInt16) throws(NflogSocketError) {
+        try send(fd, name: "NFULNL_CFG_CMD_UNBIND", group: group, sequence: NflogProtocol.endOfLogSequence) {
+            mnl_attr_put($0, NflogProtocol.ConfigAttribute.command, 1, [NflogProtocol.Command.unbind])
+        }
+    }
+
+    /// Sends one NFULNL_MSG_CONFIG message for `group`, asking for an ack.
+    static func send(
+        _ fd: borrowing OwnedFD, name: String, group: UInt16, sequence: UInt32,
+        _ build: (UnsafeMutablePointer<nlmsghdr>) -> Void
+    ) throws(NflogSocketError) {
         var buffer = [UInt8](repeating: 0, count: 256)
         let length = buffer.withUnsafeMutableBytes { raw -> Int in
             let message = mnl_nlmsg_put_header(raw.baseAddress)!
@@ -111,8 +133,12 @@ public enum NflogSocket {
             return Int(message.pointee.nlmsg_len)
         }
         do {
-            try systemCall("send(\(name))") { buffer.withUnsafeBytes { send(fd.rawValue, $0.baseAddress, length, 0) } }
+            try systemCall("send(\(name))") { buffer.withUnsafeBytes { Glibc.send(fd.rawValue, $0.baseAddress, length, 0) } }
         } catch { throw .system(error) }
+    }
+
+    /// Waits for the ack of `sequence`, discarding logged packets before it.
+    static func awaitAck(_ fd: borrowing OwnedFD, name: String, group: UInt16, sequence: UInt32, portID: UInt32) throws(NflogSocketError) {
         var reply = [UInt8](repeating: 0, count: 64 << 10)
         while true {
             let received: Int

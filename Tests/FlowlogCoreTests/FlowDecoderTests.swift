@@ -55,6 +55,19 @@ import Glibc
         #expect(decoder.table.flows.count == 2)
     }
 
+    /// Only an ack (error 0) with the end-of-log sequence ends the log: an ack of
+    /// another request, or an error with that sequence, does not.
+    @Test func theEndOfLogAckEndsTheLog() {
+        var decoder = FlowDecoder()
+        _ = run(Netlink.error(0, sequence: 7) + Netlink.error(-1, sequence: NflogProtocol.endOfLogSequence), decoder: &decoder)
+        #expect(!decoder.logEnded)
+        #expect(decoder.stats.netlinkErrors == 1)
+        let events = run(Netlink.loggedPacket(prefix: "cellos-flow drop r1", payload: Self.udpPayload) + Netlink.error(0, sequence: NflogProtocol.endOfLogSequence), decoder: &decoder)
+        #expect(events.count == 1)
+        #expect(decoder.logEnded)
+        #expect(decoder.stats.netlinkErrors == 1)
+    }
+
     @Test func foreignPrefixesAreCountedNotEmitted() {
         let datagram = Netlink.loggedPacket(prefix: "somebody-else ", payload: Self.udpPayload)
             + Netlink.loggedPacket(prefix: nil, payload: Self.udpPayload)

@@ -22,8 +22,8 @@ enum Netlink {
         Bytes.padded(Bytes.host16(UInt16(4 + value.count)) + Bytes.host16(type) + value)
     }
 
-    static func error(_ code: Int32) -> [UInt8] {
-        message(type: NetlinkMessageType.error, payload: Bytes.host32(UInt32(bitPattern: code)) + Array(repeating: 0, count: 16))
+    static func error(_ code: Int32, sequence: UInt32 = 0) -> [UInt8] {
+        message(type: NetlinkMessageType.error, sequence: sequence, payload: Bytes.host32(UInt32(bitPattern: code)) + Array(repeating: 0, count: 16))
     }
 
     /// An NFULNL_MSG_PACKET message: nfgenmsg then the given attributes.

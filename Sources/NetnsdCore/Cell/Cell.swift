@@ -1,3 +1,4 @@
+import FlowlogCore
 import IPCWire
 import NetworkNamespaces
 
@@ -48,6 +49,15 @@ public struct Cell: ~Copyable {
         self.dnsUDP = dnsUDP
         self.dnsTCP = dnsTCP
         self.flowLog = flowLog
+    }
+
+    /// Flushes and ends the cell's flow log (`NflogSocket.endLog`), once nothing
+    /// in the cell can send any more; a cell without an NFLOG socket has none.
+    func endFlowLog() throws {
+        switch flowLog {
+        case .some(let socket): try NflogSocket.endLog(socket, group: policy.nflogGroup)
+        case .none: break
+        }
     }
 
     /// Per-rule counters of the cell's table.

@@ -349,11 +349,17 @@ public final class NetnsdSession: @unchecked Sendable {
                 let outcome = workload.waitForExit()
                 // Whatever the workload left running in its cgroup ends with it.
                 cgroups?.killAll()
-                cgroups?.remove()
+                let nothingLeft = cgroups?.remove() ?? workload.ownsPIDNamespace
                 lock.lock()
                 if let slot = slots[id], slot.workload === workload {
                     slot.phase = .exited
                     slot.workload = nil
+                    // Nothing in the cell can send any more: flush and end its flow
+                    // log before the client learns of the exit, so the flow log
+                    // reader has everything once WorkloadExited arrives. (With
+                    // processes possibly left, the log stays open: their packets
+                    // must still be logged.)
+                    if nothingLeft { Self.endFlowLog(slot) }
                 }
                 liveReapers -= 1
                 lock.unlock()
@@ -369,6 +375,16 @@ public final class NetnsdSession: @unchecked Sendable {
             try? workload.signal(SIGKILL)
             _ = workload.waitForExit()
             cgroups?.remove()
+        }
+    }
+
+    private static func endFlowLog(_ slot: Slot) {
+        switch slot.cell {
+        case .some(let cell):
+            do { try cell.endFlowLog() } catch {
+                NetnsdLog.write("cell \(cell.id): ending the flow log of group \(cell.policy.nflogGroup): \(error)")
+            }
+        case .none: return
         }
     }
 

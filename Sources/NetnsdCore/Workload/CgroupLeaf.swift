@@ -71,18 +71,21 @@ final class CgroupLeaf: Sendable {
     /// Removes the leaf once its last process is gone, waiting at most
     /// `timeoutMilliseconds` (v2: `populated 0` in cgroup.events; v1, which has
     /// no such file: an empty cgroup.procs, and rmdir retried while EBUSY).
-    func remove(timeoutMilliseconds: Int = 2000) {
+    /// Whether the leaf is gone (so was every process in it).
+    @discardableResult
+    func remove(timeoutMilliseconds: Int = 2000) -> Bool {
         let deadline = Monotonic.milliseconds() + Int64(timeoutMilliseconds)
         while isPopulated && Monotonic.milliseconds() < deadline { usleep(5_000) }
         while rmdir(path) != 0 {
             let error = errno
-            if error == ENOENT { return }
+            if error == ENOENT { return true }
             guard error == EBUSY, Monotonic.milliseconds() < deadline else {
                 NetnsdLog.write("cannot remove cgroup \(path): \(SystemCallError("rmdir", errno: error, context: path))")
-                return
+                return false
             }
             usleep(5_000)
         }
+        return true
     }
 
     private var isPopulated: Bool {

@@ -11,10 +11,14 @@ import IPCWire
 final class ParkedWorkload: @unchecked Sendable {
     // @unchecked: `startPipe` is only touched under the owning session's lock.
     let pid: pid_t
+    /// It is pid 1 of its own PID namespace: when it ends, the kernel has ended
+    /// everything else in there before its parent can reap it.
+    let ownsPIDNamespace: Bool
     private var startPipe: OwnedFD?
 
-    private init(pid: pid_t, startPipe: consuming OwnedFD) {
+    private init(pid: pid_t, ownsPIDNamespace: Bool, startPipe: consuming OwnedFD) {
         self.pid = pid
+        self.ownsPIDNamespace = ownsPIDNamespace
         self.startPipe = .some(startPipe)
     }
 
@@ -71,7 +75,7 @@ final class ParkedWorkload: @unchecked Sendable {
             throw .setupFailed(cell: request.cellID.value, step: "spawning the workload", reason: "\(error)")
         }
         readEnd.close()
-        return ParkedWorkload(pid: pid, startPipe: writeEnd)
+        return ParkedWorkload(pid: pid, ownsPIDNamespace: request.pidNamespace, startPipe: writeEnd)
     }
 
     /// Releases the parked workload into `execve`. Only once.

@@ -110,17 +110,26 @@ final class WorkloadCgroups: Sendable {
 
     /// Removes every leaf once empty: the v2 leaf first (it empties last, as it
     /// holds every process), then the v1 leaves and their `cellos` parent when no
-    /// other workload uses it.
-    func remove() {
-        for leaf in leaves { Self.remove(leaf) }
+    /// other workload uses it. Returns whether the v2 leaf went, i.e. nothing the
+    /// workload forked is left.
+    @discardableResult
+    func remove() -> Bool {
+        var emptied = true
+        for (index, leaf) in leaves.enumerated() {
+            let removed = Self.remove(leaf)
+            if index == 0 { emptied = removed }
+        }
+        return emptied
     }
 
-    private static func remove(_ leaf: CgroupLeaf, timeoutMilliseconds: Int = 2000) {
-        leaf.remove(timeoutMilliseconds: timeoutMilliseconds)
-        guard leaf.version == .v1 else { return }
+    @discardableResult
+    private static func remove(_ leaf: CgroupLeaf, timeoutMilliseconds: Int = 2000) -> Bool {
+        let removed = leaf.remove(timeoutMilliseconds: timeoutMilliseconds)
+        guard leaf.version == .v1 else { return removed }
         let parent = String(leaf.path[..<(leaf.path.lastIndex(of: "/") ?? leaf.path.endIndex)])
         // ENOTEMPTY/EBUSY while other workloads' leaves are there; EACCES where
         // only the startup could make it (CgroupControllers.prepareV1Parent).
         _ = rmdir(parent)
+        return removed
     }
 }
