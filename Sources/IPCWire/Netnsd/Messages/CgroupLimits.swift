@@ -59,6 +59,8 @@ public struct CgroupLimits: Equatable, Sendable {
         memoryMaxBytes = try reader.readOptional("cgroup_limits.memory_max")
         pidsMax = try reader.readOptional("cgroup_limits.pids_max")
         cpuPercent = try reader.readOptional("cgroup_limits.cpu_percent")
+        // Strict: encoders leave an empty block out, so one decoding as empty is malformed.
+        guard !isEmpty else { throw .invalidField(field: "cgroup_limits", reason: "present but empty (no limits are sent as no block)") }
         try validate()
     }
 }

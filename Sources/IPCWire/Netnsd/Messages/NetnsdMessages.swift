@@ -365,8 +365,8 @@ public struct WorkloadSpawned: NetnsdMessage {
         var enforcement: [LimitEnforcement] = []
         if reader.remaining > 0 {
             let count: UInt8 = try reader.read("enforcement")
-            guard Int(count) <= CgroupLimitKind.allCases.count else {
-                throw .invalidField(field: "enforcement", reason: "\(count) entries exceed \(CgroupLimitKind.allCases.count)")
+            guard (1...CgroupLimitKind.allCases.count).contains(Int(count)) else {
+                throw .invalidField(field: "enforcement", reason: "\(count) entries, expected 1-\(CgroupLimitKind.allCases.count) (none are sent as no list)")
             }
             for index in 0..<Int(count) {
                 let entry = try LimitEnforcement(from: &reader, index: index)
