@@ -85,6 +85,29 @@ import Testing
         run.data(ofType: ".network_flow_decision").contains { $0["rule"] as? String == "dns" }
     }
 
+    /// `namespaces: ["pid"]` makes the workload pid 1 of its own PID namespace
+    /// (its /proc shows only its own processes); without it, it is not.
+    @Test(.enabled(if: PrivilegedTest.shouldRun))
+    func pidNamespaceFromTheSpec() throws {
+        try PrivilegedTest.requireRoot()
+        try withCellLab { cell in
+            let script = #"echo "pid=$$ procs=$(ls -d /proc/[0-9]* | wc -l)""#
+            let isolated = try cell.broker(["--spec", try cell.specFile(id: "e2e-pidns", argv: ["/bin/bash", "-c", script], namespaces: ["pid", "mount"])])
+            #expect(isolated.result.status == 0, "\(isolated.result.stderr)")
+            func processes(_ run: CellLab.Run) -> Int {
+                Int(run.result.stdout.split(separator: "=").last?.trimmingCharacters(in: .whitespacesAndNewlines) ?? "") ?? -1
+            }
+            // bash, the $(...) subshell, ls and wc: nothing of the host's.
+            #expect(isolated.result.stdout.hasPrefix("pid=1 procs="), "\(isolated.result.stdout)")
+            #expect((1...4).contains(processes(isolated)), "\(isolated.result.stdout)")
+            let shared = try cell.broker(["--spec", try cell.specFile(id: "e2e-nopidns", argv: ["/bin/bash", "-c", script])])
+            #expect(shared.result.status == 0, "\(shared.result.stderr)")
+            #expect(!shared.result.stdout.hasPrefix("pid=1 "), "\(shared.result.stdout)")
+            // The lab's netnsd, dnsmasq, socat, the broker and its helpers at least.
+            #expect(processes(shared) > 4, "\(shared.result.stdout)")
+        }
+    }
+
     /// A workload that outlives its timeout is stopped and the broker exits 124.
     @Test(.enabled(if: PrivilegedTest.shouldRun))
     func timeoutStopsTheWorkload() throws {

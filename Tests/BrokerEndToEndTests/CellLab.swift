@@ -116,13 +116,13 @@ final class CellLab {
     /// A spec file whose DNS upstream is the lab's dnsmasq.
     func specFile(
         id: String, argv: [String], egress: String = #"[{"protocol": "tcp", "address": "192.0.2.80", "port": 8080}]"#, timeout: String = "20s",
-        limits: String? = nil
+        limits: String? = nil, namespaces: [String]? = nil
     ) throws -> String {
         let argvJSON = String(data: try JSONSerialization.data(withJSONObject: argv), encoding: .utf8)!
         let text = """
             {"version": 1, "id": "\(id)", "argv": \(argvJSON), "env": {"PATH": "/usr/bin:/bin"}, "timeout": "\(timeout)", "grace": "500ms",
              "dns": {"allow": ["allowed.cellos.test"], "query_types": ["A", "AAAA"], "upstream": "192.0.2.53"},
-             "egress": \(egress)\(limits.map { ", \"limits\": \($0)" } ?? "")}
+             "egress": \(egress)\(limits.map { ", \"limits\": \($0)" } ?? "")\(namespaces.map { ", \"namespaces\": [\($0.map { "\"\($0)\"" }.joined(separator: ", "))]" } ?? "")}
             """
         let path = "\(directory)/\(id).json"
         try text.write(toFile: path, atomically: true, encoding: .utf8)

@@ -35,6 +35,8 @@ public enum CellRequests {
     /// The SpawnWorkload for `spec`, with the broker's stdio travelling along.
     /// `argv[0]` without a slash is looked up in the spec's own `PATH` (the
     /// workload's environment, not the broker's); netnsd needs an absolute path.
+    /// Of `namespaces`, only `pid` is a request: netnsd gives every workload new
+    /// mount, IPC and UTS namespaces anyway.
     public static func spawnWorkload(_ spec: CellSpec) throws(Refused) -> SpawnWorkload {
         let path = try executablePath(spec.argv[0], searchPath: spec.environment["PATH"] ?? "")
         do {
@@ -43,7 +45,7 @@ public enum CellRequests {
                 environment: spec.environment.sorted { $0.key < $1.key }.map { "\($0.key)=\($0.value)" },
                 workingDirectory: spec.workingDirectory, uid: spec.uid, gid: spec.gid,
                 limits: [try ResourceLimit(name: "nofile", soft: UInt64(spec.limits.openFiles), hard: UInt64(spec.limits.openFiles))],
-                stdio: true, cgroupLimits: try cgroupLimits(spec.limits))
+                stdio: true, pidNamespace: spec.namespaces.contains(.pid), cgroupLimits: try cgroupLimits(spec.limits))
         } catch {
             throw Refused(description: "\(error)")
         }
