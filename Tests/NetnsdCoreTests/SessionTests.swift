@@ -208,6 +208,22 @@ import Testing
         #expect(session.state(of: try CellID("host")) == nil)
     }
 
+    /// DestroyCell tears the cell down at once but closes its descriptors only when
+    /// the server says the reply is out (closing the libnftables socket right after
+    /// a commit waits for an RCU grace period; the client should not).
+    @Test(.enabled(if: PrivilegedTest.shouldRun))
+    func destroyedCellsCloseAfterTheReply() throws {
+        try PrivilegedTest.requireRoot()
+        let before = try OpenDescriptors.count()
+        let session = NetnsdSession(peer: Self.peer)
+        _ = session.handle(try Self.createFrame("late"))
+        let reply = session.handle(try Self.destroyFrame("late"))
+        #expect(try NetnsdFrame.decode(header: reply.header, payload: reply.payload, descriptorCount: 0) == .cellDestroyed(CellDestroyed(cellID: try CellID("late"))))
+        #expect(try OpenDescriptors.count() == before + 4)
+        session.closeDestroyedCells()
+        #expect(try OpenDescriptors.count() == before)
+    }
+
     @Test(.enabled(if: PrivilegedTest.shouldRun))
     func destroyAllClosesEveryCellsDescriptors() throws {
         try PrivilegedTest.requireRoot()

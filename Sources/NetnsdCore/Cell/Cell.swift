@@ -70,9 +70,23 @@ public struct Cell: ~Copyable {
     /// goes away with the descriptors, which close when this returns (also when a
     /// removal fails, after every step was tried).
     public consuming func destroy() throws {
+        try tearDown()
+    }
+
+    /// `destroy()` without the closing: the uplink, pin and (attached) table go,
+    /// the descriptors stay open until the value is dropped. The session drops it
+    /// only after DestroyCell's reply is out, because closing the libnftables
+    /// socket can wait an RCU grace period (see `NftablesSession`). Idempotent.
+    public mutating func tearDown() throws {
         var failure: (any Error)?
-        do { try uplink?.release() } catch { failure = error }
-        do { try pin?.remove() } catch { failure = failure ?? error }
+        if let lease = uplink {
+            uplink = nil
+            do { try lease.release() } catch { failure = error }
+        }
+        if let pinned = pin {
+            pin = nil
+            do { try pinned.remove() } catch { failure = failure ?? error }
+        }
         if origin == .attached {
             do { try CellFirewall.remove(through: firewall) } catch { failure = failure ?? error }
         }

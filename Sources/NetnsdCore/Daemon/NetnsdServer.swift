@@ -219,6 +219,7 @@ public final class NetnsdServer: @unchecked Sendable {
                 NetnsdLog.write("replying to \(peer): \(error)")
                 return
             }
+            session.closeDestroyedCells()
         }
     }
 }

@@ -39,6 +39,9 @@ public final class NetnsdSession: @unchecked Sendable {
 
     private final class Slot {
         var cell: Cell?
+        /// Torn down by DestroyCell, its descriptors still open until the reply is
+        /// out (`closeDestroyedCells`).
+        var closing: Cell?
         var state: CellState
         var workload: ParkedWorkload?
         var cgroups: WorkloadCgroups?
@@ -187,16 +190,25 @@ public final class NetnsdSession: @unchecked Sendable {
         guard let slot = slots[id] else {
             return Self.error(ErrorCode.unknownCell, "no cell \(id) on this connection", requestID)
         }
-        if let cell = slot.cell.take() {
+        if var cell = slot.cell.take() {
             slot.state = .destroyed
             Self.kill(slot)
             do {
-                try cell.destroy()
+                try cell.tearDown()
             } catch {
                 return Self.error(ErrorCode.setupFailed, "destroying cell \(id): \(error)", requestID)
             }
+            slot.closing = consume cell
         }
         return NetnsdFrame.make(CellDestroyed(cellID: id), requestID: requestID, flags: .response)
+    }
+
+    /// Closes the descriptors of cells DestroyCell tore down; the server calls it
+    /// once the reply is sent, so the client does not wait for the kernel.
+    public func closeDestroyedCells() {
+        lock.lock()
+        defer { lock.unlock() }
+        for slot in slots.values { slot.closing = nil }
     }
 
     private func readCounters(_ id: CellID, requestID: UInt32) -> Frame {
@@ -226,6 +238,7 @@ public final class NetnsdSession: @unchecked Sendable {
         defer { lock.unlock() }
         var count = 0
         for (id, slot) in slots {
+            slot.closing = nil
             guard let cell = slot.cell.take() else { continue }
             slot.state = .destroyed
             Self.kill(slot)
