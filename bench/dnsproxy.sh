@@ -10,7 +10,7 @@
 #
 # Needs root (setpriv to drop to 65534), Debian packages knot dnsperf dnsdist
 # dnsmasq-base, and builds cellos-dnsproxy in release mode (scratch path $CELLOS_BENCH_SCRATCH,
-# default .build-bench).
+# default .build-bench). CELLOS_BENCH_PROXY_ARGS adds flags to the proxy (e.g. "--upstream-sockets 1").
 # Prints queries/s, average latency, lost queries and peak RSS per target, and
 # each as a ratio to dnsdist. p99 latency: dnsperf 2.10 has no percentile output,
 # so a second, shorter run with dnsperf -v per target gives it (see docs).
@@ -80,7 +80,7 @@ dnsmasq_pid=$!
 touch "$work/events.jsonl" && chown 65534:65534 "$work/events.jsonl"
 setpriv --reuid=65534 --regid=65534 --clear-groups --inh-caps=-all --bounding-set=-all -- \
     "$proxy_bin" --listen "127.0.0.1:$cellos_port" --upstream "127.0.0.1:$upstream_port" \
-    --allow '*.bench.test' --cell-id bench --events "$work/events.jsonl" 2>"$work/cellos.log" & pids+=($!)
+    --allow '*.bench.test' --cell-id bench --events "$work/events.jsonl" ${CELLOS_BENCH_PROXY_ARGS:-} 2>"$work/cellos.log" & pids+=($!)
 cellos_pid=$!
 
 # Wait until every target answers.
