@@ -52,7 +52,7 @@ struct spawn_plan {
     int child_errno;
 };
 
-static int _Noreturn child_fail(struct spawn_plan *plan) {
+static _Noreturn void child_fail(struct spawn_plan *plan) {
     plan->child_errno = errno;
     _exit(127);
 }
