@@ -42,6 +42,34 @@ import Testing
         #expect(Self.isGone(supervisor.pid))
     }
 
+    /// Two helpers started without waiting, then READY from each; stopped
+    /// together: `requestStop` sends SIGTERM at once (the polite helper ends
+    /// before `stop` is called), `stop` then waits out the grace and SIGKILLs the
+    /// one ignoring SIGTERM.
+    @Test func helpersStartAndStopTogether() throws {
+        let polite = try HelperSupervisor(
+            starting: Self.shell(#"exec 5>>"$1"; trap 'echo "{\"stats\":{}}" >&5; exit 0' TERM; "# + Self.ready + "while :; do sleep 0.05; done"),
+            descriptors: DescriptorSet())
+        let stubborn = try HelperSupervisor(starting: Self.shell("trap '' TERM; " + Self.ready + "while :; do sleep 0.05; done"), descriptors: DescriptorSet())
+        try polite.waitUntilReady()
+        try stubborn.waitUntilReady()
+        try polite.waitUntilReady()  // a second wait is a no-op
+        polite.requestStop()
+        stubborn.requestStop()
+        var ended: HelperExit?
+        for _ in 0..<1000 where ended == nil {
+            ended = polite.exitIfEnded()
+            if ended == nil { usleep(5000) }
+        }
+        #expect(ended == HelperExit(termination: .exited(0), signalSent: SIGTERM))
+        let (politeExit, lines) = polite.stop(graceMilliseconds: 400)
+        let (stubbornExit, _) = stubborn.stop(graceMilliseconds: 400)
+        #expect(politeExit == ended)
+        #expect(lines.map { String(decoding: $0, as: UTF8.self) } == [#"{"stats":{}}"#])
+        #expect(stubbornExit == HelperExit(termination: .signaled(SIGKILL), signalSent: SIGKILL))
+        #expect(Self.isGone(polite.pid) && Self.isGone(stubborn.pid))
+    }
+
     @Test func helperDyingMidRunIsNoticed() throws {
         let supervisor = try HelperSupervisor(launch: Self.shell(Self.ready + #"echo '{"last":1}' >> "$1"; exit 9"#), descriptors: DescriptorSet())
         var exit: HelperExit?

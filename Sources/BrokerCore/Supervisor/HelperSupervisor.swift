@@ -177,7 +177,7 @@ public final class HelperSupervisor {
         if let exit { return exit }
         var status: Int32 = 0
         guard retryingOnInterrupt({ waitpid(pid, &status, WNOHANG) }) == pid else { return nil }
-        exit = HelperExit(termination: Self.termination(status), signalSent: nil)
+        exit = HelperExit(termination: Self.termination(status), signalSent: terminateSentAt == nil ? nil : SIGTERM)
         return exit
     }
 
