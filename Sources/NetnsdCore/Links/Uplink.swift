@@ -19,11 +19,11 @@ public enum Uplink {
         let nat = try NetworkNamespace.run(in: uplink) { () throws -> SharedNftablesSession in
             try createVethPair(host: slot.hostInterface, peer: UplinkSlot.cellInterface, peerNamespace: cellFD)
             let index = try interfaceIndex(slot.hostInterface)
-            try addAddress(index: index, slot.hostAddress, context: slot.hostInterface)
+            try addAddress(index: index, slot.hostAddress, prefixLength: UplinkSlot.prefixLength, context: slot.hostInterface)
             try LinkControl.setUpHere(index: index)
             try enableForwarding(path: forwardingPath)
             if let host6 = slot.hostAddress6 {
-                try addAddress6(index: index, host6, context: slot.hostInterface)
+                try addAddress(index: index, host6, prefixLength: UplinkSlot.prefixLength6, context: slot.hostInterface)
                 try enableForwarding(path: forwardingPath6)
             }
             let session = try NftablesSession()
@@ -32,12 +32,12 @@ public enum Uplink {
         }
         try NetworkNamespace.run(in: cell) {
             let index = try interfaceIndex(UplinkSlot.cellInterface)
-            try addAddress(index: index, slot.cellAddress, context: UplinkSlot.cellInterface)
+            try addAddress(index: index, slot.cellAddress, prefixLength: UplinkSlot.prefixLength, context: UplinkSlot.cellInterface)
             try LinkControl.setUpHere(index: index)
-            try addDefaultRoute(via: slot.hostAddress)
+            try addDefaultRoute(via: slot.hostAddress, index: index)
             if let cell6 = slot.cellAddress6, let host6 = slot.hostAddress6 {
-                try addAddress6(index: index, cell6, context: UplinkSlot.cellInterface)
-                try addDefaultRoute6(via: host6, index: index)
+                try addAddress(index: index, cell6, prefixLength: UplinkSlot.prefixLength6, context: UplinkSlot.cellInterface)
+                try addDefaultRoute(via: host6, index: index)
             }
         }
         return nat
@@ -119,73 +119,42 @@ public enum Uplink {
         }
     }
 
-    static func addAddress(index: Int32, _ address: IPAddress, context: String) throws(SystemCallError) {
+    /// `address/prefixLength` on the interface `index`, IPv4 or IPv6 by the
+    /// address. An IPv6 address gets `IFA_F_NODAD`: duplicate address detection
+    /// would keep it "tentative" for about a second (unusable as a source, so the
+    /// cell's first connection would fail or wait), and nothing else can be on a
+    /// veth the daemon just made with addresses from its own pool.
+    static func addAddress(index: Int32, _ address: IPAddress, prefixLength: Int, context: String) throws(SystemCallError) {
         try RouteNetlink.request(
-            type: Int32(RTM_NEWADDR), flags: Int32(NLM_F_CREATE | NLM_F_EXCL), context: "adding \(address)/30 to \(context)"
+            type: Int32(RTM_NEWADDR), flags: Int32(NLM_F_CREATE | NLM_F_EXCL), context: "adding \(address)/\(prefixLength) to \(context)"
         ) { header in
             let message = RouteNetlink.putHeader(header, ifaddrmsg.self)
-            message.pointee.ifa_family = UInt8(AF_INET)
-            message.pointee.ifa_prefixlen = UInt8(UplinkSlot.prefixLength)
-            message.pointee.ifa_index = UInt32(index)
-            address.bytes.withUnsafeBytes { raw in
-                mnl_attr_put(header, UInt16(IFA_LOCAL), 4, raw.baseAddress)
-                mnl_attr_put(header, UInt16(IFA_ADDRESS), 4, raw.baseAddress)
-            }
-        }
-    }
-
-    static func addDefaultRoute(via gateway: IPAddress) throws(SystemCallError) {
-        try RouteNetlink.request(
-            type: Int32(RTM_NEWROUTE), flags: Int32(NLM_F_CREATE | NLM_F_EXCL), context: "default route via \(gateway)"
-        ) { header in
-            let route = RouteNetlink.putHeader(header, rtmsg.self)
-            route.pointee.rtm_family = UInt8(AF_INET)
-            route.pointee.rtm_table = UInt8(RT_TABLE_MAIN.rawValue)
-            route.pointee.rtm_protocol = UInt8(RTPROT_BOOT)
-            route.pointee.rtm_scope = UInt8(RT_SCOPE_UNIVERSE.rawValue)
-            route.pointee.rtm_type = UInt8(RTN_UNICAST)
-            gateway.bytes.withUnsafeBytes { raw in
-                mnl_attr_put(header, UInt16(RTA_GATEWAY.rawValue), 4, raw.baseAddress)
-            }
-        }
-    }
-
-    /// The IPv6 address with `IFA_F_NODAD`: duplicate address detection would keep
-    /// it "tentative" for about a second (unusable as a source, so the cell's first
-    /// connection would fail or wait), and nothing else can be on a veth the
-    /// daemon just made with addresses from its own pool.
-    static func addAddress6(index: Int32, _ address: IPAddress, context: String) throws(SystemCallError) {
-        try RouteNetlink.request(
-            type: Int32(RTM_NEWADDR), flags: Int32(NLM_F_CREATE | NLM_F_EXCL),
-            context: "adding \(address)/\(UplinkSlot.prefixLength6) to \(context)"
-        ) { header in
-            let message = RouteNetlink.putHeader(header, ifaddrmsg.self)
-            message.pointee.ifa_family = UInt8(AF_INET6)
-            message.pointee.ifa_prefixlen = UInt8(UplinkSlot.prefixLength6)
-            message.pointee.ifa_flags = UInt8(IFA_F_NODAD)
+            message.pointee.ifa_family = UInt8(address.isV6 ? AF_INET6 : AF_INET)
+            message.pointee.ifa_prefixlen = UInt8(prefixLength)
+            if address.isV6 { message.pointee.ifa_flags = UInt8(IFA_F_NODAD) }
             message.pointee.ifa_scope = UInt8(RT_SCOPE_UNIVERSE.rawValue)
             message.pointee.ifa_index = UInt32(index)
             address.bytes.withUnsafeBytes { raw in
-                mnl_attr_put(header, UInt16(IFA_LOCAL), 16, raw.baseAddress)
-                mnl_attr_put(header, UInt16(IFA_ADDRESS), 16, raw.baseAddress)
+                mnl_attr_put(header, UInt16(IFA_LOCAL), raw.count, raw.baseAddress)
+                mnl_attr_put(header, UInt16(IFA_ADDRESS), raw.count, raw.baseAddress)
             }
         }
     }
 
-    /// `default via <gateway> dev uplink` for IPv6 (the device named too, as a
-    /// gateway of a route must be resolvable to an interface).
-    static func addDefaultRoute6(via gateway: IPAddress, index: Int32) throws(SystemCallError) {
+    /// `default via <gateway> dev <index>`, IPv4 or IPv6 by the gateway (the
+    /// device is named because an IPv6 gateway must resolve to an interface).
+    static func addDefaultRoute(via gateway: IPAddress, index: Int32) throws(SystemCallError) {
         try RouteNetlink.request(
             type: Int32(RTM_NEWROUTE), flags: Int32(NLM_F_CREATE | NLM_F_EXCL), context: "default route via \(gateway)"
         ) { header in
             let route = RouteNetlink.putHeader(header, rtmsg.self)
-            route.pointee.rtm_family = UInt8(AF_INET6)
+            route.pointee.rtm_family = UInt8(gateway.isV6 ? AF_INET6 : AF_INET)
             route.pointee.rtm_table = UInt8(RT_TABLE_MAIN.rawValue)
             route.pointee.rtm_protocol = UInt8(RTPROT_BOOT)
             route.pointee.rtm_scope = UInt8(RT_SCOPE_UNIVERSE.rawValue)
             route.pointee.rtm_type = UInt8(RTN_UNICAST)
             gateway.bytes.withUnsafeBytes { raw in
-                mnl_attr_put(header, UInt16(RTA_GATEWAY.rawValue), 16, raw.baseAddress)
+                mnl_attr_put(header, UInt16(RTA_GATEWAY.rawValue), raw.count, raw.baseAddress)
             }
             mnl_attr_put_u32(header, UInt16(RTA_OIF.rawValue), UInt32(index))
         }
