@@ -319,6 +319,21 @@ import Testing
         #expect(lastStatus?.contains("not a listening SOCK_SEQPACKET socket") == true, "\(String(describing: outcome))")
     }
 
+    /// Waits (at most 5 s) for slot 0's veth and NAT table to leave `up`; what is left.
+    static func waitForUplinkRemoval(_ lab: Lab, in up: LabNamespace) throws -> (link: Bool, table: Bool) {
+        func uplinkLeft() throws -> (link: Bool, table: Bool) {
+            (try lab.run(in: up, ["ip", "-o", "link", "show", "cellosu0"]).succeeded,
+             try lab.run(in: up, ["nft", "list", "tables"]).stdout.contains("cellos_uplink_0"))
+        }
+        let deadline = Monotonic.milliseconds() + 5000
+        var left = try uplinkLeft()
+        while (left.link || left.table) && Monotonic.milliseconds() < deadline {
+            usleep(20_000)
+            left = try uplinkLeft()
+        }
+        return left
+    }
+
     /// With --uplink-pool/--uplink-netns, a daemon that holds only its declared
     /// capabilities gives an egress cell a working uplink, and a client's
     /// disconnect removes it.
@@ -354,16 +369,7 @@ import Testing
             }
             // Disconnected: the daemon destroys the cell and its uplink (asynchronously
             // to this client, so wait, bounded, for both the veth and the NAT table to go).
-            func uplinkLeft() throws -> (link: Bool, table: Bool) {
-                (try lab.run(in: up, ["ip", "-o", "link", "show", "cellosu0"]).succeeded,
-                 try lab.run(in: up, ["nft", "list", "tables"]).stdout.contains("cellos_uplink_0"))
-            }
-            let deadline = Monotonic.milliseconds() + 5000
-            var left = try uplinkLeft()
-            while (left.link || left.table) && Monotonic.milliseconds() < deadline {
-                usleep(20_000)
-                left = try uplinkLeft()
-            }
+            let left = try Self.waitForUplinkRemoval(lab, in: up)
             #expect(!left.link)
             #expect(!left.table)
             #expect(daemon.terminate() == 0)
@@ -436,16 +442,7 @@ import Testing
                 #expect((packets["default"] ?? 0) >= 1)
                 #expect(try lab.run(in: up, ["nft", "list", "tables"]).stdout.contains("table inet cellos_uplink_0"))
             }
-            func uplinkLeft() throws -> (link: Bool, table: Bool) {
-                (try lab.run(in: up, ["ip", "-o", "link", "show", "cellosu0"]).succeeded,
-                 try lab.run(in: up, ["nft", "list", "tables"]).stdout.contains("cellos_uplink_0"))
-            }
-            let deadline = Monotonic.milliseconds() + 5000
-            var left = try uplinkLeft()
-            while (left.link || left.table) && Monotonic.milliseconds() < deadline {
-                usleep(20_000)
-                left = try uplinkLeft()
-            }
+            let left = try Self.waitForUplinkRemoval(lab, in: up)
             #expect(!left.link)
             #expect(!left.table)
             #expect(daemon.terminate() == 0)
