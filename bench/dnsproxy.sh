@@ -11,6 +11,9 @@
 # Needs root (setpriv to drop to 65534), Debian packages knot dnsperf dnsdist
 # dnsmasq-base, and builds cellos-dnsproxy in release mode (scratch path $CELLOS_BENCH_SCRATCH,
 # default .build-bench). CELLOS_BENCH_PROXY_ARGS adds flags to the proxy (e.g. "--upstream-sockets 1").
+# CELLOS_BENCH_ROUNDS=N adds N alternating dnsdist / cellos-dnsproxy rounds after the table
+# and prints each round's ratio and their median: the table measures the targets one after
+# another, so load that comes and goes moves its ratios; alternating rounds see it alike.
 # Prints queries/s, average latency, lost queries and peak RSS per target, and
 # each as a ratio to dnsdist. p99 latency: dnsperf 2.10 has no percentile output,
 # so a second, shorter run with dnsperf -v per target gives it (see docs).
@@ -122,3 +125,15 @@ BEGIN { split(base, b, " "); printf "%-16s %10s %8s %10s %10s %10s %10s %8s %10s
 { printf "%-16s %10.0f %8.2f %10.3f %10.3f %10s %8d kB %8.2f\n", $1, $2, $2 / b[1], $3 * 1000, $4 * 1000, $5, $6, $6 / b[3] }' <<<"$results"
 echo "cellos-dnsproxy events written during the runs: $events"
 tail -n 1 "$work/cellos.log"
+
+rounds=${CELLOS_BENCH_ROUNDS:-0}
+if [ "$rounds" -gt 0 ]; then
+    qps() { dnsperf -s 127.0.0.1 -p "$1" -d "$work/queries.txt" -l "$seconds" -c "$clients" -q "$outstanding" 2>&1 | awk '/Queries per second/ {print $4}'; }
+    echo "alternating rounds, $seconds s each:"
+    for round in $(seq "$rounds"); do
+        d=$(qps "$dnsdist_port")
+        c=$(qps "$cellos_port")
+        awk -v r="$round" -v d="$d" -v c="$c" 'BEGIN { printf "  round %d: dnsdist %.0f qps, cellos-dnsproxy %.0f qps, ratio %.2f\n", r, d, c, c / d }'
+    done | tee "$work/rounds"
+    awk '{print $NF}' "$work/rounds" | sort -g | awk '{v[NR]=$1} END {printf "median ratio over %d rounds: %.2f\n", NR, v[int((NR+1)/2)]}'
+fi
