@@ -108,6 +108,33 @@ import Testing
         }
     }
 
+    /// The helpers start while the workload is parked; one that never gets ready
+    /// ends the cell before the workload runs a single instruction: exit 123, a
+    /// helper-failure event, the parked workload killed (its marker file never
+    /// appears), nothing left running.
+    @Test(.enabled(if: PrivilegedTest.shouldRun))
+    func aHelperThatNeverGetsReadyEndsTheCellBeforeTheWorkloadRuns() throws {
+        try PrivilegedTest.requireRoot()
+        try withCellLab { cell in
+            let helpers = "\(cell.directory)/helpers"
+            // Where the workload (uid 65534, the host's /tmp in its mount namespace) could write.
+            let marker = "/tmp/cellos-e2e-notready-\(getpid())"
+            defer { unlink(marker) }
+            try FileManager.default.createDirectory(atPath: helpers, withIntermediateDirectories: false, attributes: [.posixPermissions: 0o755])
+            try "#!/bin/sh\necho 'cellos-dnsproxy: broken on purpose' >&2\nexit 3\n".write(toFile: "\(helpers)/cellos-dnsproxy", atomically: true, encoding: .utf8)
+            try FileManager.default.setAttributes([.posixPermissions: 0o755], ofItemAtPath: "\(helpers)/cellos-dnsproxy")
+            try FileManager.default.createSymbolicLink(atPath: "\(helpers)/cellos-flowlog", withDestinationPath: try BuiltProducts.path(of: "cellos-flowlog"))
+            let spec = try cell.specFile(id: "e2e-notready", argv: ["/bin/sh", "-c", "echo ran > \(marker)"])
+            let run = try cell.broker(["--spec", spec, "--helpers-dir", helpers])
+            #expect(run.result.status == 123, "\(run.result.stderr)")
+            #expect(run.data(ofType: ".failed").contains { $0["helper"] as? String == "cellos-dnsproxy" }, "\(run.events)")
+            #expect(run.data(ofType: ".destroyed").first?["reason"] as? String == "helper_failure")
+            #expect(run.data(ofType: ".completed").first?["signal"] as? Int == Int(SIGKILL), "\(run.events)")
+            #expect(!FileManager.default.fileExists(atPath: marker))
+            #expect(try Shell.run(["pgrep", "-f", "cellos-flowlog .*--cell-id e2e-notready"]).stdout.isEmpty)
+        }
+    }
+
     /// A workload that outlives its timeout is stopped and the broker exits 124.
     @Test(.enabled(if: PrivilegedTest.shouldRun))
     func timeoutStopsTheWorkload() throws {

@@ -266,10 +266,10 @@ public final class CellRun {
     /// Counters, DestroyCell, helpers' last lines: whatever of it still applies.
     func teardown() {
         // SIGTERM to every helper first: they wind down together, while the
-        // counters are read and the cell destroyed (the flow log keeps reading for
-        // the kernel's NFLOG flush timeout after SIGTERM; its socket and the cell's
-        // netns stay alive as long as it holds the socket, so DestroyCell need not
-        // wait for it).
+        // counters are read and the cell destroyed. (Unless netnsd ended its log,
+        // the flow log keeps reading for the kernel's NFLOG flush timeout after
+        // SIGTERM; it holds its own copy of the NFLOG socket, which keeps the
+        // socket and the cell's netns alive, so DestroyCell need not wait for it.)
         let stopping = pumps.filter { $0.supervisor.name != failedHelper }
         for pump in stopping { pump.supervisor.requestStop() }
         if netnsdAlive, let cellID {
