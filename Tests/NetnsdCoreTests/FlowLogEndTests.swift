@@ -29,30 +29,38 @@ import Testing
         return (events, decoder)
     }
 
-    @Test(.enabled(if: PrivilegedTest.shouldRun))
-    func theLogIsCompleteWhenTheExitArrives() throws {
-        try PrivilegedTest.requireRoot()
-        let limited = try WorkloadLimitTests.LimitedDaemon()
-        var client = try NetnsdClient.connect(path: limited.daemon.socketPath)
-        let id = try CellID("logend")
+    /// Creates cell `id` on the daemon at `socketPath`, runs `dnsProbe` in it to its
+    /// exit, hands the client's NFLOG socket and the exit to `inspect`, destroys it.
+    static func runProbe(
+        on socketPath: String, id: CellID, limits: CgroupLimits, _ inspect: (borrowing OwnedFD, WorkloadExited) throws -> Void
+    ) throws {
+        var client = try NetnsdClient.connect(path: socketPath)
         var reply = try client.request(CreateCell(cellID: id, policy: try DaemonTests.policy()))
         guard case .cellCreated = reply.message else {
             Issue.record("\(reply.message)")
             return
         }
         let nflog = reply.descriptors.take(3)
-        let spawned = try client.request(try Self.dnsProbe(id, try CgroupLimits(pidsMax: 16)))
+        let spawned = try client.request(try dnsProbe(id, limits))
         guard case .workloadSpawned = spawned.message else {
             Issue.record("\(spawned.message)")
             return
         }
         _ = try client.request(StartWorkload(cellID: id))
-        let exited = try client.nextExit()
-        let (events, decoder) = Self.readNow(nflog)
-        #expect(exited.exitCode == 0)
-        #expect(events.contains { $0.verdict == FlowVerdict(verdict: "drop", rule: "dns") && $0.packet?.destinationPort == 53 }, "\(events)")
-        #expect(decoder.logEnded)
+        try inspect(nflog, try client.nextExit())
         _ = try client.request(DestroyCell(cellID: id))
+    }
+
+    @Test(.enabled(if: PrivilegedTest.shouldRun))
+    func theLogIsCompleteWhenTheExitArrives() throws {
+        try PrivilegedTest.requireRoot()
+        let limited = try WorkloadLimitTests.LimitedDaemon()
+        try Self.runProbe(on: limited.daemon.socketPath, id: try CellID("logend"), limits: try CgroupLimits(pidsMax: 16)) { nflog, exited in
+            let (events, decoder) = Self.readNow(nflog)
+            #expect(exited.exitCode == 0)
+            #expect(events.contains { $0.verdict == FlowVerdict(verdict: "drop", rule: "dns") && $0.packet?.destinationPort == 53 }, "\(events)")
+            #expect(decoder.logEnded)
+        }
     }
 
     /// Without a cgroup (nor a PID namespace) the workload's children may outlive
@@ -61,24 +69,14 @@ import Testing
     func withoutContainmentTheLogStaysOpen() throws {
         try PrivilegedTest.requireRoot()
         let daemon = try DaemonTests.RunningDaemon(arguments: ["--allow-uid", "0"])
-        var client = try NetnsdClient.connect(path: daemon.socketPath)
-        let id = try CellID("logopen")
-        var reply = try client.request(CreateCell(cellID: id, policy: try DaemonTests.policy()))
-        guard case .cellCreated = reply.message else {
-            Issue.record("\(reply.message)")
-            return
+        try Self.runProbe(on: daemon.socketPath, id: try CellID("logopen"), limits: try CgroupLimits()) { nflog, _ in
+            // The kernel's flush timeout passes: the packet arrives, the end does not.
+            var ready = pollfd(fd: nflog.rawValue, events: Int16(POLLIN), revents: 0)
+            #expect(poll(&ready, 1, 2000) == 1)
+            usleep(50_000)
+            let (events, decoder) = Self.readNow(nflog)
+            #expect(events.contains { $0.verdict == FlowVerdict(verdict: "drop", rule: "dns") }, "\(events)")
+            #expect(!decoder.logEnded)
         }
-        let nflog = reply.descriptors.take(3)
-        _ = try client.request(try Self.dnsProbe(id, try CgroupLimits()))
-        _ = try client.request(StartWorkload(cellID: id))
-        _ = try client.nextExit()
-        // The kernel's flush timeout passes: the packet arrives, the end does not.
-        var ready = pollfd(fd: nflog.rawValue, events: Int16(POLLIN), revents: 0)
-        #expect(poll(&ready, 1, 2000) == 1)
-        usleep(50_000)
-        let (events, decoder) = Self.readNow(nflog)
-        #expect(events.contains { $0.verdict == FlowVerdict(verdict: "drop", rule: "dns") }, "\(events)")
-        #expect(!decoder.logEnded)
-        _ = try client.request(DestroyCell(cellID: id))
     }
 }

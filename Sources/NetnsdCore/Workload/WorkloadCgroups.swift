@@ -114,11 +114,8 @@ final class WorkloadCgroups: Sendable {
     /// workload forked is left.
     @discardableResult
     func remove() -> Bool {
-        var emptied = true
-        for (index, leaf) in leaves.enumerated() {
-            let removed = Self.remove(leaf)
-            if index == 0 { emptied = removed }
-        }
+        let emptied = leaves.first.map { Self.remove($0) } ?? true
+        for leaf in leaves.dropFirst() { Self.remove(leaf) }
         return emptied
     }
 
