@@ -1,0 +1,271 @@
+import CellosTestLab
+import Foundation
+import IPCWire
+import Testing
+
+/// What the escape suite adds to `CellLab`: attacks run as default cells, the host's
+/// view of the processes involved, and host-side listeners an escape would reach.
+
+/// One attack's run: the cell's events and output, and its `ATTACK` line.
+struct AttackRun {
+    let run: CellLab.Run
+    let name: String
+
+    var output: String { run.result.stdout }
+    /// `ATTACK <name> ESCAPED|blocked <detail>`, nil when the attack never got that far.
+    var line: String? { output.split(separator: "\n").map(String.init).last { $0.hasPrefix("ATTACK \(name) ") } }
+    var blocked: Bool { line?.hasPrefix("ATTACK \(name) blocked") == true }
+    /// Lines the attack printed with this prefix (`SEEN`, `LEAK`, `PROBE`, …).
+    func lines(_ prefix: String) -> [String] { output.split(separator: "\n").map(String.init).filter { $0.hasPrefix(prefix + " ") } }
+    var summary: String { "\(line ?? "no ATTACK line") | stdout: \(output.suffix(2000)) | stderr: \(run.result.stderr.suffix(1000))" }
+}
+
+extension CellLab {
+    static let attacks = URL(fileURLWithPath: #filePath).deletingLastPathComponent().appendingPathComponent("Attacks")
+
+    /// `python3 -c "<common.py + NAME.py>" '<arguments as JSON>'`: the source travels in
+    /// argv, so no attack depends on a mount (a feature under test).
+    static func attackArgv(_ name: String, _ arguments: [String: Any]) throws -> [String] {
+        let source = try ["common", name].map { try String(contentsOf: attacks.appendingPathComponent("\($0).py"), encoding: .utf8) }
+        let json = String(data: try JSONSerialization.data(withJSONObject: arguments, options: [.sortedKeys]), encoding: .utf8)!
+        return ["python3", "-c", source.joined(separator: "\n"), json]
+    }
+
+    /// The attack in a default cell: `cellos-broker run --id ID -- python3 -c …`, nothing else set.
+    func attack(_ name: String, id: String, _ arguments: [String: Any] = [:]) throws -> AttackRun {
+        AttackRun(run: try broker(["--id", id, "--"] + Self.attackArgv(name, arguments)), name: name)
+    }
+}
+
+/// A fresh cell id and a token for names on the host (files, markers), unique across
+/// the engineers' concurrent test runs on this machine.
+func uniqueName(_ prefix: String) -> String { "\(prefix)-\(String(UInt32.random(in: 0...UInt32.max), radix: 16))" }
+
+/// A process as the host's /proc shows it: the test's side of the evidence.
+struct HostProcess: Sendable {
+    let pid: pid_t
+    let comm: String
+    let argv: [String]
+
+    static func read(_ pid: pid_t) -> HostProcess? {
+        guard let comm = readProcFile("/proc/\(pid)/comm"), let cmdline = readProcFile("/proc/\(pid)/cmdline") else { return nil }
+        return HostProcess(
+            pid: pid, comm: String(decoding: comm, as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines),
+            argv: cmdline.split(separator: 0).map { String(decoding: $0, as: UTF8.self) })
+    }
+
+    static func all() -> [HostProcess] {
+        ((try? FileManager.default.contentsOfDirectory(atPath: "/proc")) ?? []).compactMap { Int32($0) }.compactMap(read)
+    }
+
+    /// cellos-dnsproxy/-flowlog (`--cell-id ID`) or cellos-broker (`--id ID`) of cell `id`.
+    func serves(cell id: String) -> Bool {
+        ["cellos-dnsproxy", "cellos-flowlog", "cellos-broker"].contains(comm)
+            && zip(argv, argv.dropFirst()).contains { ($0 == "--cell-id" || $0 == "--id") && $1 == id }
+    }
+
+    /// A workload python carrying `marker` in its argv (the broker's argv has it too,
+    /// hence the comm).
+    func isWorkload(marked marker: String) -> Bool { comm.hasPrefix("python3") && argv.contains { $0.contains(marker) } }
+
+    /// `/proc/<pid>/status` as fields, empty once the process is gone.
+    static func status(_ pid: pid_t) -> [String: String] {
+        let text = String(decoding: readProcFile("/proc/\(pid)/status") ?? [], as: UTF8.self)
+        return Dictionary(text.split(separator: "\n").compactMap { line -> (String, String)? in
+            guard let colon = line.firstIndex(of: ":") else { return nil }
+            return (String(line[..<colon]), line[line.index(after: colon)...].trimmingCharacters(in: .whitespaces))
+        }, uniquingKeysWith: { first, _ in first })
+    }
+}
+
+/// The whole of a /proc file (their size is 0 to stat, so read to EOF).
+func readProcFile(_ path: String) -> [UInt8]? {
+    let fd = open(path, O_RDONLY | O_CLOEXEC)
+    guard fd >= 0 else { return nil }
+    defer { close(fd) }
+    var bytes: [UInt8] = []
+    var chunk = [UInt8](repeating: 0, count: 4096)
+    while true {
+        let count = chunk.withUnsafeMutableBytes { read(fd, $0.baseAddress, $0.count) }
+        if count < 0 { return nil }
+        if count == 0 { return bytes }
+        bytes += chunk[0..<count]
+    }
+}
+
+/// Watches, from the host, the helpers and brokers of some cells and the workloads
+/// carrying some markers while a cell runs: whether each was ever seen stopped or
+/// traced, and the workload's status and user namespace. A stopped one is resumed at
+/// once, so an attack that succeeds fails the test instead of hanging it.
+final class HostWatch: @unchecked Sendable {
+    struct Sighting: Sendable {
+        let process: HostProcess
+        var stopped = false
+        var traced = false
+        var status: [String: String] = [:]
+        var userNamespace: String?
+    }
+
+    private let cells: [String]
+    private let markers: [String]
+    private let lock = NSLock()
+    private var sightings: [pid_t: Sighting] = [:]
+    private var running = true
+    private let done = DispatchSemaphore(value: 0)
+
+    init(cells: [String], markers: [String] = []) {
+        self.cells = cells
+        self.markers = markers
+        Thread { [self] in loop() }.start()
+    }
+
+    private func loop() {
+        var round = 0
+        while lock.withLock({ running }) {
+            // A full scan is dearer than sampling known pids: every 50 ms.
+            if round % 5 == 0 {
+                for process in HostProcess.all() where cells.contains(where: process.serves(cell:)) || markers.contains(where: process.isWorkload(marked:)) {
+                    lock.withLock { if sightings[process.pid] == nil { sightings[process.pid] = Sighting(process: process) } }
+                }
+            }
+            for pid in lock.withLock({ Array(sightings.keys) }) { sample(pid) }
+            round += 1
+            usleep(10_000)
+        }
+        done.signal()
+    }
+
+    private func sample(_ pid: pid_t) {
+        let status = HostProcess.status(pid)
+        guard let state = status["State"] else { return }
+        let stopped = state.hasPrefix("T") || state.hasPrefix("t")
+        if stopped { kill(pid, SIGCONT) }
+        let userNamespace = try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/\(pid)/ns/user")
+        lock.withLock {
+            sightings[pid]?.stopped = sightings[pid]!.stopped || stopped
+            sightings[pid]?.traced = sightings[pid]!.traced || (status["TracerPid"].map { $0 != "0" } ?? false)
+            if sightings[pid]?.status.isEmpty == true { sightings[pid]?.status = status }
+            if let userNamespace { sightings[pid]?.userNamespace = userNamespace }
+        }
+    }
+
+    /// Ends the watch and returns what it saw.
+    func finish() -> [Sighting] {
+        lock.withLock { running = false }
+        done.wait()
+        return lock.withLock { Array(sightings.values) }
+    }
+}
+
+/// A second cell running beside the attacker: `sleep` in python, its argv marked,
+/// started through the same broker and netnsd. `stop` ends it (SIGTERM to its broker).
+final class NeighbourCell {
+    let id = uniqueName("esc-nb")
+    let marker = uniqueName("neighbour")
+    private let broker: Process
+    /// Host pids of its broker, helpers and workload, once all are running.
+    private(set) var pids: [pid_t] = []
+
+    init(in cell: CellLab) throws {
+        broker = try Shell.start([
+            "ip", "netns", "exec", cell.host.name, try BuiltProducts.path(of: "cellos-broker"), "run", "--netnsd-socket", cell.socket,
+            "--id", id, "--", "python3", "-c", "import time; time.sleep(60)", marker,
+        ])
+        for _ in 0..<200 {
+            let found = HostProcess.all().filter { $0.serves(cell: id) || $0.isWorkload(marked: marker) }
+            if found.count == 4 {
+                pids = found.map(\.pid)
+                return
+            }
+            usleep(50_000)
+        }
+        stop()
+        throw NotRunning(id: id)
+    }
+
+    struct NotRunning: Error, CustomStringConvertible {
+        let id: String
+        var description: String { "neighbour cell \(id): broker, helpers and workload not all running within 10 s" }
+    }
+
+    /// Still running: none of its processes was stopped or killed by the attacker.
+    func allRunning() -> Bool {
+        pids.allSatisfy { pid in HostProcess.status(pid)["State"].map { !$0.hasPrefix("T") && !$0.hasPrefix("Z") } ?? false }
+    }
+
+    func stop() {
+        for pid in pids { kill(pid, SIGCONT) }
+        kill(broker.processIdentifier, SIGTERM)
+        broker.waitUntilExit()
+    }
+}
+
+/// A UDP socket on 0.0.0.0 in the lab's host namespace (the proxy's upstream sockets'
+/// namespace): what a stolen upstream socket would reach.
+final class UDPSink {
+    let fd: Int32
+    let port: UInt16
+
+    init(in cell: CellLab) throws {
+        (fd, port) = try cell.lab.inside(cell.host) { () throws -> (Int32, UInt16) in
+            let fd = socket(AF_INET, Int32(SOCK_DGRAM.rawValue) | Int32(SOCK_NONBLOCK.rawValue) | Int32(SOCK_CLOEXEC.rawValue), 0)
+            try #require(fd >= 0, "socket: errno \(errno)")
+            var address = sockaddr_in()
+            address.sin_family = sa_family_t(AF_INET)
+            var length = socklen_t(MemoryLayout<sockaddr_in>.size)
+            let bound = withUnsafeMutablePointer(to: &address) { pointer in
+                pointer.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, length) == 0 && getsockname(fd, $0, &length) == 0 }
+            }
+            try #require(bound, "bind/getsockname: errno \(errno)")
+            return (fd, UInt16(bigEndian: address.sin_port))
+        }
+    }
+
+    deinit { close(fd) }
+
+    /// Every datagram that arrived so far.
+    func received() -> [String] {
+        var datagrams: [String] = []
+        var buffer = [UInt8](repeating: 0, count: 2048)
+        while true {
+            let count = buffer.withUnsafeMutableBytes { recv(fd, $0.baseAddress, $0.count, 0) }
+            if count < 0 { return datagrams }
+            datagrams.append(String(decoding: buffer[0..<count], as: UTF8.self))
+        }
+    }
+}
+
+/// A listening UNIX stream socket at a host path, mode 0666 (so only the cell's view,
+/// not permissions, can keep a workload from it); removed with the object.
+final class UnixSink {
+    let path: String
+    let fd: Int32
+
+    init(path: String) throws {
+        self.path = path
+        fd = socket(AF_UNIX, Int32(SOCK_STREAM.rawValue) | Int32(SOCK_NONBLOCK.rawValue) | Int32(SOCK_CLOEXEC.rawValue), 0)
+        try #require(fd >= 0, "socket: errno \(errno)")
+        var address = sockaddr_un()
+        address.sun_family = sa_family_t(AF_UNIX)
+        withUnsafeMutableBytes(of: &address.sun_path) { $0.copyBytes(from: Array(path.utf8)) }
+        let bound = withUnsafePointer(to: &address) { pointer in
+            pointer.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, socklen_t(MemoryLayout<sockaddr_un>.size)) == 0 }
+        }
+        try #require(bound && chmod(path, 0o666) == 0 && listen(fd, 8) == 0, "\(path): errno \(errno)")
+    }
+
+    deinit {
+        close(fd)
+        unlink(path)
+    }
+
+    /// Connections waiting to be accepted (each accepted and closed).
+    func accepted() -> Int {
+        var count = 0
+        while case let client = accept4(fd, nil, nil, Int32(SOCK_CLOEXEC.rawValue)), client >= 0 {
+            close(client)
+            count += 1
+        }
+        return count
+    }
+}
