@@ -141,11 +141,14 @@ final class HostWatch: @unchecked Sendable {
         let stopped = state.hasPrefix("T") || state.hasPrefix("t")
         if stopped { kill(pid, SIGCONT) }
         let userNamespace = try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/\(pid)/ns/user")
+        let traced = status["TracerPid"].map { $0 != "0" } ?? false
         lock.withLock {
-            sightings[pid]?.stopped = sightings[pid]!.stopped || stopped
-            sightings[pid]?.traced = sightings[pid]!.traced || (status["TracerPid"].map { $0 != "0" } ?? false)
-            if sightings[pid]?.status.isEmpty == true { sightings[pid]?.status = status }
-            if let userNamespace { sightings[pid]?.userNamespace = userNamespace }
+            guard var sighting = sightings[pid] else { return }
+            sighting.stopped = sighting.stopped || stopped
+            sighting.traced = sighting.traced || traced
+            if sighting.status.isEmpty { sighting.status = status }
+            if let userNamespace { sighting.userNamespace = userNamespace }
+            sightings[pid] = sighting
         }
     }
 
@@ -207,18 +210,20 @@ final class UDPSink {
     let port: UInt16
 
     init(in cell: CellLab) throws {
-        (fd, port) = try cell.lab.inside(cell.host) { () throws -> (Int32, UInt16) in
+        let bound = try cell.lab.inside(cell.host) { () throws -> (Int32, UInt16) in
             let fd = socket(AF_INET, Int32(SOCK_DGRAM.rawValue) | Int32(SOCK_NONBLOCK.rawValue) | Int32(SOCK_CLOEXEC.rawValue), 0)
             try #require(fd >= 0, "socket: errno \(errno)")
             var address = sockaddr_in()
             address.sin_family = sa_family_t(AF_INET)
             var length = socklen_t(MemoryLayout<sockaddr_in>.size)
-            let bound = withUnsafeMutablePointer(to: &address) { pointer in
+            let named = withUnsafeMutablePointer(to: &address) { pointer in
                 pointer.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, length) == 0 && getsockname(fd, $0, &length) == 0 }
             }
-            try #require(bound, "bind/getsockname: errno \(errno)")
+            try #require(named, "bind/getsockname: errno \(errno)")
             return (fd, UInt16(bigEndian: address.sin_port))
         }
+        fd = bound.0
+        port = bound.1
     }
 
     deinit { close(fd) }
@@ -262,10 +267,11 @@ final class UnixSink {
     /// Connections waiting to be accepted (each accepted and closed).
     func accepted() -> Int {
         var count = 0
-        while case let client = accept4(fd, nil, nil, Int32(SOCK_CLOEXEC.rawValue)), client >= 0 {
+        while true {
+            let client = accept(fd, nil, nil)
+            guard client >= 0 else { return count }
             close(client)
             count += 1
         }
-        return count
     }
 }
