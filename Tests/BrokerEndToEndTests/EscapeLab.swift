@@ -15,25 +15,44 @@ struct AttackRun {
     /// `ATTACK <name> ESCAPED|blocked <detail>`, nil when the attack never got that far.
     var line: String? { output.split(separator: "\n").map(String.init).last { $0.hasPrefix("ATTACK \(name) ") } }
     var blocked: Bool { line?.hasPrefix("ATTACK \(name) blocked") == true }
+    /// The line, for an expectation that prints it (and not the whole run) when it fails.
+    var verdict: String { line ?? "no ATTACK line" }
     /// Lines the attack printed with this prefix (`SEEN`, `LEAK`, `PROBE`, …).
     func lines(_ prefix: String) -> [String] { output.split(separator: "\n").map(String.init).filter { $0.hasPrefix(prefix + " ") } }
     var summary: String { "\(line ?? "no ATTACK line") | stdout: \(output.suffix(2000)) | stderr: \(run.result.stderr.suffix(1000))" }
 }
 
+/// Records an issue unless the attack reported `blocked`, with its line and output
+/// (an expectation on the run itself would print all of it, events included).
+func expectBlocked(_ attack: AttackRun, sourceLocation: SourceLocation = #_sourceLocation) {
+    let verdict = attack.verdict
+    #expect(verdict.hasPrefix("ATTACK \(attack.name) blocked "), "\(attack.summary)", sourceLocation: sourceLocation)
+}
+
 extension CellLab {
     static let attacks = URL(fileURLWithPath: #filePath).deletingLastPathComponent().appendingPathComponent("Attacks")
 
-    /// `python3 -c "<common.py + NAME.py>" '<arguments as JSON>'`: the source travels in
-    /// argv, so no attack depends on a mount (a feature under test).
+    /// `python3 -c BOOTSTRAP N CHUNK… JSON`: common.py + NAME.py travel in argv, so no
+    /// attack depends on a mount (a feature under test). netnsd takes argv entries of at
+    /// most 4096 bytes, hence the chunks the bootstrap joins; the JSON is last.
     static func attackArgv(_ name: String, _ arguments: [String: Any]) throws -> [String] {
         let source = try ["common", name].map { try String(contentsOf: attacks.appendingPathComponent("\($0).py"), encoding: .utf8) }
+        let chunks = Array(source.joined(separator: "\n").utf8).chunks(of: 4000).map { String(decoding: $0, as: UTF8.self) }
         let json = String(data: try JSONSerialization.data(withJSONObject: arguments, options: [.sortedKeys]), encoding: .utf8)!
-        return ["python3", "-c", source.joined(separator: "\n"), json]
+        let bootstrap = #"import sys; exec(compile("".join(sys.argv[2:2 + int(sys.argv[1])]), "attack", "exec"))"#
+        return ["python3", "-c", bootstrap, "\(chunks.count)"] + chunks + [json]
     }
 
     /// The attack in a default cell: `cellos-broker run --id ID -- python3 -c …`, nothing else set.
     func attack(_ name: String, id: String, _ arguments: [String: Any] = [:]) throws -> AttackRun {
         AttackRun(run: try broker(["--id", id, "--"] + Self.attackArgv(name, arguments)), name: name)
+    }
+}
+
+extension Array {
+    /// Consecutive slices of at most `size` elements (UTF-8 bytes here: the attacks are ASCII).
+    func chunks(of size: Int) -> [ArraySlice<Element>] {
+        stride(from: 0, to: count, by: size).map { self[$0..<Swift.min($0 + size, count)] }
     }
 }
 

@@ -1,5 +1,5 @@
-# Shared by every attack: the test runs `python3 -c "<common.py + attack.py>" '<json>'`
-# in a default cell, so the attack needs nothing mounted in (it tests that feature).
+# Shared by every attack: the test runs common.py + attack.py in a default cell
+# (`python3 -c BOOTSTRAP N CHUNK... JSON`, EscapeLab.swift), so the attack needs nothing mounted in (it tests that feature).
 # The JSON argument: "cell" (a cell id whose helpers to find), "marker" (a string in
 # a target workload's argv), "hints" (host pids, what a brute-force guess would hit),
 # plus attack-specific fields. Each attack ends with one line
@@ -8,7 +8,7 @@ import ctypes, errno, json, os, socket, sys, time
 
 libc = ctypes.CDLL(None, use_errno=True)
 libc.syscall.restype = ctypes.c_long
-ARGS = json.loads(sys.argv[1]) if len(sys.argv) > 1 else {}
+ARGS = json.loads(sys.argv[-1]) if len(sys.argv) > 1 else {}
 HELPERS = ("cellos-dnsproxy", "cellos-flowlog", "cellos-broker", "cellos-netnsd")
 
 

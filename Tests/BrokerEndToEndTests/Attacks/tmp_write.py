@@ -11,4 +11,4 @@ for directory in ("/tmp", "/var/tmp", "/dev/shm"):
     except OSError as e:
         failures.append("%s:%s" % (directory, ename(e.errno)))
 detail = "host_canary_in=%s wrote=%s %s" % (",".join(seen) or "none", ",".join(wrote) or "none", " ".join(failures))
-report("host_tmp_write", bool(seen), detail.strip())
+report("tmp_write", bool(seen), detail.strip())
