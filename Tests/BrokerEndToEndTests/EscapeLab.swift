@@ -67,9 +67,11 @@ struct HostProcess: Sendable {
     let argv: [String]
 
     static func read(_ pid: pid_t) -> HostProcess? {
-        guard let comm = readProcFile("/proc/\(pid)/comm"), let cmdline = readProcFile("/proc/\(pid)/cmdline") else { return nil }
+        // Foundation reads /proc files to their end (stat calls them empty).
+        guard let comm = try? String(contentsOfFile: "/proc/\(pid)/comm", encoding: .utf8),
+              let cmdline = FileManager.default.contents(atPath: "/proc/\(pid)/cmdline") else { return nil }
         return HostProcess(
-            pid: pid, comm: String(decoding: comm, as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines),
+            pid: pid, comm: comm.trimmingCharacters(in: .whitespacesAndNewlines),
             argv: cmdline.split(separator: 0).map { String(decoding: $0, as: UTF8.self) })
     }
 
@@ -89,26 +91,11 @@ struct HostProcess: Sendable {
 
     /// `/proc/<pid>/status` as fields, empty once the process is gone.
     static func status(_ pid: pid_t) -> [String: String] {
-        let text = String(decoding: readProcFile("/proc/\(pid)/status") ?? [], as: UTF8.self)
+        let text = (try? String(contentsOfFile: "/proc/\(pid)/status", encoding: .utf8)) ?? ""
         return Dictionary(text.split(separator: "\n").compactMap { line -> (String, String)? in
             guard let colon = line.firstIndex(of: ":") else { return nil }
             return (String(line[..<colon]), line[line.index(after: colon)...].trimmingCharacters(in: .whitespaces))
         }, uniquingKeysWith: { first, _ in first })
-    }
-}
-
-/// The whole of a /proc file (their size is 0 to stat, so read to EOF).
-func readProcFile(_ path: String) -> [UInt8]? {
-    let fd = open(path, O_RDONLY | O_CLOEXEC)
-    guard fd >= 0 else { return nil }
-    defer { close(fd) }
-    var bytes: [UInt8] = []
-    var chunk = [UInt8](repeating: 0, count: 4096)
-    while true {
-        let count = chunk.withUnsafeMutableBytes { read(fd, $0.baseAddress, $0.count) }
-        if count < 0 { return nil }
-        if count == 0 { return bytes }
-        bytes += chunk[0..<count]
     }
 }
 
@@ -195,7 +182,7 @@ final class NeighbourCell {
         ])
         for _ in 0..<200 {
             let found = HostProcess.all().filter { $0.serves(cell: id) || $0.isWorkload(marked: marker) }
-            if found.count == 4 {
+            if Set(found.map(\.comm)) == ["cellos-broker", "cellos-dnsproxy", "cellos-flowlog", "python3"] {
                 pids = found.map(\.pid)
                 return
             }

@@ -4,11 +4,14 @@
 # a target workload's argv), "hints" (host pids, what a brute-force guess would hit),
 # plus attack-specific fields. Each attack ends with one line
 # `ATTACK <name> ESCAPED|blocked <detail>`; the test checks it and host-side evidence.
-import ctypes, errno, json, os, socket, sys, time
+import atexit, ctypes, errno, json, os, socket, sys, time
 
 libc = ctypes.CDLL(None, use_errno=True)
 libc.syscall.restype = ctypes.c_long
 ARGS = json.loads(sys.argv[-1]) if len(sys.argv) > 1 else {}
+# "linger": seconds to stay alive at the end, so the test can look at the workload
+# from the host (its status, its namespaces) before it is gone.
+atexit.register(lambda: time.sleep(ARGS.get("linger", 0)))
 HELPERS = ("cellos-dnsproxy", "cellos-flowlog", "cellos-broker", "cellos-netnsd")
 
 

@@ -1,5 +1,5 @@
-# Row "ptrace a helper": PTRACE_ATTACH to the own cell's helpers and broker. Lingers
-# so the test can read their TracerPid from the host.
+# Row "ptrace a helper": PTRACE_ATTACH to the own cell's helpers and broker (the test
+# reads their TracerPid from the host while it lingers).
 attached, failures = [], []
 found = targets()
 for pid in found:
@@ -9,4 +9,3 @@ for pid in found:
     else:
         failures.append("%s:%s" % (describe(pid), error))
 report("ptrace", bool(attached), ("attached=" + ",".join(attached)) if attached else (" ".join(failures) if found else "no target visible"))
-time.sleep(ARGS.get("linger", 0))
