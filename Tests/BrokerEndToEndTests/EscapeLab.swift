@@ -26,6 +26,8 @@ struct AttackRun {
 /// (an expectation on the run itself would print all of it, events included).
 func expectBlocked(_ attack: AttackRun, sourceLocation: SourceLocation = #_sourceLocation) {
     let verdict = attack.verdict
+    // In the log also when it passes: which layer answered (EPERM, ENOENT, not visible).
+    print("EscapeTests: \(verdict)")
     #expect(verdict.hasPrefix("ATTACK \(attack.name) blocked "), "\(attack.summary)", sourceLocation: sourceLocation)
 }
 
