@@ -121,7 +121,7 @@ final class HostWatch: @unchecked Sendable {
     private var running = true
     private let done = DispatchSemaphore(value: 0)
 
-    init(cells: [String], markers: [String] = []) {
+    private init(cells: [String], markers: [String]) {
         self.cells = cells
         self.markers = markers
         Thread { [self] in loop() }.start()
@@ -160,8 +160,22 @@ final class HostWatch: @unchecked Sendable {
         }
     }
 
+    /// Watches while `body` runs (a cell, typically) and returns what it saw; the
+    /// watch ends also when `body` throws.
+    static func during<T>(cells: [String], markers: [String] = [], _ body: () throws -> T) throws -> (T, [Sighting]) {
+        let watch = HostWatch(cells: cells, markers: markers)
+        let result: T
+        do {
+            result = try body()
+        } catch {
+            _ = watch.finish()
+            throw error
+        }
+        return (result, watch.finish())
+    }
+
     /// Ends the watch and returns what it saw.
-    func finish() -> [Sighting] {
+    private func finish() -> [Sighting] {
         lock.withLock { running = false }
         done.wait()
         return lock.withLock { Array(sightings.values) }

@@ -82,9 +82,7 @@ import Testing
         try PrivilegedTest.requireRoot()
         try withCellLab { cell in
             let id = uniqueName("esc-kill")
-            let watch = HostWatch(cells: [id])
-            let attack = try cell.attack("kill", id: id, ["cell": id, "probe_dns": true])
-            let sightings = watch.finish()
+            let (attack, sightings) = try HostWatch.during(cells: [id]) { try cell.attack("kill", id: id, ["cell": id, "probe_dns": true]) }
             expectBlocked(attack)
             #expect(Set(sightings.map(\.process.comm)) == ["cellos-broker", "cellos-dnsproxy", "cellos-flowlog"], "\(sightings)")
             let stopped = sightings.filter(\.stopped).map(\.process.comm)
@@ -159,9 +157,10 @@ import Testing
         try PrivilegedTest.requireRoot()
         try withCellLab { cell in
             let tag = uniqueName("caps")
-            let watch = HostWatch(cells: [], markers: [tag])
-            let attack = try cell.attack("capabilities", id: uniqueName("esc-caps"), ["tag": tag, "linger": 1.0])
-            let workload = watch.finish().first
+            let (attack, sightings) = try HostWatch.during(cells: [], markers: [tag]) {
+                try cell.attack("capabilities", id: uniqueName("esc-caps"), ["tag": tag, "linger": 1.0])
+            }
+            let workload = sightings.first
             expectBlocked(attack)
             let status = try #require(workload?.status, "the workload was never seen on the host")
             for set in ["CapInh", "CapPrm", "CapEff", "CapBnd", "CapAmb"] {
@@ -182,9 +181,9 @@ import Testing
         try withCellLab { cell in
             let id = uniqueName("esc-old")
             let tag = uniqueName("old")
-            let watch = HostWatch(cells: [id], markers: [tag])
-            let attack = try cell.attack(name, id: id, ["cell": id, "tag": tag, "name": file, "socket": cell.socket, "linger": 1.0])
-            let sightings = watch.finish()
+            let (attack, sightings) = try HostWatch.during(cells: [id], markers: [tag]) {
+                try cell.attack(name, id: id, ["cell": id, "tag": tag, "name": file, "socket": cell.socket, "linger": 1.0])
+            }
             expectBlocked(attack)
             let helpers = sightings.filter { $0.process.serves(cell: id) }
             #expect(helpers.count == 3 && helpers.allSatisfy { !$0.traced && !$0.stopped }, "\(helpers)")
@@ -204,11 +203,12 @@ import Testing
         try withCellLab { cell in
             let neighbour = try NeighbourCell(in: cell)
             defer { neighbour.stop() }
-            let watch = HostWatch(cells: [neighbour.id], markers: [neighbour.marker])
-            let attack = try cell.attack(
-                "kill", id: uniqueName("esc-kill2"), ["cell": neighbour.id, "marker": neighbour.marker, "hints": neighbour.pids.map(Int.init)])
+            let (attack, watched) = try HostWatch.during(cells: [neighbour.id], markers: [neighbour.marker]) {
+                try cell.attack(
+                    "kill", id: uniqueName("esc-kill2"), ["cell": neighbour.id, "marker": neighbour.marker, "hints": neighbour.pids.map(Int.init)])
+            }
             // The attacker's own workload carries the marker too (in its arguments): not a target.
-            let sightings = watch.finish().filter { neighbour.pids.contains($0.process.pid) }
+            let sightings = watched.filter { neighbour.pids.contains($0.process.pid) }
             expectBlocked(attack)
             #expect(sightings.count == 4, "\(sightings)")
             let stopped = sightings.filter(\.stopped).map(\.process.comm)
