@@ -225,6 +225,15 @@ final class NeighbourCell {
     }
 }
 
+/// A `CellLab` with a `NeighbourCell` running in it for the whole of `body`.
+func withNeighbourCell(_ body: (CellLab, NeighbourCell) throws -> Void) throws {
+    try withCellLab { cell in
+        let neighbour = try NeighbourCell(in: cell)
+        defer { neighbour.stop() }
+        try body(cell, neighbour)
+    }
+}
+
 /// A UDP socket on 0.0.0.0 in the lab's host namespace (the proxy's upstream sockets'
 /// namespace): what a stolen upstream socket would reach.
 final class UDPSink {

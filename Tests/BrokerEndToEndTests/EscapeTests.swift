@@ -17,9 +17,7 @@ import Testing
     @Test(.enabled(if: PrivilegedTest.shouldRun))
     func procShowsNoHostHelperOrNeighbourProcess() throws {
         try PrivilegedTest.requireRoot()
-        try withCellLab { cell in
-            let neighbour = try NeighbourCell(in: cell)
-            defer { neighbour.stop() }
+        try withNeighbourCell { cell, neighbour in
             let id = uniqueName("esc-proc")
             let hostInit = try #require(HostProcess.read(1)?.comm)
             let attack = try cell.attack("proc_list", id: id, ["cell": id, "marker": neighbour.marker, "host_init": hostInit])
@@ -42,12 +40,9 @@ import Testing
     func pidfdGetfdCannotTakeTheOwnProxysUpstreamSockets() throws {
         try PrivilegedTest.requireRoot()
         try withCellLab { cell in
-            let sink = try UDPSink(in: cell)
             let id = uniqueName("esc-pidfd")
-            let attack = try cell.attack(
-                "pidfd_getfd", id: id, ["cell": id, "token": id, "port": Int(sink.port), "addresses": ["127.0.0.1", "192.0.2.1"]])
+            let (attack, received) = try Self.stealUpstreamSockets(in: cell, id: id, ["cell": id])
             expectBlocked(attack)
-            let received = sink.received()
             #expect(received.isEmpty, "the host-side listener got \(received)")
         }
     }
@@ -58,20 +53,23 @@ import Testing
     @Test(.enabled(if: PrivilegedTest.shouldRun))
     func pidfdGetfdFailsOnAnotherCellsHelpers() throws {
         try PrivilegedTest.requireRoot()
-        try withCellLab { cell in
-            let neighbour = try NeighbourCell(in: cell)
-            defer { neighbour.stop() }
-            let sink = try UDPSink(in: cell)
-            let id = uniqueName("esc-pidfd2")
-            let attack = try cell.attack("pidfd_getfd", id: id, [
-                "cell": neighbour.id, "hints": neighbour.pids.map(Int.init), "token": id, "port": Int(sink.port),
-                "addresses": ["127.0.0.1", "192.0.2.1"],
-            ])
+        try withNeighbourCell { cell, neighbour in
+            let (attack, received) = try Self.stealUpstreamSockets(
+                in: cell, id: uniqueName("esc-pidfd2"), ["cell": neighbour.id, "hints": neighbour.pids.map(Int.init)])
             expectBlocked(attack)
-            let received = sink.received()
             #expect(received.isEmpty, "the host-side listener got \(received)")
             #expect(neighbour.allRunning())
         }
+    }
+
+    /// The pidfd_getfd attack on `targets`, sending from every stolen IPv4 UDP socket to a
+    /// fresh listener in the lab's host netns (its loopback and its lab address); what
+    /// the listener got.
+    static func stealUpstreamSockets(in cell: CellLab, id: String, _ targets: [String: Any]) throws -> (AttackRun, [String]) {
+        let sink = try UDPSink(in: cell)
+        let arguments = targets.merging(["token": id, "port": Int(sink.port), "addresses": ["127.0.0.1", "192.0.2.1"]]) { $1 }
+        let attack = try cell.attack("pidfd_getfd", id: id, arguments)
+        return (attack, sink.received())
     }
 
     /// SIGSTOP to the cell's own flow log, DNS proxy and broker fails: the host never
@@ -200,9 +198,7 @@ import Testing
     @Test(.enabled(if: PrivilegedTest.shouldRun))
     func anotherCellsProcessesCannotBeSignalled() throws {
         try PrivilegedTest.requireRoot()
-        try withCellLab { cell in
-            let neighbour = try NeighbourCell(in: cell)
-            defer { neighbour.stop() }
+        try withNeighbourCell { cell, neighbour in
             let (attack, watched) = try HostWatch.during(cells: [neighbour.id], markers: [neighbour.marker]) {
                 try cell.attack(
                     "kill", id: uniqueName("esc-kill2"), ["cell": neighbour.id, "marker": neighbour.marker, "hints": neighbour.pids.map(Int.init)])
