@@ -1,6 +1,5 @@
 import CellosTestLab
 import Foundation
-import IPCWire
 import Testing
 
 /// What the escape suite adds to `CellLab`: attacks run as default cells, the host's

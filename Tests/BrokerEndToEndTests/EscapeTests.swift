@@ -1,6 +1,5 @@
 import CellosTestLab
 import Foundation
-import IPCWire
 import Testing
 
 /// Issue 10's acceptance tests: each attack runs in a default cell (`cellos-broker run
