@@ -41,7 +41,8 @@ import Testing
     }
 
     /// Python via ctypes: pidfd_getfd, process_vm_readv/writev and kcmp on a
-    /// child the workload can see (same uid, its descendant) fail with EPERM.
+    /// child the workload can see (same uid, its descendant) fail with EPERM, and
+    /// so does the TIOCSTI ioctl.
     static let crossProcessProbe = #"""
         import ctypes, errno, os, platform, subprocess
         numbers = {"x86_64": dict(pidfd_open=434, pidfd_getfd=438, process_vm_readv=310, process_vm_writev=311, kcmp=312),
@@ -60,6 +61,11 @@ import Testing
         print("process_vm_readv", call("process_vm_readv", child.pid, ctypes.addressof(local), 1, ctypes.addressof(local), 1, 0))
         print("process_vm_writev", call("process_vm_writev", child.pid, ctypes.addressof(local), 1, ctypes.addressof(local), 1, 0))
         print("kcmp", call("kcmp", os.getpid(), child.pid, 0, 0, 0))
+        import fcntl, termios
+        try:
+            fcntl.ioctl(0, termios.TIOCSTI, b"x"); print("tiocsti ok")
+        except OSError as error:
+            print("tiocsti", errno.errorcode[error.errno])
         child.kill()
         """#
 
@@ -71,7 +77,8 @@ import Testing
             let parts = line.split(separator: " ")
             return (String(parts[0]), String(parts.last ?? ""))
         }, uniquingKeysWith: { first, _ in first })
-        for call in ["pidfd_getfd", "process_vm_readv", "process_vm_writev", "kcmp"] {
+        // TIOCSTI on stdin (a pipe here): ENOTTY without the filter's rule.
+        for call in ["pidfd_getfd", "process_vm_readv", "process_vm_writev", "kcmp", "tiocsti"] {
             #expect(results[call] == "EPERM", "\(call): \(probe.stdout) \(probe.stderr)")
         }
         #expect(probe.spawned.layer("seccomp")?.applied == true)
