@@ -237,6 +237,26 @@ import Testing
         #expect(unconfined.spawned.layer("landlock") == ConfinementLayer(name: "landlock", applied: false, detail: "not supported by this kernel"))
     }
 
+    /// `ctl run` has the wire's defaults (PID namespace, view) and prints the
+    /// report; `--mount SRC:DST:rw` binds, `--no-pid-namespace` and
+    /// `--no-filesystem-view` opt out explicitly; a bad `--mount` is named.
+    @Test(.enabled(if: PrivilegedTest.shouldRun))
+    func ctlRunConfinesByDefault() throws {
+        try PrivilegedTest.requireRoot()
+        let daemon = try DaemonTests.RunningDaemon(arguments: ["--allow-uid", "0"])
+        let shared = try SharedDirectory("ctl")
+        let ctl = [BuiltExecutable.netnsd, "ctl", "run", "--socket", daemon.socketPath]
+        let confined = try Shell.run(ctl + ["--id", "ctl1", "--mount", "\(shared.path):/out:rw", "--", "/bin/sh", "-c", "echo $$ > /out/pid"])
+        #expect(confined.succeeded, "\(confined.stdout) \(confined.stderr)")
+        for layer in ConfinementLayer.names { #expect(confined.stdout.contains("  \(layer): applied, "), "\(layer): \(confined.stdout)") }
+        #expect(try String(contentsOfFile: shared.file("pid"), encoding: .utf8) == "1\n")
+        let optedOut = try Shell.run(ctl + ["--id", "ctl2", "--no-pid-namespace", "--no-filesystem-view", "--", "/bin/true"])
+        #expect(optedOut.stdout.contains("pid_namespace: not applied, opted out"), "\(optedOut.stdout)")
+        #expect(optedOut.stdout.contains("filesystem_view: not applied, opted out"), "\(optedOut.stdout)")
+        let bad = try Shell.run(ctl + ["--id", "ctl3", "--mount", "relative:/x", "--", "/bin/true"])
+        #expect(!bad.succeeded && bad.stderr.contains("--mount[0].source"), "\(bad.stderr)")
+    }
+
     /// A stream listener at `path` that anyone may connect to (mode 0777).
     static func listen(at path: String) throws -> Int32 {
         unlink(path)
