@@ -109,7 +109,7 @@ import Testing
     }
 
     /// The view: /tmp is private (nothing written there reaches the host), host
-    /// UNIX sockets under /tmp and /run are unreachable, /etc is read-only, the
+    /// UNIX sockets under /tmp and /run are unreachable, /etc and / are read-only, the
     /// symlinked /bin (merged /usr) and python3 work.
     @Test(.enabled(if: PrivilegedTest.shouldRun))
     func viewHidesTheHostsTree() throws {
@@ -135,15 +135,18 @@ import Testing
                     s.connect(path); print("connected", path)
                 except OSError as error:
                     print("refused", path, error.strerror)
-            try:
-                open("/etc/\(marker)", "w")
-            except OSError as error:
-                print("etc", error.strerror)
+            for directory in ["etc", "root"]:
+                try:
+                    open(("/etc/" if directory == "etc" else "/") + "\(marker)", "w")
+                except OSError as error:
+                    print(directory, error.strerror)
             """
         let probe = try Self.run([]) { id in try Self.request(id, ["/bin/python3", "-c", script]) }
         #expect(probe.exit.exitCode == 0, "\(probe.stderr)")
         for path in sockets { #expect(probe.stdout.contains("refused \(path) No such file or directory"), "\(probe.stdout) \(probe.stderr)") }
         #expect(probe.stdout.contains("etc Read-only file system"), "\(probe.stdout)")
+        // The new root itself: read-only once built (the child, uid 0, could write it before).
+        #expect(probe.stdout.contains("root Read-only file system"), "\(probe.stdout)")
         #expect(probe.stdout.contains("tmp written"), "\(probe.stdout)")
         #expect(!FileManager.default.fileExists(atPath: "/tmp/\(marker)"))
         let view = try #require(probe.spawned.layer("filesystem_view"))
