@@ -36,6 +36,7 @@ pid_t cellos_netnsd_spawn_parked(int netns_fd, const char *resolv_conf, const ch
                                  int new_pid_namespace, int *failed_step) {
     int status_pipe[2];
     if (pipe2(status_pipe, O_CLOEXEC) != 0) return -1;
+    pid_t parent = getpid();
     // A new PID namespace must be made at the fork itself (unshare(CLONE_NEWPID)
     // only affects later children): a raw clone with SIGCHLD behaves like fork,
     // and the child is pid 1 of the new namespace while the daemon sees its
@@ -51,6 +52,12 @@ pid_t cellos_netnsd_spawn_parked(int netns_fd, const char *resolv_conf, const ch
     }
     if (pid == 0) {
         int status_fd = status_pipe[1];
+        // Dies with the daemon: the kernel sends it when the *thread* that forked
+        // us exits (docs/netnsd.md, "Crashes"). A daemon that died before the prctl
+        // shows as a new parent; in a new PID namespace getppid() is always 0, and
+        // the parked write below fails instead (EPIPE: no reader is left).
+        if (prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0) != 0) report_and_exit(status_fd, 17);
+        if (!new_pid_namespace && getppid() != parent) _exit(126);
         // Signals the daemon blocks (SIGTERM, SIGINT) must reach the workload.
         sigset_t none;
         sigemptyset(&none);
@@ -118,7 +125,7 @@ pid_t cellos_netnsd_spawn_parked(int netns_fd, const char *resolv_conf, const ch
         }
         // Parked: tell the daemon, then wait for StartWorkload.
         int parked[2] = {0, 0};
-        (void)!write(status_fd, parked, sizeof parked);
+        if (write(status_fd, parked, sizeof parked) != (ssize_t)sizeof parked) _exit(126);
         unsigned char go = 0;
         ssize_t got;
         do { got = read(start_fd, &go, 1); } while (got < 0 && errno == EINTR);

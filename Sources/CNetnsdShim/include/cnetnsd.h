@@ -17,7 +17,8 @@ typedef struct {
     unsigned long long hard;
 } cellos_netnsd_rlimit;
 
-/// Forks a workload that is parked before execve (with `new_pid_namespace`, as
+/// Forks a workload that is parked before execve and gets SIGKILL when the
+/// calling thread exits (PR_SET_PDEATHSIG) (with `new_pid_namespace`, as
 /// pid 1 of a new PID namespace, which gets its own /proc mount): in the child, and only with
 /// async-signal-safe calls, it enters the network namespace `netns_fd`, and, when
 /// `resolv_conf` is not NULL, new IPC and UTS namespaces and a private mount
@@ -37,7 +38,8 @@ typedef struct {
 /// with errno set to the failed step's error and *failed_step set to its number
 /// (1 setns, 2 setgroups, 3 setresgid, 4 setresuid, 5 no_new_privs, 6 chdir,
 /// 7 stdio, 8 close fds, 9 seccomp, 10 unshare(NEWNS|NEWIPC|NEWUTS), 11 private mounts,
-/// 12 resolv.conf bind mount, 13 workspace tmpfs, 14 setrlimit, 15 capset, 16 mount(proc)); the failed child
+/// 12 resolv.conf bind mount, 13 workspace tmpfs, 14 setrlimit, 15 capset, 16 mount(proc),
+/// 17 prctl(PR_SET_PDEATHSIG)); the failed child
 /// has been reaped.
 pid_t cellos_netnsd_spawn_parked(int netns_fd, const char *resolv_conf, const char *workspace,
                                  const char *workspace_options, const cellos_netnsd_rlimit *limits, size_t nlimits,

@@ -61,6 +61,7 @@ public final class NetnsdSession: @unchecked Sendable {
 
     private let maxCells: Int
     private let pinNamespaces: Bool
+    private let pinLedger: String?
     private let uplink: UplinkSettings?
     private let exitSink: ExitSink?
     private let cgroups: CgroupSettings?
@@ -76,7 +77,7 @@ public final class NetnsdSession: @unchecked Sendable {
     /// `/run/netns/cellos-<id>` (`--pin`), removed on destroy.
     public init(
         peer: PeerCredentials, flowLogSocket: FlowLogSocketOpener? = nil, maxCells: Int = NetnsdSession.defaultMaxCells,
-        pinNamespaces: Bool = false, uplink: UplinkSettings? = nil, exitSink: ExitSink? = nil,
+        pinNamespaces: Bool = false, pinLedger: String? = nil, uplink: UplinkSettings? = nil, exitSink: ExitSink? = nil,
         cgroups: CgroupSettings? = nil, allowRootWorkloads: Bool = false
     ) {
         self.allowRootWorkloads = allowRootWorkloads
@@ -87,6 +88,7 @@ public final class NetnsdSession: @unchecked Sendable {
         self.flowLogSocket = flowLogSocket
         self.maxCells = maxCells
         self.pinNamespaces = pinNamespaces
+        self.pinLedger = pinLedger
     }
 
     public func state(of id: CellID) -> CellState? {
@@ -154,7 +156,7 @@ public final class NetnsdSession: @unchecked Sendable {
             } else {
                 cell = try CellFactory.create(
                     id: request.cellID, policy: request.policy, flowLogSocket: flowLogSocket, pin: pinNamespaces,
-                    uplink: uplink)
+                    pinLedger: pinLedger, uplink: uplink)
             }
         } catch {
             let code = switch error {

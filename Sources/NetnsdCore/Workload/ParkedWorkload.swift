@@ -27,6 +27,7 @@ final class ParkedWorkload: @unchecked Sendable {
         6: "chdir", 7: "dup2 of stdio", 8: "close_range", 9: "prctl(PR_SET_SECCOMP)",
         10: "unshare(CLONE_NEWNS|CLONE_NEWIPC|CLONE_NEWUTS)", 11: "mount(MS_REC|MS_PRIVATE, /)", 12: "bind mount over /etc/resolv.conf",
         13: "mount(tmpfs) on the workspace", 14: "setrlimit", 15: "capset (empty sets)", 16: "mount(proc) for the PID namespace",
+        17: "prctl(PR_SET_PDEATHSIG)",
     ]
 
     /// Forks the workload of `request` into the netns `namespace` and returns once
