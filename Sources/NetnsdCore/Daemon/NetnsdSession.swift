@@ -72,6 +72,8 @@ public final class NetnsdSession: @unchecked Sendable {
     private let lock = SessionLock()
     /// Reaper threads that have not yet removed their workload's cgroups (under `lock`).
     private var liveReapers = 0
+    /// The kernel's Landlock ABI (0: none); tests lower it to see the other layers alone.
+    var landlockABI = LandlockRules.detectedABI
 
     /// `pinNamespaces`: bind-mount every created cell's netns at
     /// `/run/netns/cellos-<id>` (`--pin`), removed on destroy.
@@ -275,13 +277,20 @@ public final class NetnsdSession: @unchecked Sendable {
         guard slot.state == .ready, slot.phase == .none else {
             return Self.error(ErrorCode.invalidState, "cell \(request.cellID): SpawnWorkload is allowed once, on a live cell (workload \(slot.phase))", requestID)
         }
-        guard allowRootWorkloads || (request.uid != 0 && request.gid != 0) else {
-            return Self.error(
-                ErrorCode.invalidRequest,
-                "cell \(request.cellID): uid/gid 0 (root) workloads are refused unless the daemon runs with --allow-root-workloads",
-                requestID)
+        let identity: WorkloadIdentity
+        switch WorkloadIdentity.choose(for: request, allowRootWorkloads: allowRootWorkloads) {
+        case .success(let chosen): identity = chosen
+        case .failure(let refusal): return Self.error(ErrorCode.invalidRequest, refusal.message, requestID)
+        }
+        var sourceIsDirectory: [Bool] = []
+        if request.filesystemView {
+            switch FilesystemView.checkMounts(request) {
+            case .success(let kinds): sourceIsDirectory = kinds
+            case .failure(let refusal): return Self.error(ErrorCode.invalidRequest, refusal.message, requestID)
+            }
         }
         let workload: ParkedWorkload
+        let confinement: ChildConfinement
         switch slot.cell {
         case .some(let cell):
             do {
@@ -289,7 +298,21 @@ public final class NetnsdSession: @unchecked Sendable {
                 do { filter = try BaselineSeccomp.compile(request.seccompProfile) } catch {
                     throw CellError.setupFailed(cell: request.cellID.value, step: "compiling the \(request.seccompProfile.name) seccomp filter", reason: "\(error)")
                 }
-                workload = try ParkedWorkload.spawn(request, in: cell.namespace, resolver: cell.policy.resolver, seccompFilter: filter, stdio: stdio)
+                let resolvConf: String
+                do {
+                    resolvConf = try ResolvConf.write(cell.policy.resolver)
+                    if request.filesystemView { try FilesystemView.prepareMountPoint() }
+                } catch {
+                    throw CellError.setupFailed(cell: request.cellID.value, step: "preparing the cell's resolv.conf", reason: "\(error)")
+                }
+                // The child's mount keeps the file; its name is gone once the child is parked.
+                defer { unlink(resolvConf) }
+                let view = request.filesystemView
+                    ? FilesystemView(request, identity: identity, resolvConf: resolvConf, sourceIsDirectory: sourceIsDirectory) : nil
+                confinement = ChildConfinement(view: view, landlock: LandlockRules(abi: landlockABI, view: view, workspace: request.workspace))
+                workload = try ParkedWorkload.spawn(
+                    request, as: identity, in: cell.namespace, resolvConf: resolvConf, confinement: confinement, seccompFilter: filter,
+                    stdio: stdio)
             } catch {
                 return Self.error(ErrorCode.setupFailed, "\(error)", requestID)
             }
@@ -316,6 +339,9 @@ public final class NetnsdSession: @unchecked Sendable {
         } else {
             enforcement = WorkloadCgroups.withoutCgroupRoot(request.cgroupLimits)
         }
+        for layer in ConfinementReport.optedOut(request) {
+            NetnsdLog.write("cell \(request.cellID) workload \(workload.pid) opted out of its \(layer)")
+        }
         for entry in enforcement where !entry.isEnforced {
             NetnsdLog.write("warning: cell \(request.cellID) workload \(workload.pid) runs without its \(entry.limit) limit: \(entry.summary)")
         }
@@ -324,7 +350,10 @@ public final class NetnsdSession: @unchecked Sendable {
         slot.phase = .parked
         startReaper(for: workload, cgroups: workloadCgroups, cell: request.cellID)
         return NetnsdFrame.make(
-            WorkloadSpawned(cellID: request.cellID, pid: workload.pid, enforcement: enforcement), requestID: requestID, flags: .response)
+            WorkloadSpawned(
+                cellID: request.cellID, pid: workload.pid, uid: identity.uid, gid: identity.gid,
+                confinement: ConfinementReport.layers(for: request, identity: identity, confinement: confinement), enforcement: enforcement),
+            requestID: requestID, flags: .response)
     }
 
     private func start(_ id: CellID, requestID: UInt32) -> Frame {
