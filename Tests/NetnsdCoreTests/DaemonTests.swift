@@ -304,12 +304,16 @@ import Testing
     func socketActivatedControlSocketIsServedAndAWrongOneRefused() throws {
         try PrivilegedTest.requireRoot()
         let path = "/tmp/cellos-netnsd-activated-\(getpid()).sock"
-        defer { unlink(path) }
+        let states = ["served", "refused"].map { "/tmp/cellos-netnsd-activated-\(getpid())-\($0)" }
+        defer {
+            unlink(path)
+            for state in states { try? FileManager.default.removeItem(atPath: state) }
+        }
         let listener = try SeqpacketListener.bind(path: path)
         var descriptors = DescriptorSet()
         descriptors.append(try listener.socket.duplicate())
         var spawned = try ActivatedSpawn.spawn(
-            executable: BuiltExecutable.netnsd, arguments: ["--allow-uid", "0"], environment: [:],
+            executable: BuiltExecutable.netnsd, arguments: ["--allow-uid", "0", "--state-dir", states[0]], environment: [:],
             names: [NetnsdRole.controlSocketName], descriptors: descriptors)
         let pid = spawned.pid
         defer {
@@ -330,7 +334,7 @@ import Testing
         var wrong = DescriptorSet()
         wrong.append(OwnedFD(adopting: socket(AF_INET, Int32(SOCK_DGRAM.rawValue) | Int32(SOCK_CLOEXEC.rawValue), 0)))
         var refused = try ActivatedSpawn.spawn(
-            executable: BuiltExecutable.netnsd, arguments: ["--allow-uid", "0"], environment: [:],
+            executable: BuiltExecutable.netnsd, arguments: ["--allow-uid", "0", "--state-dir", states[1]], environment: [:],
             names: [NetnsdRole.controlSocketName], descriptors: wrong)
         defer { _ = waitpid(refused.pid, nil, 0) }
         var outcome: ReadinessError?

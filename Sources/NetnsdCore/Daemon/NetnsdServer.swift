@@ -28,6 +28,8 @@ public final class NetnsdServer: @unchecked Sendable {
     public let cgroups: CgroupSettings?
     /// Whether SpawnWorkload may ask for uid or gid 0 (`--allow-root-workloads`).
     public let allowRootWorkloads: Bool
+    /// Workload uid/gid pairs, one book for every connection (`--workload-ids`).
+    public let identities: WorkloadIdentities
     private let state = Mutex(ServerState())
 
     /// Connections served at once; each has a thread. Beyond it a connection is
@@ -44,18 +46,20 @@ public final class NetnsdServer: @unchecked Sendable {
     public convenience init(
         listening socket: consuming OwnedFD, peerPolicy: PeerPolicy, pinNamespaces: Bool = false, pinLedger: String? = nil,
         flowLogSocket: FlowLogSocketOpener? = nil, uplink: UplinkSettings? = nil, cgroups: CgroupSettings? = nil,
-        allowRootWorkloads: Bool = false
+        allowRootWorkloads: Bool = false, identities: WorkloadIdentities? = nil
     ) {
         self.init(
             listening: socket, path: nil, peerPolicy: peerPolicy, pinNamespaces: pinNamespaces, pinLedger: pinLedger, flowLogSocket: flowLogSocket,
-            uplink: uplink, cgroups: cgroups, allowRootWorkloads: allowRootWorkloads)
+            uplink: uplink, cgroups: cgroups, allowRootWorkloads: allowRootWorkloads, identities: identities)
     }
 
     private init(
         listening socket: consuming OwnedFD, path: String?, peerPolicy: PeerPolicy, pinNamespaces: Bool, pinLedger: String?,
-        flowLogSocket: FlowLogSocketOpener?, uplink: UplinkSettings?, cgroups: CgroupSettings?, allowRootWorkloads: Bool
+        flowLogSocket: FlowLogSocketOpener?, uplink: UplinkSettings?, cgroups: CgroupSettings?, allowRootWorkloads: Bool,
+        identities: WorkloadIdentities?
     ) {
         self.allowRootWorkloads = allowRootWorkloads
+        self.identities = identities ?? WorkloadIdentities(range: .default, scan: ProcessIdentityScan.scan)
         self.cgroups = cgroups
         self.flowLogSocket = flowLogSocket
         self.uplink = uplink
@@ -72,7 +76,7 @@ public final class NetnsdServer: @unchecked Sendable {
     public static func adopt(
         activated socket: consuming OwnedFD, peerPolicy: PeerPolicy, pinNamespaces: Bool = false, pinLedger: String? = nil,
         flowLogSocket: FlowLogSocketOpener? = nil, uplink: UplinkSettings? = nil, cgroups: CgroupSettings? = nil,
-        allowRootWorkloads: Bool = false
+        allowRootWorkloads: Bool = false, identities: WorkloadIdentities? = nil
     ) throws(SystemCallError) -> NetnsdServer {
         var type: Int32 = 0
         var listening: Int32 = 0
@@ -88,7 +92,7 @@ public final class NetnsdServer: @unchecked Sendable {
         }
         return NetnsdServer(
             listening: socket, path: nil, peerPolicy: peerPolicy, pinNamespaces: pinNamespaces, pinLedger: pinLedger, flowLogSocket: flowLogSocket,
-            uplink: uplink, cgroups: cgroups, allowRootWorkloads: allowRootWorkloads)
+            uplink: uplink, cgroups: cgroups, allowRootWorkloads: allowRootWorkloads, identities: identities)
     }
 
     /// Binds the control socket at `path` (mode 0660: the allowed uid/gid is
@@ -96,12 +100,12 @@ public final class NetnsdServer: @unchecked Sendable {
     public static func bind(
         path: String, peerPolicy: PeerPolicy, pinNamespaces: Bool = false, pinLedger: String? = nil, flowLogSocket: FlowLogSocketOpener? = nil,
         uplink: UplinkSettings? = nil, cgroups: CgroupSettings? = nil,
-        allowRootWorkloads: Bool = false
+        allowRootWorkloads: Bool = false, identities: WorkloadIdentities? = nil
     ) throws(SystemCallError) -> NetnsdServer {
         let listener = try SeqpacketListener.bind(path: path, mode: 0o660)
         return NetnsdServer(
             listening: try listener.socket.duplicate(), path: path, peerPolicy: peerPolicy, pinNamespaces: pinNamespaces, pinLedger: pinLedger,
-            flowLogSocket: flowLogSocket, uplink: uplink, cgroups: cgroups, allowRootWorkloads: allowRootWorkloads)
+            flowLogSocket: flowLogSocket, uplink: uplink, cgroups: cgroups, allowRootWorkloads: allowRootWorkloads, identities: identities)
     }
 
     deinit { _ = close(listener) }
@@ -189,7 +193,7 @@ public final class NetnsdServer: @unchecked Sendable {
         let session = NetnsdSession(
             peer: peer, flowLogSocket: flowLogSocket, pinNamespaces: pinNamespaces, pinLedger: pinLedger, uplink: uplink,
             exitSink: { exited in events.send(exited) }, cgroups: cgroups,
-            allowRootWorkloads: allowRootWorkloads)
+            allowRootWorkloads: allowRootWorkloads, identities: identities)
         defer {
             let destroyed = session.destroyAll()
             // Their workloads' cgroup leaves go before the connection counts as closed.

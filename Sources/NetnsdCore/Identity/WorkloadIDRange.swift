@@ -1,3 +1,8 @@
+#if canImport(Glibc)
+import Glibc
+#endif
+import IPCWire
+
 /// The ids netnsd allocates workload uid/gid pairs from (`--workload-ids FIRST-LAST`).
 ///
 /// The default, 2147483648–2147549183 (2^31 and the 65535 above it), is a block
@@ -53,6 +58,16 @@ public struct WorkloadIDRange: Sendable, Equatable, CustomStringConvertible {
         }
     }
 
+    /// `checkUnused` against this machine's /etc/passwd and /etc/group (a missing file holds no account).
+    public func checkUnusedOnThisHost() throws(WorkloadIDError) {
+        func text(_ path: String) throws(WorkloadIDError) -> String {
+            do { return try CgroupLeaf.read(path) } catch where error.errno == ENOENT { return "" } catch {
+                throw .unreadable(file: path, error: error)
+            }
+        }
+        try checkUnused(passwd: try text("/etc/passwd"), group: try text("/etc/group"))
+    }
+
     /// Warnings for the systemd ranges this range overlaps.
     public var systemdOverlaps: [String] {
         Self.systemdRanges.filter { $0.range.overlaps(first...last) }.map { "\(Self.flag) \(self) overlaps the \($0.name) range \($0.range.lowerBound)-\($0.range.upperBound)" }
@@ -62,12 +77,14 @@ public struct WorkloadIDRange: Sendable, Equatable, CustomStringConvertible {
 public enum WorkloadIDError: Error, Equatable, Sendable, CustomStringConvertible {
     case malformed(value: String, reason: String)
     case overlapsAccount(range: String, file: String, name: String, id: UInt32)
+    case unreadable(file: String, error: SystemCallError)
 
     public var description: String {
         switch self {
         case .malformed(let value, let reason): "\(WorkloadIDRange.flag) '\(value)': \(reason)"
         case .overlapsAccount(let range, let file, let name, let id):
             "\(WorkloadIDRange.flag) \(range) contains id \(id) of '\(name)' in \(file); choose a range no account uses"
+        case .unreadable(let file, let error): "\(WorkloadIDRange.flag): cannot check \(file): \(error)"
         }
     }
 }
