@@ -29,6 +29,13 @@ static void report_and_exit(int status_fd, int step) {
     _exit(126);
 }
 
+// PR_SET_PDEATHSIG(SIGKILL), then _exit if the parent already died.
+static int die_with_parent(pid_t parent, int new_pid_namespace) {
+    if (prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0) != 0) return -1;
+    if (!new_pid_namespace && getppid() != parent) _exit(126);
+    return 0;
+}
+
 pid_t cellos_netnsd_spawn_parked(int netns_fd, const char *resolv_conf, const char *workspace,
                                  const char *workspace_options, const cellos_netnsd_rlimit *limits, size_t nlimits,
                                  const char *path, char *const argv[], char *const envp[], const char *cwd, uid_t uid,
@@ -56,8 +63,7 @@ pid_t cellos_netnsd_spawn_parked(int netns_fd, const char *resolv_conf, const ch
         // us exits (docs/netnsd.md, "Crashes"). A daemon that died before the prctl
         // shows as a new parent; in a new PID namespace getppid() is always 0, and
         // the parked write below fails instead (EPIPE: no reader is left).
-        if (prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0) != 0) report_and_exit(status_fd, 27);
-        if (!new_pid_namespace && getppid() != parent) _exit(126);
+        if (die_with_parent(parent, new_pid_namespace) != 0) report_and_exit(status_fd, 27);
         // Signals the daemon blocks (SIGTERM, SIGINT) must reach the workload.
         sigset_t none;
         sigemptyset(&none);
@@ -99,6 +105,8 @@ pid_t cellos_netnsd_spawn_parked(int netns_fd, const char *resolv_conf, const ch
         if (syscall(SYS_setgroups, 0, NULL) != 0) report_and_exit(status_fd, 2);
         if (syscall(SYS_setresgid, gid, gid, gid) != 0) report_and_exit(status_fd, 3);
         if (syscall(SYS_setresuid, uid, uid, uid) != 0) report_and_exit(status_fd, 4);
+        // Changing the effective uid/gid cleared the death signal: set it again.
+        if (die_with_parent(parent, new_pid_namespace) != 0) report_and_exit(status_fd, 27);
         // A uid other than 0 already lost every capability in setresuid; a root
         // workload (--allow-root-workloads) keeps them, so empty the effective,
         // permitted and inheritable sets (lowering needs no privilege). With no_new_privs, execve cannot grant more than the

@@ -125,7 +125,9 @@ struct NetnsdCommand: ParsableCommand {
             }
             // After the drop (it runs threads in the uplink netns; the drop needs a
             // single thread): the kept CAP_SYS_ADMIN and CAP_NET_ADMIN suffice.
-            let swept = [RestartSweep.pins(ledger: state.pinLedger), uplink.flatMap(RestartSweep.uplinks), socket.flatMap(RestartSweep.controlSocket)]
+            // Uplinks before pins: a removed pin may free the last hold on a cell
+            // netns, whose teardown then takes its veth pair away asynchronously.
+            let swept = [uplink.flatMap(RestartSweep.uplinks), RestartSweep.pins(ledger: state.pinLedger), socket.flatMap(RestartSweep.controlSocket)]
             for line in swept.compactMap({ $0 }) { NetnsdLog.write("restart sweep: \(line)") }
             // Called on a thread inside each new cell's netns, so the socket is the cell's.
             let nflog: FlowLogSocketOpener = { group in try NflogSocket.open(group: group) }

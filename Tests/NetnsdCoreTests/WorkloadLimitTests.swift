@@ -20,12 +20,16 @@ import Testing
         let hierarchies: CgroupHierarchies
         private var seen: Set<String> = []
 
-        init(extraArguments: [String] = []) throws {
+        /// Its command line after `--socket` and `--state-dir` (for a restarted daemon).
+        let arguments: [String]
+
+        init(extraArguments: [String] = [], stateDirectory: String? = nil, log: String? = nil) throws {
             let hierarchy = try #require(WorkloadCgroupTests.v2Hierarchy(), "no cgroup v2 hierarchy on this machine")
             root = "\(hierarchy)/cellos-netnsd-limits-\(getpid())"
             try #require(mkdir(root, 0o755) == 0, "mkdir \(root): errno \(errno)")
+            arguments = ["--allow-uid", "0", "--cgroup-root", root] + extraArguments
             do {
-                daemon = try DaemonTests.RunningDaemon(arguments: ["--allow-uid", "0", "--cgroup-root", root] + extraArguments)
+                daemon = try DaemonTests.RunningDaemon(arguments: arguments, stateDirectory: stateDirectory, log: log)
             } catch {
                 rmdir(root)
                 throw error
