@@ -18,6 +18,8 @@ public final class NetnsdServer: @unchecked Sendable {
     public let peerPolicy: PeerPolicy
     /// Pin every created cell's netns at /run/netns/cellos-<id> (`--pin`).
     public let pinNamespaces: Bool
+    /// Where pins are recorded for the restart sweep (`StateDirectory.pinLedger`).
+    public let pinLedger: String?
     /// The NFLOG hook handed to every session (FlowlogCore's opener); nil = no nflog fd.
     public let flowLogSocket: FlowLogSocketOpener?
     /// Uplinks for cells whose policy allows egress (`--uplink-pool`); nil = none.
@@ -26,6 +28,8 @@ public final class NetnsdServer: @unchecked Sendable {
     public let cgroups: CgroupSettings?
     /// Whether SpawnWorkload may ask for uid or gid 0 (`--allow-root-workloads`).
     public let allowRootWorkloads: Bool
+    /// Workload uid/gid pairs, one book for every connection (`--workload-ids`).
+    public let identities: WorkloadIdentities
     private let state = Mutex(ServerState())
 
     /// Connections served at once; each has a thread. Beyond it a connection is
@@ -40,20 +44,22 @@ public final class NetnsdServer: @unchecked Sendable {
     /// Takes ownership of a listening `SOCK_SEQPACKET` socket (bound by
     /// `bind(path:)` or inherited through socket activation).
     public convenience init(
-        listening socket: consuming OwnedFD, peerPolicy: PeerPolicy, pinNamespaces: Bool = false,
+        listening socket: consuming OwnedFD, peerPolicy: PeerPolicy, pinNamespaces: Bool = false, pinLedger: String? = nil,
         flowLogSocket: FlowLogSocketOpener? = nil, uplink: UplinkSettings? = nil, cgroups: CgroupSettings? = nil,
-        allowRootWorkloads: Bool = false
+        allowRootWorkloads: Bool = false, identities: WorkloadIdentities? = nil
     ) {
         self.init(
-            listening: socket, path: nil, peerPolicy: peerPolicy, pinNamespaces: pinNamespaces, flowLogSocket: flowLogSocket,
-            uplink: uplink, cgroups: cgroups, allowRootWorkloads: allowRootWorkloads)
+            listening: socket, path: nil, peerPolicy: peerPolicy, pinNamespaces: pinNamespaces, pinLedger: pinLedger, flowLogSocket: flowLogSocket,
+            uplink: uplink, cgroups: cgroups, allowRootWorkloads: allowRootWorkloads, identities: identities)
     }
 
     private init(
-        listening socket: consuming OwnedFD, path: String?, peerPolicy: PeerPolicy, pinNamespaces: Bool,
-        flowLogSocket: FlowLogSocketOpener?, uplink: UplinkSettings?, cgroups: CgroupSettings?, allowRootWorkloads: Bool
+        listening socket: consuming OwnedFD, path: String?, peerPolicy: PeerPolicy, pinNamespaces: Bool, pinLedger: String?,
+        flowLogSocket: FlowLogSocketOpener?, uplink: UplinkSettings?, cgroups: CgroupSettings?, allowRootWorkloads: Bool,
+        identities: WorkloadIdentities?
     ) {
         self.allowRootWorkloads = allowRootWorkloads
+        self.identities = identities ?? WorkloadIdentities(range: .default, scan: ProcessIdentityScan.scan)
         self.cgroups = cgroups
         self.flowLogSocket = flowLogSocket
         self.uplink = uplink
@@ -62,14 +68,15 @@ public final class NetnsdServer: @unchecked Sendable {
         self.socketPath = path
         self.peerPolicy = peerPolicy
         self.pinNamespaces = pinNamespaces
+        self.pinLedger = pinLedger
     }
 
     /// Adopts a socket-activated control socket after checking it is what the
     /// protocol needs: a listening `SOCK_SEQPACKET` socket.
     public static func adopt(
-        activated socket: consuming OwnedFD, peerPolicy: PeerPolicy, pinNamespaces: Bool = false,
+        activated socket: consuming OwnedFD, peerPolicy: PeerPolicy, pinNamespaces: Bool = false, pinLedger: String? = nil,
         flowLogSocket: FlowLogSocketOpener? = nil, uplink: UplinkSettings? = nil, cgroups: CgroupSettings? = nil,
-        allowRootWorkloads: Bool = false
+        allowRootWorkloads: Bool = false, identities: WorkloadIdentities? = nil
     ) throws(SystemCallError) -> NetnsdServer {
         var type: Int32 = 0
         var listening: Int32 = 0
@@ -84,21 +91,21 @@ public final class NetnsdServer: @unchecked Sendable {
             throw SystemCallError("activated control socket", errno: ENOTSOCK, context: "not a listening SOCK_SEQPACKET socket")
         }
         return NetnsdServer(
-            listening: socket, path: nil, peerPolicy: peerPolicy, pinNamespaces: pinNamespaces, flowLogSocket: flowLogSocket,
-            uplink: uplink, cgroups: cgroups, allowRootWorkloads: allowRootWorkloads)
+            listening: socket, path: nil, peerPolicy: peerPolicy, pinNamespaces: pinNamespaces, pinLedger: pinLedger, flowLogSocket: flowLogSocket,
+            uplink: uplink, cgroups: cgroups, allowRootWorkloads: allowRootWorkloads, identities: identities)
     }
 
     /// Binds the control socket at `path` (mode 0660: the allowed uid/gid is
     /// checked by SO_PEERCRED anyway; the mode keeps others from even connecting).
     public static func bind(
-        path: String, peerPolicy: PeerPolicy, pinNamespaces: Bool = false, flowLogSocket: FlowLogSocketOpener? = nil,
+        path: String, peerPolicy: PeerPolicy, pinNamespaces: Bool = false, pinLedger: String? = nil, flowLogSocket: FlowLogSocketOpener? = nil,
         uplink: UplinkSettings? = nil, cgroups: CgroupSettings? = nil,
-        allowRootWorkloads: Bool = false
+        allowRootWorkloads: Bool = false, identities: WorkloadIdentities? = nil
     ) throws(SystemCallError) -> NetnsdServer {
         let listener = try SeqpacketListener.bind(path: path, mode: 0o660)
         return NetnsdServer(
-            listening: try listener.socket.duplicate(), path: path, peerPolicy: peerPolicy, pinNamespaces: pinNamespaces,
-            flowLogSocket: flowLogSocket, uplink: uplink, cgroups: cgroups, allowRootWorkloads: allowRootWorkloads)
+            listening: try listener.socket.duplicate(), path: path, peerPolicy: peerPolicy, pinNamespaces: pinNamespaces, pinLedger: pinLedger,
+            flowLogSocket: flowLogSocket, uplink: uplink, cgroups: cgroups, allowRootWorkloads: allowRootWorkloads, identities: identities)
     }
 
     deinit { _ = close(listener) }
@@ -184,9 +191,9 @@ public final class NetnsdServer: @unchecked Sendable {
             return
         }
         let session = NetnsdSession(
-            peer: peer, flowLogSocket: flowLogSocket, pinNamespaces: pinNamespaces, uplink: uplink,
+            peer: peer, flowLogSocket: flowLogSocket, pinNamespaces: pinNamespaces, pinLedger: pinLedger, uplink: uplink,
             exitSink: { exited in events.send(exited) }, cgroups: cgroups,
-            allowRootWorkloads: allowRootWorkloads)
+            allowRootWorkloads: allowRootWorkloads, identities: identities)
         defer {
             let destroyed = session.destroyAll()
             // Their workloads' cgroup leaves go before the connection counts as closed.

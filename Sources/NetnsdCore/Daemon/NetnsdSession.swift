@@ -61,6 +61,9 @@ public final class NetnsdSession: @unchecked Sendable {
 
     private let maxCells: Int
     private let pinNamespaces: Bool
+    private let pinLedger: String?
+    /// The daemon-wide book of workload uid/gid pairs (the server's, shared by all sessions).
+    private let identities: WorkloadIdentities
     private let uplink: UplinkSettings?
     private let exitSink: ExitSink?
     private let cgroups: CgroupSettings?
@@ -78,9 +81,11 @@ public final class NetnsdSession: @unchecked Sendable {
     /// `/run/netns/cellos-<id>` (`--pin`), removed on destroy.
     public init(
         peer: PeerCredentials, flowLogSocket: FlowLogSocketOpener? = nil, maxCells: Int = NetnsdSession.defaultMaxCells,
-        pinNamespaces: Bool = false, uplink: UplinkSettings? = nil, exitSink: ExitSink? = nil,
-        cgroups: CgroupSettings? = nil, allowRootWorkloads: Bool = false
+        pinNamespaces: Bool = false, pinLedger: String? = nil, uplink: UplinkSettings? = nil, exitSink: ExitSink? = nil,
+        cgroups: CgroupSettings? = nil, allowRootWorkloads: Bool = false,
+        identities: WorkloadIdentities = WorkloadIdentities(range: .default, scan: ProcessIdentityScan.scan)
     ) {
+        self.identities = identities
         self.allowRootWorkloads = allowRootWorkloads
         self.cgroups = cgroups
         self.exitSink = exitSink
@@ -89,6 +94,7 @@ public final class NetnsdSession: @unchecked Sendable {
         self.flowLogSocket = flowLogSocket
         self.maxCells = maxCells
         self.pinNamespaces = pinNamespaces
+        self.pinLedger = pinLedger
     }
 
     public func state(of id: CellID) -> CellState? {
@@ -156,7 +162,7 @@ public final class NetnsdSession: @unchecked Sendable {
             } else {
                 cell = try CellFactory.create(
                     id: request.cellID, policy: request.policy, flowLogSocket: flowLogSocket, pin: pinNamespaces,
-                    uplink: uplink)
+                    pinLedger: pinLedger, uplink: uplink)
             }
         } catch {
             let code = switch error {
@@ -276,10 +282,13 @@ public final class NetnsdSession: @unchecked Sendable {
             return Self.error(ErrorCode.invalidState, "cell \(request.cellID): SpawnWorkload is allowed once, on a live cell (workload \(slot.phase))", requestID)
         }
         let identity: WorkloadIdentity
-        switch WorkloadIdentity.choose(for: request, allowRootWorkloads: allowRootWorkloads) {
+        switch WorkloadIdentity.choose(for: request, allowRootWorkloads: allowRootWorkloads, identities: identities, peer: peer) {
         case .success(let chosen): identity = chosen
-        case .failure(let refusal): return Self.error(ErrorCode.invalidRequest, refusal.message, requestID)
+        case .failure(let refusal): return Self.error(refusal.code, refusal.message, requestID)
         }
+        // Until the reaper owns them, every way out gives the ids back.
+        var reaperOwnsIdentity = false
+        defer { if !reaperOwnsIdentity { identity.release(to: identities) } }
         var sourceIsDirectory: [Bool] = []
         if request.filesystemView {
             switch FilesystemView.checkMounts(request) {
@@ -346,7 +355,8 @@ public final class NetnsdSession: @unchecked Sendable {
         slot.workload = workload
         slot.cgroups = workloadCgroups
         slot.phase = .parked
-        startReaper(for: workload, cgroups: workloadCgroups, cell: request.cellID)
+        startReaper(for: workload, cgroups: workloadCgroups, identity: identity, cell: request.cellID)
+        reaperOwnsIdentity = true
         return NetnsdFrame.make(
             WorkloadSpawned(
                 cellID: request.cellID, pid: workload.pid, uid: identity.uid, gid: identity.gid,
@@ -383,8 +393,11 @@ public final class NetnsdSession: @unchecked Sendable {
     }
 
     /// One thread per workload waits for it, then records the exit and reports it.
-    private func startReaper(for workload: ParkedWorkload, cgroups: WorkloadCgroups?, cell id: CellID) {
+    /// The workload's ids go back to `identities` once it is reaped, before
+    /// WorkloadExited is sent.
+    private func startReaper(for workload: ParkedWorkload, cgroups: WorkloadCgroups?, identity: WorkloadIdentity, cell id: CellID) {
         let sink = exitSink
+        let identities = identities
         liveReapers += 1
         do {
             try DetachedThread.start { [self] in
@@ -392,6 +405,7 @@ public final class NetnsdSession: @unchecked Sendable {
                 // Whatever the workload left running in its cgroup ends with it.
                 cgroups?.killAll()
                 let nothingLeft = cgroups?.remove() ?? workload.ownsPIDNamespace
+                identity.release(to: identities, processesMayRemain: !nothingLeft)
                 lock.lock()
                 if let slot = slots[id], slot.workload === workload {
                     slot.phase = .exited
@@ -416,7 +430,8 @@ public final class NetnsdSession: @unchecked Sendable {
             cgroups?.killAll()
             try? workload.signal(SIGKILL)
             _ = workload.waitForExit()
-            cgroups?.remove()
+            let nothingLeft = cgroups?.remove() ?? workload.ownsPIDNamespace
+            identity.release(to: identities, processesMayRemain: !nothingLeft)
         }
     }
 
