@@ -15,6 +15,16 @@ import Testing
         #expect(data["dns_allow"] == .array([.string("allowed.cellos.test")]))
         #expect(data["timeout_ms"] == .integer(10_000))
         #expect(data["limits"]?.serialized() == #"{"cpu_percent":50,"memory_bytes":67108864,"open_files":256,"pids":32}"#)
+        // The demo's ids are netnsd's to allocate; the confinement asked for is recorded.
+        #expect(data["uid"] == .null && data["gid"] == .null)
+        #expect(data["pid_namespace"] == .bool(true) && data["workspace"] == .string("/workspace") && data["mounts"] == .array([]))
+        spec.pidNamespace = false
+        spec.uid = 70000
+        spec.gid = 70001
+        spec.mounts = [SpecMount(source: "/srv", target: "/data", writable: true)]
+        let optedOut = try #require(events.started(spec).data.objectValue)
+        #expect(optedOut["pid_namespace"] == .bool(false) && optedOut["uid"] == .integer(70000) && optedOut["gid"] == .integer(70001))
+        #expect(optedOut["mounts"] == .array([.string("/srv:/data:rw")]))
     }
 
     @Test(arguments: [
@@ -48,5 +58,7 @@ import Testing
     @Test func counterAndDestroyedData() {
         #expect(events.nftCounter(rule: "r1", verdict: "accept", packets: 4, bytes: 240).data.serialized() == #"{"bytes":240,"packets":4,"rule":"r1","verdict":"accept"}"#)
         #expect(events.destroyed(reason: "timeout").data.serialized() == #"{"reason":"timeout"}"#)
+        #expect(events.destroyed(reason: "netnsd_lost", detail: "gone", workload: (pid: 42, fate: "running")).data.serialized()
+            == #"{"detail":"gone","reason":"netnsd_lost","workload":"running","workload_pid":42}"#)
     }
 }

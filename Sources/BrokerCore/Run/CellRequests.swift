@@ -39,13 +39,14 @@ public enum CellRequests {
     /// mount, IPC and UTS namespaces anyway.
     public static func spawnWorkload(_ spec: CellSpec) throws(Refused) -> SpawnWorkload {
         let path = try executablePath(spec.argv[0], searchPath: spec.environment["PATH"] ?? "")
+        guard let uid = spec.uid, let gid = spec.gid else { throw Refused(description: "uid/gid: this netnsd protocol needs explicit workload ids") }
         do {
             return try SpawnWorkload(
                 cellID: try CellID(spec.id), path: path, arguments: spec.argv,
                 environment: spec.environment.sorted { $0.key < $1.key }.map { "\($0.key)=\($0.value)" },
-                workingDirectory: spec.workingDirectory, uid: spec.uid, gid: spec.gid,
+                workingDirectory: spec.workingDirectory, uid: uid, gid: gid, workspace: spec.workspace,
                 limits: [try ResourceLimit(name: "nofile", soft: UInt64(spec.limits.openFiles), hard: UInt64(spec.limits.openFiles))],
-                stdio: true, pidNamespace: spec.namespaces.contains(.pid), cgroupLimits: try cgroupLimits(spec.limits))
+                stdio: true, pidNamespace: spec.pidNamespace || spec.namespaces.contains(.pid), cgroupLimits: try cgroupLimits(spec.limits))
         } catch {
             throw Refused(description: "\(error)")
         }
