@@ -273,11 +273,10 @@ public final class NetnsdSession: @unchecked Sendable {
         guard slot.state == .ready, slot.phase == .none else {
             return Self.error(ErrorCode.invalidState, "cell \(request.cellID): SpawnWorkload is allowed once, on a live cell (workload \(slot.phase))", requestID)
         }
-        guard allowRootWorkloads || (request.uid != 0 && request.gid != 0) else {
-            return Self.error(
-                ErrorCode.invalidRequest,
-                "cell \(request.cellID): uid/gid 0 (root) workloads are refused unless the daemon runs with --allow-root-workloads",
-                requestID)
+        let identity: WorkloadIdentity
+        switch WorkloadIdentity.choose(for: request, allowRootWorkloads: allowRootWorkloads) {
+        case .success(let chosen): identity = chosen
+        case .failure(let refusal): return Self.error(ErrorCode.invalidRequest, refusal.message, requestID)
         }
         let workload: ParkedWorkload
         switch slot.cell {
@@ -287,7 +286,7 @@ public final class NetnsdSession: @unchecked Sendable {
                 do { filter = try BaselineSeccomp.compile(request.seccompProfile) } catch {
                     throw CellError.setupFailed(cell: request.cellID.value, step: "compiling the \(request.seccompProfile.name) seccomp filter", reason: "\(error)")
                 }
-                workload = try ParkedWorkload.spawn(request, in: cell.namespace, resolver: cell.policy.resolver, seccompFilter: filter, stdio: stdio)
+                workload = try ParkedWorkload.spawn(request, as: identity, in: cell.namespace, resolver: cell.policy.resolver, seccompFilter: filter, stdio: stdio)
             } catch {
                 return Self.error(ErrorCode.setupFailed, "\(error)", requestID)
             }
@@ -322,7 +321,10 @@ public final class NetnsdSession: @unchecked Sendable {
         slot.phase = .parked
         startReaper(for: workload, cgroups: workloadCgroups, cell: request.cellID)
         return NetnsdFrame.make(
-            WorkloadSpawned(cellID: request.cellID, pid: workload.pid, enforcement: enforcement), requestID: requestID, flags: .response)
+            WorkloadSpawned(
+                cellID: request.cellID, pid: workload.pid, uid: identity.uid, gid: identity.gid,
+                confinement: ConfinementReport.layers(for: request, identity: identity), enforcement: enforcement),
+            requestID: requestID, flags: .response)
     }
 
     private func start(_ id: CellID, requestID: UInt32) -> Frame {

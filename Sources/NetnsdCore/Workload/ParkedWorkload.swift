@@ -36,7 +36,7 @@ final class ParkedWorkload: @unchecked Sendable {
     /// /etc/resolv.conf in its private mount namespace; the file is unlinked once the
     /// child is parked (the mount keeps it).
     static func spawn(
-        _ request: SpawnWorkload, in namespace: borrowing OwnedFD, resolver: ResolverAddress, seccompFilter: [UInt8],
+        _ request: SpawnWorkload, as identity: WorkloadIdentity, in namespace: borrowing OwnedFD, resolver: ResolverAddress, seccompFilter: [UInt8],
         stdio: [Int32]? = nil
     ) throws(CellError) -> ParkedWorkload {
         let resolvConf: String
@@ -55,7 +55,7 @@ final class ParkedWorkload: @unchecked Sendable {
         var failedStep: Int32 = 0
         let limits = request.limits.map { cellos_netnsd_rlimit(resource: $0.resource, soft: $0.soft, hard: $0.hard) }
         // A small private tmpfs owned by the workload (options built here: the child must not format strings).
-        let workspaceOptions = "size=64m,mode=0700,uid=\(request.uid),gid=\(request.gid)"
+        let workspaceOptions = "size=64m,mode=0700,uid=\(identity.uid),gid=\(identity.gid)"
         let pid = withCStringArray(request.arguments) { argv in
             withCStringArray(request.environment) { envp in
                 seccompFilter.withUnsafeBytes { filter in
@@ -63,7 +63,7 @@ final class ParkedWorkload: @unchecked Sendable {
                         withOptionalBuffer(stdio) { stdioFDs in
                             cellos_netnsd_spawn_parked(
                                 namespace.rawValue, resolvConf, request.workspace, workspaceOptions, limitBuffer.baseAddress,
-                                limitBuffer.count, request.path, argv, envp, request.workingDirectory, request.uid, request.gid,
+                                limitBuffer.count, request.path, argv, envp, request.workingDirectory, identity.uid, identity.gid,
                                 stdioFDs, readEnd.rawValue, filter.baseAddress, filter.count, request.pidNamespace ? 1 : 0, &failedStep)
                         }
                     }
