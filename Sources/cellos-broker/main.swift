@@ -115,7 +115,7 @@ extension BrokerCommand {
             do {
                 cellSpec = try BrokerCommands.loadSpec(path: spec, shortcuts: options.shortcuts)
                 identity = try user.map { text throws in try PrivilegeDrop.Identity.parse(text) } ?? .nobody
-                try WorkloadIdentity.check(cellSpec, broker: .afterDrop(target: identity))
+                try WorkloadIDCheck.check(cellSpec, broker: .afterDrop(target: identity))
             } catch {
                 try fail("\(error)")
             }

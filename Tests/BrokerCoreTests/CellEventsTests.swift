@@ -55,6 +55,24 @@ import Testing
         #expect(event.data.serialized() == #"{"limits":[{"field":"limits.cpu_percent","limit":"cpu","reason":"no --cgroup-root","value":50}]}"#)
     }
 
+    /// netnsd's report, layer by layer in its order, with the ids it used; a layer the
+    /// kernel lacks is listed under `not_applied` too.
+    @Test func confinedRecordsWhatNetnsdApplied() throws {
+        let layers = ConfinementLayer.names.map { ConfinementLayer(name: $0, applied: $0 != "landlock", detail: $0 == "landlock" ? "not supported by this kernel" : "ok") }
+        let spawned = WorkloadSpawned(cellID: try CellID("c9"), pid: 4321, uid: 2_415_919_105, gid: 2_415_919_105, confinement: layers)
+        let event = events.confined(spawned, spec: DemoSpec.spec())
+        #expect(event.type == "dev.cellos.events.cell.lifecycle.v1.confined")
+        let data = try #require(event.data.objectValue)
+        #expect(data["pid"] == .integer(4321) && data["uid"] == .integer(2_415_919_105) && data["ids"] == .string("allocated"))
+        #expect(data["not_applied"] == .array([.string("landlock")]))
+        #expect(data["layers"]?.serialized().hasPrefix(#"[{"applied":true,"detail":"ok","name":"identity"},{"applied":true,"detail":"ok","name":"pid_namespace"}"#) == true)
+        #expect(data["layers"]?.serialized().contains(#"{"applied":false,"detail":"not supported by this kernel","name":"landlock"}"#) == true)
+        var explicit = DemoSpec.spec()
+        explicit.uid = 70000
+        explicit.gid = 70000
+        #expect(events.confined(spawned, spec: explicit).data.objectValue?["ids"] == .string("explicit"))
+    }
+
     @Test func counterAndDestroyedData() {
         #expect(events.nftCounter(rule: "r1", verdict: "accept", packets: 4, bytes: 240).data.serialized() == #"{"bytes":240,"packets":4,"rule":"r1","verdict":"accept"}"#)
         #expect(events.destroyed(reason: "timeout").data.serialized() == #"{"reason":"timeout"}"#)

@@ -32,6 +32,22 @@ public struct CellEvents: Sendable {
         ]))
     }
 
+    /// lifecycle.v1.confined: what netnsd applied to the parked workload (before
+    /// it runs): the ids it runs as and whether netnsd allocated them, and each
+    /// confinement layer in netnsd's order with `applied` and netnsd's `detail`.
+    public func confined(_ spawned: WorkloadSpawned, spec: CellSpec) -> CloudEvent {
+        stamper.event(.confined, data: .object([
+            "pid": .integer(spawned.pid),
+            "uid": .integer(spawned.uid),
+            "gid": .integer(spawned.gid),
+            "ids": .string(spec.uid == nil ? "allocated" : "explicit"),
+            "layers": .array(spawned.confinement.map { layer in
+                .object(["name": .string(layer.name), "applied": .bool(layer.applied), "detail": .string(layer.detail)])
+            }),
+            "not_applied": .array(spawned.confinement.filter { !$0.applied }.map { .string($0.name) }),
+        ]))
+    }
+
     /// How the workload ended.
     public enum Outcome: Equatable, Sendable {
         case exited(Int32)

@@ -213,6 +213,16 @@ public final class CellRun {
         // Parked counts: an abort from here on kills it and waits for its exit.
         workloadRunning = true
         workload = WorkloadWatch(pid: parked.pid)
+        do {
+            try WorkloadIDCheck.checkGranted(uid: parked.uid, gid: parked.gid, spec: spec, broker: PrivilegeDrop.Identity(uid: getuid(), gid: getgid()))
+        } catch {
+            throw .setup("\(error)")
+        }
+        emit(events.confined(parked, spec: spec))
+        let skipped = parked.confinement.filter { !$0.applied && !($0.name == "pid_namespace" && !spec.pidNamespace) }
+        if !skipped.isEmpty {
+            report("warning: cell \(spec.id) runs without " + skipped.map { "\($0.name) (\($0.detail))" }.joined(separator: ", "))
+        }
         let missing = parked.notEnforced
         if !missing.isEmpty {
             let named = missing.map { "\(CellRequests.specField(of: $0.limit)) (\($0.summary))" }

@@ -9,7 +9,7 @@ public struct CellSpec: Equatable, Sendable {
     public var environment: [String: String]
     public var workingDirectory: String
     /// Both nil (the default): netnsd allocates the cell's own ids. Both set:
-    /// explicit ids (`WorkloadIdentity` refuses the broker's own and lone zeros).
+    /// explicit ids (`WorkloadIDCheck` refuses the broker's own and lone zeros).
     public var uid: UInt32?
     public var gid: UInt32?
     public var limits: ResourceLimits
