@@ -92,6 +92,7 @@ import Testing
         ("CAP_NET_BIND_SERVICE", "net_bind_service", ["unshare", "-n", "sh", "-c", "ip link set lo up && " + bindPort53], "Permission denied"),
         ("CAP_SETUID", "setuid", ["setpriv", "--reuid", "65534", "true"], "Operation not permitted"),
         ("CAP_SETGID", "setgid", ["setpriv", "--regid", "65534", "--clear-groups", "true"], "Operation not permitted"),
+        ("CAP_SETPCAP", "setpcap", ["setpriv", "--bounding-set", "-net_raw", "true"], "Operation not permitted"),
         ("CAP_KILL", "kill", ["sh", "-c", "setpriv --reuid 65534 --regid 65534 --clear-groups sleep 2 </dev/null >/dev/null 2>&1 & p=$!; sleep 0.1; kill -0 $p; s=$?; kill -9 $p 2>/dev/null; exit $s"], "Operation not permitted"),
     ])
     func eachDeclaredCapabilityIsNeededByItsOperation(name: String, setprivName: String, operation: [String], refusal: String) throws {

@@ -71,6 +71,8 @@ public final class NetnsdSession: @unchecked Sendable {
     private let lock = SessionLock()
     /// Reaper threads that have not yet removed their workload's cgroups (under `lock`).
     private var liveReapers = 0
+    /// The kernel's Landlock ABI (0: none); tests lower it to see the other layers alone.
+    var landlockABI = LandlockRules.detectedABI
 
     /// `pinNamespaces`: bind-mount every created cell's netns at
     /// `/run/netns/cellos-<id>` (`--pin`), removed on destroy.
@@ -278,7 +280,15 @@ public final class NetnsdSession: @unchecked Sendable {
         case .success(let chosen): identity = chosen
         case .failure(let refusal): return Self.error(ErrorCode.invalidRequest, refusal.message, requestID)
         }
+        var sourceIsDirectory: [Bool] = []
+        if request.filesystemView {
+            switch FilesystemView.checkMounts(request) {
+            case .success(let kinds): sourceIsDirectory = kinds
+            case .failure(let refusal): return Self.error(ErrorCode.invalidRequest, refusal.message, requestID)
+            }
+        }
         let workload: ParkedWorkload
+        let confinement: ChildConfinement
         switch slot.cell {
         case .some(let cell):
             do {
@@ -286,7 +296,21 @@ public final class NetnsdSession: @unchecked Sendable {
                 do { filter = try BaselineSeccomp.compile(request.seccompProfile) } catch {
                     throw CellError.setupFailed(cell: request.cellID.value, step: "compiling the \(request.seccompProfile.name) seccomp filter", reason: "\(error)")
                 }
-                workload = try ParkedWorkload.spawn(request, as: identity, in: cell.namespace, resolver: cell.policy.resolver, seccompFilter: filter, stdio: stdio)
+                let resolvConf: String
+                do {
+                    resolvConf = try ResolvConf.write(cell.policy.resolver)
+                    if request.filesystemView { try FilesystemView.prepareMountPoint() }
+                } catch {
+                    throw CellError.setupFailed(cell: request.cellID.value, step: "preparing the cell's resolv.conf", reason: "\(error)")
+                }
+                // The child's mount keeps the file; its name is gone once the child is parked.
+                defer { unlink(resolvConf) }
+                let view = request.filesystemView
+                    ? FilesystemView(request, identity: identity, resolvConf: resolvConf, sourceIsDirectory: sourceIsDirectory) : nil
+                confinement = ChildConfinement(view: view, landlock: LandlockRules(abi: landlockABI, view: view, workspace: request.workspace))
+                workload = try ParkedWorkload.spawn(
+                    request, as: identity, in: cell.namespace, resolvConf: resolvConf, confinement: confinement, seccompFilter: filter,
+                    stdio: stdio)
             } catch {
                 return Self.error(ErrorCode.setupFailed, "\(error)", requestID)
             }
@@ -313,6 +337,9 @@ public final class NetnsdSession: @unchecked Sendable {
         } else {
             enforcement = WorkloadCgroups.withoutCgroupRoot(request.cgroupLimits)
         }
+        for layer in ConfinementReport.optedOut(request) {
+            NetnsdLog.write("cell \(request.cellID) workload \(workload.pid) opted out of its \(layer)")
+        }
         for entry in enforcement where !entry.isEnforced {
             NetnsdLog.write("warning: cell \(request.cellID) workload \(workload.pid) runs without its \(entry.limit) limit: \(entry.summary)")
         }
@@ -323,7 +350,7 @@ public final class NetnsdSession: @unchecked Sendable {
         return NetnsdFrame.make(
             WorkloadSpawned(
                 cellID: request.cellID, pid: workload.pid, uid: identity.uid, gid: identity.gid,
-                confinement: ConfinementReport.layers(for: request, identity: identity), enforcement: enforcement),
+                confinement: ConfinementReport.layers(for: request, identity: identity, confinement: confinement), enforcement: enforcement),
             requestID: requestID, flags: .response)
     }
 
