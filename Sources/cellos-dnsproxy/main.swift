@@ -1,4 +1,5 @@
 import ArgumentParser
+import HelperRuntime
 import DNSProxyCore
 import IPCWire
 
@@ -19,6 +20,12 @@ struct DNSProxyCommand: ParsableCommand {
             See docs/dnsproxy.md.
             """,
         version: CellosVersion.string)
+
+    /// Non-dumpable before the flags are even parsed (HelperRuntime.NonDumpable says why).
+    static func main() {
+        NonDumpable.enterOrExit(program: DNSProxyRole.executableName)
+        main(nil)
+    }
 
     @Option(name: .customLong("listen"), help: ArgumentHelp("Bind UDP and TCP on this address (standalone mode), e.g. 127.0.0.1:5353 or [::1]:5353.", valueName: "ADDR:PORT"))
     var listen: String?

@@ -1,4 +1,5 @@
 import ArgumentParser
+import HelperRuntime
 import FlowlogCore
 import IPCWire
 
@@ -22,6 +23,12 @@ struct FlowlogCommand: ParsableCommand {
             Format: docs/flowlog.md.
             """,
         version: CellosVersion.string)
+
+    /// Non-dumpable before the flags are even parsed (HelperRuntime.NonDumpable says why).
+    static func main() {
+        NonDumpable.enterOrExit(program: FlowlogRole.executableName)
+        main(nil)
+    }
 
     @Option(name: .long, help: ArgumentHelp("Bind NFLOG group N (0-65535) standalone instead of using an inherited socket; needs CAP_NET_ADMIN.", valueName: "N"))
     var group: UInt16?
