@@ -63,6 +63,20 @@ struct NetnsdCommand: ParsableCommand {
     @Flag(help: "Allow SpawnWorkload requests for uid or gid 0. Without it they are refused (invalid_request). Even a root workload gets no capability (its effective, permitted, inheritable and ambient sets are emptied and no_new_privs is set) and the usual seccomp filter.")
     var allowRootWorkloads = false
 
+    // Resource limits (issue 11): each one reached refuses with limit_exceeded naming the flag.
+    @Option(help: "Client connections served at once (1-4096). Beyond it a new connection gets one ErrorReply (limit_exceeded, naming this flag) and is closed.")
+    var maxConnections = NetnsdLimits.defaults.maxConnections
+
+    @Option(help: "Live cells one connection may hold (1-65536, at most --max-cells). Beyond it CreateCell is refused (limit_exceeded).")
+    var maxCellsPerConnection = NetnsdLimits.defaults.maxCellsPerConnection
+
+    @Option(help: "Live cells across all connections (1-65536). Beyond it CreateCell is refused (limit_exceeded). CreateCell is also refused while fewer than 16 descriptors are left below RLIMIT_NOFILE.")
+    var maxCells = NetnsdLimits.defaults.maxCells
+
+    var limits: NetnsdLimits {
+        NetnsdLimits(maxConnections: maxConnections, maxCellsPerConnection: maxCellsPerConnection, maxCells: maxCells)
+    }
+
     @Flag(help: "Stay in the foreground and log to standard error (the daemon never forks; this is the default and the flag exists for clarity).")
     var foreground = false
 
@@ -72,6 +86,7 @@ struct NetnsdCommand: ParsableCommand {
         }
         if uplinkNetns != nil && uplinkPool == nil { throw ValidationError("--uplink-netns needs --uplink-pool") }
         if uplinkPool6 != nil && uplinkPool == nil { throw ValidationError("--uplink-pool6 needs --uplink-pool") }
+        if let problem = limits.problem { throw ValidationError(problem) }
         if !printCapabilities && allowUIDs.isEmpty && allowGIDs.isEmpty {
             throw ValidationError("name at least one client with --allow-uid or --allow-gid")
         }
@@ -109,13 +124,13 @@ struct NetnsdCommand: ParsableCommand {
             if let socket {
                 server = try NetnsdServer.bind(
                     path: socket, peerPolicy: peers, pinNamespaces: pin, flowLogSocket: nflog, uplink: uplink, cgroups: cgroups,
-                    allowRootWorkloads: allowRootWorkloads)
+                    allowRootWorkloads: allowRootWorkloads, limits: limits)
             } else {
                 guard var inherited = try InheritedDescriptors.fromProcess() else { throw ValidationError("no control socket") }
                 server = try NetnsdServer.adopt(
                     activated: try inherited.take(NetnsdRole.controlSocketName), peerPolicy: peers, pinNamespaces: pin,
                     flowLogSocket: nflog, uplink: uplink, cgroups: cgroups,
-                    allowRootWorkloads: allowRootWorkloads)
+                    allowRootWorkloads: allowRootWorkloads, limits: limits)
             }
             try server.start()
         } catch {

@@ -19,7 +19,14 @@ public struct NetnsdClient: ~Copyable {
     ) throws(WireError) -> NetnsdReply {
         let requestID = nextRequestID
         nextRequestID &+= 1
-        try connection.send(NetnsdFrame.make(request, requestID: requestID, descriptors: descriptors))
+        do {
+            try connection.send(NetnsdFrame.make(request, requestID: requestID, descriptors: descriptors))
+        } catch .peerClosed {
+            // netnsd may have refused the connection (one ErrorReply, then closed it)
+            // before this request arrived: that refusal, still queued here, is the answer.
+            guard let refusal = try? receiveReply(expecting: requestID) else { throw .peerClosed }
+            return refusal
+        }
         return try receiveReply(expecting: requestID)
     }
 
@@ -33,7 +40,10 @@ public struct NetnsdClient: ~Copyable {
             }
             frame = try connection.receive()
         }
-        if let requestID, frame.header.requestID != requestID {
+        // Request id 0 is never used by a request: an ErrorReply with it refuses the
+        // whole connection (unauthorized, a limit reached) and answers any request.
+        let refusesConnection = frame.header.requestID == 0 && frame.header.messageType == MessageType.errorReply.rawValue
+        if let requestID, frame.header.requestID != requestID, !refusesConnection {
             throw .invalidField(field: "request id", reason: "reply to \(frame.header.requestID), expected \(requestID)")
         }
         let message = try NetnsdFrame.decode(header: frame.header, payload: frame.payload, descriptorCount: frame.descriptors.count)
