@@ -14,10 +14,12 @@ import Testing
         let socketPath: String
         private var reaped = false
 
-        init(arguments: [String]) throws {
+        /// `wrapper` (e.g. `prlimit --nofile=64 --`) execs the daemon in place, so `pid` stays its.
+        init(arguments: [String], wrapper: [String] = []) throws {
             socketPath = "/tmp/cellos-netnsd-test-\(getpid())-\(UInt32.random(in: 0...UInt32.max)).sock"
+            let command = wrapper + [BuiltExecutable.netnsd, "--socket", socketPath] + arguments
             var spawned = try ActivatedSpawn.spawn(
-                executable: BuiltExecutable.netnsd, arguments: ["--socket", socketPath] + arguments,
+                executable: command[0], arguments: Array(command.dropFirst()),
                 environment: [:], names: [], descriptors: DescriptorSet())
             pid = spawned.pid
             do {

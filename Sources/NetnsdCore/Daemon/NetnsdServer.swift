@@ -225,8 +225,10 @@ public final class NetnsdServer: @unchecked Sendable {
             events = EventChannel(SeqpacketConnection(adopting: try connection.socket.duplicate()))
         } catch {
             NetnsdLog.write("connection from \(peer): \(error)")
-            let code = CellError.exhaustionErrors.contains(error.errno) ? NetnsdSession.ErrorCode.limitExceeded : NetnsdSession.ErrorCode.setupFailed
-            try? connection.send(ErrorReply(code: code, message: "cellos-netnsd cannot serve this connection: \(error)"), requestID: 0, flags: .response)
+            let refusal = error.errno == EMFILE || error.errno == ENFILE
+                ? ErrorReply(code: NetnsdSession.ErrorCode.limitExceeded, message: Self.outOfDescriptors(error))
+                : ErrorReply(code: NetnsdSession.ErrorCode.setupFailed, message: "cellos-netnsd cannot serve this connection: \(error)")
+            try? connection.send(refusal, requestID: 0, flags: .response)
             return
         }
         let session = NetnsdSession(
