@@ -10,6 +10,7 @@
 #include <sched.h>
 #include <fcntl.h>
 #include <signal.h>
+#include <sys/prctl.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/syscall.h>
@@ -49,6 +50,8 @@ struct spawn_plan {
     size_t nfds;
     int set_listen_pid;
     char *listen_pid;
+    int death_signal;
+    pid_t parent;
     int child_errno;
 };
 
@@ -77,6 +80,14 @@ static int spawn_child(void *arg) {
     sigemptyset(&none);
     sigprocmask(SIG_SETMASK, &none, NULL);
 
+    // The helper must not outlive a parent that is SIGKILLed. The parent may have
+    // died before prctl (it can be killed while suspended in the vfork): then the
+    // child was reparented already and must not exec at all.
+    if (plan->death_signal != 0) {
+        if (prctl(PR_SET_PDEATHSIG, plan->death_signal) != 0) child_fail(plan);
+        if (getppid() != plan->parent) _exit(127);
+    }
+
     // Step 2: park every source fd above the target range 3..3+nfds so that
     // placing one cannot clobber another that is still unplaced.
     int first_free = 3 + (int)plan->nfds;
@@ -99,6 +110,11 @@ static int spawn_child(void *arg) {
 
 pid_t cellos_spawn(const char *path, char *const argv[], char *const envp[], const int *fds,
                    size_t nfds, int set_listen_pid) {
+    return cellos_spawn_dying_with_parent(path, argv, envp, fds, nfds, set_listen_pid, 0);
+}
+
+pid_t cellos_spawn_dying_with_parent(const char *path, char *const argv[], char *const envp[], const int *fds,
+                                     size_t nfds, int set_listen_pid, int death_signal) {
     if (nfds > CELLOS_SPAWN_FDS_MAX) {
         errno = EINVAL;
         return -1;
@@ -119,7 +135,7 @@ pid_t cellos_spawn(const char *path, char *const argv[], char *const envp[], con
         free(env);
         return -1;
     }
-    struct spawn_plan plan = {path, argv, env, fds, nfds, set_listen_pid, listen_pid, 0};
+    struct spawn_plan plan = {path, argv, env, fds, nfds, set_listen_pid, listen_pid, death_signal, getpid(), 0};
     sigset_t all, saved_mask;
     sigfillset(&all);
     pthread_sigmask(SIG_SETMASK, &all, &saved_mask);

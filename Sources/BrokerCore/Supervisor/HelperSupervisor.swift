@@ -122,7 +122,9 @@ public final class HelperSupervisor {
         do {
             process = try ActivatedSpawn.spawn(
                 executable: launch.executable, arguments: arguments, environment: launch.environment,
-                names: launch.descriptorNames, descriptors: descriptors)
+                names: launch.descriptorNames, descriptors: descriptors,
+                // A SIGKILLed broker cannot stop its helpers: the kernel does.
+                parentDeathSignal: SIGKILL)
         } catch {
             throw .spawn(name, error)
         }

@@ -48,6 +48,12 @@ int cellos_peer_credentials(int sock, pid_t *pid, uid_t *uid, gid_t *gid);
 pid_t cellos_spawn(const char *path, char *const argv[], char *const envp[], const int *fds,
                    size_t nfds, int set_listen_pid);
 
+/// `cellos_spawn`, and with `death_signal` non-zero the child gets
+/// PR_SET_PDEATHSIG(death_signal) before execve: it is sent that signal when the
+/// spawning thread ends (the whole parent, for a single-threaded spawner).
+pid_t cellos_spawn_dying_with_parent(const char *path, char *const argv[], char *const envp[], const int *fds,
+                                     size_t nfds, int set_listen_pid, int death_signal);
+
 /// pipe2(O_CLOEXEC): glibc declares it only under _GNU_SOURCE.
 int cellos_pipe_cloexec(int fds[2]);
 
