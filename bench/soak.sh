@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # The chaos soak: CELLOS_SOAK_BROKERS brokers in parallel (default 16) run
-# CELLOS_SOAK_CELLS cells in total (default 400), a mix of /bin/true, a DNS
+# CELLOS_SOAK_CELLS cells in total (default 200), a mix of /bin/true, a DNS
 # lookup, a denied connect, a timeout and a workload killed by a signal, while a
 # chaos loop SIGKILLs a random broker or helper (cellos-dnsproxy, cellos-flowlog)
 # every CELLOS_SOAK_CHAOS_MS (default 300) ms. Afterwards nothing may be left:
@@ -10,8 +10,8 @@
 #   not hit by chaos   the kind's own status: true 0, dns 0, denied 3,
 #                      timeout 124, signal 137 (128+SIGKILL, the workload's)
 #   broker SIGKILLed   137 (the shell's 128+9)
-#   a helper SIGKILLed 123, or the kind's own status when the cell was already
-#                      ending
+#   a helper SIGKILLed 123
+# (or the kind's own status when the kill landed as the cell was ending).
 # Prints a summary (cells, statuses, kills by target, leftovers by kind) and
 # exits 1 on any leftover or unexpected status.
 #
@@ -22,7 +22,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 [ "$(id -u)" = 0 ] || { echo "soak: run as root (namespaces, nftables)" >&2; exit 1; }
 brokers=${CELLOS_SOAK_BROKERS:-16}
-cells=${CELLOS_SOAK_CELLS:-400}
+cells=${CELLOS_SOAK_CELLS:-200}
 chaos_ms=${CELLOS_SOAK_CHAOS_MS:-300}
 if [ -z "${CELLOS_BIN:-}" ]; then
     swift build >/dev/null
@@ -138,7 +138,8 @@ worker() {
 }
 workers=()
 for ((slot = 0; slot < brokers; slot++)); do
-    worker "$slot" &
+    # The shell's "Killed" notes for chaos-killed brokers go to a file, not the summary.
+    worker "$slot" 2>>"$work/workers.err" &
     workers+=($!)
 done
 
@@ -150,7 +151,7 @@ chaos_loop() {
         sleep "$delay"
         target=$(pgrep -f "^$CELLOS_BIN/cellos-(broker run|dnsproxy|flowlog)" | shuf -n 1 || true)
         [ -n "$target" ] || continue
-        name=$(tr '\0' ' ' < "/proc/$target/cmdline" 2>/dev/null | awk '{ n = $1; sub(".*/", "", n); print n }') || continue
+        name=$(tr '\0' ' ' 2>/dev/null < "/proc/$target/cmdline" | awk '{ n = $1; sub(".*/", "", n); print n }') || continue
         parent=$(awk '{ print $4 }' "/proc/$target/stat" 2>/dev/null) || continue
         kill -KILL "$target" 2>/dev/null || continue
         echo "$name $target $parent" >> "$work/kills"
@@ -177,18 +178,20 @@ unexpected=0
 declare -A statuses
 while read -r index kind status pid; do
     statuses["$kind:$status"]=$(( ${statuses["$kind:$status"]:-0} + 1 ))
-    want=$(expected "$kind")
+    # A kill can land just after the broker or helper finished (a zombie takes
+    # the signal too): the kind's own status stays acceptable.
+    allowed=" $(expected "$kind") "
     if awk -v p="$pid" '$1 == "cellos-broker" && $2 == p { found = 1 } END { exit !found }' "$work/kills"; then
-        ok=$([ "$status" = 137 ] && echo 1 || echo 0)
-    elif awk -v p="$pid" '$1 != "cellos-broker" && $3 == p { found = 1 } END { exit !found }' "$work/kills"; then
-        ok=$([ "$status" = 123 ] || [ "$status" = "$want" ] && echo 1 || echo 0)
-    else
-        ok=$([ "$status" = "$want" ] && echo 1 || echo 0)
+        allowed+="137 "
     fi
+    if awk -v p="$pid" '$1 != "cellos-broker" && $3 == p { found = 1 } END { exit !found }' "$work/kills"; then
+        allowed+="123 "
+    fi
+    ok=$([[ "$allowed" == *" $status "* ]] && echo 1 || echo 0)
     if [ "$ok" = 0 ]; then
         unexpected=$((unexpected + 1))
         echo "soak: cell soak-$index ($kind) exited $status; its output:" >&2
-        sed 's/^/    /' "$work/out-$index.txt" | grep -v '^    {"stats"' | tail -5 >&2
+        { grep -v '^{"stats"' "$work/out-$index.txt" || true; } | tail -5 | sed 's/^/    /' >&2
     fi
 done < "$work/results"
 
