@@ -69,6 +69,9 @@ struct DNSProxyCommand: ParsableCommand {
     @Option(name: .customLong("tcp-idle-timeout"), help: ArgumentHelp("Close a TCP client connection idle this long with nothing in flight (default 10s).", valueName: "DURATION"))
     var tcpIdleTimeout: String?
 
+    @Option(name: .customLong("tcp-max-inflight"), help: ArgumentHelp("Queries one TCP connection may have waiting for the upstream; beyond it SERVFAIL (1-32768, default 32).", valueName: "N"))
+    var tcpMaxInflight = 32
+
     @Flag(name: .customLong("allow-capabilities"), help: "Run even if the process holds capabilities (it refuses by default).")
     var allowCapabilities = false
 
@@ -99,6 +102,7 @@ struct DNSProxyCommand: ParsableCommand {
         options.allowCapabilities = allowCapabilities
         options.tcpMaxConnections = tcpMaxConnections
         options.tcpIdleTimeout = tcpIdleTimeout
+        options.tcpMaxInflightPerConnection = tcpMaxInflight
         options.disableSyscallFilter = noSeccomp
         do {
             _ = try ProxyLauncher.run(options)

@@ -69,6 +69,20 @@ struct NetnsdCommand: ParsableCommand {
     @Option(help: "The daemon's state directory (made if missing): its lock file (a second daemon on the same directory refuses to start, naming the holder's pid) and the record of the pins it made. At startup, under that lock, the daemon removes what a predecessor on this directory left when it died (SIGKILL, a crash): its workload cgroup leaves (their processes killed), pins, uplink veths and NAT tables of --uplink-pool in --uplink-netns, and a stale --socket file. One state directory per daemon; give each daemon its own --cgroup-root and uplink pool.")
     var stateDir: String = StateDirectory.defaultPath
 
+    // Resource limits (issue 11): each one reached refuses with limit_exceeded naming the flag.
+    @Option(help: "Client connections served at once (1-4096). Beyond it a new connection gets one ErrorReply (limit_exceeded, naming this flag) and is closed.")
+    var maxConnections = NetnsdLimits.defaults.maxConnections
+
+    @Option(help: "Live cells one connection may hold (1-65536, at most --max-cells). Beyond it CreateCell is refused (limit_exceeded).")
+    var maxCellsPerConnection = NetnsdLimits.defaults.maxCellsPerConnection
+
+    @Option(help: "Live cells across all connections (1-65536). Beyond it CreateCell is refused (limit_exceeded). CreateCell is also refused while fewer than 16 descriptors are left below RLIMIT_NOFILE.")
+    var maxCells = NetnsdLimits.defaults.maxCells
+
+    var limits: NetnsdLimits {
+        NetnsdLimits(maxConnections: maxConnections, maxCellsPerConnection: maxCellsPerConnection, maxCells: maxCells)
+    }
+
     @Flag(help: "Stay in the foreground and log to standard error (the daemon never forks; this is the default and the flag exists for clarity).")
     var foreground = false
 
@@ -78,6 +92,7 @@ struct NetnsdCommand: ParsableCommand {
         }
         if uplinkNetns != nil && uplinkPool == nil { throw ValidationError("--uplink-netns needs --uplink-pool") }
         if uplinkPool6 != nil && uplinkPool == nil { throw ValidationError("--uplink-pool6 needs --uplink-pool") }
+        if let problem = limits.problem { throw ValidationError(problem) }
         if !printCapabilities && allowUIDs.isEmpty && allowGIDs.isEmpty {
             throw ValidationError("name at least one client with --allow-uid or --allow-gid")
         }
@@ -134,13 +149,13 @@ struct NetnsdCommand: ParsableCommand {
             if let socket {
                 server = try NetnsdServer.bind(
                     path: socket, peerPolicy: peers, pinNamespaces: pin, pinLedger: state.pinLedger, flowLogSocket: nflog, uplink: uplink, cgroups: cgroups,
-                    allowRootWorkloads: allowRootWorkloads, identities: identities)
+                    allowRootWorkloads: allowRootWorkloads, identities: identities, limits: limits)
             } else {
                 guard var inherited = try InheritedDescriptors.fromProcess() else { throw ValidationError("no control socket") }
                 server = try NetnsdServer.adopt(
                     activated: try inherited.take(NetnsdRole.controlSocketName), peerPolicy: peers, pinNamespaces: pin, pinLedger: state.pinLedger,
                     flowLogSocket: nflog, uplink: uplink, cgroups: cgroups,
-                    allowRootWorkloads: allowRootWorkloads, identities: identities)
+                    allowRootWorkloads: allowRootWorkloads, identities: identities, limits: limits)
             }
             try server.start()
         } catch {
