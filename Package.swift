@@ -57,8 +57,8 @@ let package = Package(
         .executableTarget(name: "cellos-broker", dependencies: ["BrokerCore", argumentParser]),
         // cellos-netnsd opens each cell's NFLOG socket with FlowlogCore's NflogSocket.
         .executableTarget(name: "cellos-netnsd", dependencies: ["NetnsdCore", "FlowlogCore", "HelperRuntime", argumentParser]),
-        .executableTarget(name: "cellos-dnsproxy", dependencies: ["DNSProxyCore", argumentParser]),
-        .executableTarget(name: "cellos-flowlog", dependencies: ["FlowlogCore", argumentParser]),
+        .executableTarget(name: "cellos-dnsproxy", dependencies: ["DNSProxyCore", "HelperRuntime", argumentParser]),
+        .executableTarget(name: "cellos-flowlog", dependencies: ["FlowlogCore", "HelperRuntime", argumentParser]),
 
         // Network-namespace test lab for integration tests (shells out to `ip`; tests only).
         .target(name: "CellosTestLab", dependencies: ["IPCWire", "NetworkNamespaces"]),

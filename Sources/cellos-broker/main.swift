@@ -83,10 +83,10 @@ extension BrokerCommand {
         @Option(name: .customLong("netnsd-socket"), help: ArgumentHelp("cellos-netnsd's control socket.", valueName: "PATH"))
         var netnsdSocket = "/run/cellos/netnsd.sock"
 
-        @Option(name: .customLong("user"), help: ArgumentHelp("The user to become when started as root, after connecting to netnsd and opening --events (numbers; not 0). Default 65534:65534.", valueName: "UID:GID"))
+        @Option(name: .customLong("user"), help: ArgumentHelp("The user to become when started as root, after connecting to netnsd and opening --events: USER (with its primary group), USER:GROUP or UID:GID; not root. Default cellos-broker if that user exists, else 65534:65534.", valueName: "USER[:GROUP]"))
         var user: String?
 
-        @Option(name: .customLong("helpers-dir"), help: ArgumentHelp("Directory holding cellos-dnsproxy and cellos-flowlog (default: beside cellos-broker).", valueName: "DIR"))
+        @Option(name: .customLong("helpers-dir"), help: ArgumentHelp("Directory holding cellos-dnsproxy and cellos-flowlog (default: ../libexec/cellos from the real cellos-broker file if it holds them, else beside it).", valueName: "DIR"))
         var helpersDir: String?
 
         func run() throws {
@@ -104,7 +104,7 @@ extension BrokerCommand {
             }
             do {
                 let cellSpec = try BrokerCommands.loadSpec(path: spec, shortcuts: options.shortcuts)
-                let identity = try user.map { text throws in try PrivilegeDrop.Identity.parse(text) } ?? .nobody
+                let identity = try user.map { text throws in try PrivilegeDrop.Identity.parse(text) } ?? .defaultTarget
                 // Everything that may need root first: the events file, the netnsd socket.
                 let writer: EventWriter
                 do { writer = try EventWriter(destination: events ?? "/dev/null", signer: signer) } catch { try fail("--events: \(error)") }
@@ -225,11 +225,11 @@ extension BrokerCommand {
         @Flag(name: .customLong("start"), help: "Start helpers that have an inspectable mode (cellos-netnsd with a private control socket), inspect them once ready, stop them.")
         var start = false
 
-        @Option(name: .customLong("helpers-dir"), help: ArgumentHelp("Where to find the helper executables (default: beside cellos-broker).", valueName: "DIR"))
+        @Option(name: .customLong("helpers-dir"), help: ArgumentHelp("Where to find the helper executables (default: as for run).", valueName: "DIR"))
         var helpersDirectory: String?
 
         func run() throws {
-            try finish(BrokerCommands.audit(directory: helpersDirectory ?? AuditRunner.executableDirectory(), pidArguments: pids, start: start, json: json))
+            try finish(BrokerCommands.audit(directory: helpersDirectory ?? HelperDirectory.locate(), pidArguments: pids, start: start, json: json))
         }
     }
 
@@ -239,12 +239,12 @@ extension BrokerCommand {
             abstract: "Drop privileges as 'run' does and show what the broker holds afterwards.",
             discussion: """
                 Started as root: drops the bounding set, clears ambient capabilities and supplementary \
-                groups, switches to --user (default 65534:65534), sets no_new_privs, then audits itself \
+                groups, switches to --user (default cellos-broker if that user exists, else 65534:65534), sets no_new_privs, then audits itself \
                 from /proc/self/status (the broker declares no capabilities). Exit \(BrokerExitCode.checkFailed) \
                 if anything is left, \(BrokerExitCode.setupFailure) if the drop fails.
                 """)
 
-        @Option(name: .customLong("user"), help: ArgumentHelp("The user to become when started as root (numbers; not 0).", valueName: "UID:GID"))
+        @Option(name: .customLong("user"), help: ArgumentHelp("The user to become when started as root: USER, USER:GROUP or UID:GID; not root.", valueName: "USER[:GROUP]"))
         var user: String?
 
         @Flag(name: .customLong("json"), help: "Print JSON instead of the table.")

@@ -34,6 +34,9 @@ public struct ProxyOptions: Sendable {
     public var policyFile: String?
     public var upstreamTimeout: String?
     public var allowCapabilities = false
+    /// `--user`, resolved: whom a root-started proxy becomes once its sockets and
+    /// events file are open (nil: the default, `IdentityDrop.defaultTarget()`).
+    public var user: AccountIdentity?
     public var maxInflight = 4096
     public var eventQueueCapacity = 8192
     public var upstreamSockets = 4

@@ -132,7 +132,7 @@ public final class NetnsdServer: @unchecked Sendable {
             if fd < 0 {
                 if state.withLock({ $0.stopping }) { return }
                 let error = SystemCallError("accept4")
-                NetnsdLog.write("\(error)")
+                NetnsdLog.write("\(error)", priority: .error)
                 if errno == EMFILE || errno == ENFILE { usleep(100_000) }
                 continue
             }
@@ -144,7 +144,7 @@ public final class NetnsdServer: @unchecked Sendable {
             }
             guard let admitted else { _ = close(fd); return }
             guard admitted else {
-                NetnsdLog.write("refused connection: \(Self.maxConnections) connections already served")
+                NetnsdLog.write("refused connection: \(Self.maxConnections) connections already served", priority: .warning)
                 _ = close(fd)
                 continue
             }
@@ -154,7 +154,7 @@ public final class NetnsdServer: @unchecked Sendable {
                     state.withLock { _ = $0.connections.remove(fd) }
                 }
             } catch {
-                NetnsdLog.write("cannot start a connection thread: \(error)")
+                NetnsdLog.write("cannot start a connection thread: \(error)", priority: .error)
                 state.withLock { _ = $0.connections.remove(fd) }
                 _ = close(fd)
             }
@@ -169,7 +169,7 @@ public final class NetnsdServer: @unchecked Sendable {
             try peerPolicy.authorize(peer)
         } catch {
             // Refused before any request is read: the peer gets the reason, nothing else happens.
-            NetnsdLog.write("refused connection: \(error)")
+            NetnsdLog.write("refused connection: \(error)", priority: .warning)
             try? connection.send(ErrorReply(code: NetnsdSession.ErrorCode.unauthorized, message: "\(error)"), requestID: 0, flags: .response)
             return
         }
@@ -180,7 +180,7 @@ public final class NetnsdServer: @unchecked Sendable {
         do {
             events = EventChannel(SeqpacketConnection(adopting: try connection.socket.duplicate()))
         } catch {
-            NetnsdLog.write("connection from \(peer): \(error)")
+            NetnsdLog.write("connection from \(peer): \(error)", priority: .warning)
             return
         }
         let session = NetnsdSession(
@@ -190,7 +190,7 @@ public final class NetnsdServer: @unchecked Sendable {
         defer {
             let destroyed = session.destroyAll()
             // Their workloads' cgroup leaves go before the connection counts as closed.
-            if !session.waitForReapers() { NetnsdLog.write("connection from \(peer): workload reapers still busy") }
+            if !session.waitForReapers() { NetnsdLog.write("connection from \(peer): workload reapers still busy", priority: .warning) }
             NetnsdLog.write("connection from \(peer) closed; destroyed \(destroyed) remaining cell(s)")
         }
         while true {
@@ -200,23 +200,23 @@ public final class NetnsdServer: @unchecked Sendable {
             } catch .peerClosed {
                 return
             } catch .system(let error) {
-                NetnsdLog.write("receiving from \(peer): \(error)")
+                NetnsdLog.write("receiving from \(peer): \(error)", priority: .warning)
                 return
             } catch {
                 // A malformed datagram: refuse it and keep serving (datagram boundaries survive).
-                NetnsdLog.write("malformed frame from \(peer): \(error)")
+                NetnsdLog.write("malformed frame from \(peer): \(error)", priority: .warning)
                 guard (try? connection.send(ErrorReply(code: NetnsdSession.ErrorCode.invalidRequest, message: "\(error)"), requestID: 0, flags: .response)) != nil else { return }
                 continue
             }
             let type = frame.header.messageType
             let reply = session.handle(frame)
             if case .error(let refusal)? = try? NetnsdFrame.decode(header: reply.header, payload: reply.payload, descriptorCount: 0) {
-                NetnsdLog.write("refused request type \(type) from \(peer): \(refusal.code): \(refusal.message)")
+                NetnsdLog.write("refused request type \(type) from \(peer): \(refusal.code): \(refusal.message)", priority: .warning)
             }
             do {
                 try connection.send(reply)
             } catch {
-                NetnsdLog.write("replying to \(peer): \(error)")
+                NetnsdLog.write("replying to \(peer): \(error)", priority: .warning)
                 return
             }
             session.closeDestroyedCells()
