@@ -41,16 +41,16 @@ public enum AccountNames {
         var entry = passwd()
         var result: UnsafeMutablePointer<passwd>?
         return withLookupBuffer { buffer in
-            guard getpwnam_r(name, &entry, buffer.baseAddress, buffer.count, &result) == 0, result != nil else { return nil }
+            guard getpwnam_r(name, &entry, buffer.baseAddress!, buffer.count, &result) == 0, result != nil else { return nil }
             return (entry.pw_uid, entry.pw_gid)
         }
     }
 
     public static func group(named name: String) -> UInt32? {
-        var entry = group()
-        var result: UnsafeMutablePointer<group>?
+        var entry = SwiftGlibc.group()
+        var result: UnsafeMutablePointer<SwiftGlibc.group>?
         return withLookupBuffer { buffer in
-            guard getgrnam_r(name, &entry, buffer.baseAddress, buffer.count, &result) == 0, result != nil else { return nil }
+            guard getgrnam_r(name, &entry, buffer.baseAddress!, buffer.count, &result) == 0, result != nil else { return nil }
             return entry.gr_gid
         }
     }
@@ -64,7 +64,7 @@ public enum AccountNames {
     /// Large enough for big groups' member lists; getpw*_r fail with ERANGE otherwise.
     private static func withLookupBuffer<T>(_ body: (UnsafeMutableBufferPointer<CChar>) -> T?) -> T? {
         var buffer = [CChar](repeating: 0, count: 1 << 16)
-        return buffer.withUnsafeMutableBufferPointer(body)
+        return buffer.withUnsafeMutableBufferPointer { body($0) }
     }
 }
 

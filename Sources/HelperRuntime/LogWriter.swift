@@ -59,6 +59,6 @@ public enum LogWriter {
 
     public static func write(_ message: String, priority: LogPriority, program: String) {
         let bytes = Array(line(message, priority: priority, program: program, format: format).utf8)
-        _ = bytes.withUnsafeBytes { retryingOnInterrupt { Glibc.write(STDERR_FILENO, $0.baseAddress, $0.count) } }
+        _ = bytes.withUnsafeBytes { raw in retryingOnInterrupt { Glibc.write(STDERR_FILENO, raw.baseAddress, raw.count) } }
     }
 }

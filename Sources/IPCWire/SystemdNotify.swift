@@ -41,7 +41,9 @@ public struct SystemdNotify: Sendable {
         let payload = Array(lines.joined(separator: "\n").utf8)
         let sent = withUnsafePointer(to: storage) { pointer in
             pointer.withMemoryRebound(to: sockaddr.self, capacity: 1) { address in
-                payload.withUnsafeBytes { retryingOnInterrupt { sendto(socket, $0.baseAddress, $0.count, MSG_NOSIGNAL, address, length) } }
+                payload.withUnsafeBytes { bytes in
+                    retryingOnInterrupt { sendto(socket, bytes.baseAddress, bytes.count, Int32(MSG_NOSIGNAL), address, length) }
+                }
             }
         }
         return sent == payload.count

@@ -1,6 +1,7 @@
 #if canImport(Glibc)
 import Glibc
 #endif
+import HelperRuntime
 
 /// Everything the proxy runs with, after flags, the policy file and
 /// /etc/resolv.conf have been combined and checked.
