@@ -39,10 +39,10 @@ struct NetnsdCommand: ParsableCommand {
     @Option(help: "Path of the control socket to create (mode 0660; a stale socket file is replaced). Not needed when the socket is socket-activated (named \"control\").")
     var socket: String?
 
-    @Option(name: .customLong("allow-uid"), help: "A uid whose processes may connect (repeatable). No peer is admitted by default, root included.")
+    @Option(name: .customLong("allow-uid"), help: "A user (name or uid) whose processes may connect (repeatable). No peer is admitted by default, root included.", transform: AccountNames.uid)
     var allowUIDs: [UInt32] = []
 
-    @Option(name: .customLong("allow-gid"), help: "A gid whose processes may connect (repeatable).")
+    @Option(name: .customLong("allow-gid"), help: "A group (name or gid) whose processes may connect (repeatable); a peer's primary gid is checked (SO_PEERCRED).", transform: AccountNames.gid)
     var allowGIDs: [UInt32] = []
 
     @Flag(help: "Bind-mount each created cell's network namespace at /run/netns/cellos-<id> so an operator can `ip netns exec cellos-<id> …` into it; removed when the cell is destroyed. Cell ids are per connection, so with --pin a second connection's cell of the same id fails to create.")
@@ -106,7 +106,7 @@ struct NetnsdCommand: ParsableCommand {
         // Before any thread exists: the signal mask and the capability sets are per
         // thread, and threads created later inherit both.
         TerminationSignals.block()
-        let notifier = try Readiness.notifierFromProcess()
+        let notifier = try DaemonReadiness.fromProcess()
         let server: NetnsdServer
         // Held (and so locked) until the process ends.
         let state: StateDirectory
@@ -160,11 +160,12 @@ struct NetnsdCommand: ParsableCommand {
             try server.start()
         } catch {
             notifier?.status("\(error)")
-            NetnsdLog.write("\(error)")
+            NetnsdLog.write("\(error)", priority: .error)
             throw ExitCode.failure
         }
-        NetnsdLog.write("capabilities reduced to \(DeclaredCapabilities.capabilities.map(\.name).joined(separator: ",")) (mask \(CapabilityMask.hex(DeclaredCapabilities.mask))); listening on \(socket ?? "the activated control socket")")
-        if let notifier = consume notifier { notifier.ready() }
+        let listening = "capabilities reduced to \(DeclaredCapabilities.capabilities.map(\.name).joined(separator: ",")) (mask \(CapabilityMask.hex(DeclaredCapabilities.mask))); listening on \(socket ?? "the activated control socket")"
+        NetnsdLog.write(listening)
+        if let notifier = consume notifier { notifier.ready(status: listening) }
         let signal = TerminationSignals.wait()
         NetnsdLog.write("signal \(signal): destroying all cells")
         server.stop()

@@ -152,14 +152,14 @@ public final class NetnsdServer: @unchecked Sendable {
                         refuse(waiting, code: NetnsdSession.ErrorCode.limitExceeded, reason: Self.outOfDescriptors(failure))
                     }
                     if !spent {
-                        NetnsdLog.write("\(failure); backing off")
+                        NetnsdLog.write("\(failure); backing off", priority: .error)
                         usleep(100_000)
                     }
                 case ENOMEM, ENOBUFS:
-                    NetnsdLog.write("\(failure); backing off")
+                    NetnsdLog.write("\(failure); backing off", priority: .error)
                     usleep(100_000)
                 default:
-                    NetnsdLog.write("\(failure)")
+                    NetnsdLog.write("\(failure)", priority: .error)
                 }
                 continue
             }
@@ -181,6 +181,7 @@ public final class NetnsdServer: @unchecked Sendable {
                     state.withLock { _ = $0.connections.remove(fd) }
                 }
             } catch {
+                NetnsdLog.write("cannot start a connection thread: \(error)", priority: .error)
                 state.withLock { _ = $0.connections.remove(fd) }
                 refuse(fd, code: NetnsdSession.ErrorCode.limitExceeded, reason: "cellos-netnsd cannot start a connection thread: \(error)")
             }
@@ -207,7 +208,7 @@ public final class NetnsdServer: @unchecked Sendable {
             code = NetnsdSession.ErrorCode.unauthorized
             reason = "\(error)"
         }
-        NetnsdLog.write("refused connection: \(code): \(reason)")
+        NetnsdLog.write("refused connection: \(code): \(reason)", priority: .warning)
         try? connection.send(ErrorReply(code: code, message: String(reason.prefix(ErrorReply.maxMessageLength))), requestID: 0, flags: .response)
     }
 
@@ -219,7 +220,7 @@ public final class NetnsdServer: @unchecked Sendable {
             try peerPolicy.authorize(peer)
         } catch {
             // Refused before any request is read: the peer gets the reason, nothing else happens.
-            NetnsdLog.write("refused connection: \(error)")
+            NetnsdLog.write("refused connection: \(error)", priority: .warning)
             try? connection.send(ErrorReply(code: NetnsdSession.ErrorCode.unauthorized, message: "\(error)"), requestID: 0, flags: .response)
             return
         }
@@ -230,7 +231,7 @@ public final class NetnsdServer: @unchecked Sendable {
         do {
             events = EventChannel(SeqpacketConnection(adopting: try connection.socket.duplicate()))
         } catch {
-            NetnsdLog.write("connection from \(peer): \(error)")
+            NetnsdLog.write("connection from \(peer): \(error)", priority: .warning)
             let refusal = error.errno == EMFILE || error.errno == ENFILE
                 ? ErrorReply(code: NetnsdSession.ErrorCode.limitExceeded, message: Self.outOfDescriptors(error))
                 : ErrorReply(code: NetnsdSession.ErrorCode.setupFailed, message: "cellos-netnsd cannot serve this connection: \(error)")
@@ -244,7 +245,7 @@ public final class NetnsdServer: @unchecked Sendable {
         defer {
             let destroyed = session.destroyAll()
             // Their workloads' cgroup leaves go before the connection counts as closed.
-            if !session.waitForReapers() { NetnsdLog.write("connection from \(peer): workload reapers still busy") }
+            if !session.waitForReapers() { NetnsdLog.write("connection from \(peer): workload reapers still busy", priority: .warning) }
             NetnsdLog.write("connection from \(peer) closed; destroyed \(destroyed) remaining cell(s)")
         }
         while true {
@@ -254,23 +255,23 @@ public final class NetnsdServer: @unchecked Sendable {
             } catch .peerClosed {
                 return
             } catch .system(let error) {
-                NetnsdLog.write("receiving from \(peer): \(error)")
+                NetnsdLog.write("receiving from \(peer): \(error)", priority: .warning)
                 return
             } catch {
                 // A malformed datagram: refuse it and keep serving (datagram boundaries survive).
-                NetnsdLog.write("malformed frame from \(peer): \(error)")
+                NetnsdLog.write("malformed frame from \(peer): \(error)", priority: .warning)
                 guard (try? connection.send(ErrorReply(code: NetnsdSession.ErrorCode.invalidRequest, message: "\(error)"), requestID: 0, flags: .response)) != nil else { return }
                 continue
             }
             let type = frame.header.messageType
             let reply = session.handle(frame)
             if case .error(let refusal)? = try? NetnsdFrame.decode(header: reply.header, payload: reply.payload, descriptorCount: 0) {
-                NetnsdLog.write("refused request type \(type) from \(peer): \(refusal.code): \(refusal.message)")
+                NetnsdLog.write("refused request type \(type) from \(peer): \(refusal.code): \(refusal.message)", priority: .warning)
             }
             do {
                 try connection.send(reply)
             } catch {
-                NetnsdLog.write("replying to \(peer): \(error)")
+                NetnsdLog.write("replying to \(peer): \(error)", priority: .warning)
                 return
             }
             session.closeDestroyedCells()

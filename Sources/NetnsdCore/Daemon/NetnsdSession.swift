@@ -271,7 +271,7 @@ public final class NetnsdSession: @unchecked Sendable {
             budget?.release()
             Self.kill(slot)
             count += 1
-            do { try cell.destroy() } catch { NetnsdLog.write("destroying cell \(id): \(error)") }
+            do { try cell.destroy() } catch { NetnsdLog.write("destroying cell \(id): \(error)", priority: .error) }
         }
         return count
     }
@@ -445,7 +445,7 @@ public final class NetnsdSession: @unchecked Sendable {
             }
         } catch {
             // Without a reaper the child would stay a zombie: end it and reap here.
-            NetnsdLog.write("cannot start a reaper thread: \(error); killing workload \(workload.pid)")
+            NetnsdLog.write("cannot start a reaper thread: \(error); killing workload \(workload.pid)", priority: .error)
             liveReapers -= 1
             cgroups?.killAll()
             try? workload.signal(SIGKILL)
@@ -459,7 +459,7 @@ public final class NetnsdSession: @unchecked Sendable {
         switch slot.cell {
         case .some(let cell):
             do { try cell.endFlowLog() } catch {
-                NetnsdLog.write("cell \(cell.id): ending the flow log of group \(cell.policy.nflogGroup): \(error)")
+                NetnsdLog.write("cell \(cell.id): ending the flow log of group \(cell.policy.nflogGroup): \(error)", priority: .warning)
             }
         case .none: return
         }
