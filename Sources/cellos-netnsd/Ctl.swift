@@ -73,11 +73,11 @@ struct Ctl: ParsableCommand {
         @Option(name: .customLong("allow"), help: "An allow rule ID,PROTOCOL,DESTINATION[,PORTS] (repeatable).")
         var allow: [String] = []
 
-        @Option(help: "The workload's uid (0 only if the daemon runs with --allow-root-workloads).")
-        var uid: UInt32 = 65534
+        @Option(help: "An explicit uid for the workload (with --gid; 0 only if the daemon runs with --allow-root-workloads). Default: the daemon allocates the cell's own uid/gid pair from its --workload-ids.")
+        var uid: UInt32?
 
-        @Option(help: "The workload's gid (0 only if the daemon runs with --allow-root-workloads).")
-        var gid: UInt32 = 65534
+        @Option(help: "An explicit gid for the workload (with --uid). Default: allocated with the uid.")
+        var gid: UInt32?
 
         @Option(help: "The workload's working directory.")
         var cwd = "/"

@@ -44,15 +44,17 @@ import Testing
         #expect(before.bounding & ~DeclaredCapabilities.mask != 0, "the test runner must hold more than the declared set")
 
         let socketPath = "/tmp/cellos-netnsd-caps-\(getpid()).sock"
+        let stateDirectory = "/tmp/cellos-netnsd-caps-state-\(getpid())"
         var spawned = try ActivatedSpawn.spawn(
             executable: "/usr/bin/setpriv",
             arguments: ["--inh-caps", "+net_raw", "--ambient-caps", "+net_raw", "--", BuiltExecutable.netnsd,
-                        "--socket", socketPath, "--allow-uid", "0"],
+                        "--socket", socketPath, "--state-dir", stateDirectory, "--allow-uid", "0"],
             environment: ["PATH": "/usr/bin:/bin"], names: [], descriptors: DescriptorSet())
         let pid = spawned.pid
         defer {
             Self.stop(pid)
             unlink(socketPath)
+            try? FileManager.default.removeItem(atPath: stateDirectory)
         }
         try spawned.waitUntilReady(timeoutMilliseconds: 10_000)
 
