@@ -340,6 +340,7 @@ import Testing
             let helpers = pids("cellos-dnsproxy .*--cell-id \(id)") + pids("cellos-flowlog .*--cell-id \(id)")
             let brokers = pids("cellos-broker run .*\(id)")
             #expect(workload.count == 1 && helpers.count == 2 && brokers.count == 1, "workload \(workload) helpers \(helpers) broker \(brokers)")
+            defer { for pid in helpers + workload where ProcessState.isAlive(pid) { kill(pid, SIGKILL) } }
             for pid in brokers { kill(pid, SIGKILL) }
             #expect(ProcessState.within(1000) { helpers.allSatisfy { !ProcessState.isAlive($0) } },
                     "helpers alive after the broker's SIGKILL: \(helpers.filter(ProcessState.isAlive))")

@@ -29,6 +29,8 @@ import Testing
             Issue.record("spawn refused")
             return
         }
+        // A workload that outlived the daemon (the failure this test looks for) is not left running.
+        defer { if ProcessState.isAlive(spawned.pid) { kill(spawned.pid, SIGKILL) } }
         #expect(try client.request(StartWorkload(cellID: id)).message == .workloadStarted(WorkloadStarted(cellID: id)))
         for round in 0..<5 {
             _ = try client.request(ReadCounters(cellID: id))
@@ -93,6 +95,7 @@ import Testing
             for id in ids[1...2] { _ = try client.request(StartWorkload(cellID: id)) }
             #expect(ProcessState.within(2000) { ProcessState.children(of: workloads[1]).count == 2 }, "the shell did not fork its two sleeps")
             workloads += ProcessState.children(of: workloads[1])
+            defer { for pid in workloads where ProcessState.isAlive(pid) { kill(pid, SIGKILL) } }
             let pins = ids.map { "\(NamespacePin.directory)/\(CellFactory.pinName($0))" }
             defer { for pin in pins { try? NamespacePin(path: pin, record: nil).remove() } }
             #expect(pins.allSatisfy { FileManager.default.fileExists(atPath: $0) })
