@@ -85,7 +85,7 @@ struct Ctl: ParsableCommand {
         @Option(name: .customLong("env"), help: "An environment entry KEY=VALUE for the workload (repeatable; nothing else is passed).")
         var environment: [String] = []
 
-        @Option(help: "The workload's seccomp profile: baseline or strict (the baseline plus no socket families but unix/inet/inet6, no personality, userfaultfd, io_uring, process_vm_readv/writev).")
+        @Option(help: "The workload's seccomp profile: baseline or strict (the baseline plus no socket families but unix/inet/inet6, no personality, userfaultfd, io_uring).")
         var seccomp = "baseline"
 
         @Flag(inversion: .prefixedNo, help: "Run the workload as pid 1 of a new PID namespace with its own /proc (only signals it handles, SIGKILL and SIGSTOP reach it then); --no-pid-namespace opts out.")

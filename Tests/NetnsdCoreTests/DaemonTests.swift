@@ -18,12 +18,13 @@ import Testing
         private var reaped = false
 
         /// `log`: the daemon's standard error goes to that file (appended).
-        init(arguments: [String], stateDirectory: String? = nil, socketPath: String? = nil, log: String? = nil) throws {
+        /// `wrapper` (e.g. `prlimit --nofile=64 --`) execs the daemon in place, so `pid` stays its.
+        init(arguments: [String], stateDirectory: String? = nil, socketPath: String? = nil, log: String? = nil, wrapper: [String] = []) throws {
             let unique = "\(getpid())-\(UInt32.random(in: 0...UInt32.max))"
             self.socketPath = socketPath ?? "/tmp/cellos-netnsd-test-\(unique).sock"
             ownsStateDirectory = stateDirectory == nil
             self.stateDirectory = stateDirectory ?? "/tmp/cellos-netnsd-state-\(unique)"
-            let command = [BuiltExecutable.netnsd, "--socket", self.socketPath, "--state-dir", self.stateDirectory] + arguments
+            let command = wrapper + [BuiltExecutable.netnsd, "--socket", self.socketPath, "--state-dir", self.stateDirectory] + arguments
             // `sh` execs in place: the pid and the readiness pipe are the daemon's.
             let (executable, argv) = log.map { ("/bin/sh", ["-c", "log=$1; shift; exec \"$@\" 2>>\"$log\"", "sh", $0] + command) }
                 ?? (command[0], Array(command.dropFirst()))

@@ -97,12 +97,15 @@ import Testing
 
     static func members(_ leaf: String) -> [pid_t] { read("\(leaf)/cgroup.procs").split(separator: "\n").compactMap { pid_t($0) } }
 
-    /// Without ids: the daemon allocates each cell's own (explicit ids may not
-    /// be shared by live cells, and the leak tests keep many alive at once).
-    static func spawn(_ id: CellID, _ arguments: [String], _ limits: CgroupLimits) throws -> SpawnWorkload {
+    /// With ids the daemon allocates (the default): many cells at once, and a
+    /// cell's explicit ids stay claimed until its reaper is done.
+    static func spawn(
+        _ id: CellID, _ arguments: [String], _ limits: CgroupLimits, pidNamespace: Bool = true, mounts: [BindMount] = []
+    ) throws -> SpawnWorkload {
         try SpawnWorkload(
             cellID: id, path: arguments[0].hasPrefix("/") ? arguments[0] : "/bin/\(arguments[0])", arguments: arguments,
-            environment: ["PATH=/usr/bin:/bin"], workingDirectory: "/tmp", cgroupLimits: limits)
+            environment: ["PATH=/usr/bin:/bin"], workingDirectory: "/tmp", pidNamespace: pidNamespace, mounts: mounts,
+            cgroupLimits: limits)
     }
 
     /// pids.max 5: the parked workload is in every leaf before it runs; then a
@@ -114,12 +117,11 @@ import Testing
         let lab = try LimitedDaemon()
         var client = try NetnsdClient.connect(path: lab.daemon.socketPath)
         let id = try CellID("lim-pids")
-        let output = "/tmp/cellos-netnsd-pids-\(getpid()).txt"
-        unlink(output)
-        defer { unlink(output) }
+        let shared = try SharedDirectory("pids")
+        let output = shared.file("forks.txt")
         _ = try client.request(CreateCell(cellID: id, policy: try EgressPolicy()))
         let script = #"open(my $out, ">", $ARGV[0]) or die "$!"; my ($ok, $failed) = (0, 0); for (1..20) { my $pid = fork(); if (!defined $pid) { $failed++ } elsif ($pid == 0) { sleep 1; exit 0 } else { $ok++ } } print $out "forked=$ok failed=$failed\n"; close $out; 1 while wait() > 0;"#
-        let reply = try client.request(try Self.spawn(id, [Self.perl, "-e", script, output], try CgroupLimits(pidsMax: 5)))
+        let reply = try client.request(try Self.spawn(id, [Self.perl, "-e", script, output], try CgroupLimits(pidsMax: 5), mounts: [shared.mount]))
         guard case .workloadSpawned(let spawned) = reply.message else {
             Issue.record("spawn refused: \(reply.message)")
             return

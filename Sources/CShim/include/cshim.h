@@ -83,6 +83,12 @@ int cellos_drop_bounding_set(void);
 /// prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_CLEAR_ALL).
 int cellos_clear_ambient(void);
 
+/// prctl(PR_SET_DUMPABLE, 0) (whole process; execve resets it to 1).
+int cellos_set_not_dumpable(void);
+
+/// prctl(PR_GET_DUMPABLE): 0, 1, 2, or -1 with errno set.
+int cellos_get_dumpable(void);
+
 /// setgroups(0, NULL): no supplementary groups.
 int cellos_clear_groups(void);
 

@@ -26,7 +26,7 @@ public enum CellFactory {
         } catch let error as CellError {
             throw error
         } catch {
-            throw .setupFailed(cell: id.value, step: "creating the network namespace", reason: "\(error)")
+            throw CellError.failed(id.value, "creating the network namespace", error)
         }
         var cell = raw.adopt(id: id, policy: policy, origin: .created)
         if let uplink, policy.allowsEgress {
@@ -38,7 +38,7 @@ public enum CellFactory {
                 lease.nat = try Uplink.attach(slot, cell: cell.namespace, uplink: try uplink.openNamespace())
             } catch {
                 try? lease.release()
-                throw .setupFailed(cell: id.value, step: "building the uplink \(slot.hostInterface)", reason: "\(error)")
+                throw CellError.failed(id.value, "building the uplink \(slot.hostInterface)", error)
             }
             cell.uplink = lease
         }
@@ -99,7 +99,7 @@ public enum CellFactory {
         } catch let error as CellError {
             throw error
         } catch {
-            throw .setupFailed(cell: id.value, step: "entering the attached namespace", reason: "\(error)")
+            throw CellError.failed(id.value, "entering the attached namespace", error)
         }
         return raw.adopt(id: id, policy: policy, origin: .attached, namespace: namespace)
     }
@@ -129,7 +129,7 @@ public enum CellFactory {
         do {
             return try body()
         } catch {
-            throw .setupFailed(cell: id.value, step: name, reason: "\(error)")
+            throw CellError.failed(id.value, name, error)
         }
     }
 }

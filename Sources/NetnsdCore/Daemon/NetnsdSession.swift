@@ -29,8 +29,8 @@ public final class NetnsdSession: @unchecked Sendable {
         public static let limitExceeded = "limit_exceeded"
     }
 
-    /// Live cells one connection may hold: each costs a netns and descriptors.
-    public static let defaultMaxCells = 256
+    /// Live cells one connection may hold (`--max-cells-per-connection`).
+    public static let defaultMaxCells = NetnsdLimits.defaults.maxCellsPerConnection
 
     /// A cell's workload as this connection sees it.
     public enum WorkloadPhase: Sendable, Equatable {
@@ -60,6 +60,8 @@ public final class NetnsdSession: @unchecked Sendable {
     private var slots: [CellID: Slot] = [:]
 
     private let maxCells: Int
+    /// The daemon-wide live-cell count (`--max-cells`); nil: no daemon-wide cap.
+    private let budget: CellBudget?
     private let pinNamespaces: Bool
     private let pinLedger: String?
     /// The daemon-wide book of workload uid/gid pairs (the server's, shared by all sessions).
@@ -83,9 +85,10 @@ public final class NetnsdSession: @unchecked Sendable {
         peer: PeerCredentials, flowLogSocket: FlowLogSocketOpener? = nil, maxCells: Int = NetnsdSession.defaultMaxCells,
         pinNamespaces: Bool = false, pinLedger: String? = nil, uplink: UplinkSettings? = nil, exitSink: ExitSink? = nil,
         cgroups: CgroupSettings? = nil, allowRootWorkloads: Bool = false,
-        identities: WorkloadIdentities = WorkloadIdentities(range: .default, scan: ProcessIdentityScan.scan)
+        identities: WorkloadIdentities = WorkloadIdentities(range: .default, scan: ProcessIdentityScan.scan), budget: CellBudget? = nil
     ) {
         self.identities = identities
+        self.budget = budget
         self.allowRootWorkloads = allowRootWorkloads
         self.cgroups = cgroups
         self.exitSink = exitSink
@@ -153,8 +156,20 @@ public final class NetnsdSession: @unchecked Sendable {
         }
         let live = slots.values.filter { $0.state == .ready }.count
         guard live < maxCells else {
-            return Self.error(ErrorCode.limitExceeded, "this connection already holds \(live) cells (limit \(maxCells))", requestID)
+            return Self.error(
+                ErrorCode.limitExceeded, "this connection already holds \(live) cells (--max-cells-per-connection \(maxCells))", requestID)
         }
+        if let shortage = DescriptorHeadroom.shortage() {
+            return Self.error(ErrorCode.limitExceeded, DescriptorHeadroom.refusal(open: shortage.open, limit: shortage.limit), requestID)
+        }
+        if let budget, !budget.reserve() {
+            return Self.error(
+                ErrorCode.limitExceeded, "cellos-netnsd already holds \(budget.limit) cells across all connections (--max-cells \(budget.limit))",
+                requestID)
+        }
+        // Until the cell is in a slot, every refusal below gives its budget back.
+        var reserved = budget != nil
+        defer { if reserved { budget?.release() } }
         let cell: Cell
         do {
             if let attached = consume attached {
@@ -168,6 +183,7 @@ public final class NetnsdSession: @unchecked Sendable {
             let code = switch error {
             case .hostNamespace, .notANetworkNamespace, .ipv6RuleWithoutIPv6Uplink: ErrorCode.invalidRequest
             case .setupFailed: ErrorCode.setupFailed
+            case .outOfResources: ErrorCode.limitExceeded
             }
             return Self.error(code, "\(error)", requestID)
         }
@@ -187,9 +203,11 @@ public final class NetnsdSession: @unchecked Sendable {
             }
         } catch {
             try? cell.destroy()
-            return Self.error(ErrorCode.setupFailed, "\(error)", requestID)
+            let code = CellError.exhaustionErrors.contains(error.errno) ? ErrorCode.limitExceeded : ErrorCode.setupFailed
+            return Self.error(code, "cell \(request.cellID): duplicating its descriptors for the reply: \(error)", requestID)
         }
         slots[request.cellID] = Slot(cell: cell)
+        reserved = false
         return NetnsdFrame.make(
             CellCreated(cellID: request.cellID, names: names), requestID: requestID, flags: .response, descriptors: descriptors)
     }
@@ -200,6 +218,7 @@ public final class NetnsdSession: @unchecked Sendable {
         }
         if var cell = slot.cell.take() {
             slot.state = .destroyed
+            budget?.release()
             Self.kill(slot)
             do {
                 try cell.tearDown()
@@ -249,9 +268,10 @@ public final class NetnsdSession: @unchecked Sendable {
             slot.closing = nil
             guard let cell = slot.cell.take() else { continue }
             slot.state = .destroyed
+            budget?.release()
             Self.kill(slot)
             count += 1
-            do { try cell.destroy() } catch { NetnsdLog.write("destroying cell \(id): \(error)") }
+            do { try cell.destroy() } catch { NetnsdLog.write("destroying cell \(id): \(error)", priority: .error) }
         }
         return count
     }
@@ -425,7 +445,7 @@ public final class NetnsdSession: @unchecked Sendable {
             }
         } catch {
             // Without a reaper the child would stay a zombie: end it and reap here.
-            NetnsdLog.write("cannot start a reaper thread: \(error); killing workload \(workload.pid)")
+            NetnsdLog.write("cannot start a reaper thread: \(error); killing workload \(workload.pid)", priority: .error)
             liveReapers -= 1
             cgroups?.killAll()
             try? workload.signal(SIGKILL)
@@ -439,7 +459,7 @@ public final class NetnsdSession: @unchecked Sendable {
         switch slot.cell {
         case .some(let cell):
             do { try cell.endFlowLog() } catch {
-                NetnsdLog.write("cell \(cell.id): ending the flow log of group \(cell.policy.nflogGroup): \(error)")
+                NetnsdLog.write("cell \(cell.id): ending the flow log of group \(cell.policy.nflogGroup): \(error)", priority: .warning)
             }
         case .none: return
         }

@@ -91,7 +91,7 @@ final class CgroupLeaf: Sendable {
             let error = errno
             if error == ENOENT { return true }
             guard error == EBUSY, Monotonic.milliseconds() < deadline else {
-                NetnsdLog.write("cannot remove cgroup \(path): \(SystemCallError("rmdir", errno: error, context: path))")
+                NetnsdLog.write("cannot remove cgroup \(path): \(SystemCallError("rmdir", errno: error, context: path))", priority: .warning)
                 return false
             }
             usleep(5_000)
