@@ -15,9 +15,9 @@
 # Prints a summary (cells, statuses, kills by target, leftovers by kind) and
 # exits 1 on any leftover or unexpected status.
 #
-# The lab is demo.sh's: a "host" netns running cellos-netnsd with an uplink pool
-# and a cgroup root, an "internet" netns with dnsmasq and a TCP sink. Run as
-# root. CELLOS_BIN=DIR uses built executables (else: swift build).
+# The lab is demo.sh's (scripts/lab.sh): a "host" netns running cellos-netnsd
+# with an uplink pool and a cgroup root, an "internet" netns with dnsmasq and TCP
+# sinks. Run as root. CELLOS_BIN=DIR uses built executables (else: swift build).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 [ "$(id -u)" = 0 ] || { echo "soak: run as root (namespaces, nftables)" >&2; exit 1; }
@@ -28,71 +28,28 @@ if [ -z "${CELLOS_BIN:-}" ]; then
     swift build >/dev/null
     CELLOS_BIN=$(swift build --show-bin-path)
 fi
-tag=csoak$$
-host=$tag-host
-inet=$tag-inet
 work=$(mktemp -d /tmp/cellos-soak.XXXXXX)
 chmod 755 "$work"
-pids=()
-netnsd=
-cgroup_root=
-for hierarchy in /sys/fs/cgroup /sys/fs/cgroup/unified; do
-    if [ -e "$hierarchy/cgroup.controllers" ]; then cgroup_root=$hierarchy/cellos-soak-$$; break; fi
-done
+source scripts/lab.sh
+chaos=
+workers=()
 
 cleanup() {
     local status=$?
-    [ -z "${chaos:-}" ] || kill "$chaos" 2>/dev/null || true
-    for pid in "${workers[@]:-}"; do [ -z "$pid" ] || kill "$pid" 2>/dev/null || true; done
-    for pid in "${pids[@]}"; do kill "$pid" 2>/dev/null || true; done
-    wait 2>/dev/null || true
-    if [ -n "$cgroup_root" ] && [ -d "$cgroup_root" ]; then
-        for leaf in "$cgroup_root"/cell-*; do
-            [ -d "$leaf" ] || continue
-            echo 1 > "$leaf/cgroup.kill" 2>/dev/null || true
-            for _ in $(seq 100); do rmdir "$leaf" 2>/dev/null && break; sleep 0.02; done
-        done
-        rmdir "$cgroup_root" 2>/dev/null || true
-    fi
-    ip netns del "$host" 2>/dev/null || true
-    ip netns del "$inet" 2>/dev/null || true
+    [ -z "$chaos" ] || kill "$chaos" 2>/dev/null || true
+    for pid in "${workers[@]}"; do kill "$pid" 2>/dev/null || true; done
+    for pid in "${workers[@]}"; do wait "$pid" 2>/dev/null || true; done
+    lab_teardown
     rm -rf "$work"
     exit "$status"
 }
 trap cleanup EXIT
 trap 'exit 130' INT TERM
 
-# --- the lab (as scripts/demo.sh) ---
-ip netns add "$host"
-ip netns add "$inet"
-ip link add "${tag}h" type veth peer name "${tag}i"
-ip link set "${tag}h" netns "$host"
-ip link set "${tag}i" netns "$inet"
-ip -n "$host" link set lo up
-ip -n "$host" addr add 192.0.2.1/24 dev "${tag}h"
-ip -n "$host" link set "${tag}h" up
-ip -n "$inet" link set lo up
-ip -n "$inet" addr add 192.0.2.53/24 dev "${tag}i"
-ip -n "$inet" addr add 192.0.2.80/24 dev "${tag}i"
-ip -n "$inet" link set "${tag}i" up
-ip netns exec "$inet" dnsmasq --keep-in-foreground --conf-file=/dev/null --no-resolv --no-hosts --user=root --pid-file= \
-    --listen-address=192.0.2.53 --bind-interfaces --local=/cellos.test/ \
-    --host-record=allowed.cellos.test,192.0.2.80 >"$work/dnsmasq.out" 2>&1 &
-pids+=($!)
-ip netns exec "$inet" socat -u "TCP-LISTEN:8080,bind=192.0.2.80,reuseaddr,fork" OPEN:/dev/null &
-pids+=($!)
-cgroup_args=()
-if [ -n "$cgroup_root" ]; then
-    mkdir "$cgroup_root"
-    cgroup_args=(--cgroup-root "$cgroup_root")
-fi
-# nsenter, not `ip netns exec`: that mounts a fresh /sys without /sys/fs/cgroup.
-nsenter --net="/run/netns/$host" -- "$CELLOS_BIN/cellos-netnsd" --socket "$work/netnsd.sock" --allow-uid 0 \
-    --uplink-pool 10.201.0.0/22 "${cgroup_args[@]}" 2>"$work/netnsd.log" &
-netnsd=$!
-pids+=("$netnsd")
-for _ in $(seq 200); do grep -q "listening on" "$work/netnsd.log" && break; sleep 0.05; done
-grep -q "listening on" "$work/netnsd.log" || { echo "soak: cellos-netnsd did not start:" >&2; cat "$work/netnsd.log" >&2; exit 1; }
+lab_up "csoak$$" "$work"
+lab_start_netnsd "$CELLOS_BIN" "$work/netnsd.sock" "$work/netnsd.log" --uplink-pool 10.201.0.0/22
+netnsd=$lab_netnsd
+host=$lab_host
 sleep 0.2  # its readiness pipe closes just after the log line
 fd_count() { ls "/proc/$netnsd/fd" | wc -l; }
 ns_count() { find "/proc/$netnsd/fd" -lname 'net:*' 2>/dev/null | wc -l; }
@@ -136,7 +93,6 @@ worker() {
         rm -f "$work/events-$index.jsonl"
     done
 }
-workers=()
 for ((slot = 0; slot < brokers; slot++)); do
     # The shell's "Killed" notes for chaos-killed brokers go to a file, not the summary.
     worker "$slot" 2>>"$work/workers.err" &
@@ -200,7 +156,7 @@ left_fds=$(( $(fd_count) - baseline_fds ))
 left_links=$(ip -n "$host" -o link show | grep -c cellosu || true)
 left_tables=$(ip netns exec "$host" nft list tables | grep -c cellos_uplink || true)
 left_leaves=0
-[ -z "$cgroup_root" ] || left_leaves=$(find "$cgroup_root" -mindepth 1 -maxdepth 1 -type d -name 'cell-*' | wc -l)
+[ -z "$lab_cgroup_root" ] || left_leaves=$(find "$lab_cgroup_root" -mindepth 1 -maxdepth 1 -type d -name 'cell-*' | wc -l)
 left_workloads=$(pgrep -P "$netnsd" | wc -l || true)
 left_helpers=$(pgrep -f "^$CELLOS_BIN/cellos-(broker|dnsproxy|flowlog)" | wc -l || true)
 
