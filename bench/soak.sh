@@ -39,6 +39,8 @@ cleanup() {
     [ -z "$chaos" ] || kill "$chaos" 2>/dev/null || true
     for pid in "${workers[@]}"; do kill "$pid" 2>/dev/null || true; done
     for pid in "${workers[@]}"; do wait "$pid" 2>/dev/null || true; done
+    # Whatever of this soak outlived its broker (a failure being reported) goes too.
+    pkill -KILL -f "^$CELLOS_BIN/cellos-(broker|dnsproxy|flowlog) " 2>/dev/null || true
     lab_teardown
     rm -rf "$work"
     exit "$status"
