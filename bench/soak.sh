@@ -33,6 +33,7 @@ chmod 755 "$work"
 source scripts/lab.sh
 chaos=
 workers=()
+brokers_cgroup=
 
 cleanup() {
     local status=$?
@@ -40,7 +41,10 @@ cleanup() {
     for pid in "${workers[@]}"; do kill "$pid" 2>/dev/null || true; done
     for pid in "${workers[@]}"; do wait "$pid" 2>/dev/null || true; done
     # Whatever of this soak outlived its broker (a failure being reported) goes too.
-    pkill -KILL -f "^$CELLOS_BIN/cellos-(broker|dnsproxy|flowlog) " 2>/dev/null || true
+    if [ -n "$brokers_cgroup" ] && [ -d "$brokers_cgroup" ]; then
+        echo 1 > "$brokers_cgroup/cgroup.kill" 2>/dev/null || true
+        for _ in $(seq 100); do rmdir "$brokers_cgroup" 2>/dev/null && break; sleep 0.02; done
+    fi
     lab_teardown
     rm -rf "$work"
     exit "$status"
@@ -52,6 +56,12 @@ lab_up "csoak$$" "$work"
 lab_start_netnsd "$CELLOS_BIN" "$work/netnsd.sock" "$work/netnsd.log" --uplink-pool 10.201.0.0/22
 netnsd=$lab_netnsd
 host=$lab_host
+# Brokers and their helpers in a cgroup of their own: leftovers are counted there
+# exactly (not by name among everybody's processes) and ended with cgroup.kill.
+if [ -n "$lab_cgroup_root" ]; then
+    brokers_cgroup=$lab_cgroup_root-brokers
+    mkdir "$brokers_cgroup"
+fi
 sleep 0.2  # its readiness pipe closes just after the log line
 fd_count() { ls "/proc/$netnsd/fd" | wc -l; }
 ns_count() { find "/proc/$netnsd/fd" -lname 'net:*' 2>/dev/null | wc -l; }
@@ -81,6 +91,7 @@ expected() { case "$1" in true|dns) echo 0 ;; denied) echo 3 ;; timeout) echo 12
 # One worker per broker slot runs its share of the cells one after another.
 worker() {
     local slot=$1 index kind pid status
+    [ -z "$brokers_cgroup" ] || echo "$BASHPID" > "$brokers_cgroup/cgroup.procs"
     for ((index = slot; index < cells; index += brokers)); do
         kind=${kinds[$((index % ${#kinds[@]}))]}
         ip netns exec "$host" "$CELLOS_BIN/cellos-broker" run --netnsd-socket "$work/netnsd.sock" --spec "$work/$kind.json" \
@@ -102,15 +113,34 @@ for ((slot = 0; slot < brokers; slot++)); do
 done
 
 # The chaos loop: SIGKILL a random live broker or helper of this soak.
+candidates() {
+    if [ -n "$brokers_cgroup" ]; then
+        local pid comm
+        while read -r pid; do
+            # Builtins only: a fork per process would slow the loop on a busy machine.
+            comm=
+            { read -r comm < "/proc/$pid/comm"; } 2>/dev/null || continue
+            case "$comm" in cellos-broker|cellos-dnsproxy|cellos-flowlog) echo "$pid" ;; esac
+        done < "$brokers_cgroup/cgroup.procs"
+    else
+        pgrep -f "^$CELLOS_BIN/cellos-(broker run|dnsproxy|flowlog) " || true
+    fi
+}
 chaos_loop() {
-    local delay target pid name
+    local delay target pid name stat parent
     delay=$(awk "BEGIN { printf \"%.3f\", $chaos_ms / 1000 }")
     while true; do
         sleep "$delay"
-        target=$(pgrep -f "^$CELLOS_BIN/cellos-(broker run|dnsproxy|flowlog)" | shuf -n 1 || true)
+        target=$(candidates | shuf -n 1 || true)
         [ -n "$target" ] || continue
-        name=$(tr '\0' ' ' 2>/dev/null < "/proc/$target/cmdline" | awk '{ n = $1; sub(".*/", "", n); print n }') || continue
-        parent=$(awk '{ print $4 }' "/proc/$target/stat" 2>/dev/null) || continue
+        name=
+        { read -r name < "/proc/$target/comm"; } 2>/dev/null || continue
+        stat=
+        { read -r stat < "/proc/$target/stat"; } 2>/dev/null || continue
+        # The parent is the second field after "(comm)".
+        stat=${stat##*) }
+        parent=$(set -- $stat; echo "$2")
+        [ -n "$name" ] || continue
         kill -KILL "$target" 2>/dev/null || continue
         echo "$name $target $parent" >> "$work/kills"
     done
@@ -160,7 +190,11 @@ left_tables=$(ip netns exec "$host" nft list tables | grep -c cellos_uplink || t
 left_leaves=0
 [ -z "$lab_cgroup_root" ] || left_leaves=$(find "$lab_cgroup_root" -mindepth 1 -maxdepth 1 -type d -name 'cell-*' | wc -l)
 left_workloads=$(pgrep -P "$netnsd" | wc -l || true)
-left_helpers=$(pgrep -f "^$CELLOS_BIN/cellos-(broker|dnsproxy|flowlog)" | wc -l || true)
+if [ -n "$brokers_cgroup" ]; then
+    left_helpers=$(wc -l < "$brokers_cgroup/cgroup.procs")
+else
+    left_helpers=$(pgrep -f "^$CELLOS_BIN/cellos-(broker|dnsproxy|flowlog) " | wc -l || true)
+fi
 
 ran=$(wc -l < "$work/results")
 echo "soak: $ran cells by $brokers parallel brokers in ${elapsed}s, a SIGKILL every ${chaos_ms}ms"
