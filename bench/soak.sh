@@ -53,7 +53,7 @@ trap cleanup EXIT
 trap 'exit 130' INT TERM
 
 lab_up "csoak$$" "$work"
-lab_start_netnsd "$CELLOS_BIN" "$work/netnsd.sock" "$work/netnsd.log" --uplink-pool 10.201.0.0/22
+lab_start_netnsd "$CELLOS_BIN" "$work/netnsd.sock" "$work/netnsd.log" --state-dir "$work/netnsd-state" --uplink-pool 10.201.0.0/22
 netnsd=$lab_netnsd
 host=$lab_host
 # Brokers and their helpers in a cgroup of their own: leftovers are counted there

@@ -37,7 +37,7 @@ trap cleanup EXIT
 trap 'exit 130' INT TERM
 
 lab_up "cdemo$$" "$work"
-lab_start_netnsd "$CELLOS_BIN" "$work/netnsd.sock" "$work/netnsd.log" --uplink-pool 10.200.0.0/24
+lab_start_netnsd "$CELLOS_BIN" "$work/netnsd.sock" "$work/netnsd.log" --state-dir "$work/netnsd-state" --uplink-pool 10.200.0.0/24
 # Where the spec's limits go (and a warning for any controller that has no place).
 grep -E "cgroup limits:|warning:" "$work/netnsd.log" | sed 's/^/demo: /' || true
 

@@ -10,9 +10,9 @@
 #include <sched.h>
 #include <fcntl.h>
 #include <signal.h>
-#include <sys/prctl.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/prctl.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -50,7 +50,7 @@ struct spawn_plan {
     size_t nfds;
     int set_listen_pid;
     char *listen_pid;
-    int death_signal;
+    int die_with_parent;
     pid_t parent;
     int child_errno;
 };
@@ -62,6 +62,14 @@ static _Noreturn void child_fail(struct spawn_plan *plan) {
 
 static int spawn_child(void *arg) {
     struct spawn_plan *plan = arg;
+    // First, so no later step can outlive a parent killed meanwhile.
+    if (plan->die_with_parent) {
+        if (prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0) != 0) child_fail(plan);
+        if (getppid() != plan->parent) {
+            errno = ESRCH;
+            child_fail(plan);
+        }
+    }
     // Step 1: signals back to defaults. Handlers installed by the parent must not
     // run here (they would run in the parent's memory), so every caught signal
     // is reset before the mask the parent blocked everything with is cleared; a
@@ -79,14 +87,6 @@ static int spawn_child(void *arg) {
     sigset_t none;
     sigemptyset(&none);
     sigprocmask(SIG_SETMASK, &none, NULL);
-
-    // The helper must not outlive a parent that is SIGKILLed. The parent may have
-    // died before prctl (it can be killed while suspended in the vfork): then the
-    // child was reparented already and must not exec at all.
-    if (plan->death_signal != 0) {
-        if (prctl(PR_SET_PDEATHSIG, plan->death_signal) != 0) child_fail(plan);
-        if (getppid() != plan->parent) _exit(127);
-    }
 
     // Step 2: park every source fd above the target range 3..3+nfds so that
     // placing one cannot clobber another that is still unplaced.
@@ -109,12 +109,7 @@ static int spawn_child(void *arg) {
 }
 
 pid_t cellos_spawn(const char *path, char *const argv[], char *const envp[], const int *fds,
-                   size_t nfds, int set_listen_pid) {
-    return cellos_spawn_dying_with_parent(path, argv, envp, fds, nfds, set_listen_pid, 0);
-}
-
-pid_t cellos_spawn_dying_with_parent(const char *path, char *const argv[], char *const envp[], const int *fds,
-                                     size_t nfds, int set_listen_pid, int death_signal) {
+                   size_t nfds, int set_listen_pid, int die_with_parent) {
     if (nfds > CELLOS_SPAWN_FDS_MAX) {
         errno = EINVAL;
         return -1;
@@ -135,7 +130,7 @@ pid_t cellos_spawn_dying_with_parent(const char *path, char *const argv[], char 
         free(env);
         return -1;
     }
-    struct spawn_plan plan = {path, argv, env, fds, nfds, set_listen_pid, listen_pid, death_signal, getpid(), 0};
+    struct spawn_plan plan = {path, argv, env, fds, nfds, set_listen_pid, listen_pid, die_with_parent, getpid(), 0};
     sigset_t all, saved_mask;
     sigfillset(&all);
     pthread_sigmask(SIG_SETMASK, &all, &saved_mask);

@@ -1,4 +1,5 @@
 import ArgumentParser
+import HelperRuntime
 import BrokerCore
 import IPCWire
 
@@ -22,6 +23,12 @@ struct BrokerCommand: ParsableCommand {
         version: CellosVersion.string,
         subcommands: [Run.self, Summary.self, Spec.self, Stamp.self, Keygen.self, Verify.self, Audit.self, SelfCheck.self]
     )
+
+    /// Non-dumpable before the flags are even parsed (HelperRuntime.NonDumpable says why).
+    static func main() {
+        NonDumpable.enterOrExit(program: BrokerRole.executableName)
+        main(nil)
+    }
 }
 
 /// Writes an outcome and exits with its status.
@@ -44,10 +51,18 @@ struct ShortcutOptions: ParsableArguments {
     @Option(name: .customLong("id"), help: ArgumentHelp("Cell id (1-64 of A-Z a-z 0-9 _ -); default: from the spec, else generated.", valueName: "ID"))
     var id: String?
 
+    @Option(name: .customLong("mount"), help: ArgumentHelp("Bind a host path into the workload's view (repeatable), read-only unless ':rw', e.g. /srv/data:/data, /srv/out:/out:rw.", valueName: "SRC:DST[:rw]"))
+    var mounts: [String] = []
+
+    @Flag(name: .customLong("no-pid-namespace"), help: "Opt out of the workload's own PID namespace (it then sees the host's processes); warned and recorded in the started event.")
+    var noPIDNamespace = false
+
     @Argument(parsing: .postTerminator, help: ArgumentHelp("The workload's command line, after '--'.", valueName: "ARGV"))
     var argv: [String] = []
 
-    var shortcuts: RunShortcuts { RunShortcuts(allowNames: allowNames, allowEgress: allowEgress, timeout: timeout, id: id, argv: argv) }
+    var shortcuts: RunShortcuts {
+        RunShortcuts(allowNames: allowNames, allowEgress: allowEgress, timeout: timeout, id: id, mounts: mounts, noPIDNamespace: noPIDNamespace, argv: argv)
+    }
 }
 
 extension BrokerCommand {
@@ -83,28 +98,33 @@ extension BrokerCommand {
         @Option(name: .customLong("netnsd-socket"), help: ArgumentHelp("cellos-netnsd's control socket.", valueName: "PATH"))
         var netnsdSocket = "/run/cellos/netnsd.sock"
 
-        @Option(name: .customLong("user"), help: ArgumentHelp("The user to become when started as root, after connecting to netnsd and opening --events (numbers; not 0). Default 65534:65534.", valueName: "UID:GID"))
+        @Option(name: .customLong("user"), help: ArgumentHelp("The user to become when started as root, after connecting to netnsd and opening --events: USER (with its primary group), USER:GROUP or UID:GID; not root. Default cellos-broker if that user exists, else 65534:65534.", valueName: "USER[:GROUP]"))
         var user: String?
 
-        @Option(name: .customLong("helpers-dir"), help: ArgumentHelp("Directory holding cellos-dnsproxy and cellos-flowlog (default: beside cellos-broker).", valueName: "DIR"))
+        @Option(name: .customLong("helpers-dir"), help: ArgumentHelp("Directory holding cellos-dnsproxy and cellos-flowlog (default: ../libexec/cellos from the real cellos-broker file if it holds them, else beside it).", valueName: "DIR"))
         var helpersDir: String?
 
         func run() throws {
-            let resolved = BrokerCommands.resolveSpec(path: spec, shortcuts: options.shortcuts)
-            if resolved.status != 0 { try finish(resolved) }
-            var signer: EventSigner?
-            if let signKey {
-                do { signer = try BrokerCommands.loadSigner(path: signKey) } catch {
-                    try finish(BrokerCommands.Outcome(stdout: "", stderr: "cellos-broker: --sign-key: \(error)\n", status: BrokerExitCode.setupFailure))
-                }
-            }
-            if dryRun { try finish(resolved) }
             func fail(_ text: String) throws -> Never {
                 try finish(BrokerCommands.Outcome(stdout: "", stderr: "cellos-broker: \(text)\n", status: BrokerExitCode.setupFailure))
             }
+            // The spec is read once (it may be standard input) and checked whole
+            // before anything exists: events file, cell, helpers.
+            let cellSpec: CellSpec
+            let identity: PrivilegeDrop.Identity
             do {
-                let cellSpec = try BrokerCommands.loadSpec(path: spec, shortcuts: options.shortcuts)
-                let identity = try user.map { text throws in try PrivilegeDrop.Identity.parse(text) } ?? .nobody
+                cellSpec = try BrokerCommands.loadSpec(path: spec, shortcuts: options.shortcuts)
+                identity = try user.map { text throws in try PrivilegeDrop.Identity.parse(text) } ?? .defaultTarget
+                try WorkloadIDCheck.check(cellSpec, broker: .afterDrop(target: identity))
+            } catch {
+                try fail("\(error)")
+            }
+            var signer: EventSigner?
+            if let signKey {
+                do { signer = try BrokerCommands.loadSigner(path: signKey) } catch { try fail("--sign-key: \(error)") }
+            }
+            if dryRun { try finish(BrokerCommands.printed(cellSpec)) }
+            do {
                 // Everything that may need root first: the events file, the netnsd socket.
                 let writer: EventWriter
                 do { writer = try EventWriter(destination: events ?? "/dev/null", signer: signer) } catch { try fail("--events: \(error)") }
@@ -225,11 +245,11 @@ extension BrokerCommand {
         @Flag(name: .customLong("start"), help: "Start helpers that have an inspectable mode (cellos-netnsd with a private control socket), inspect them once ready, stop them.")
         var start = false
 
-        @Option(name: .customLong("helpers-dir"), help: ArgumentHelp("Where to find the helper executables (default: beside cellos-broker).", valueName: "DIR"))
+        @Option(name: .customLong("helpers-dir"), help: ArgumentHelp("Where to find the helper executables (default: as for run).", valueName: "DIR"))
         var helpersDirectory: String?
 
         func run() throws {
-            try finish(BrokerCommands.audit(directory: helpersDirectory ?? AuditRunner.executableDirectory(), pidArguments: pids, start: start, json: json))
+            try finish(BrokerCommands.audit(directory: helpersDirectory ?? HelperDirectory.locate(), pidArguments: pids, start: start, json: json))
         }
     }
 
@@ -239,12 +259,12 @@ extension BrokerCommand {
             abstract: "Drop privileges as 'run' does and show what the broker holds afterwards.",
             discussion: """
                 Started as root: drops the bounding set, clears ambient capabilities and supplementary \
-                groups, switches to --user (default 65534:65534), sets no_new_privs, then audits itself \
+                groups, switches to --user (default cellos-broker if that user exists, else 65534:65534), sets no_new_privs, then audits itself \
                 from /proc/self/status (the broker declares no capabilities). Exit \(BrokerExitCode.checkFailed) \
                 if anything is left, \(BrokerExitCode.setupFailure) if the drop fails.
                 """)
 
-        @Option(name: .customLong("user"), help: ArgumentHelp("The user to become when started as root (numbers; not 0).", valueName: "UID:GID"))
+        @Option(name: .customLong("user"), help: ArgumentHelp("The user to become when started as root: USER, USER:GROUP or UID:GID; not root.", valueName: "USER[:GROUP]"))
         var user: String?
 
         @Flag(name: .customLong("json"), help: "Print JSON instead of the table.")

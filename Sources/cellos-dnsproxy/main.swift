@@ -1,5 +1,6 @@
 import ArgumentParser
 import DNSProxyCore
+import HelperRuntime
 import IPCWire
 
 @main
@@ -19,6 +20,12 @@ struct DNSProxyCommand: ParsableCommand {
             See docs/dnsproxy.md.
             """,
         version: CellosVersion.string)
+
+    /// Non-dumpable before the flags are even parsed (HelperRuntime.NonDumpable says why).
+    static func main() {
+        NonDumpable.enterOrExit(program: DNSProxyRole.executableName)
+        main(nil)
+    }
 
     @Option(name: .customLong("listen"), help: ArgumentHelp("Bind UDP and TCP on this address (standalone mode), e.g. 127.0.0.1:5353 or [::1]:5353.", valueName: "ADDR:PORT"))
     var listen: String?
@@ -65,7 +72,10 @@ struct DNSProxyCommand: ParsableCommand {
     @Option(name: .customLong("tcp-max-inflight"), help: ArgumentHelp("Queries one TCP connection may have waiting for the upstream; beyond it SERVFAIL (1-32768, default 32).", valueName: "N"))
     var tcpMaxInflight = 32
 
-    @Flag(name: .customLong("allow-capabilities"), help: "Run even if the process holds capabilities (it refuses by default).")
+    @Option(name: .customLong("user"), help: ArgumentHelp("With --listen, started as root: the user to become once the sockets are bound and --events is open, holding no capability (USER, USER:GROUP or UID:GID; default cellos-broker if that user exists, else 65534:65534).", valueName: "USER[:GROUP]"))
+    var user: String?
+
+    @Flag(name: .customLong("allow-capabilities"), help: "Run even if the process holds capabilities (with inherited sockets it refuses by default; with --listen as root it keeps root instead of becoming --user).")
     var allowCapabilities = false
 
     @Flag(name: .customLong("print-capabilities"), help: "Print the capabilities this helper needs (none) as one JSON line, in the format cellos-broker audit reads, and exit.")
@@ -93,6 +103,7 @@ struct DNSProxyCommand: ParsableCommand {
         options.eventQueueCapacity = eventQueue
         options.upstreamSockets = upstreamSockets
         options.allowCapabilities = allowCapabilities
+        options.user = RootStart.resolveFlag(user: user, program: DNSProxyRole.executableName)
         options.tcpMaxConnections = tcpMaxConnections
         options.tcpIdleTimeout = tcpIdleTimeout
         options.tcpMaxInflightPerConnection = tcpMaxInflight
@@ -100,7 +111,7 @@ struct DNSProxyCommand: ParsableCommand {
         do {
             _ = try ProxyLauncher.run(options)
         } catch {
-            StandardError.writeLine("\(DNSProxyRole.executableName): \(error)")
+            LogWriter.write("\(error)", priority: .error, program: DNSProxyRole.executableName)
             throw ExitCode(2)
         }
     }

@@ -1,6 +1,7 @@
 #if canImport(Glibc)
 import Glibc
 #endif
+import HelperRuntime
 
 /// Everything the proxy runs with, after flags, the policy file and
 /// /etc/resolv.conf have been combined and checked.
@@ -37,6 +38,9 @@ public struct ProxyOptions: Sendable {
     public var policyFile: String?
     public var upstreamTimeout: String?
     public var allowCapabilities = false
+    /// `--user`, resolved: whom a root-started proxy becomes once its sockets and
+    /// events file are open (nil: the default, `IdentityDrop.defaultTarget()`).
+    public var user: AccountIdentity?
     public var maxInflight = 4096
     public var eventQueueCapacity = 8192
     public var upstreamSockets = 4

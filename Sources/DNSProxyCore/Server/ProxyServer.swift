@@ -479,6 +479,7 @@ public enum ProxyStartError: Error, CustomStringConvertible {
     case noSockets
     case listenAndInherited
     case syscallFilter(SeccompInstallError)
+    case privilegeDrop(IdentityDropError)
 
     public var description: String {
         switch self {
@@ -490,6 +491,7 @@ public enum ProxyStartError: Error, CustomStringConvertible {
         case .noSockets: "nothing to serve: pass --listen ADDR:PORT or start socket-activated (LISTEN_FDNAMES=dns-udp:dns-tcp)"
         case .listenAndInherited: "--listen cannot be combined with inherited sockets"
         case .syscallFilter(let error): "cannot confine the process: \(error)"
+        case .privilegeDrop(let error): "--user: \(error)"
         }
     }
 }

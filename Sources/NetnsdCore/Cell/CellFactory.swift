@@ -8,12 +8,12 @@ public enum CellFactory {
     public static func pinName(_ id: CellID) -> String { "cellos-\(id)" }
 
     /// Creates a cell in a new network namespace; with `pin`, also bind-mounts it
-    /// at `/run/netns/cellos-<id>`.
+    /// at `/run/netns/cellos-<id>` (recorded in `pinLedger`, when given).
     /// With `uplink` and a policy that allows egress, the cell also gets a veth
     /// uplink with an address from the pool and NAT in the uplink netns.
     public static func create(
         id: CellID, policy: EgressPolicy, flowLogSocket: FlowLogSocketOpener? = nil, pin: Bool = false,
-        uplink: UplinkSettings? = nil
+        pinLedger: String? = nil, uplink: UplinkSettings? = nil
     ) throws(CellError) -> Cell {
         if let uplink { try checkReachable(id: id, policy: policy, pool: uplink.pool) }
         let raw: RawCellDescriptors
@@ -44,7 +44,7 @@ public enum CellFactory {
         }
         if pin {
             do {
-                cell.pin = try NamespacePin.pin(cell.namespace, name: pinName(id))
+                cell.pin = try NamespacePin.pin(cell.namespace, name: pinName(id), ledger: pinLedger)
             } catch {
                 try? cell.uplink?.release()
                 throw .setupFailed(cell: id.value, step: "pinning at \(NamespacePin.directory)/\(pinName(id))", reason: "\(error)")

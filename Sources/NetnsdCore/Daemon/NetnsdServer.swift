@@ -18,6 +18,8 @@ public final class NetnsdServer: @unchecked Sendable {
     public let peerPolicy: PeerPolicy
     /// Pin every created cell's netns at /run/netns/cellos-<id> (`--pin`).
     public let pinNamespaces: Bool
+    /// Where pins are recorded for the restart sweep (`StateDirectory.pinLedger`).
+    public let pinLedger: String?
     /// The NFLOG hook handed to every session (FlowlogCore's opener); nil = no nflog fd.
     public let flowLogSocket: FlowLogSocketOpener?
     /// Uplinks for cells whose policy allows egress (`--uplink-pool`); nil = none.
@@ -26,6 +28,8 @@ public final class NetnsdServer: @unchecked Sendable {
     public let cgroups: CgroupSettings?
     /// Whether SpawnWorkload may ask for uid or gid 0 (`--allow-root-workloads`).
     public let allowRootWorkloads: Bool
+    /// Workload uid/gid pairs, one book for every connection (`--workload-ids`).
+    public let identities: WorkloadIdentities
     /// `--max-connections`, `--max-cells-per-connection`, `--max-cells`.
     public let limits: NetnsdLimits
     /// The live cells of every connection, against `limits.maxCells`.
@@ -40,23 +44,24 @@ public final class NetnsdServer: @unchecked Sendable {
     /// Takes ownership of a listening `SOCK_SEQPACKET` socket (bound by
     /// `bind(path:)` or inherited through socket activation).
     public convenience init(
-        listening socket: consuming OwnedFD, peerPolicy: PeerPolicy, pinNamespaces: Bool = false,
+        listening socket: consuming OwnedFD, peerPolicy: PeerPolicy, pinNamespaces: Bool = false, pinLedger: String? = nil,
         flowLogSocket: FlowLogSocketOpener? = nil, uplink: UplinkSettings? = nil, cgroups: CgroupSettings? = nil,
-        allowRootWorkloads: Bool = false, limits: NetnsdLimits = .defaults
+        allowRootWorkloads: Bool = false, identities: WorkloadIdentities? = nil, limits: NetnsdLimits = .defaults
     ) {
         self.init(
-            listening: socket, path: nil, peerPolicy: peerPolicy, pinNamespaces: pinNamespaces, flowLogSocket: flowLogSocket,
-            uplink: uplink, cgroups: cgroups, allowRootWorkloads: allowRootWorkloads, limits: limits)
+            listening: socket, path: nil, peerPolicy: peerPolicy, pinNamespaces: pinNamespaces, pinLedger: pinLedger, flowLogSocket: flowLogSocket,
+            uplink: uplink, cgroups: cgroups, allowRootWorkloads: allowRootWorkloads, identities: identities, limits: limits)
     }
 
     private init(
-        listening socket: consuming OwnedFD, path: String?, peerPolicy: PeerPolicy, pinNamespaces: Bool,
+        listening socket: consuming OwnedFD, path: String?, peerPolicy: PeerPolicy, pinNamespaces: Bool, pinLedger: String?,
         flowLogSocket: FlowLogSocketOpener?, uplink: UplinkSettings?, cgroups: CgroupSettings?, allowRootWorkloads: Bool,
-        limits: NetnsdLimits
+        identities: WorkloadIdentities?, limits: NetnsdLimits
     ) {
         self.limits = limits
         self.cellBudget = CellBudget(limit: limits.maxCells)
         self.allowRootWorkloads = allowRootWorkloads
+        self.identities = identities ?? WorkloadIdentities(range: .default, scan: ProcessIdentityScan.scan)
         self.cgroups = cgroups
         self.flowLogSocket = flowLogSocket
         self.uplink = uplink
@@ -65,14 +70,15 @@ public final class NetnsdServer: @unchecked Sendable {
         self.socketPath = path
         self.peerPolicy = peerPolicy
         self.pinNamespaces = pinNamespaces
+        self.pinLedger = pinLedger
     }
 
     /// Adopts a socket-activated control socket after checking it is what the
     /// protocol needs: a listening `SOCK_SEQPACKET` socket.
     public static func adopt(
-        activated socket: consuming OwnedFD, peerPolicy: PeerPolicy, pinNamespaces: Bool = false,
+        activated socket: consuming OwnedFD, peerPolicy: PeerPolicy, pinNamespaces: Bool = false, pinLedger: String? = nil,
         flowLogSocket: FlowLogSocketOpener? = nil, uplink: UplinkSettings? = nil, cgroups: CgroupSettings? = nil,
-        allowRootWorkloads: Bool = false, limits: NetnsdLimits = .defaults
+        allowRootWorkloads: Bool = false, identities: WorkloadIdentities? = nil, limits: NetnsdLimits = .defaults
     ) throws(SystemCallError) -> NetnsdServer {
         var type: Int32 = 0
         var listening: Int32 = 0
@@ -87,21 +93,21 @@ public final class NetnsdServer: @unchecked Sendable {
             throw SystemCallError("activated control socket", errno: ENOTSOCK, context: "not a listening SOCK_SEQPACKET socket")
         }
         return NetnsdServer(
-            listening: socket, path: nil, peerPolicy: peerPolicy, pinNamespaces: pinNamespaces, flowLogSocket: flowLogSocket,
-            uplink: uplink, cgroups: cgroups, allowRootWorkloads: allowRootWorkloads, limits: limits)
+            listening: socket, path: nil, peerPolicy: peerPolicy, pinNamespaces: pinNamespaces, pinLedger: pinLedger, flowLogSocket: flowLogSocket,
+            uplink: uplink, cgroups: cgroups, allowRootWorkloads: allowRootWorkloads, identities: identities, limits: limits)
     }
 
     /// Binds the control socket at `path` (mode 0660: the allowed uid/gid is
     /// checked by SO_PEERCRED anyway; the mode keeps others from even connecting).
     public static func bind(
-        path: String, peerPolicy: PeerPolicy, pinNamespaces: Bool = false, flowLogSocket: FlowLogSocketOpener? = nil,
+        path: String, peerPolicy: PeerPolicy, pinNamespaces: Bool = false, pinLedger: String? = nil, flowLogSocket: FlowLogSocketOpener? = nil,
         uplink: UplinkSettings? = nil, cgroups: CgroupSettings? = nil,
-        allowRootWorkloads: Bool = false, limits: NetnsdLimits = .defaults
+        allowRootWorkloads: Bool = false, identities: WorkloadIdentities? = nil, limits: NetnsdLimits = .defaults
     ) throws(SystemCallError) -> NetnsdServer {
         let listener = try SeqpacketListener.bind(path: path, mode: 0o660)
         return NetnsdServer(
-            listening: try listener.socket.duplicate(), path: path, peerPolicy: peerPolicy, pinNamespaces: pinNamespaces,
-            flowLogSocket: flowLogSocket, uplink: uplink, cgroups: cgroups, allowRootWorkloads: allowRootWorkloads, limits: limits)
+            listening: try listener.socket.duplicate(), path: path, peerPolicy: peerPolicy, pinNamespaces: pinNamespaces, pinLedger: pinLedger,
+            flowLogSocket: flowLogSocket, uplink: uplink, cgroups: cgroups, allowRootWorkloads: allowRootWorkloads, identities: identities, limits: limits)
     }
 
     deinit { _ = close(listener) }
@@ -146,14 +152,14 @@ public final class NetnsdServer: @unchecked Sendable {
                         refuse(waiting, code: NetnsdSession.ErrorCode.limitExceeded, reason: Self.outOfDescriptors(failure))
                     }
                     if !spent {
-                        NetnsdLog.write("\(failure); backing off")
+                        NetnsdLog.write("\(failure); backing off", priority: .error)
                         usleep(100_000)
                     }
                 case ENOMEM, ENOBUFS:
-                    NetnsdLog.write("\(failure); backing off")
+                    NetnsdLog.write("\(failure); backing off", priority: .error)
                     usleep(100_000)
                 default:
-                    NetnsdLog.write("\(failure)")
+                    NetnsdLog.write("\(failure)", priority: .error)
                 }
                 continue
             }
@@ -175,6 +181,7 @@ public final class NetnsdServer: @unchecked Sendable {
                     state.withLock { _ = $0.connections.remove(fd) }
                 }
             } catch {
+                NetnsdLog.write("cannot start a connection thread: \(error)", priority: .error)
                 state.withLock { _ = $0.connections.remove(fd) }
                 refuse(fd, code: NetnsdSession.ErrorCode.limitExceeded, reason: "cellos-netnsd cannot start a connection thread: \(error)")
             }
@@ -201,7 +208,7 @@ public final class NetnsdServer: @unchecked Sendable {
             code = NetnsdSession.ErrorCode.unauthorized
             reason = "\(error)"
         }
-        NetnsdLog.write("refused connection: \(code): \(reason)")
+        NetnsdLog.write("refused connection: \(code): \(reason)", priority: .warning)
         try? connection.send(ErrorReply(code: code, message: String(reason.prefix(ErrorReply.maxMessageLength))), requestID: 0, flags: .response)
     }
 
@@ -213,7 +220,7 @@ public final class NetnsdServer: @unchecked Sendable {
             try peerPolicy.authorize(peer)
         } catch {
             // Refused before any request is read: the peer gets the reason, nothing else happens.
-            NetnsdLog.write("refused connection: \(error)")
+            NetnsdLog.write("refused connection: \(error)", priority: .warning)
             try? connection.send(ErrorReply(code: NetnsdSession.ErrorCode.unauthorized, message: "\(error)"), requestID: 0, flags: .response)
             return
         }
@@ -224,7 +231,7 @@ public final class NetnsdServer: @unchecked Sendable {
         do {
             events = EventChannel(SeqpacketConnection(adopting: try connection.socket.duplicate()))
         } catch {
-            NetnsdLog.write("connection from \(peer): \(error)")
+            NetnsdLog.write("connection from \(peer): \(error)", priority: .warning)
             let refusal = error.errno == EMFILE || error.errno == ENFILE
                 ? ErrorReply(code: NetnsdSession.ErrorCode.limitExceeded, message: Self.outOfDescriptors(error))
                 : ErrorReply(code: NetnsdSession.ErrorCode.setupFailed, message: "cellos-netnsd cannot serve this connection: \(error)")
@@ -233,12 +240,12 @@ public final class NetnsdServer: @unchecked Sendable {
         }
         let session = NetnsdSession(
             peer: peer, flowLogSocket: flowLogSocket, maxCells: limits.maxCellsPerConnection, pinNamespaces: pinNamespaces,
-            uplink: uplink, exitSink: { exited in events.send(exited) }, cgroups: cgroups,
-            allowRootWorkloads: allowRootWorkloads, budget: cellBudget)
+            pinLedger: pinLedger, uplink: uplink, exitSink: { exited in events.send(exited) }, cgroups: cgroups,
+            allowRootWorkloads: allowRootWorkloads, identities: identities, budget: cellBudget)
         defer {
             let destroyed = session.destroyAll()
             // Their workloads' cgroup leaves go before the connection counts as closed.
-            if !session.waitForReapers() { NetnsdLog.write("connection from \(peer): workload reapers still busy") }
+            if !session.waitForReapers() { NetnsdLog.write("connection from \(peer): workload reapers still busy", priority: .warning) }
             NetnsdLog.write("connection from \(peer) closed; destroyed \(destroyed) remaining cell(s)")
         }
         while true {
@@ -248,23 +255,23 @@ public final class NetnsdServer: @unchecked Sendable {
             } catch .peerClosed {
                 return
             } catch .system(let error) {
-                NetnsdLog.write("receiving from \(peer): \(error)")
+                NetnsdLog.write("receiving from \(peer): \(error)", priority: .warning)
                 return
             } catch {
                 // A malformed datagram: refuse it and keep serving (datagram boundaries survive).
-                NetnsdLog.write("malformed frame from \(peer): \(error)")
+                NetnsdLog.write("malformed frame from \(peer): \(error)", priority: .warning)
                 guard (try? connection.send(ErrorReply(code: NetnsdSession.ErrorCode.invalidRequest, message: "\(error)"), requestID: 0, flags: .response)) != nil else { return }
                 continue
             }
             let type = frame.header.messageType
             let reply = session.handle(frame)
             if case .error(let refusal)? = try? NetnsdFrame.decode(header: reply.header, payload: reply.payload, descriptorCount: 0) {
-                NetnsdLog.write("refused request type \(type) from \(peer): \(refusal.code): \(refusal.message)")
+                NetnsdLog.write("refused request type \(type) from \(peer): \(refusal.code): \(refusal.message)", priority: .warning)
             }
             do {
                 try connection.send(reply)
             } catch {
-                NetnsdLog.write("replying to \(peer): \(error)")
+                NetnsdLog.write("replying to \(peer): \(error)", priority: .warning)
                 return
             }
             session.closeDestroyedCells()

@@ -63,6 +63,9 @@ public final class NetnsdSession: @unchecked Sendable {
     /// The daemon-wide live-cell count (`--max-cells`); nil: no daemon-wide cap.
     private let budget: CellBudget?
     private let pinNamespaces: Bool
+    private let pinLedger: String?
+    /// The daemon-wide book of workload uid/gid pairs (the server's, shared by all sessions).
+    private let identities: WorkloadIdentities
     private let uplink: UplinkSettings?
     private let exitSink: ExitSink?
     private let cgroups: CgroupSettings?
@@ -73,14 +76,18 @@ public final class NetnsdSession: @unchecked Sendable {
     private let lock = SessionLock()
     /// Reaper threads that have not yet removed their workload's cgroups (under `lock`).
     private var liveReapers = 0
+    /// The kernel's Landlock ABI (0: none); tests lower it to see the other layers alone.
+    var landlockABI = LandlockRules.detectedABI
 
     /// `pinNamespaces`: bind-mount every created cell's netns at
     /// `/run/netns/cellos-<id>` (`--pin`), removed on destroy.
     public init(
         peer: PeerCredentials, flowLogSocket: FlowLogSocketOpener? = nil, maxCells: Int = NetnsdSession.defaultMaxCells,
-        pinNamespaces: Bool = false, uplink: UplinkSettings? = nil, exitSink: ExitSink? = nil,
-        cgroups: CgroupSettings? = nil, allowRootWorkloads: Bool = false, budget: CellBudget? = nil
+        pinNamespaces: Bool = false, pinLedger: String? = nil, uplink: UplinkSettings? = nil, exitSink: ExitSink? = nil,
+        cgroups: CgroupSettings? = nil, allowRootWorkloads: Bool = false,
+        identities: WorkloadIdentities = WorkloadIdentities(range: .default, scan: ProcessIdentityScan.scan), budget: CellBudget? = nil
     ) {
+        self.identities = identities
         self.budget = budget
         self.allowRootWorkloads = allowRootWorkloads
         self.cgroups = cgroups
@@ -90,6 +97,7 @@ public final class NetnsdSession: @unchecked Sendable {
         self.flowLogSocket = flowLogSocket
         self.maxCells = maxCells
         self.pinNamespaces = pinNamespaces
+        self.pinLedger = pinLedger
     }
 
     public func state(of id: CellID) -> CellState? {
@@ -169,7 +177,7 @@ public final class NetnsdSession: @unchecked Sendable {
             } else {
                 cell = try CellFactory.create(
                     id: request.cellID, policy: request.policy, flowLogSocket: flowLogSocket, pin: pinNamespaces,
-                    uplink: uplink)
+                    pinLedger: pinLedger, uplink: uplink)
             }
         } catch {
             let code = switch error {
@@ -263,7 +271,7 @@ public final class NetnsdSession: @unchecked Sendable {
             budget?.release()
             Self.kill(slot)
             count += 1
-            do { try cell.destroy() } catch { NetnsdLog.write("destroying cell \(id): \(error)") }
+            do { try cell.destroy() } catch { NetnsdLog.write("destroying cell \(id): \(error)", priority: .error) }
         }
         return count
     }
@@ -293,13 +301,23 @@ public final class NetnsdSession: @unchecked Sendable {
         guard slot.state == .ready, slot.phase == .none else {
             return Self.error(ErrorCode.invalidState, "cell \(request.cellID): SpawnWorkload is allowed once, on a live cell (workload \(slot.phase))", requestID)
         }
-        guard allowRootWorkloads || (request.uid != 0 && request.gid != 0) else {
-            return Self.error(
-                ErrorCode.invalidRequest,
-                "cell \(request.cellID): uid/gid 0 (root) workloads are refused unless the daemon runs with --allow-root-workloads",
-                requestID)
+        let identity: WorkloadIdentity
+        switch WorkloadIdentity.choose(for: request, allowRootWorkloads: allowRootWorkloads, identities: identities, peer: peer) {
+        case .success(let chosen): identity = chosen
+        case .failure(let refusal): return Self.error(refusal.code, refusal.message, requestID)
+        }
+        // Until the reaper owns them, every way out gives the ids back.
+        var reaperOwnsIdentity = false
+        defer { if !reaperOwnsIdentity { identity.release(to: identities) } }
+        var sourceIsDirectory: [Bool] = []
+        if request.filesystemView {
+            switch FilesystemView.checkMounts(request) {
+            case .success(let kinds): sourceIsDirectory = kinds
+            case .failure(let refusal): return Self.error(ErrorCode.invalidRequest, refusal.message, requestID)
+            }
         }
         let workload: ParkedWorkload
+        let confinement: ChildConfinement
         switch slot.cell {
         case .some(let cell):
             do {
@@ -307,7 +325,21 @@ public final class NetnsdSession: @unchecked Sendable {
                 do { filter = try BaselineSeccomp.compile(request.seccompProfile) } catch {
                     throw CellError.setupFailed(cell: request.cellID.value, step: "compiling the \(request.seccompProfile.name) seccomp filter", reason: "\(error)")
                 }
-                workload = try ParkedWorkload.spawn(request, in: cell.namespace, resolver: cell.policy.resolver, seccompFilter: filter, stdio: stdio)
+                let resolvConf: String
+                do {
+                    resolvConf = try ResolvConf.write(cell.policy.resolver)
+                    if request.filesystemView { try FilesystemView.prepareMountPoint() }
+                } catch {
+                    throw CellError.setupFailed(cell: request.cellID.value, step: "preparing the cell's resolv.conf", reason: "\(error)")
+                }
+                // The child's mount keeps the file; its name is gone once the child is parked.
+                defer { unlink(resolvConf) }
+                let view = request.filesystemView
+                    ? FilesystemView(request, identity: identity, resolvConf: resolvConf, sourceIsDirectory: sourceIsDirectory) : nil
+                confinement = ChildConfinement(view: view, landlock: LandlockRules(abi: landlockABI, view: view, workspace: request.workspace))
+                workload = try ParkedWorkload.spawn(
+                    request, as: identity, in: cell.namespace, resolvConf: resolvConf, confinement: confinement, seccompFilter: filter,
+                    stdio: stdio)
             } catch {
                 return Self.error(ErrorCode.setupFailed, "\(error)", requestID)
             }
@@ -334,15 +366,22 @@ public final class NetnsdSession: @unchecked Sendable {
         } else {
             enforcement = WorkloadCgroups.withoutCgroupRoot(request.cgroupLimits)
         }
+        for layer in ConfinementReport.optedOut(request) {
+            NetnsdLog.write("cell \(request.cellID) workload \(workload.pid) opted out of its \(layer)")
+        }
         for entry in enforcement where !entry.isEnforced {
             NetnsdLog.write("warning: cell \(request.cellID) workload \(workload.pid) runs without its \(entry.limit) limit: \(entry.summary)")
         }
         slot.workload = workload
         slot.cgroups = workloadCgroups
         slot.phase = .parked
-        startReaper(for: workload, cgroups: workloadCgroups, cell: request.cellID)
+        startReaper(for: workload, cgroups: workloadCgroups, identity: identity, cell: request.cellID)
+        reaperOwnsIdentity = true
         return NetnsdFrame.make(
-            WorkloadSpawned(cellID: request.cellID, pid: workload.pid, enforcement: enforcement), requestID: requestID, flags: .response)
+            WorkloadSpawned(
+                cellID: request.cellID, pid: workload.pid, uid: identity.uid, gid: identity.gid,
+                confinement: ConfinementReport.layers(for: request, identity: identity, confinement: confinement), enforcement: enforcement),
+            requestID: requestID, flags: .response)
     }
 
     private func start(_ id: CellID, requestID: UInt32) -> Frame {
@@ -374,8 +413,11 @@ public final class NetnsdSession: @unchecked Sendable {
     }
 
     /// One thread per workload waits for it, then records the exit and reports it.
-    private func startReaper(for workload: ParkedWorkload, cgroups: WorkloadCgroups?, cell id: CellID) {
+    /// The workload's ids go back to `identities` once it is reaped, before
+    /// WorkloadExited is sent.
+    private func startReaper(for workload: ParkedWorkload, cgroups: WorkloadCgroups?, identity: WorkloadIdentity, cell id: CellID) {
         let sink = exitSink
+        let identities = identities
         liveReapers += 1
         do {
             try DetachedThread.start { [self] in
@@ -383,6 +425,7 @@ public final class NetnsdSession: @unchecked Sendable {
                 // Whatever the workload left running in its cgroup ends with it.
                 cgroups?.killAll()
                 let nothingLeft = cgroups?.remove() ?? workload.ownsPIDNamespace
+                identity.release(to: identities, processesMayRemain: !nothingLeft)
                 lock.lock()
                 if let slot = slots[id], slot.workload === workload {
                     slot.phase = .exited
@@ -402,12 +445,13 @@ public final class NetnsdSession: @unchecked Sendable {
             }
         } catch {
             // Without a reaper the child would stay a zombie: end it and reap here.
-            NetnsdLog.write("cannot start a reaper thread: \(error); killing workload \(workload.pid)")
+            NetnsdLog.write("cannot start a reaper thread: \(error); killing workload \(workload.pid)", priority: .error)
             liveReapers -= 1
             cgroups?.killAll()
             try? workload.signal(SIGKILL)
             _ = workload.waitForExit()
-            cgroups?.remove()
+            let nothingLeft = cgroups?.remove() ?? workload.ownsPIDNamespace
+            identity.release(to: identities, processesMayRemain: !nothingLeft)
         }
     }
 
@@ -415,7 +459,7 @@ public final class NetnsdSession: @unchecked Sendable {
         switch slot.cell {
         case .some(let cell):
             do { try cell.endFlowLog() } catch {
-                NetnsdLog.write("cell \(cell.id): ending the flow log of group \(cell.policy.nflogGroup): \(error)")
+                NetnsdLog.write("cell \(cell.id): ending the flow log of group \(cell.policy.nflogGroup): \(error)", priority: .warning)
             }
         case .none: return
         }
