@@ -8,7 +8,7 @@
 # links, NAT tables, cgroup leaves, processes; and every broker's exit status
 # must be the documented one for what happened to it (docs/broker.md):
 #   not hit by chaos   the kind's own status: true 0, dns 0, denied 3,
-#                      timeout 124, signal 137 (128+SIGKILL, the workload's)
+#                      timeout 124, signal 137 (its process SIGKILLed: 128+9)
 #   broker SIGKILLed   137 (the shell's 128+9)
 #   a helper SIGKILLed 123
 # (or the kind's own status when the kill landed as the cell was ending).
@@ -80,7 +80,9 @@ spec() {  # kind -> spec file
             egress='[{"address":"192.0.2.80","port":8080,"protocol":"tcp"}]'
             argv='["/bin/bash","-c","timeout 1 bash -c \"exec 3<>/dev/tcp/192.0.2.80/9090\" 2>/dev/null && exit 0; exit 3"]' ;;
         timeout) argv='["/bin/sleep","30"]'; timeout='1s' ;;
-        signal) argv='["/bin/sh","-c","kill -KILL $$"]' ;;
+        # The workload is init of its PID namespace, which no signal from inside
+        # can kill: its child is SIGKILLed and the shell exits 128+9 with it.
+        signal) argv='["/bin/sh","-c","/bin/sleep 30 & kill -KILL $!; wait $!"]' ;;
     esac
     printf '{"version":1,"argv":%s,"dns":{"enabled":true,"allow":["allowed.cellos.test"],"upstream":"192.0.2.53:53"},"egress":%s,"timeout":"%s","grace":"500ms"}\n' \
         "$argv" "$egress" "$timeout" > "$work/$1.json"
