@@ -26,7 +26,8 @@ final class CellLab {
         ["/sys/fs/cgroup", "/sys/fs/cgroup/unified"].first { FileManager.default.fileExists(atPath: "\($0)/cgroup.controllers") }
     }
 
-    init(_ lab: Lab, cgroups: Bool = true) throws {
+    /// `netnsdArguments` go to cellos-netnsd after the lab's own (e.g. a limit).
+    init(_ lab: Lab, cgroups: Bool = true, netnsdArguments: [String] = []) throws {
         self.lab = lab
         host = try lab.addNamespace("host")
         internet = try lab.addNamespace("inet")
@@ -59,7 +60,8 @@ final class CellLab {
                 executable: "/usr/bin/nsenter",
                 arguments: ["--net=\(host.path)", "--", try BuiltProducts.path(of: "cellos-netnsd"), "--socket", socket,
                             "--state-dir", "\(directory)/netnsd-state", "--allow-uid", "0",
-                            "--uplink-pool", "10.200.0.0/24", "--uplink-pool6", "fd00:ce11::/64"] + (cgroupRoot.map { ["--cgroup-root", $0] } ?? []),
+                            "--uplink-pool", "10.200.0.0/24", "--uplink-pool6", "fd00:ce11::/64"] + (cgroupRoot.map { ["--cgroup-root", $0] } ?? [])
+                    + netnsdArguments,
                 environment: ["PATH": "/usr/sbin:/usr/bin:/sbin:/bin"], names: [], descriptors: DescriptorSet())
             netnsdPID = netnsd.pid
             daemons.append(netnsd.pid)
@@ -161,9 +163,9 @@ final class CellLab {
     }
 }
 
-func withCellLab(cgroups: Bool = true, _ body: (CellLab) throws -> Void) throws {
+func withCellLab(cgroups: Bool = true, netnsdArguments: [String] = [], _ body: (CellLab) throws -> Void) throws {
     try withLab { lab in
-        let cell = try CellLab(lab, cgroups: cgroups)
+        let cell = try CellLab(lab, cgroups: cgroups, netnsdArguments: netnsdArguments)
         defer { cell.stop() }
         try body(cell)
     }
