@@ -165,17 +165,24 @@ import Testing
         }
     }
 
-    /// A workload that outlives its timeout is stopped and the broker exits 124.
+    /// A workload that outlives its timeout is stopped and the broker exits 124:
+    /// with SIGTERM when it shares the host's PID namespace; as pid 1 of its own
+    /// (the default) a `sleep` has no SIGTERM handler, the kernel ignores the
+    /// signal for it, and the SIGKILL after the grace ends it.
     @Test(.enabled(if: PrivilegedTest.shouldRun))
     func timeoutStopsTheWorkload() throws {
         try PrivilegedTest.requireRoot()
         try withCellLab { cell in
-            let run = try cell.broker(["--spec", try cell.specFile(id: "e2e-timeout", argv: ["/bin/sleep", "30"], timeout: "300ms")])
-            #expect(run.result.status == 124, "\(run.result.stderr)")
-            let completed = run.data(ofType: ".completed").first
-            #expect(completed?["timed_out"] as? Bool == true)
-            #expect(completed?["signal"] as? Int == Int(SIGTERM))
-            #expect(run.data(ofType: ".destroyed").first?["reason"] as? String == "timeout")
+            for (id, extra, signal) in [
+                ("e2e-timeout", CellLab.workloadIDs + #", "pid_namespace": false"#, SIGTERM), ("e2e-timeout-pid1", CellLab.workloadIDs, SIGKILL),
+            ] {
+                let run = try cell.broker(["--spec", try cell.specFile(id: id, argv: ["/bin/sleep", "30"], timeout: "300ms", extra: extra)])
+                #expect(run.result.status == 124, "\(run.result.stderr)")
+                let completed = run.data(ofType: ".completed").first
+                #expect(completed?["timed_out"] as? Bool == true)
+                #expect(completed?["signal"] as? Int == Int(signal), "\(id)")
+                #expect(run.data(ofType: ".destroyed").first?["reason"] as? String == "timeout")
+            }
         }
     }
 
@@ -215,7 +222,7 @@ import Testing
             let broker = try BuiltProducts.path(of: "cellos-broker")
             let key = "\(cell.directory)/key"
             _ = try Shell.check([broker, "keygen", "--out", key])
-            let run = try cell.broker(["--sign-key", key, "--id", "e2e-sign", "--", "/bin/sh", "-c", "echo signed"], events: "signed")
+            let run = try cell.broker(["--sign-key", key, "--spec", try cell.idsOnlySpec(), "--id", "e2e-sign", "--", "/bin/sh", "-c", "echo signed"], events: "signed")
             #expect(run.result.status == 0, "\(run.result.stderr)")
             #expect(run.result.stdout == "signed\n")
             let path = "\(cell.directory)/signed.jsonl"
@@ -248,10 +255,11 @@ import Testing
                 return ["links \(links)", "tables \(tables)", "uplink IPv6 addresses \(uplink6)", "netns \(netns)", "helpers \(helpers)", "netnsd fds \(fds)", "cgroup leaves [\(leaves)]"]
             }
             // One warm-up run: the daemon's first cell may open lasting descriptors (e.g. libraries).
-            _ = try cell.broker(["--id", "e2e-warm", "--allow-egress", "tcp:192.0.2.80:8080", "--", "/bin/true"])
+            let base = try cell.idsOnlySpec()
+            _ = try cell.broker(["--spec", base, "--id", "e2e-warm", "--allow-egress", "tcp:192.0.2.80:8080", "--", "/bin/true"])
             let before = try snapshot()
             for index in 0..<100 {
-                let run = try cell.broker(["--id", "e2e-\(index)", "--allow-egress", "tcp:192.0.2.80:8080", "--", "/bin/true"])
+                let run = try cell.broker(["--spec", base, "--id", "e2e-\(index)", "--allow-egress", "tcp:192.0.2.80:8080", "--", "/bin/true"])
                 #expect(run.result.status == 0, "\(run.result.stderr)")
             }
             let after = try snapshot()

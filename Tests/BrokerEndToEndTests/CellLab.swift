@@ -134,6 +134,13 @@ final class CellLab {
         return path
     }
 
+    /// A spec with just the lab's workload ids, for runs that are otherwise all `run` shortcuts.
+    func idsOnlySpec() throws -> String {
+        let path = "\(directory)/ids-only.json"
+        try #"{"version": 1, "argv": ["/bin/true"], \#(Self.workloadIDs)}"#.write(toFile: path, atomically: true, encoding: .utf8)
+        return path
+    }
+
     struct Run {
         let result: CommandResult
         let events: [[String: Any]]
