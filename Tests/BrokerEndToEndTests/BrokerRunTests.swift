@@ -398,6 +398,15 @@ import Testing
                 "--pid", "cellos-flowlog=\(flowlog)",
             ])
             #expect(audit.status == 0, "\(audit.stdout)\(audit.stderr)")
+            // The helpers are non-dumpable, yet their status stays readable: the audit
+            // works for a user of their own uid too, and inspects both.
+            let unprivileged = try Shell.run([
+                "setpriv", "--reuid=65534", "--regid=65534", "--clear-groups", "--", broker, "audit", "--json",
+                "--pid", "cellos-dnsproxy=\(proxy)", "--pid", "cellos-flowlog=\(flowlog)",
+            ])
+            #expect(unprivileged.status == 0, "\(unprivileged.stdout)\(unprivileged.stderr)")
+            #expect(unprivileged.stdout.contains("\"pid\":\(proxy)") && unprivileged.stdout.contains("\"pid\":\(flowlog)"), "\(unprivileged.stdout)")
+            #expect(!unprivileged.stdout.contains("cannot read"), "\(unprivileged.stdout)")
         }
     }
 }
