@@ -3,13 +3,23 @@
 # with one `apt-get update` before the first install. Run as root.
 #
 #   scripts/deps.sh          build and demo dependencies
-#   scripts/deps.sh test     plus what the test suite and fuzzing use
+#   scripts/deps.sh deploy   plus what scripts/install.sh uses (man pages, systemd's tools)
+#   scripts/deps.sh test     plus what the test suite and fuzzing use (deploy's included)
+#   scripts/deps.sh scores   plus the Debian daemons whose units scripts/unit-scores.sh compares
 set -euo pipefail
 
 build_packages=(
     pkg-config libcap-dev libseccomp-dev libnftables-dev libmnl-dev  # linked by the helpers
     nftables iproute2 util-linux                                      # kernel tools the lab and demo use (nsenter)
     dnsmasq-base socat                                                # the demo's "internet": DNS server and TCP service
+)
+deploy_packages=(
+    help2man                   # man pages from --help (scripts/manpages.sh)
+    systemd                    # systemd-analyze verify/security, systemd-sysusers, systemd-socket-activate
+    adduser                    # the system users where systemd-sysusers is missing
+)
+score_packages=(
+    dnsdist knot systemd-timesyncd   # systemd-networkd ships with systemd
 )
 test_packages=(
     iputils-ping util-linux    # ping, setpriv and nsenter in lab tests
@@ -18,7 +28,11 @@ test_packages=(
 )
 
 wanted=("${build_packages[@]}")
-if [ "${1:-}" = "test" ]; then wanted+=("${test_packages[@]}"); fi
+case "${1:-}" in
+    deploy) wanted+=("${deploy_packages[@]}") ;;
+    test) wanted+=("${deploy_packages[@]}" "${test_packages[@]}") ;;
+    scores) wanted+=("${deploy_packages[@]}" "${score_packages[@]}") ;;
+esac
 
 missing=()
 for package in "${wanted[@]}"; do
@@ -30,7 +44,7 @@ if [ ${#missing[@]} -gt 0 ]; then
     echo "deps: installing ${missing[*]}"
     export DEBIAN_FRONTEND=noninteractive
     apt-get update -qq
-    # Packages that ship daemons (dnsmasq, ulogd2) must not start them here.
+    # Packages that ship daemons (dnsmasq, ulogd2, dnsdist, knot) must not start them here.
     printf '#!/bin/sh\nexit 101\n' > /usr/sbin/policy-rc.d && chmod +x /usr/sbin/policy-rc.d
     trap 'rm -f /usr/sbin/policy-rc.d' EXIT
     apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null

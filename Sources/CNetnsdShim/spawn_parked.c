@@ -29,6 +29,13 @@ static void report_and_exit(int status_fd, int step) {
     _exit(126);
 }
 
+// PR_SET_PDEATHSIG(SIGKILL), then _exit if the parent already died.
+static int die_with_parent(pid_t parent, int new_pid_namespace) {
+    if (prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0) != 0) return -1;
+    if (!new_pid_namespace && getppid() != parent) _exit(126);
+    return 0;
+}
+
 pid_t cellos_netnsd_spawn_parked(int netns_fd, const char *resolv_conf, const char *workspace,
                                  const char *workspace_options, const cellos_netnsd_rlimit *limits, size_t nlimits,
                                  const char *path, char *const argv[], char *const envp[], const char *cwd, uid_t uid,
@@ -36,6 +43,7 @@ pid_t cellos_netnsd_spawn_parked(int netns_fd, const char *resolv_conf, const ch
                                  int new_pid_namespace, const cellos_netnsd_confinement *confinement, int *failed_step) {
     int status_pipe[2];
     if (pipe2(status_pipe, O_CLOEXEC) != 0) return -1;
+    pid_t parent = getpid();
     // A new PID namespace must be made at the fork itself (unshare(CLONE_NEWPID)
     // only affects later children): a raw clone with SIGCHLD behaves like fork,
     // and the child is pid 1 of the new namespace while the daemon sees its
@@ -51,6 +59,11 @@ pid_t cellos_netnsd_spawn_parked(int netns_fd, const char *resolv_conf, const ch
     }
     if (pid == 0) {
         int status_fd = status_pipe[1];
+        // Dies with the daemon: the kernel sends it when the *thread* that forked
+        // us exits (docs/netnsd.md, "Crashes"). A daemon that died before the prctl
+        // shows as a new parent; in a new PID namespace getppid() is always 0, and
+        // the parked write below fails instead (EPIPE: no reader is left).
+        if (die_with_parent(parent, new_pid_namespace) != 0) report_and_exit(status_fd, 27);
         // Signals the daemon blocks (SIGTERM, SIGINT) must reach the workload.
         sigset_t none;
         sigemptyset(&none);
@@ -92,6 +105,8 @@ pid_t cellos_netnsd_spawn_parked(int netns_fd, const char *resolv_conf, const ch
         if (syscall(SYS_setgroups, 0, NULL) != 0) report_and_exit(status_fd, 2);
         if (syscall(SYS_setresgid, gid, gid, gid) != 0) report_and_exit(status_fd, 3);
         if (syscall(SYS_setresuid, uid, uid, uid) != 0) report_and_exit(status_fd, 4);
+        // Changing the effective uid/gid cleared the death signal: set it again.
+        if (die_with_parent(parent, new_pid_namespace) != 0) report_and_exit(status_fd, 27);
         // A uid other than 0 already lost every capability in setresuid; a root
         // workload (--allow-root-workloads) keeps them, so empty the effective,
         // permitted and inheritable sets (lowering needs no privilege). With no_new_privs, execve cannot grant more than the
@@ -132,7 +147,7 @@ pid_t cellos_netnsd_spawn_parked(int netns_fd, const char *resolv_conf, const ch
         }
         // Parked: tell the daemon, then wait for StartWorkload.
         int parked[2] = {0, 0};
-        (void)!write(status_fd, parked, sizeof parked);
+        if (write(status_fd, parked, sizeof parked) != (ssize_t)sizeof parked) _exit(126);
         unsigned char go = 0;
         ssize_t got;
         do { got = read(start_fd, &go, 1); } while (got < 0 && errno == EINTR);

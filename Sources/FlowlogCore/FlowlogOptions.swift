@@ -15,6 +15,9 @@ public struct FlowlogOptions: Sendable, Equatable {
     /// `-` for standard output.
     public var eventsPath: String
     public var allowCapabilities: Bool
+    /// Standalone mode started as root: whom to become once the socket is open
+    /// (nil: `IdentityDrop.defaultTarget()`).
+    public var user: AccountIdentity?
 
     public init(group: UInt16? = nil, netnsPath: String? = nil, cellID: String = "", prefix: String = FlowPrefixParser.defaultPrefix,
                 eventsPath: String = "-", allowCapabilities: Bool = false) {
@@ -37,6 +40,7 @@ public enum FlowlogError: Error, Equatable, Sendable, CustomStringConvertible {
     case system(SystemCallError)
     case namespace(String)
     case confinement(ConfinementError)
+    case privilegeDrop(IdentityDropError)
 
     public var description: String {
         switch self {
@@ -50,6 +54,7 @@ public enum FlowlogError: Error, Equatable, Sendable, CustomStringConvertible {
         case .system(let error): error.description
         case .namespace(let why): "--netns: \(why)"
         case .confinement(let error): "confinement: \(error)"
+        case .privilegeDrop(let error): "--user: \(error)"
         }
     }
 }

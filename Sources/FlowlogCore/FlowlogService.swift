@@ -30,6 +30,10 @@ public enum FlowlogService {
 
     static func prepareAndConfine(_ options: FlowlogOptions) throws(FlowlogError) -> FlowListener {
         let listener = try prepare(options)
+        // Root opened the group's socket and the events file; now become --user.
+        if let target = RootStart.target(user: options.user, allowCapabilities: options.allowCapabilities, standalone: options.group != nil) {
+            do { try IdentityDrop.apply(uid: target.uid, gid: target.gid) } catch { throw .privilegeDrop(error) }
+        }
         do {
             // Capabilities first: the seccomp filter denies capset afterwards.
             try Confinement.dropCapabilities()

@@ -98,10 +98,10 @@ extension BrokerCommand {
         @Option(name: .customLong("netnsd-socket"), help: ArgumentHelp("cellos-netnsd's control socket.", valueName: "PATH"))
         var netnsdSocket = "/run/cellos/netnsd.sock"
 
-        @Option(name: .customLong("user"), help: ArgumentHelp("The user to become when started as root, after connecting to netnsd and opening --events (numbers; not 0). Default 65534:65534.", valueName: "UID:GID"))
+        @Option(name: .customLong("user"), help: ArgumentHelp("The user to become when started as root, after connecting to netnsd and opening --events: USER (with its primary group), USER:GROUP or UID:GID; not root. Default cellos-broker if that user exists, else 65534:65534.", valueName: "USER[:GROUP]"))
         var user: String?
 
-        @Option(name: .customLong("helpers-dir"), help: ArgumentHelp("Directory holding cellos-dnsproxy and cellos-flowlog (default: beside cellos-broker).", valueName: "DIR"))
+        @Option(name: .customLong("helpers-dir"), help: ArgumentHelp("Directory holding cellos-dnsproxy and cellos-flowlog (default: ../libexec/cellos from the real cellos-broker file if it holds them, else beside it).", valueName: "DIR"))
         var helpersDir: String?
 
         func run() throws {
@@ -114,7 +114,7 @@ extension BrokerCommand {
             let identity: PrivilegeDrop.Identity
             do {
                 cellSpec = try BrokerCommands.loadSpec(path: spec, shortcuts: options.shortcuts)
-                identity = try user.map { text throws in try PrivilegeDrop.Identity.parse(text) } ?? .nobody
+                identity = try user.map { text throws in try PrivilegeDrop.Identity.parse(text) } ?? .defaultTarget
                 try WorkloadIDCheck.check(cellSpec, broker: .afterDrop(target: identity))
             } catch {
                 try fail("\(error)")
@@ -245,11 +245,11 @@ extension BrokerCommand {
         @Flag(name: .customLong("start"), help: "Start helpers that have an inspectable mode (cellos-netnsd with a private control socket), inspect them once ready, stop them.")
         var start = false
 
-        @Option(name: .customLong("helpers-dir"), help: ArgumentHelp("Where to find the helper executables (default: beside cellos-broker).", valueName: "DIR"))
+        @Option(name: .customLong("helpers-dir"), help: ArgumentHelp("Where to find the helper executables (default: as for run).", valueName: "DIR"))
         var helpersDirectory: String?
 
         func run() throws {
-            try finish(BrokerCommands.audit(directory: helpersDirectory ?? AuditRunner.executableDirectory(), pidArguments: pids, start: start, json: json))
+            try finish(BrokerCommands.audit(directory: helpersDirectory ?? HelperDirectory.locate(), pidArguments: pids, start: start, json: json))
         }
     }
 
@@ -259,12 +259,12 @@ extension BrokerCommand {
             abstract: "Drop privileges as 'run' does and show what the broker holds afterwards.",
             discussion: """
                 Started as root: drops the bounding set, clears ambient capabilities and supplementary \
-                groups, switches to --user (default 65534:65534), sets no_new_privs, then audits itself \
+                groups, switches to --user (default cellos-broker if that user exists, else 65534:65534), sets no_new_privs, then audits itself \
                 from /proc/self/status (the broker declares no capabilities). Exit \(BrokerExitCode.checkFailed) \
                 if anything is left, \(BrokerExitCode.setupFailure) if the drop fails.
                 """)
 
-        @Option(name: .customLong("user"), help: ArgumentHelp("The user to become when started as root (numbers; not 0).", valueName: "UID:GID"))
+        @Option(name: .customLong("user"), help: ArgumentHelp("The user to become when started as root: USER, USER:GROUP or UID:GID; not root.", valueName: "USER[:GROUP]"))
         var user: String?
 
         @Flag(name: .customLong("json"), help: "Print JSON instead of the table.")

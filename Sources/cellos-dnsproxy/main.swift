@@ -1,6 +1,6 @@
 import ArgumentParser
-import HelperRuntime
 import DNSProxyCore
+import HelperRuntime
 import IPCWire
 
 @main
@@ -69,7 +69,13 @@ struct DNSProxyCommand: ParsableCommand {
     @Option(name: .customLong("tcp-idle-timeout"), help: ArgumentHelp("Close a TCP client connection idle this long with nothing in flight (default 10s).", valueName: "DURATION"))
     var tcpIdleTimeout: String?
 
-    @Flag(name: .customLong("allow-capabilities"), help: "Run even if the process holds capabilities (it refuses by default).")
+    @Option(name: .customLong("tcp-max-inflight"), help: ArgumentHelp("Queries one TCP connection may have waiting for the upstream; beyond it SERVFAIL (1-32768, default 32).", valueName: "N"))
+    var tcpMaxInflight = 32
+
+    @Option(name: .customLong("user"), help: ArgumentHelp("With --listen, started as root: the user to become once the sockets are bound and --events is open, holding no capability (USER, USER:GROUP or UID:GID; default cellos-broker if that user exists, else 65534:65534).", valueName: "USER[:GROUP]"))
+    var user: String?
+
+    @Flag(name: .customLong("allow-capabilities"), help: "Run even if the process holds capabilities (with inherited sockets it refuses by default; with --listen as root it keeps root instead of becoming --user).")
     var allowCapabilities = false
 
     @Flag(name: .customLong("print-capabilities"), help: "Print the capabilities this helper needs (none) as one JSON line, in the format cellos-broker audit reads, and exit.")
@@ -97,13 +103,15 @@ struct DNSProxyCommand: ParsableCommand {
         options.eventQueueCapacity = eventQueue
         options.upstreamSockets = upstreamSockets
         options.allowCapabilities = allowCapabilities
+        options.user = RootStart.resolveFlag(user: user, program: DNSProxyRole.executableName)
         options.tcpMaxConnections = tcpMaxConnections
         options.tcpIdleTimeout = tcpIdleTimeout
+        options.tcpMaxInflightPerConnection = tcpMaxInflight
         options.disableSyscallFilter = noSeccomp
         do {
             _ = try ProxyLauncher.run(options)
         } catch {
-            StandardError.writeLine("\(DNSProxyRole.executableName): \(error)")
+            LogWriter.write("\(error)", priority: .error, program: DNSProxyRole.executableName)
             throw ExitCode(2)
         }
     }

@@ -1,6 +1,7 @@
 import ArgumentParser
 import HelperRuntime
 import FlowlogCore
+import HelperRuntime
 import IPCWire
 
 @main
@@ -45,7 +46,10 @@ struct FlowlogCommand: ParsableCommand {
     @Option(name: .long, help: ArgumentHelp("Where JSON lines go: a file (appended, created 0640) or '-' for standard output.", valueName: "PATH|-"))
     var events: String = "-"
 
-    @Flag(name: .customLong("allow-capabilities"), help: "Run in inherited mode even though the process holds capabilities.")
+    @Option(name: .customLong("user"), help: ArgumentHelp("With --group, started as root: the user to become once the socket and --events are open, holding no capability (USER, USER:GROUP or UID:GID; default cellos-broker if that user exists, else 65534:65534).", valueName: "USER[:GROUP]"))
+    var user: String?
+
+    @Flag(name: .customLong("allow-capabilities"), help: "Run in inherited mode even though the process holds capabilities; with --group as root, stay root (capabilities are still dropped).")
     var allowCapabilities = false
 
     @Flag(name: .customLong("print-capabilities"), help: "Print the capabilities this helper needs in inherited mode (none) as one JSON line, in the format cellos-broker audit reads, and exit.")
@@ -61,18 +65,14 @@ struct FlowlogCommand: ParsableCommand {
             print(FlowlogRole.capabilityDeclaration)
             return
         }
-        let options = FlowlogOptions(
+        var options = FlowlogOptions(
             group: group, netnsPath: netns, cellID: cellID, prefix: prefix, eventsPath: events, allowCapabilities: allowCapabilities)
+        options.user = RootStart.resolveFlag(user: user, program: FlowlogRole.executableName)
         do {
             _ = try FlowlogService.run(options)
         } catch {
-            throw SetupFailed(message: "\(FlowlogRole.executableName): \(error)")
+            LogWriter.write("\(error)", priority: .error, program: FlowlogRole.executableName)
+            throw ExitCode.failure
         }
     }
-}
-
-/// A setup failure: printed as one line on stderr, exit status 1.
-struct SetupFailed: Error, CustomStringConvertible {
-    let message: String
-    var description: String { message }
 }

@@ -73,11 +73,11 @@ struct Ctl: ParsableCommand {
         @Option(name: .customLong("allow"), help: "An allow rule ID,PROTOCOL,DESTINATION[,PORTS] (repeatable).")
         var allow: [String] = []
 
-        @Option(help: "The workload's uid (0 only if the daemon runs with --allow-root-workloads).")
-        var uid: UInt32 = 65534
+        @Option(help: "An explicit uid for the workload (with --gid; 0 only if the daemon runs with --allow-root-workloads). Default: the daemon allocates the cell's own uid/gid pair from its --workload-ids.")
+        var uid: UInt32?
 
-        @Option(help: "The workload's gid (0 only if the daemon runs with --allow-root-workloads).")
-        var gid: UInt32 = 65534
+        @Option(help: "An explicit gid for the workload (with --uid). Default: allocated with the uid.")
+        var gid: UInt32?
 
         @Option(help: "The workload's working directory.")
         var cwd = "/"
@@ -85,7 +85,7 @@ struct Ctl: ParsableCommand {
         @Option(name: .customLong("env"), help: "An environment entry KEY=VALUE for the workload (repeatable; nothing else is passed).")
         var environment: [String] = []
 
-        @Option(help: "The workload's seccomp profile: baseline or strict (the baseline plus no socket families but unix/inet/inet6, no personality, userfaultfd, io_uring, process_vm_readv/writev).")
+        @Option(help: "The workload's seccomp profile: baseline or strict (the baseline plus no socket families but unix/inet/inet6, no personality, userfaultfd, io_uring).")
         var seccomp = "baseline"
 
         @Flag(inversion: .prefixedNo, help: "Run the workload as pid 1 of a new PID namespace with its own /proc (only signals it handles, SIGKILL and SIGSTOP reach it then); --no-pid-namespace opts out.")

@@ -57,7 +57,8 @@ final class CellLab {
             // netnsd's. Not `ip netns exec`: it mounts a fresh /sys, without /sys/fs/cgroup.
             var netnsd = try ActivatedSpawn.spawn(
                 executable: "/usr/bin/nsenter",
-                arguments: ["--net=\(host.path)", "--", try BuiltProducts.path(of: "cellos-netnsd"), "--socket", socket, "--allow-uid", "0",
+                arguments: ["--net=\(host.path)", "--", try BuiltProducts.path(of: "cellos-netnsd"), "--socket", socket,
+                            "--state-dir", "\(directory)/netnsd-state", "--allow-uid", "0",
                             "--uplink-pool", "10.200.0.0/24", "--uplink-pool6", "fd00:ce11::/64"] + (cgroupRoot.map { ["--cgroup-root", $0] } ?? []),
                 environment: ["PATH": "/usr/sbin:/usr/bin:/sbin:/bin"], names: [], descriptors: DescriptorSet())
             netnsdPID = netnsd.pid

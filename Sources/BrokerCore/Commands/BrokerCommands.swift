@@ -1,6 +1,7 @@
 #if canImport(Glibc)
 import Glibc
 #endif
+import HelperRuntime
 import IPCWire
 
 /// The logic behind the broker's subcommands that need no cell, so the thin
@@ -22,7 +23,17 @@ public enum BrokerCommands {
     /// Writes an outcome's text to fds 1 and 2.
     public static func write(_ outcome: Outcome) {
         try? FileOutput.writeAll(fd: 1, bytes: Array(outcome.stdout.utf8), context: "stdout")
-        try? FileOutput.writeAll(fd: 2, bytes: Array(outcome.stderr.utf8), context: "stderr")
+        guard LogWriter.format == .journal else {
+            try? FileOutput.writeAll(fd: 2, bytes: Array(outcome.stderr.utf8), context: "stderr")
+            return
+        }
+        // journald names the program itself and wants each line's priority.
+        for line in outcome.stderr.split(separator: "\n") {
+            var text = Substring(line)
+            if let colon = text.range(of: ": "), text.hasPrefix(BrokerRole.executableName) { text = text[colon.upperBound...] }
+            let priority: LogPriority = outcome.status != 0 ? .error : text.hasPrefix("warning: ") ? .warning : .info
+            LogWriter.write(String(text), priority: priority, program: BrokerRole.executableName)
+        }
     }
 
     /// `spec`: the spec from `path` (`-` for stdin) with the run shortcuts applied,
@@ -107,7 +118,7 @@ public enum BrokerCommands {
     /// audits this process against the broker's declaration (no capabilities).
     public static func selfCheck(user: String?, json: Bool) -> Outcome {
         do {
-            let target = try user.map { text throws(SpecError) in try PrivilegeDrop.Identity.parse(text) } ?? .nobody
+            let target = try user.map { text throws(SpecError) in try PrivilegeDrop.Identity.parse(text) } ?? .defaultTarget
             let status = try PrivilegeDrop.apply(target: target)
             let audit = CapabilityAudit(helper: BrokerRole.executableName, declared: DeclaredCapabilities(mask: 0), pid: getpid(), status: status)
             let text = json ? AuditReport.json([audit]).serialized() + "\n" : AuditReport.table([audit])

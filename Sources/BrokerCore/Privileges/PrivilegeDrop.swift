@@ -5,7 +5,7 @@ import CShim
 import HelperRuntime
 import IPCWire
 
-/// The broker runs unprivileged (DESIGN.md §1): started as root it becomes its
+/// The broker runs unprivileged: started as root it becomes its
 /// configured user and keeps no capability; started as another user it keeps that
 /// user. Either way it sets no_new_privs and then checks `/proc/self/status`
 /// instead of trusting the calls: every capability set empty, every id the target.
@@ -27,51 +27,35 @@ public enum PrivilegeDrop {
         /// nobody:nogroup, the user a root-started broker becomes by default.
         public static let nobody = Identity(uid: 65534, gid: 65534)
 
-        /// `UID:GID` (numbers; the broker reads no user database).
-        public static func parse(_ text: String) throws(SpecError) -> Identity {
-            let parts = text.split(separator: ":", omittingEmptySubsequences: false)
-            guard parts.count == 2, let uid = UInt32(parts[0]), let gid = UInt32(parts[1]), uid != UInt32.max, gid != UInt32.max else {
-                throw SpecError(field: "--user", value: JSONValue.string(text).excerpt, problem: "is not UID:GID (numbers, e.g. 65534:65534)")
+        /// The default `--user`: `cellos-broker` (with its primary group) when that
+        /// user exists, nobody:nogroup otherwise.
+        public static var defaultTarget: Identity {
+            let target = IdentityDrop.defaultTarget()
+            return Identity(uid: target.uid, gid: target.gid)
+        }
+
+        /// `USER`, `USER:GROUP` or `UID:GID` (names resolved now, before any drop); never root.
+        public static func parse(_ text: String, flag: String = "--user") throws(SpecError) -> Identity {
+            let resolved: (uid: UInt32, gid: UInt32)
+            do { resolved = try AccountNames.identity(text) } catch {
+                throw SpecError(field: flag, value: JSONValue.string(text).excerpt, problem: "is not usable: \(error)")
             }
-            guard uid != 0 else { throw SpecError(field: "--user", value: JSONValue.string(text).excerpt, problem: "names root; the broker never runs as root") }
-            return Identity(uid: uid, gid: gid)
+            guard resolved.uid != 0 else { throw SpecError(field: flag, value: JSONValue.string(text).excerpt, problem: "names root; the broker never runs as root") }
+            return Identity(uid: resolved.uid, gid: resolved.gid)
         }
     }
 
-    /// Drops to `target` (when started as root) and returns the verified status.
+    /// Drops to `target` (when started as root) and returns the verified status
+    /// (`IdentityDrop`, shared with the helpers).
     public static func apply(target: Identity = .nobody) throws(PrivilegeDropError) -> ProcessStatus {
-        let threads: Int
-        do { threads = try ProcessThreads.count() } catch { throw .system(error) }
-        guard threads == 1 else { throw .multiThreaded(threads) }
-        let wasRoot = geteuid() == 0
-        if wasRoot {
-            // Bounding set first: dropping needs CAP_SETPCAP, gone after setresuid.
-            try call("prctl(PR_CAPBSET_DROP)") { cellos_drop_bounding_set() }
-            try call("prctl(PR_CAP_AMBIENT_CLEAR_ALL)") { cellos_clear_ambient() }
-            try call("setgroups") { cellos_clear_groups() }
-            try call("setresgid") { cellos_setresgid(target.gid) }
-            // Leaving uid 0 clears the permitted, effective and ambient sets (no SECBIT_KEEP_CAPS).
-            try call("setresuid") { cellos_setresuid(target.uid) }
-        } else {
-            try call("prctl(PR_CAP_AMBIENT_CLEAR_ALL)") { cellos_clear_ambient() }
-        }
-        try call("prctl(PR_SET_NO_NEW_PRIVS)") { cellos_set_no_new_privs() }
-
-        let status: ProcessStatus
-        do { status = try AuditRunner.status(pid: getpid()) } catch { throw .unverifiable(error.description) }
-        let held = status.effective | status.permitted | status.inheritable | status.ambient | (wasRoot ? status.bounding : 0)
-        guard held == 0 else { throw .stillPrivileged(CapabilityNames.names(in: held)) }
-        guard status.noNewPrivileges else { throw .unverifiable("no_new_privs is not set") }
-        if wasRoot {
-            guard status.uids.allSatisfy({ $0 == target.uid }), status.gids.allSatisfy({ $0 == target.gid }) else {
-                throw .unverifiable("ids are uid \(status.uids) gid \(status.gids), expected \(target)")
+        do { return try IdentityDrop.apply(uid: target.uid, gid: target.gid) } catch {
+            switch error {
+            case .multiThreaded(let count): throw .multiThreaded(count)
+            case .system(let failure): throw .system(failure)
+            case .stillPrivileged(let mask): throw .stillPrivileged(CapabilityNames.names(in: mask))
+            case .unverifiable(let reason): throw .unverifiable(reason)
             }
         }
-        return status
-    }
-
-    private static func call(_ name: String, _ body: () -> Int32) throws(PrivilegeDropError) {
-        guard body() == 0 else { throw .system(SystemCallError(name)) }
     }
 }
 

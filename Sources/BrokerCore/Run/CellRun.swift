@@ -1,11 +1,12 @@
 #if canImport(Glibc)
 import Glibc
 #endif
+import HelperRuntime
 import IPCWire
 
 /// Where the broker finds what it needs to run a cell.
 public struct CellRunConfiguration: Sendable {
-    /// Directory holding cellos-dnsproxy and cellos-flowlog (default: beside the broker).
+    /// Directory holding cellos-dnsproxy and cellos-flowlog (default: `HelperDirectory.locate()`).
     public var helpersDirectory: String
     public var readinessTimeoutMilliseconds: Int
     /// How long a helper gets after SIGTERM at the end of the cell.
@@ -14,7 +15,7 @@ public struct CellRunConfiguration: Sendable {
     public var tickMilliseconds: Int32
 
     public init(
-        helpersDirectory: String = AuditRunner.executableDirectory(), readinessTimeoutMilliseconds: Int = 5000,
+        helpersDirectory: String = HelperDirectory.locate(), readinessTimeoutMilliseconds: Int = 5000,
         helperGraceMilliseconds: Int = 2000, tickMilliseconds: Int32 = 20
     ) {
         self.helpersDirectory = helpersDirectory
@@ -348,7 +349,6 @@ public final class CellRun {
     }
 
     func report(_ line: String) {
-        let bytes = Array("cellos-broker: \(line)\n".utf8)
-        _ = bytes.withUnsafeBytes { write(2, $0.baseAddress, $0.count) }
+        LogWriter.write(line, priority: line.hasPrefix("warning: ") ? .warning : .error, program: BrokerRole.executableName)
     }
 }

@@ -69,7 +69,8 @@ typedef struct {
 /// The ABI version of the kernel's Landlock (0: none or disabled).
 int cellos_netnsd_landlock_abi(void);
 
-/// Forks a workload that is parked before execve (with `new_pid_namespace`, as
+/// Forks a workload that is parked before execve and gets SIGKILL when the
+/// calling thread exits (PR_SET_PDEATHSIG) (with `new_pid_namespace`, as
 /// pid 1 of a new PID namespace, which gets its own /proc mount): in the child, and only with
 /// async-signal-safe calls, it enters the network namespace `netns_fd`, and, when
 /// `resolv_conf` is not NULL, new IPC and UTS namespaces and a private mount
@@ -94,6 +95,7 @@ int cellos_netnsd_landlock_abi(void);
 /// 12 resolv.conf bind mount, 13 workspace tmpfs, 14 setrlimit, 15 capset, 16 mount(proc), 17 the view's root
 /// tmpfs, 18 pivot_root, 19 read-only root, 20 setsid, 21 PR_CAPBSET_DROP, 22 PR_CAP_AMBIENT_CLEAR_ALL,
 /// 23 landlock_create_ruleset, 24 open of a Landlock rule's path, 25 landlock_add_rule, 26 landlock_restrict_self,
+/// 27 prctl(PR_SET_PDEATHSIG),
 /// 1000 + i view step i); the failed child has been reaped.
 pid_t cellos_netnsd_spawn_parked(int netns_fd, const char *resolv_conf, const char *workspace,
                                  const char *workspace_options, const cellos_netnsd_rlimit *limits, size_t nlimits,

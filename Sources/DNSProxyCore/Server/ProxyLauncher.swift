@@ -11,8 +11,14 @@ public enum ProxyLauncher {
         do throws(ProxyStartError) {
             let configuration: ProxyConfiguration
             do { configuration = try ProxyConfiguration.resolve(options) } catch { throw ProxyStartError.configuration(error) }
-            do { try CapabilityRefusal.enforce(allowed: configuration.allowCapabilities) } catch { throw ProxyStartError.capabilities(error) }
             let server = try ProxyServer(configuration: configuration, listeners: try listeners(configuration))
+            // Root has bound --listen (port 53 too) and opened --events: now become
+            // --user with nothing left, before any thread exists (RootStart).
+            if let target = RootStart.target(
+                user: options.user, allowCapabilities: configuration.allowCapabilities, standalone: configuration.listen != nil) {
+                do { try IdentityDrop.apply(uid: target.uid, gid: target.gid) } catch { throw ProxyStartError.privilegeDrop(error) }
+            }
+            do { try CapabilityRefusal.enforce(allowed: configuration.allowCapabilities) } catch { throw ProxyStartError.capabilities(error) }
             try server.start()
             // Confine only now: sockets, the events file and the writer thread exist.
             if !options.disableSyscallFilter {

@@ -1,12 +1,11 @@
-#if canImport(Glibc)
-import Glibc
-#endif
+import HelperRuntime
 
-/// Readable one-line logs on standard error (`--foreground` debugging and journald).
-/// One `write(2)` per line so lines from different threads do not interleave.
+/// netnsd's log lines on standard error, through the suite's one writer
+/// (`LogWriter`: plain lines, or journald's `<N>` priorities under systemd).
 public enum NetnsdLog {
-    public static func write(_ message: String) {
-        let bytes = Array("\(NetnsdRole.executableName): \(message)\n".utf8)
-        _ = bytes.withUnsafeBytes { Glibc.write(STDERR_FILENO, $0.baseAddress, $0.count) }
+    /// A message starting `warning: ` is logged at warning priority unless told otherwise.
+    public static func write(_ message: String, priority: LogPriority? = nil) {
+        let level = priority ?? (message.hasPrefix("warning: ") ? .warning : .info)
+        LogWriter.write(message, priority: level, program: NetnsdRole.executableName)
     }
 }

@@ -29,8 +29,8 @@ public final class NetnsdSession: @unchecked Sendable {
         public static let limitExceeded = "limit_exceeded"
     }
 
-    /// Live cells one connection may hold: each costs a netns and descriptors.
-    public static let defaultMaxCells = 256
+    /// Live cells one connection may hold (`--max-cells-per-connection`).
+    public static let defaultMaxCells = NetnsdLimits.defaults.maxCellsPerConnection
 
     /// A cell's workload as this connection sees it.
     public enum WorkloadPhase: Sendable, Equatable {
@@ -60,7 +60,12 @@ public final class NetnsdSession: @unchecked Sendable {
     private var slots: [CellID: Slot] = [:]
 
     private let maxCells: Int
+    /// The daemon-wide live-cell count (`--max-cells`); nil: no daemon-wide cap.
+    private let budget: CellBudget?
     private let pinNamespaces: Bool
+    private let pinLedger: String?
+    /// The daemon-wide book of workload uid/gid pairs (the server's, shared by all sessions).
+    private let identities: WorkloadIdentities
     private let uplink: UplinkSettings?
     private let exitSink: ExitSink?
     private let cgroups: CgroupSettings?
@@ -78,9 +83,12 @@ public final class NetnsdSession: @unchecked Sendable {
     /// `/run/netns/cellos-<id>` (`--pin`), removed on destroy.
     public init(
         peer: PeerCredentials, flowLogSocket: FlowLogSocketOpener? = nil, maxCells: Int = NetnsdSession.defaultMaxCells,
-        pinNamespaces: Bool = false, uplink: UplinkSettings? = nil, exitSink: ExitSink? = nil,
-        cgroups: CgroupSettings? = nil, allowRootWorkloads: Bool = false
+        pinNamespaces: Bool = false, pinLedger: String? = nil, uplink: UplinkSettings? = nil, exitSink: ExitSink? = nil,
+        cgroups: CgroupSettings? = nil, allowRootWorkloads: Bool = false,
+        identities: WorkloadIdentities = WorkloadIdentities(range: .default, scan: ProcessIdentityScan.scan), budget: CellBudget? = nil
     ) {
+        self.identities = identities
+        self.budget = budget
         self.allowRootWorkloads = allowRootWorkloads
         self.cgroups = cgroups
         self.exitSink = exitSink
@@ -89,6 +97,7 @@ public final class NetnsdSession: @unchecked Sendable {
         self.flowLogSocket = flowLogSocket
         self.maxCells = maxCells
         self.pinNamespaces = pinNamespaces
+        self.pinLedger = pinLedger
     }
 
     public func state(of id: CellID) -> CellState? {
@@ -147,8 +156,20 @@ public final class NetnsdSession: @unchecked Sendable {
         }
         let live = slots.values.filter { $0.state == .ready }.count
         guard live < maxCells else {
-            return Self.error(ErrorCode.limitExceeded, "this connection already holds \(live) cells (limit \(maxCells))", requestID)
+            return Self.error(
+                ErrorCode.limitExceeded, "this connection already holds \(live) cells (--max-cells-per-connection \(maxCells))", requestID)
         }
+        if let shortage = DescriptorHeadroom.shortage() {
+            return Self.error(ErrorCode.limitExceeded, DescriptorHeadroom.refusal(open: shortage.open, limit: shortage.limit), requestID)
+        }
+        if let budget, !budget.reserve() {
+            return Self.error(
+                ErrorCode.limitExceeded, "cellos-netnsd already holds \(budget.limit) cells across all connections (--max-cells \(budget.limit))",
+                requestID)
+        }
+        // Until the cell is in a slot, every refusal below gives its budget back.
+        var reserved = budget != nil
+        defer { if reserved { budget?.release() } }
         let cell: Cell
         do {
             if let attached = consume attached {
@@ -156,12 +177,13 @@ public final class NetnsdSession: @unchecked Sendable {
             } else {
                 cell = try CellFactory.create(
                     id: request.cellID, policy: request.policy, flowLogSocket: flowLogSocket, pin: pinNamespaces,
-                    uplink: uplink)
+                    pinLedger: pinLedger, uplink: uplink)
             }
         } catch {
             let code = switch error {
             case .hostNamespace, .notANetworkNamespace, .ipv6RuleWithoutIPv6Uplink: ErrorCode.invalidRequest
             case .setupFailed: ErrorCode.setupFailed
+            case .outOfResources: ErrorCode.limitExceeded
             }
             return Self.error(code, "\(error)", requestID)
         }
@@ -181,9 +203,11 @@ public final class NetnsdSession: @unchecked Sendable {
             }
         } catch {
             try? cell.destroy()
-            return Self.error(ErrorCode.setupFailed, "\(error)", requestID)
+            let code = CellError.exhaustionErrors.contains(error.errno) ? ErrorCode.limitExceeded : ErrorCode.setupFailed
+            return Self.error(code, "cell \(request.cellID): duplicating its descriptors for the reply: \(error)", requestID)
         }
         slots[request.cellID] = Slot(cell: cell)
+        reserved = false
         return NetnsdFrame.make(
             CellCreated(cellID: request.cellID, names: names), requestID: requestID, flags: .response, descriptors: descriptors)
     }
@@ -194,6 +218,7 @@ public final class NetnsdSession: @unchecked Sendable {
         }
         if var cell = slot.cell.take() {
             slot.state = .destroyed
+            budget?.release()
             Self.kill(slot)
             do {
                 try cell.tearDown()
@@ -243,9 +268,10 @@ public final class NetnsdSession: @unchecked Sendable {
             slot.closing = nil
             guard let cell = slot.cell.take() else { continue }
             slot.state = .destroyed
+            budget?.release()
             Self.kill(slot)
             count += 1
-            do { try cell.destroy() } catch { NetnsdLog.write("destroying cell \(id): \(error)") }
+            do { try cell.destroy() } catch { NetnsdLog.write("destroying cell \(id): \(error)", priority: .error) }
         }
         return count
     }
@@ -276,10 +302,13 @@ public final class NetnsdSession: @unchecked Sendable {
             return Self.error(ErrorCode.invalidState, "cell \(request.cellID): SpawnWorkload is allowed once, on a live cell (workload \(slot.phase))", requestID)
         }
         let identity: WorkloadIdentity
-        switch WorkloadIdentity.choose(for: request, allowRootWorkloads: allowRootWorkloads) {
+        switch WorkloadIdentity.choose(for: request, allowRootWorkloads: allowRootWorkloads, identities: identities, peer: peer) {
         case .success(let chosen): identity = chosen
-        case .failure(let refusal): return Self.error(ErrorCode.invalidRequest, refusal.message, requestID)
+        case .failure(let refusal): return Self.error(refusal.code, refusal.message, requestID)
         }
+        // Until the reaper owns them, every way out gives the ids back.
+        var reaperOwnsIdentity = false
+        defer { if !reaperOwnsIdentity { identity.release(to: identities) } }
         var sourceIsDirectory: [Bool] = []
         if request.filesystemView {
             switch FilesystemView.checkMounts(request) {
@@ -346,7 +375,8 @@ public final class NetnsdSession: @unchecked Sendable {
         slot.workload = workload
         slot.cgroups = workloadCgroups
         slot.phase = .parked
-        startReaper(for: workload, cgroups: workloadCgroups, cell: request.cellID)
+        startReaper(for: workload, cgroups: workloadCgroups, identity: identity, cell: request.cellID)
+        reaperOwnsIdentity = true
         return NetnsdFrame.make(
             WorkloadSpawned(
                 cellID: request.cellID, pid: workload.pid, uid: identity.uid, gid: identity.gid,
@@ -383,8 +413,11 @@ public final class NetnsdSession: @unchecked Sendable {
     }
 
     /// One thread per workload waits for it, then records the exit and reports it.
-    private func startReaper(for workload: ParkedWorkload, cgroups: WorkloadCgroups?, cell id: CellID) {
+    /// The workload's ids go back to `identities` once it is reaped, before
+    /// WorkloadExited is sent.
+    private func startReaper(for workload: ParkedWorkload, cgroups: WorkloadCgroups?, identity: WorkloadIdentity, cell id: CellID) {
         let sink = exitSink
+        let identities = identities
         liveReapers += 1
         do {
             try DetachedThread.start { [self] in
@@ -392,6 +425,7 @@ public final class NetnsdSession: @unchecked Sendable {
                 // Whatever the workload left running in its cgroup ends with it.
                 cgroups?.killAll()
                 let nothingLeft = cgroups?.remove() ?? workload.ownsPIDNamespace
+                identity.release(to: identities, processesMayRemain: !nothingLeft)
                 lock.lock()
                 if let slot = slots[id], slot.workload === workload {
                     slot.phase = .exited
@@ -411,12 +445,13 @@ public final class NetnsdSession: @unchecked Sendable {
             }
         } catch {
             // Without a reaper the child would stay a zombie: end it and reap here.
-            NetnsdLog.write("cannot start a reaper thread: \(error); killing workload \(workload.pid)")
+            NetnsdLog.write("cannot start a reaper thread: \(error); killing workload \(workload.pid)", priority: .error)
             liveReapers -= 1
             cgroups?.killAll()
             try? workload.signal(SIGKILL)
             _ = workload.waitForExit()
-            cgroups?.remove()
+            let nothingLeft = cgroups?.remove() ?? workload.ownsPIDNamespace
+            identity.release(to: identities, processesMayRemain: !nothingLeft)
         }
     }
 
@@ -424,7 +459,7 @@ public final class NetnsdSession: @unchecked Sendable {
         switch slot.cell {
         case .some(let cell):
             do { try cell.endFlowLog() } catch {
-                NetnsdLog.write("cell \(cell.id): ending the flow log of group \(cell.policy.nflogGroup): \(error)")
+                NetnsdLog.write("cell \(cell.id): ending the flow log of group \(cell.policy.nflogGroup): \(error)", priority: .warning)
             }
         case .none: return
         }

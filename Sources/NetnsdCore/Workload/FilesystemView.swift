@@ -103,7 +103,9 @@ struct FilesystemView {
         for (name, text) in [("fd", "/proc/self/fd"), ("stdin", "/proc/self/fd/0"), ("stdout", "/proc/self/fd/1"), ("stderr", "/proc/self/fd/2")] {
             steps.append(Step(op: CELLOS_VIEW_SYMLINK, parent: "dev", name: name, source: text))
         }
-        let owned = "size=64m,mode=0755,uid=\(identity.uid),gid=\(identity.gid)"
+        // Owned by the workload, and 1777 like a /tmp: the child (uid 0 without
+        // CAP_DAC_OVERRIDE) must still create the directories of mount targets in them.
+        let owned = "size=64m,mode=1777,uid=\(identity.uid),gid=\(identity.gid)"
         for path in Self.privateDirectories {
             addDirectories(path)
             let (parent, name) = Self.split(path)

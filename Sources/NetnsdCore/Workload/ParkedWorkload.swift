@@ -30,6 +30,7 @@ final class ParkedWorkload: @unchecked Sendable {
         17: "mount(tmpfs) of the new root", 18: "pivot_root into the new root", 19: "remounting the new root read-only", 20: "setsid",
         21: "prctl(PR_CAPBSET_DROP)", 22: "prctl(PR_CAP_AMBIENT_CLEAR_ALL)", 23: "landlock_create_ruleset",
         24: "open(O_PATH) of a Landlock rule's path", 25: "landlock_add_rule", 26: "landlock_restrict_self",
+        27: "prctl(PR_SET_PDEATHSIG)",
     ]
 
     /// The failed step's name; view steps (1000 + index) name their path.

@@ -179,10 +179,11 @@ public struct ResourceLimit: Equatable, Sendable {
 
 /// Which seccomp filter a workload gets (`SpawnWorkload.seccompProfile`).
 public enum SeccompProfile: UInt8, Sendable, Equatable, CaseIterable {
-    /// Denies changing the sandbox and reaching other processes or the kernel.
+    /// Denies changing the sandbox and reaching other processes (ptrace,
+    /// pidfd_getfd, process_vm_readv/writev, kcmp) or the kernel.
     case baseline = 0
     /// The baseline, plus socket families other than AF_UNIX/AF_INET/AF_INET6,
-    /// personality, userfaultfd, io_uring and cross-process memory access.
+    /// personality, userfaultfd and io_uring.
     case strict = 1
 
     public var name: String { self == .baseline ? "baseline" : "strict" }
