@@ -122,7 +122,7 @@ import Testing
             #expect(layer(isolated)?["applied"] as? Bool == true, "\(isolated.events)")
 
             let shared = try cell.broker(["--spec", try cell.specFile(
-                id: "e2e-nopidns", argv: ["/bin/bash", "-c", script], extra: CellLab.workloadIDs + #", "pid_namespace": false"#)])
+                id: "e2e-nopidns", argv: ["/bin/bash", "-c", script], extra: #""pid_namespace": false"#)])
             #expect(shared.result.status == 0, "\(shared.result.stderr)")
             #expect(!shared.result.stdout.hasPrefix("pid=1 "), "\(shared.result.stdout)")
             // The lab's netnsd, dnsmasq, socat, the broker and its helpers at least.
@@ -132,6 +132,43 @@ import Testing
                 "\(shared.result.stderr)")
             #expect(shared.data(ofType: ".started").first?["pid_namespace"] as? Bool == false)
             #expect(layer(shared)?["applied"] as? Bool == false && layer(shared)?["detail"] as? String == "opted out", "\(shared.events)")
+        }
+    }
+
+    /// Ids: by default netnsd allocates the cell's own (the workload runs as what
+    /// `confined` reports, never the broker's 65534 or root; `started` has null);
+    /// explicit ids are used as given; the broker's own are refused before
+    /// anything exists (no events file, no cell).
+    @Test(.enabled(if: PrivilegedTest.shouldRun))
+    func workloadIdsAllocatedExplicitOrRefused() throws {
+        try PrivilegedTest.requireRoot()
+        try withCellLab { cell in
+            let argv = ["/bin/sh", "-c", "id -u; id -g"]
+            let allocated = try cell.broker(["--id", "e2e-ids-allocated", "--"] + argv)
+            #expect(allocated.result.status == 0, "\(allocated.result.stderr)")
+            let confined = try #require(allocated.data(ofType: ".confined").first, "\(allocated.events)")
+            let uid = try #require(confined["uid"] as? Int)
+            #expect(confined["ids"] as? String == "allocated" && uid != 65534 && uid != 0, "\(confined)")
+            #expect(allocated.result.stdout == "\(uid)\n\(confined["gid"] ?? "")\n", "\(allocated.result.stdout)")
+            #expect(allocated.data(ofType: ".started").first?["uid"] is NSNull)
+            // The confined event sits between started and the workload's completion.
+            let types = allocated.events.compactMap { ($0["type"] as? String)?.split(separator: ".").last.map(String.init) }
+            #expect(types.firstIndex(of: "started").map { $0 < (types.firstIndex(of: "confined") ?? -1) } == true, "\(types)")
+            #expect(types.firstIndex(of: "confined").map { $0 < (types.firstIndex(of: "completed") ?? -1) } == true, "\(types)")
+
+            let explicit = try cell.broker(["--spec", try cell.specFile(id: "e2e-ids-explicit", argv: argv, extra: CellLab.explicitIDs)])
+            #expect(explicit.result.status == 0, "\(explicit.result.stderr)")
+            #expect(explicit.result.stdout == "70000\n70000\n")
+            #expect(explicit.data(ofType: ".confined").first?["ids"] as? String == "explicit")
+
+            let events = "\(cell.directory)/e2e-ids-refused.jsonl"
+            let refused = try cell.lab.run(in: cell.host, [
+                try BuiltProducts.path(of: "cellos-broker"), "run", "--netnsd-socket", cell.socket, "--events", events,
+                "--spec", try cell.specFile(id: "e2e-ids-refused", argv: argv, extra: #""uid": 65534, "gid": 65534"#),
+            ])
+            #expect(refused.status == 125)
+            #expect(refused.stderr.hasPrefix("cellos-broker: uid: 65534 is the broker's own user ("), "\(refused.stderr)")
+            #expect(!FileManager.default.fileExists(atPath: events))
         }
     }
 
@@ -154,7 +191,7 @@ import Testing
             try FileManager.default.createSymbolicLink(atPath: "\(helpers)/cellos-flowlog", withDestinationPath: try BuiltProducts.path(of: "cellos-flowlog"))
             let spec = try cell.specFile(
                 id: "e2e-notready", argv: ["/bin/sh", "-c", "echo ran > /out/ran"],
-                extra: CellLab.workloadIDs + #", "mounts": [{"source": "\#(out)", "target": "/out", "mode": "rw"}]"#)
+                extra: #""mounts": [{"source": "\#(out)", "target": "/out", "mode": "rw"}]"#)
             let run = try cell.broker(["--spec", spec, "--helpers-dir", helpers])
             #expect(run.result.status == 123, "\(run.result.stderr)")
             #expect(run.data(ofType: ".failed").contains { $0["helper"] as? String == "cellos-dnsproxy" }, "\(run.events)")
@@ -174,7 +211,7 @@ import Testing
         try PrivilegedTest.requireRoot()
         try withCellLab { cell in
             for (id, extra, signal) in [
-                ("e2e-timeout", CellLab.workloadIDs + #", "pid_namespace": false"#, SIGTERM), ("e2e-timeout-pid1", CellLab.workloadIDs, SIGKILL),
+                ("e2e-timeout", #""pid_namespace": false"#, SIGTERM), ("e2e-timeout-pid1", "", SIGKILL),
             ] {
                 let run = try cell.broker(["--spec", try cell.specFile(id: id, argv: ["/bin/sleep", "30"], timeout: "300ms", extra: extra)])
                 #expect(run.result.status == 124, "\(run.result.stderr)")
@@ -222,7 +259,7 @@ import Testing
             let broker = try BuiltProducts.path(of: "cellos-broker")
             let key = "\(cell.directory)/key"
             _ = try Shell.check([broker, "keygen", "--out", key])
-            let run = try cell.broker(["--sign-key", key, "--spec", try cell.idsOnlySpec(), "--id", "e2e-sign", "--", "/bin/sh", "-c", "echo signed"], events: "signed")
+            let run = try cell.broker(["--sign-key", key, "--id", "e2e-sign", "--", "/bin/sh", "-c", "echo signed"], events: "signed")
             #expect(run.result.status == 0, "\(run.result.stderr)")
             #expect(run.result.stdout == "signed\n")
             let path = "\(cell.directory)/signed.jsonl"
@@ -255,11 +292,10 @@ import Testing
                 return ["links \(links)", "tables \(tables)", "uplink IPv6 addresses \(uplink6)", "netns \(netns)", "helpers \(helpers)", "netnsd fds \(fds)", "cgroup leaves [\(leaves)]"]
             }
             // One warm-up run: the daemon's first cell may open lasting descriptors (e.g. libraries).
-            let base = try cell.idsOnlySpec()
-            _ = try cell.broker(["--spec", base, "--id", "e2e-warm", "--allow-egress", "tcp:192.0.2.80:8080", "--", "/bin/true"])
+            _ = try cell.broker(["--id", "e2e-warm", "--allow-egress", "tcp:192.0.2.80:8080", "--", "/bin/true"])
             let before = try snapshot()
             for index in 0..<100 {
-                let run = try cell.broker(["--spec", base, "--id", "e2e-\(index)", "--allow-egress", "tcp:192.0.2.80:8080", "--", "/bin/true"])
+                let run = try cell.broker(["--id", "e2e-\(index)", "--allow-egress", "tcp:192.0.2.80:8080", "--", "/bin/true"])
                 #expect(run.result.status == 0, "\(run.result.stderr)")
             }
             let after = try snapshot()
