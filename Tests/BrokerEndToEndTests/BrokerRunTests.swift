@@ -443,6 +443,7 @@ import Testing
             #expect(unprivileged.status == 0, "\(unprivileged.stdout)\(unprivileged.stderr)")
             #expect(unprivileged.stdout.contains("\"pid\":\(proxy)") && unprivileged.stdout.contains("\"pid\":\(flowlog)"), "\(unprivileged.stdout)")
             #expect(!unprivileged.stdout.contains("cannot read"), "\(unprivileged.stdout)")
+            #expect(unprivileged.stdout.components(separatedBy: "\"dumpable\":false").count == 3, "\(unprivileged.stdout)")
         }
     }
 }
