@@ -181,11 +181,18 @@ import Testing
     }
 
     /// Bounding, inheritable and ambient sets are empty, for a uid 65534 and for a
-    /// root workload (`--allow-root-workloads`).
+    /// root workload (`--allow-root-workloads`). In-process, with a peer that is
+    /// not root: the daemon refuses a workload with the peer's own uid.
     @Test(.enabled(if: PrivilegedTest.shouldRun), arguments: [UInt32(65534), 0])
     func capabilitySetsAreEmpty(uid: UInt32) throws {
         try PrivilegedTest.requireRoot()
-        let probe = try Self.sh("grep -E '^Cap(Inh|Prm|Eff|Bnd|Amb):' /proc/self/status", uid: uid, daemonArguments: ["--allow-root-workloads"])
+        let exits = WorkloadProbe.Exits()
+        let session = NetnsdSession(peer: PeerCredentials(pid: 1, uid: 990, gid: 990), exitSink: exits.sink, allowRootWorkloads: true)
+        defer { session.destroyAll() }
+        let id = try CellID("caps\(uid)")
+        _ = session.handle(NetnsdFrame.make(CreateCell(cellID: id, policy: try EgressPolicy()), requestID: 1))
+        let probe = try WorkloadProbe.run(
+            try Self.request(id, ["/bin/sh", "-c", "grep -E '^Cap(Inh|Prm|Eff|Bnd|Amb):' /proc/self/status"], uid: uid), in: session, exits: exits)
         let lines = probe.stdout.split(separator: "\n")
         #expect(lines.count == 5, "\(probe.stdout) \(probe.stderr)")
         for line in lines { #expect(line.hasSuffix("\t0000000000000000"), "\(line)") }
