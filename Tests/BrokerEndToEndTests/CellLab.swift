@@ -116,15 +116,16 @@ final class CellLab {
         rmdir(root)
     }
 
-    /// The workload ids the lab's specs give: neither the broker's and helpers'
-    /// 65534 nor root.
-    static let workloadIDs = #""uid": 70000, "gid": 70000"#
+    /// Explicit workload ids for the tests that want them (specs default to ids
+    /// netnsd allocates): outside netnsd's allocation range, neither the broker's
+    /// and helpers' 65534 nor root.
+    static let explicitIDs = #""uid": 70000, "gid": 70000"#
 
     /// A spec file whose DNS upstream is the lab's dnsmasq; `extra` is more
     /// top-level members as JSON text (e.g. `"pid_namespace": false`).
     func specFile(
         id: String, argv: [String], egress: String = #"[{"protocol": "tcp", "address": "192.0.2.80", "port": 8080}]"#, timeout: String = "20s",
-        limits: String? = nil, namespaces: [String]? = nil, extra: String = CellLab.workloadIDs
+        limits: String? = nil, namespaces: [String]? = nil, extra: String = ""
     ) throws -> String {
         let argvJSON = String(data: try JSONSerialization.data(withJSONObject: argv), encoding: .utf8)!
         let text = """
