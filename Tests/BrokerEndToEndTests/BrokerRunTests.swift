@@ -4,7 +4,7 @@ import IPCWire
 import Testing
 
 /// `cellos-broker run` end to end through a real cellos-netnsd, cellos-dnsproxy and
-/// cellos-flowlog, in the lab `CellLab` builds (DESIGN.md §6).
+/// cellos-flowlog, in the lab `CellLab` builds.
 @Suite(.serialized) struct BrokerRunTests {
     /// One cell exercises the whole policy: glibc resolves the allowed name through
     /// the proxy (logged `allowed`) and is refused the denied one (`denied_name`,
