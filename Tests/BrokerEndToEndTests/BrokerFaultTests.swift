@@ -64,11 +64,12 @@ import Testing
             _ = waitpid(broker, &status, 0)
             reaped = true
             #expect(status & 0x7F == SIGKILL)
+            // The kernel kills them at once (a zombie has no command line for pgrep -f).
+            #expect(ProcessState.within(1000) { Self.matching(helpers).isEmpty }, "helpers outlived their broker by 1 s")
             deadline = Monotonic.milliseconds() + 5000
-            while (!Self.matching(helpers).isEmpty || !workloads().isEmpty) && Monotonic.milliseconds() < deadline {
+            while !workloads().isEmpty && Monotonic.milliseconds() < deadline {
                 usleep(50_000)
             }
-            #expect(Self.matching(helpers).isEmpty, "helpers outlived their broker")
             #expect(workloads().isEmpty, "the workload outlived its broker")
         }
     }

@@ -404,40 +404,6 @@ import Testing
         }
     }
 
-    /// A broker SIGKILLed mid-run takes its helpers along (PR_SET_PDEATHSIG, set
-    /// in their child before exec; the broker spawns them from its main
-    /// thread): its dnsproxy and flow log are gone within 1 s, and netnsd, its
-    /// connection closed, destroys the cell with its workload.
-    @Test(.enabled(if: PrivilegedTest.shouldRun))
-    func sigkilledBrokerTakesItsHelpersAlong() throws {
-        try PrivilegedTest.requireRoot()
-        try withCellLab { cell in
-            let broker = try BuiltProducts.path(of: "cellos-broker")
-            let id = "e2e-killed-\(getpid())"
-            let process = try Shell.start([
-                "ip", "netns", "exec", cell.host.name, broker, "run", "--netnsd-socket", cell.socket,
-                "--spec", try cell.specFile(id: id, argv: ["/bin/sleep", "34.3"]),
-            ])
-            defer {
-                if process.isRunning { kill(process.processIdentifier, SIGKILL) }
-                process.waitUntilExit()
-            }
-            func pids(_ pattern: String) -> [pid_t] {
-                ((try? Shell.run(["pgrep", "-f", pattern]))?.stdout ?? "").split(separator: "\n").compactMap { pid_t($0) }
-            }
-            for _ in 0..<100 where pids("^/bin/sleep 34.3$").isEmpty { usleep(50_000) }
-            let workload = pids("^/bin/sleep 34.3$")
-            let helpers = pids("cellos-dnsproxy .*--cell-id \(id)") + pids("cellos-flowlog .*--cell-id \(id)")
-            let brokers = pids("cellos-broker run .*\(id)")
-            #expect(workload.count == 1 && helpers.count == 2 && brokers.count == 1, "workload \(workload) helpers \(helpers) broker \(brokers)")
-            defer { for pid in helpers + workload where ProcessState.isAlive(pid) { kill(pid, SIGKILL) } }
-            for pid in brokers { kill(pid, SIGKILL) }
-            #expect(ProcessState.within(1000) { helpers.allSatisfy { !ProcessState.isAlive($0) } },
-                    "helpers alive after the broker's SIGKILL: \(helpers.filter(ProcessState.isAlive))")
-            #expect(ProcessState.within(3000) { workload.allSatisfy { !ProcessState.isAlive($0) } }, "netnsd kept the cell's workload")
-        }
-    }
-
     /// While a cell runs, the capability audit of the live netnsd, proxy and flow
     /// log passes, and the helpers the broker started run as its unprivileged user.
     @Test(.enabled(if: PrivilegedTest.shouldRun))
