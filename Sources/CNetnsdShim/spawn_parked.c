@@ -60,7 +60,7 @@ pid_t cellos_netnsd_spawn_parked(int netns_fd, const char *resolv_conf, const ch
     if (pid == 0) {
         int status_fd = status_pipe[1];
         // Dies with the daemon: the kernel sends it when the *thread* that forked
-        // us exits (docs/netnsd.md, "Crashes"). A daemon that died before the prctl
+        // us exits (docs/netnsd.md, "Crashes and restarts"). A daemon that died before the prctl
         // shows as a new parent; in a new PID namespace getppid() is always 0, and
         // the parked write below fails instead (EPIPE: no reader is left).
         if (die_with_parent(parent, new_pid_namespace) != 0) report_and_exit(status_fd, 27);

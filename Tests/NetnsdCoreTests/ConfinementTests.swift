@@ -180,6 +180,41 @@ import Testing
         }
     }
 
+    /// A `mounts` source is resolved with the client's ids, not the daemon's: a
+    /// client that may not search a directory cannot bind what lies beneath it
+    /// (the spawn fails naming the source), while a path it can reach is bound.
+    /// In-process, with a peer that is not root.
+    @Test(.enabled(if: PrivilegedTest.shouldRun))
+    func mountSourcesAreResolvedAsTheClient() throws {
+        try PrivilegedTest.requireRoot()
+        let base = "/var/tmp/cellos-client-mounts-\(getpid())"
+        for (path, mode) in [(base, 0o755), ("\(base)/open", 0o755), ("\(base)/private", 0o700), ("\(base)/private/data", 0o755)] {
+            try FileManager.default.createDirectory(atPath: path, withIntermediateDirectories: false, attributes: [.posixPermissions: mode])
+        }
+        defer { try? FileManager.default.removeItem(atPath: base) }
+        try "reachable\n".write(toFile: "\(base)/open/file", atomically: true, encoding: .utf8)
+        try "secret\n".write(toFile: "\(base)/private/data/file", atomically: true, encoding: .utf8)
+        let exits = WorkloadProbe.Exits()
+        let session = NetnsdSession(peer: PeerCredentials(pid: 1, uid: 990, gid: 990), exitSink: exits.sink)
+        defer { session.destroyAll() }
+        func probe(_ name: String, _ source: String) throws -> WorkloadProbe {
+            let id = try CellID(name)
+            _ = session.handle(NetnsdFrame.make(CreateCell(cellID: id, policy: try EgressPolicy()), requestID: 1))
+            return try WorkloadProbe.run(
+                try Self.request(id, ["/bin/cat", "/data/file"], mounts: [try BindMount(source: source, target: "/data", writable: false)]),
+                in: session, exits: exits)
+        }
+        let reachable = try probe("clientopen", "\(base)/open")
+        #expect(reachable.stdout == "reachable\n", "\(reachable.stdout) \(reachable.stderr)")
+        #expect {
+            _ = try probe("clientprivate", "\(base)/private/data")
+        } throws: { error in
+            guard let refused = error as? WorkloadProbe.Refused else { return false }
+            return refused.reply.code == "setup_failed" && refused.reply.message.contains("\(base)/private/data")
+                && refused.reply.message.contains("client's uid/gid")
+        }
+    }
+
     /// Bounding, inheritable and ambient sets are empty, for a uid 65534 and for a
     /// root workload (`--allow-root-workloads`). In-process, with a peer that is
     /// not root: the daemon refuses a workload with the peer's own uid.

@@ -7,30 +7,6 @@ import Testing
 /// netnsd killed without any cleanup (SIGKILL): nothing it started outlives it,
 /// and a daemon restarted on the same state directory removes what it left.
 @Suite(.serialized) struct CrashTests {
-    /// In /proc and not a zombie (a killed workload is a zombie until init reaps it).
-    static func isAlive(_ pid: pid_t) -> Bool {
-        guard let stat = try? String(contentsOfFile: "/proc/\(pid)/stat", encoding: .utf8), let close = stat.lastIndex(of: ")"),
-            let state = stat[stat.index(after: close)...].split(separator: " ").first else { return false }
-        return state != "Z" && state != "X"
-    }
-
-    static func children(of pid: pid_t) -> [pid_t] {
-        let tasks = (try? FileManager.default.contentsOfDirectory(atPath: "/proc/\(pid)/task")) ?? []
-        return tasks.flatMap { task in
-            ((try? String(contentsOfFile: "/proc/\(pid)/task/\(task)/children", encoding: .utf8)) ?? "").split(separator: " ").compactMap { pid_t($0) }
-        }
-    }
-
-    /// Polls `condition` every 10 ms for up to `milliseconds`; whether it held.
-    static func within(_ milliseconds: Int64, _ condition: () -> Bool) -> Bool {
-        let deadline = Monotonic.milliseconds() + milliseconds
-        while !condition() {
-            if Monotonic.milliseconds() >= deadline { return false }
-            usleep(10_000)
-        }
-        return true
-    }
-
     static func spawn(_ id: CellID, _ argv: [String], limits: CgroupLimits = .unlimited) throws -> SpawnWorkload {
         try SpawnWorkload(cellID: id, path: argv[0], arguments: argv, environment: ["PATH=/usr/bin:/bin"], cgroupLimits: limits)
     }
@@ -53,6 +29,8 @@ import Testing
             Issue.record("spawn refused")
             return
         }
+        // A workload that outlived the daemon (the failure this test looks for) is not left running.
+        defer { if ProcessState.isAlive(spawned.pid) { kill(spawned.pid, SIGKILL) } }
         #expect(try client.request(StartWorkload(cellID: id)).message == .workloadStarted(WorkloadStarted(cellID: id)))
         for round in 0..<5 {
             _ = try client.request(ReadCounters(cellID: id))
@@ -64,9 +42,9 @@ import Testing
             _ = try passing.request(DestroyCell(cellID: other))
         }
         usleep(300_000)
-        #expect(Self.isAlive(spawned.pid), "the workload died with a thread that was not its connection's")
+        #expect(ProcessState.isAlive(spawned.pid), "the workload died with a thread that was not its connection's")
         daemon.killHard()
-        #expect(Self.within(1000) { !Self.isAlive(spawned.pid) }, "workload \(spawned.pid) outlived netnsd")
+        #expect(ProcessState.within(1000) { !ProcessState.isAlive(spawned.pid) }, "workload \(spawned.pid) outlived netnsd")
     }
 
     /// netnsd SIGKILLed with (a) a parked workload, (b) a running one that forked
@@ -115,8 +93,9 @@ import Testing
                 leaves += try limited.leaves(request.cellID, spawned).values
             }
             for id in ids[1...2] { _ = try client.request(StartWorkload(cellID: id)) }
-            #expect(Self.within(2000) { Self.children(of: workloads[1]).count == 2 }, "the shell did not fork its two sleeps")
-            workloads += Self.children(of: workloads[1])
+            #expect(ProcessState.within(2000) { ProcessState.children(of: workloads[1]).count == 2 }, "the shell did not fork its two sleeps")
+            workloads += ProcessState.children(of: workloads[1])
+            defer { for pid in workloads where ProcessState.isAlive(pid) { kill(pid, SIGKILL) } }
             let pins = ids.map { "\(NamespacePin.directory)/\(CellFactory.pinName($0))" }
             defer { for pin in pins { try? NamespacePin(path: pin, record: nil).remove() } }
             #expect(pins.allSatisfy { FileManager.default.fileExists(atPath: $0) })
@@ -125,9 +104,9 @@ import Testing
             #expect(try links().count == 4 && tables().count == 4)
 
             daemon.killHard()
-            #expect(Self.within(1000) { workloads.allSatisfy { !Self.isAlive($0) } },
-                    "alive after netnsd's SIGKILL: \(workloads.filter(Self.isAlive))")
-            #expect(Self.within(1000) { leaves.allSatisfy { WorkloadLimitTests.members($0).isEmpty } }, "\(leaves.map(WorkloadLimitTests.members))")
+            #expect(ProcessState.within(1000) { workloads.allSatisfy { !ProcessState.isAlive($0) } },
+                    "alive after netnsd's SIGKILL: \(workloads.filter(ProcessState.isAlive))")
+            #expect(ProcessState.within(1000) { leaves.allSatisfy { WorkloadLimitTests.members($0).isEmpty } }, "\(leaves.map(WorkloadLimitTests.members))")
             // What SIGKILL left behind, for the restart to sweep. (Only this daemon's:
             // the v1 `cellos` directories may hold other daemons' leaves.)
             let staleLeaves = Set(leaves)

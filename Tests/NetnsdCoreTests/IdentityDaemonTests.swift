@@ -77,6 +77,9 @@ import Testing
         ])
         #expect(asPeer.stdout.contains("invalid_request") && asPeer.stdout.contains("uid 4243 is the requesting peer's own uid"),
                 "\(asPeer.stdout) \(asPeer.stderr)")
+        // ctl run without --uid/--gid: the daemon allocates.
+        let allocated = try Shell.run([BuiltExecutable.netnsd, "ctl", "run", "--socket", daemon.socketPath, "--id", "ctl-ids", "--", "/bin/true"])
+        #expect(allocated.stdout.contains("(uid 3000000000 gid 3000000000)"), "\(allocated.stdout) \(allocated.stderr)")
 
         var client = try NetnsdClient.connect(path: daemon.socketPath)
         let ids = try (1...4).map { try CellID("explicit-\($0)") }

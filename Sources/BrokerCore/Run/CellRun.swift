@@ -25,7 +25,7 @@ public struct CellRunConfiguration: Sendable {
     }
 }
 
-/// One cell, end to end (DESIGN.md §2): CreateCell → helpers started on the
+/// One cell, end to end (docs/design.md §2): CreateCell → helpers started on the
 /// cell's sockets → SpawnWorkload (parked, with the broker's stdio) → helpers
 /// ready → StartWorkload → timeout enforcement → WorkloadExited → helpers told
 /// to stop → ReadCounters → DestroyCell → helpers' last lines collected. Every step's

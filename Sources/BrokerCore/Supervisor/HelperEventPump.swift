@@ -1,8 +1,8 @@
 /// Moves a supervised helper's event lines into the cell's event stream: each
 /// line wrapped and stamped (`HelperEventWrapper`), written (and signed) by the
 /// `EventWriter`. A helper that ends while the cell still needs it produces a
-/// `helper.v1.failed` event; the caller then tears the cell down (DESIGN.md:
-/// no silent run without DNS policy or flow log).
+/// `helper.v1.failed` event; the caller then tears the cell down (a cell never
+/// runs on silently without its DNS policy or flow log).
 public struct HelperEventPump {
     public let supervisor: HelperSupervisor
     public let wrapper: HelperEventWrapper
