@@ -18,14 +18,15 @@ import Glibc
     func socketActivatedNetnsdNotifiesAndServes() throws {
         try PrivilegedTest.requireRoot()
         try withStagedInstall { staged in
+            try FileManager.default.createDirectory(atPath: staged.path("/run"), withIntermediateDirectories: true)
             let socketPath = staged.path("/run/netnsd.sock")
             let notify = try NotifySocket(path: staged.path("/run/notify.sock"))
             let netnsd = staged.path("/usr/local/libexec/cellos/cellos-netnsd")
-            let activator = try Shell.start([
+            let activator = try SpawnedCommand([
                 "systemd-socket-activate", "--seqpacket", "-l", socketPath, "--fdname=control", "-E", "NOTIFY_SOCKET=\(notify.path)",
                 netnsd, "--allow-uid", "0",
             ])
-            defer { if activator.isRunning { activator.terminate(); activator.waitUntilExit() } }
+            defer { activator.stop() }
             #expect(waitFor { FileManager.default.fileExists(atPath: socketPath) })
             // systemd-socket-activate starts netnsd at the first connection.
             let run = try Shell.run([netnsd, "ctl", "run", "--socket", socketPath, "--id", "deploy1", "--uid", "65534", "--gid", "65534", "--", "/bin/true"])
@@ -33,9 +34,7 @@ import Glibc
             let messages = notify.receive(timeoutMilliseconds: 5000)
             #expect(messages.contains { $0.split(separator: "\n").contains("READY=1") }, "notifications: \(messages)")
             #expect(messages.contains { $0.contains("STATUS=capabilities reduced to") }, "notifications: \(messages)")
-            activator.terminate()
-            activator.waitUntilExit()
-            #expect(activator.terminationStatus == 0)
+            #expect(activator.stop() == 0)
             #expect(FileManager.default.fileExists(atPath: socketPath), "the activated socket file was removed")
         }
     }
