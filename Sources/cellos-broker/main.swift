@@ -22,6 +22,9 @@ struct BrokerCommand: ParsableCommand {
         version: CellosVersion.string,
         subcommands: [Run.self, Summary.self, Spec.self, Stamp.self, Keygen.self, Verify.self, Audit.self, SelfCheck.self]
     )
+
+    /// The ArgumentParser entry point, given /etc/cellos/broker.conf's defaults first.
+    static func main() { main(BrokerSettings.apply(to: Array(CommandLine.arguments.dropFirst()))) }
 }
 
 /// Writes an outcome and exits with its status.

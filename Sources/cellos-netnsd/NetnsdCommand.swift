@@ -13,7 +13,7 @@ enum Main {
         if arguments.first == "ctl" {
             Ctl.main(Array(arguments.dropFirst()))
         } else {
-            NetnsdCommand.main(arguments)
+            NetnsdCommand.main(NetnsdSettings.apply(to: arguments))
         }
     }
 }

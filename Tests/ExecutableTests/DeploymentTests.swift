@@ -11,7 +11,7 @@ import Testing
         "/usr/local/lib/systemd/system/cellos-netnsd.socket", "/usr/local/lib/systemd/system/cellos-netnsd.service",
         "/usr/local/lib/systemd/system/cellos-cell@.service",
         "/usr/local/lib/sysusers.d/cellos.conf", "/usr/local/lib/tmpfiles.d/cellos.conf",
-        "/usr/local/share/cellos/examples/example.json",
+        "/usr/local/share/cellos/examples/example.json", "/etc/cellos/netnsd.conf", "/etc/cellos/broker.conf",
         "/usr/local/share/bash-completion/completions/cellos-broker", "/usr/local/share/zsh/site-functions/_cellos-broker",
         "/usr/local/share/fish/vendor_completions.d/cellos-broker.fish",
         "/usr/local/share/bash-completion/completions/cellos-netnsd",
