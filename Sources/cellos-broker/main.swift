@@ -1,5 +1,6 @@
 import ArgumentParser
 import BrokerCore
+import CellosOptions
 import IPCWire
 
 #if canImport(Glibc)
@@ -89,10 +90,13 @@ extension BrokerCommand {
         @Option(name: .customLong("user"), help: ArgumentHelp("The user to become when started as root, after connecting to netnsd and opening --events: USER (with its primary group), USER:GROUP or UID:GID; not root. Default cellos-broker if that user exists, else 65534:65534.", valueName: "USER[:GROUP]"))
         var user: String?
 
+        @OptionGroup var logging: LogOptions
+
         @Option(name: .customLong("helpers-dir"), help: ArgumentHelp("Directory holding cellos-dnsproxy and cellos-flowlog (default: ../libexec/cellos from the real cellos-broker file if it holds them, else beside it).", valueName: "DIR"))
         var helpersDir: String?
 
         func run() throws {
+            logging.apply()
             let resolved = BrokerCommands.resolveSpec(path: spec, shortcuts: options.shortcuts)
             if resolved.status != 0 { try finish(resolved) }
             var signer: EventSigner?

@@ -1,4 +1,5 @@
 import ArgumentParser
+import CellosOptions
 import FlowlogCore
 import HelperRuntime
 import IPCWire
@@ -66,6 +67,8 @@ struct NetnsdCommand: ParsableCommand {
     @Flag(help: "Stay in the foreground and log to standard error (the daemon never forks; this is the default and the flag exists for clarity).")
     var foreground = false
 
+    @OptionGroup var logging: LogOptions
+
     func validate() throws {
         if !printCapabilities && socket == nil && ProcessEnvironment.current()["LISTEN_FDS"] == nil {
             throw ValidationError("--socket PATH is required to run the daemon (or a socket-activated \"\(NetnsdRole.controlSocketName)\" socket)")
@@ -78,6 +81,7 @@ struct NetnsdCommand: ParsableCommand {
     }
 
     func run() throws {
+        logging.apply()
         if printCapabilities {
             print(CapabilityReport.json())
             return

@@ -11,7 +11,7 @@ import NetnsdCore
 enum NetnsdSettings {
     static let file = SettingsFile(
         prefix: "CELLOS_NETNSD_",
-        options: ["socket", "allow-uid", "allow-gid", "uplink-pool", "uplink-pool6", "uplink-netns", "cgroup-root"],
+        options: ["socket", "allow-uid", "allow-gid", "uplink-pool", "uplink-pool6", "uplink-netns", "cgroup-root", "log-format"],
         flags: ["pin", "allow-root-workloads"])
 
     /// `arguments` after the environment's settings; a bad setting ends the process

@@ -86,6 +86,11 @@ import Glibc
         #expect(journal.contains { $0.hasPrefix("<3>") } && !journal.contains { $0.contains("cellos-netnsd: ") }, "\(journal)")
         let brokerLines = try stderrLines([broker, "run", "--netnsd-socket", missing, "--", "/bin/true"], journal: true)
         #expect(brokerLines.contains { $0.hasPrefix("<3>--netnsd-socket") }, "\(brokerLines)")
+        // --log-format decides whatever the environment says.
+        let forced = try stderrLines([try BuiltProducts.path(of: "cellos-dnsproxy"), "--log-format", "journal"], journal: false)
+        #expect(forced.contains { $0.hasPrefix("<3>nothing to serve") }, "\(forced)")
+        let plainAnyway = try stderrLines(daemon + ["--log-format", "plain"], journal: true)
+        #expect(plainAnyway.contains { $0.hasPrefix("cellos-netnsd: ") } && !plainAnyway.contains { $0.hasPrefix("<") }, "\(plainAnyway)")
     }
 
     /// `cellos-dnsproxy --listen` started as root serves, as a user with no capability.
