@@ -39,6 +39,48 @@ import Glibc
         }
     }
 
+    /// `--cgroup-root delegated` (the unit's default): started in a cgroup standing
+    /// in for the unit's delegated one, netnsd moves into its leaf `netnsd` and
+    /// runs a workload with a pids limit in a leaf beside it.
+    @Test(.enabled(if: PrivilegedTest.shouldRun))
+    func delegatedCgroupRootIsTheDaemonsOwn() throws {
+        try PrivilegedTest.requireRoot()
+        let mountinfo = try String(contentsOfFile: "/proc/self/mountinfo", encoding: .utf8)
+        let mount = try #require(mountinfo.split(separator: "\n").compactMap { line -> String? in
+            let fields = line.split(separator: " ")
+            guard let dash = fields.firstIndex(of: "-"), fields.count > dash + 1, fields[dash + 1] == "cgroup2" else { return nil }
+            return String(fields[4])
+        }.first, "no cgroup2 mount")
+        let name = "cellos-deploy-\(UUID().uuidString.prefix(8)).service"
+        let unit = "\(mount)/\(name)"
+        try FileManager.default.createDirectory(atPath: unit, withIntermediateDirectories: false)
+        defer {
+            _ = rmdir("\(unit)/netnsd")
+            _ = rmdir(unit)
+        }
+        let directory = try TemporaryDirectory()
+        defer { directory.remove() }
+        let socketPath = directory.path + "/netnsd.sock"
+        let netnsd = try BuiltProducts.path(of: "cellos-netnsd")
+        let daemon = try SpawnedCommand([
+            "sh", "-c", "echo $$ > \(unit)/cgroup.procs && exec \"$@\"", "sh", netnsd, "--socket", socketPath, "--allow-uid", "0", "--cgroup-root", "delegated",
+        ])
+        #expect(waitFor { FileManager.default.fileExists(atPath: socketPath) }, "netnsd did not start")
+        let membership = try String(contentsOfFile: "/proc/\(daemon.pid)/cgroup", encoding: .utf8)
+        #expect(membership.split(separator: "\n").contains { $0.hasPrefix("0::") && $0.hasSuffix("/\(name)/netnsd") }, "\(membership)")
+        // The workload (uid 65534, stdio /dev/null) reports its cgroups in a file it may write.
+        let report = directory.path + "/cgroup"
+        FileManager.default.createFile(atPath: report, contents: nil, attributes: [.posixPermissions: 0o666])
+        let run = try Shell.run([
+            netnsd, "ctl", "run", "--socket", socketPath, "--id", "delegated", "--uid", "65534", "--gid", "65534", "--pids-max", "16", "--",
+            "/bin/sh", "-c", "cat /proc/self/cgroup > \(report)",
+        ])
+        #expect(run.succeeded, "\(run.stderr)")
+        let leaf = try String(contentsOfFile: report, encoding: .utf8)
+        #expect(leaf.contains("0::/\(name)/cell-"), "the workload's v2 leaf is not in the delegated directory: \(leaf)")
+        #expect(daemon.stop() == 0)
+    }
+
     /// `--allow-gid cellos` resolves the name: a peer whose gid is cellos's gets in.
     @Test(.enabled(if: PrivilegedTest.shouldRun))
     func allowGIDTakesAGroupName() throws {
