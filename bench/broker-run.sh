@@ -43,7 +43,7 @@ trap cleanup EXIT
 cgroup_args=()
 if [ -n "$cgroup_root" ]; then mkdir "$cgroup_root"; cgroup_args=(--cgroup-root "$cgroup_root"); fi
 
-"$bin/cellos-netnsd" --socket "$work/netnsd.sock" --allow-uid 0 "${cgroup_args[@]}" 2>"$work/netnsd.log" &
+"$bin/cellos-netnsd" --socket "$work/netnsd.sock" --state-dir "$work/netnsd-state" --allow-uid 0 "${cgroup_args[@]}" 2>"$work/netnsd.log" &
 daemon=$!
 for _ in $(seq 200); do grep -q "listening on" "$work/netnsd.log" && break; sleep 0.05; done
 cat >"$work/minimal.json" <<'SPEC'

@@ -32,7 +32,7 @@ cleanup() { [ -n "$daemon" ] && kill "$daemon" 2>/dev/null && wait "$daemon" 2>/
 trap cleanup EXIT
 
 # The same policy for the shell baseline and the daemon: one allow rule.
-"$netnsd" --socket "$socket" --allow-uid 0 2>"$work/netnsd.log" &
+"$netnsd" --socket "$socket" --state-dir "$work/netnsd-state" --allow-uid 0 2>"$work/netnsd.log" &
 daemon=$!
 for _ in $(seq 100); do [ -S "$socket" ] && break; sleep 0.05; done
 # The daemon's own ruleset, captured from a live cell, feeds the shell baseline.

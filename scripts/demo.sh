@@ -90,7 +90,7 @@ else
     echo "demo: warning: no cgroup v2 hierarchy mounted; the cell runs without memory/pids/cpu limits" >&2
 fi
 # nsenter, not `ip netns exec`: that mounts a fresh /sys without /sys/fs/cgroup.
-nsenter --net="/run/netns/$host" -- "$CELLOS_BIN/cellos-netnsd" --socket "$work/netnsd.sock" --allow-uid 0 \
+nsenter --net="/run/netns/$host" -- "$CELLOS_BIN/cellos-netnsd" --socket "$work/netnsd.sock" --state-dir "$work/netnsd-state" --allow-uid 0 \
     --uplink-pool 10.200.0.0/24 "${cgroup_args[@]}" 2>"$work/netnsd.log" &
 pids+=($!)
 # It logs "listening on" once the control socket accepts connections.

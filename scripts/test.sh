@@ -44,5 +44,12 @@ if [ -n "$leftovers" ]; then
     exit 1
 fi
 
+# The chaos soak, CI-sized (about 10 s here): CELLOS_SOAK_CELLS=0 skips it;
+# bench/soak.sh alone runs the full size.
+if [ "${CELLOS_SOAK_CELLS:-60}" -gt 0 ]; then
+    CELLOS_BIN=${CELLOS_BIN_DIR:-$bin} CELLOS_SOAK_BROKERS=${CELLOS_SOAK_BROKERS:-4} CELLOS_SOAK_CELLS=${CELLOS_SOAK_CELLS:-60} \
+        bash bench/soak.sh
+fi
+
 scripts/fuzz.sh "${CELLOS_FUZZ_SECONDS:-30}"
 echo "test: all passed"

@@ -14,6 +14,10 @@ int cellos_set_no_new_privs(void) { return prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0
 
 int cellos_get_no_new_privs(void) { return prctl(PR_GET_NO_NEW_PRIVS, 0, 0, 0, 0); }
 
+int cellos_set_not_dumpable(void) { return prctl(PR_SET_DUMPABLE, 0, 0, 0, 0); }
+
+int cellos_get_dumpable(void) { return prctl(PR_GET_DUMPABLE, 0, 0, 0, 0); }
+
 int cellos_drop_bounding_set(void) {
     // The kernel's last capability: read it, so a newer kernel's extra bits go too.
     int last = CAP_LAST_CAP;

@@ -12,6 +12,7 @@
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/prctl.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -49,6 +50,8 @@ struct spawn_plan {
     size_t nfds;
     int set_listen_pid;
     char *listen_pid;
+    int die_with_parent;
+    pid_t parent;
     int child_errno;
 };
 
@@ -59,6 +62,14 @@ static _Noreturn void child_fail(struct spawn_plan *plan) {
 
 static int spawn_child(void *arg) {
     struct spawn_plan *plan = arg;
+    // First, so no later step can outlive a parent killed meanwhile.
+    if (plan->die_with_parent) {
+        if (prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0) != 0) child_fail(plan);
+        if (getppid() != plan->parent) {
+            errno = ESRCH;
+            child_fail(plan);
+        }
+    }
     // Step 1: signals back to defaults. Handlers installed by the parent must not
     // run here (they would run in the parent's memory), so every caught signal
     // is reset before the mask the parent blocked everything with is cleared; a
@@ -98,7 +109,7 @@ static int spawn_child(void *arg) {
 }
 
 pid_t cellos_spawn(const char *path, char *const argv[], char *const envp[], const int *fds,
-                   size_t nfds, int set_listen_pid) {
+                   size_t nfds, int set_listen_pid, int die_with_parent) {
     if (nfds > CELLOS_SPAWN_FDS_MAX) {
         errno = EINVAL;
         return -1;
@@ -119,7 +130,7 @@ pid_t cellos_spawn(const char *path, char *const argv[], char *const envp[], con
         free(env);
         return -1;
     }
-    struct spawn_plan plan = {path, argv, env, fds, nfds, set_listen_pid, listen_pid, 0};
+    struct spawn_plan plan = {path, argv, env, fds, nfds, set_listen_pid, listen_pid, die_with_parent, getpid(), 0};
     sigset_t all, saved_mask;
     sigfillset(&all);
     pthread_sigmask(SIG_SETMASK, &all, &saved_mask);

@@ -12,9 +12,12 @@ public enum ActivatedSpawn {
     /// exactly `environment` (nothing is inherited implicitly). The descriptors in
     /// `descriptors` are borrowed: the parent keeps its copies and decides when
     /// they close. The child runs no Swift code before `execve` (see `cellos_spawn`).
+    /// `diesWithParent`: the child gets SIGKILL when the calling thread exits
+    /// (PR_SET_PDEATHSIG), so only pass it from a thread that lives as long as
+    /// the child should (the broker's main thread).
     public static func spawn(
         executable: String, arguments: [String], environment: [String: String],
-        names: [String], descriptors: borrowing DescriptorSet
+        names: [String], descriptors: borrowing DescriptorSet, diesWithParent: Bool = false
     ) throws(SpawnError) -> SpawnedProcess {
         guard executable.hasPrefix("/") else { throw .relativeExecutable(executable) }
         guard names.count == descriptors.count else {
@@ -34,17 +37,18 @@ public enum ActivatedSpawn {
         let notify: ReadinessPipe
         do { notify = try ReadinessPipe() } catch { throw .system(error) }
         env[Readiness.variable] = String(InheritedDescriptors.firstDescriptor + Int32(passed.count))
-        let pid = try start(executable, arguments, env, passed + [notify.writeEnd.rawValue], listenPID: !names.isEmpty)
+        let pid = try start(
+            executable, arguments, env, passed + [notify.writeEnd.rawValue], listenPID: !names.isEmpty, diesWithParent: diesWithParent)
         return SpawnedProcess(pid: pid, readiness: ReadinessWaiter(readEnd: notify.closeWriteEnd(), pid: pid))
     }
 
     private static func start(
-        _ executable: String, _ arguments: [String], _ env: [String: String], _ fds: [Int32], listenPID: Bool
+        _ executable: String, _ arguments: [String], _ env: [String: String], _ fds: [Int32], listenPID: Bool, diesWithParent: Bool
     ) throws(SpawnError) -> pid_t {
         let pid = withCStrings([executable] + arguments) { argv in
             withCStrings(env.map { "\($0.key)=\($0.value)" }.sorted()) { envp in
                 fds.withUnsafeBufferPointer { buffer in
-                    cellos_spawn(executable, argv, envp, buffer.baseAddress, buffer.count, listenPID ? 1 : 0)
+                    cellos_spawn(executable, argv, envp, buffer.baseAddress, buffer.count, listenPID ? 1 : 0, diesWithParent ? 1 : 0)
                 }
             }
         }

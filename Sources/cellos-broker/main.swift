@@ -1,4 +1,5 @@
 import ArgumentParser
+import HelperRuntime
 import BrokerCore
 import CellosOptions
 import IPCWire
@@ -24,8 +25,12 @@ struct BrokerCommand: ParsableCommand {
         subcommands: [Run.self, Summary.self, Spec.self, Stamp.self, Keygen.self, Verify.self, Audit.self, SelfCheck.self]
     )
 
-    /// The ArgumentParser entry point, given /etc/cellos/broker.conf's defaults first.
-    static func main() { main(BrokerSettings.apply(to: Array(CommandLine.arguments.dropFirst()))) }
+    /// Non-dumpable before the flags are even parsed (HelperRuntime.NonDumpable says why);
+    /// then ArgumentParser, given /etc/cellos/broker.conf's defaults first.
+    static func main() {
+        NonDumpable.enterOrExit(program: BrokerRole.executableName)
+        main(BrokerSettings.apply(to: Array(CommandLine.arguments.dropFirst())))
+    }
 }
 
 /// Writes an outcome and exits with its status.
@@ -48,10 +53,18 @@ struct ShortcutOptions: ParsableArguments {
     @Option(name: .customLong("id"), help: ArgumentHelp("Cell id (1-64 of A-Z a-z 0-9 _ -); default: from the spec, else generated.", valueName: "ID"))
     var id: String?
 
+    @Option(name: .customLong("mount"), help: ArgumentHelp("Bind a host path into the workload's view (repeatable), read-only unless ':rw', e.g. /srv/data:/data, /srv/out:/out:rw.", valueName: "SRC:DST[:rw]"))
+    var mounts: [String] = []
+
+    @Flag(name: .customLong("no-pid-namespace"), help: "Opt out of the workload's own PID namespace (it then sees the host's processes); warned and recorded in the started event.")
+    var noPIDNamespace = false
+
     @Argument(parsing: .postTerminator, help: ArgumentHelp("The workload's command line, after '--'.", valueName: "ARGV"))
     var argv: [String] = []
 
-    var shortcuts: RunShortcuts { RunShortcuts(allowNames: allowNames, allowEgress: allowEgress, timeout: timeout, id: id, argv: argv) }
+    var shortcuts: RunShortcuts {
+        RunShortcuts(allowNames: allowNames, allowEgress: allowEgress, timeout: timeout, id: id, mounts: mounts, noPIDNamespace: noPIDNamespace, argv: argv)
+    }
 }
 
 extension BrokerCommand {
@@ -97,21 +110,26 @@ extension BrokerCommand {
 
         func run() throws {
             logging.apply()
-            let resolved = BrokerCommands.resolveSpec(path: spec, shortcuts: options.shortcuts)
-            if resolved.status != 0 { try finish(resolved) }
-            var signer: EventSigner?
-            if let signKey {
-                do { signer = try BrokerCommands.loadSigner(path: signKey) } catch {
-                    try finish(BrokerCommands.Outcome(stdout: "", stderr: "cellos-broker: --sign-key: \(error)\n", status: BrokerExitCode.setupFailure))
-                }
-            }
-            if dryRun { try finish(resolved) }
             func fail(_ text: String) throws -> Never {
                 try finish(BrokerCommands.Outcome(stdout: "", stderr: "cellos-broker: \(text)\n", status: BrokerExitCode.setupFailure))
             }
+            // The spec is read once (it may be standard input) and checked whole
+            // before anything exists: events file, cell, helpers.
+            let cellSpec: CellSpec
+            let identity: PrivilegeDrop.Identity
             do {
-                let cellSpec = try BrokerCommands.loadSpec(path: spec, shortcuts: options.shortcuts)
-                let identity = try user.map { text throws in try PrivilegeDrop.Identity.parse(text) } ?? .defaultTarget
+                cellSpec = try BrokerCommands.loadSpec(path: spec, shortcuts: options.shortcuts)
+                identity = try user.map { text throws in try PrivilegeDrop.Identity.parse(text) } ?? .defaultTarget
+                try WorkloadIDCheck.check(cellSpec, broker: .afterDrop(target: identity))
+            } catch {
+                try fail("\(error)")
+            }
+            var signer: EventSigner?
+            if let signKey {
+                do { signer = try BrokerCommands.loadSigner(path: signKey) } catch { try fail("--sign-key: \(error)") }
+            }
+            if dryRun { try finish(BrokerCommands.printed(cellSpec)) }
+            do {
                 // Everything that may need root first: the events file, the netnsd socket.
                 let writer: EventWriter
                 do { writer = try EventWriter(destination: events ?? "/dev/null", signer: signer) } catch { try fail("--events: \(error)") }

@@ -22,6 +22,12 @@ struct DNSProxyCommand: ParsableCommand {
             """,
         version: CellosVersion.string)
 
+    /// Non-dumpable before the flags are even parsed (HelperRuntime.NonDumpable says why).
+    static func main() {
+        NonDumpable.enterOrExit(program: DNSProxyRole.executableName)
+        main(nil)
+    }
+
     @Option(name: .customLong("listen"), help: ArgumentHelp("Bind UDP and TCP on this address (standalone mode), e.g. 127.0.0.1:5353 or [::1]:5353.", valueName: "ADDR:PORT"))
     var listen: String?
 
@@ -64,6 +70,9 @@ struct DNSProxyCommand: ParsableCommand {
     @Option(name: .customLong("tcp-idle-timeout"), help: ArgumentHelp("Close a TCP client connection idle this long with nothing in flight (default 10s).", valueName: "DURATION"))
     var tcpIdleTimeout: String?
 
+    @Option(name: .customLong("tcp-max-inflight"), help: ArgumentHelp("Queries one TCP connection may have waiting for the upstream; beyond it SERVFAIL (1-32768, default 32).", valueName: "N"))
+    var tcpMaxInflight = 32
+
     @Option(name: .customLong("user"), help: ArgumentHelp("With --listen, started as root: the user to become once the sockets are bound and --events is open, holding no capability (USER, USER:GROUP or UID:GID; default cellos-broker if that user exists, else 65534:65534).", valueName: "USER[:GROUP]"))
     var user: String?
 
@@ -101,6 +110,7 @@ struct DNSProxyCommand: ParsableCommand {
         options.user = RootStart.resolveFlag(user: user, program: DNSProxyRole.executableName)
         options.tcpMaxConnections = tcpMaxConnections
         options.tcpIdleTimeout = tcpIdleTimeout
+        options.tcpMaxInflightPerConnection = tcpMaxInflight
         options.disableSyscallFilter = noSeccomp
         do {
             _ = try ProxyLauncher.run(options)

@@ -25,6 +25,12 @@ struct FlowlogCommand: ParsableCommand {
             """,
         version: CellosVersion.string)
 
+    /// Non-dumpable before the flags are even parsed (HelperRuntime.NonDumpable says why).
+    static func main() {
+        NonDumpable.enterOrExit(program: FlowlogRole.executableName)
+        main(nil)
+    }
+
     @Option(name: .long, help: ArgumentHelp("Bind NFLOG group N (0-65535) standalone instead of using an inherited socket; needs CAP_NET_ADMIN.", valueName: "N"))
     var group: UInt16?
 

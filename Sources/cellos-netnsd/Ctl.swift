@@ -73,11 +73,11 @@ struct Ctl: ParsableCommand {
         @Option(name: .customLong("allow"), help: "An allow rule ID,PROTOCOL,DESTINATION[,PORTS] (repeatable).")
         var allow: [String] = []
 
-        @Option(help: "The workload's uid (0 only if the daemon runs with --allow-root-workloads).")
-        var uid: UInt32 = 65534
+        @Option(help: "An explicit uid for the workload (with --gid; 0 only if the daemon runs with --allow-root-workloads). Default: the daemon allocates the cell's own uid/gid pair from its --workload-ids.")
+        var uid: UInt32?
 
-        @Option(help: "The workload's gid (0 only if the daemon runs with --allow-root-workloads).")
-        var gid: UInt32 = 65534
+        @Option(help: "An explicit gid for the workload (with --uid). Default: allocated with the uid.")
+        var gid: UInt32?
 
         @Option(help: "The workload's working directory.")
         var cwd = "/"
@@ -85,11 +85,17 @@ struct Ctl: ParsableCommand {
         @Option(name: .customLong("env"), help: "An environment entry KEY=VALUE for the workload (repeatable; nothing else is passed).")
         var environment: [String] = []
 
-        @Option(help: "The workload's seccomp profile: baseline or strict (the baseline plus no socket families but unix/inet/inet6, no personality, userfaultfd, io_uring, process_vm_readv/writev).")
+        @Option(help: "The workload's seccomp profile: baseline or strict (the baseline plus no socket families but unix/inet/inet6, no personality, userfaultfd, io_uring).")
         var seccomp = "baseline"
 
-        @Flag(help: "Run the workload as pid 1 of a new PID namespace with its own /proc (only signals it handles, SIGKILL and SIGSTOP reach it then).")
-        var pidNamespace = false
+        @Flag(inversion: .prefixedNo, help: "Run the workload as pid 1 of a new PID namespace with its own /proc (only signals it handles, SIGKILL and SIGSTOP reach it then); --no-pid-namespace opts out.")
+        var pidNamespace = true
+
+        @Flag(inversion: .prefixedNo, help: "Give the workload a new root (read-only system directories, private /tmp, /run, minimal /dev, its own /proc) instead of the host's tree; --no-filesystem-view opts out.")
+        var filesystemView = true
+
+        @Option(name: .customLong("mount"), help: "Bind the host path SRC at DST in the workload's view, read-only, or read-write with :rw (SRC:DST[:ro|:rw], repeatable).")
+        var mounts: [String] = []
 
         @Option(help: "The workload's cgroup memory limit in bytes (swap included; at least 1048576). Default: unlimited.")
         var memoryMax: UInt64?
@@ -115,6 +121,7 @@ struct Ctl: ParsableCommand {
             let cell = try CellID(id)
             // Checked before anything is created.
             let cgroupLimits = try CgroupLimits(memoryMaxBytes: memoryMax, pidsMax: pidsMax, cpuPercent: cpuPercent)
+            let binds = try mounts.enumerated().map { index, spec in try Self.bindMount(spec, field: "--mount[\(index)]") }
             var client = try NetnsdClient.connect(path: connection.socket)
             func step(_ reply: borrowing NetnsdReply) throws {
                 if !quiet { emit(describe(reply)) }
@@ -123,7 +130,7 @@ struct Ctl: ParsableCommand {
             try step(try client.request(CreateCell(cellID: cell, policy: try EgressPolicy(allow: rules))))
             try step(try client.request(try SpawnWorkload(
                 cellID: cell, path: path, arguments: command, environment: environment, workingDirectory: cwd, uid: uid, gid: gid,
-                seccompProfile: profile, pidNamespace: pidNamespace,
+                seccompProfile: profile, pidNamespace: pidNamespace, filesystemView: filesystemView, mounts: binds,
                 cgroupLimits: cgroupLimits)))
             try step(try client.request(StartWorkload(cellID: cell)))
             let exited = try client.nextExit()
@@ -132,6 +139,15 @@ struct Ctl: ParsableCommand {
             emit("workload exited: " + (exited.signal.map { "signal \($0)" } ?? "code \(exited.exitCode ?? -1)"))
             if let code = exited.exitCode, code != 0 { throw ExitCode(code) }
             if exited.signal != nil { throw ExitCode(128 + (exited.signal ?? 0)) }
+        }
+
+        /// `SRC:DST`, `SRC:DST:ro` or `SRC:DST:rw`.
+        static func bindMount(_ spec: String, field: String) throws -> BindMount {
+            let parts = spec.split(separator: ":", omittingEmptySubsequences: false).map(String.init)
+            guard (2...3).contains(parts.count), parts.count == 2 || ["ro", "rw"].contains(parts[2]) else {
+                throw ValidationError("\(field) '\(spec)': expected SRC:DST[:ro|:rw]")
+            }
+            return try BindMount(source: parts[0], target: parts[1], writable: parts.count == 3 && parts[2] == "rw", field: field)
         }
     }
 
@@ -172,7 +188,8 @@ func describe(_ reply: borrowing NetnsdReply) -> String {
         return "refused: \(error.code): \(error.message)"
     case .workloadSpawned(let spawned):
         let limits = spawned.enforcement.map { "\n  \($0.limit) limit: \($0.summary)" }.joined()
-        return "workload of cell \(spawned.cellID) parked as pid \(spawned.pid)" + limits
+        let layers = spawned.confinement.map { "\n  \($0.name): \($0.applied ? "applied" : "not applied"), \($0.detail)" }.joined()
+        return "workload of cell \(spawned.cellID) parked as pid \(spawned.pid) (uid \(spawned.uid) gid \(spawned.gid))" + layers + limits
     case .workloadStarted(let started):
         return "workload of cell \(started.cellID) started"
     case .workloadSignalled(let signalled):

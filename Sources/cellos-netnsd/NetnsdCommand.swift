@@ -64,6 +64,26 @@ struct NetnsdCommand: ParsableCommand {
     @Flag(help: "Allow SpawnWorkload requests for uid or gid 0. Without it they are refused (invalid_request). Even a root workload gets no capability (its effective, permitted, inheritable and ambient sets are emptied and no_new_privs is set) and the usual seccomp filter.")
     var allowRootWorkloads = false
 
+    @Option(help: "The ids (FIRST-LAST) from which each workload that SpawnWorkload sends without uid/gid gets a uid and gid of its own (one number for both), unused by any other live cell, freed when its workload is reaped. Default \(WorkloadIDRange.default): 65536 ids above 2^31, clear of nobody (65534) and systemd's DynamicUser, container and foreign ranges. The daemon refuses to start if the range holds a uid of /etc/passwd or a gid of /etc/group. Explicit uid/gid are refused inside this range, equal to the client's own uid/gid, or equal to another live cell's.")
+    var workloadIds: String?
+
+    @Option(help: "The daemon's state directory (made if missing): its lock file (a second daemon on the same directory refuses to start, naming the holder's pid) and the record of the pins it made. At startup, under that lock, the daemon removes what a predecessor on this directory left when it died (SIGKILL, a crash): its workload cgroup leaves (their processes killed), pins, uplink veths and NAT tables of --uplink-pool in --uplink-netns, and a stale --socket file. One state directory per daemon; give each daemon its own --cgroup-root and uplink pool.")
+    var stateDir: String = StateDirectory.defaultPath
+
+    // Resource limits (issue 11): each one reached refuses with limit_exceeded naming the flag.
+    @Option(help: "Client connections served at once (1-4096). Beyond it a new connection gets one ErrorReply (limit_exceeded, naming this flag) and is closed.")
+    var maxConnections = NetnsdLimits.defaults.maxConnections
+
+    @Option(help: "Live cells one connection may hold (1-65536, at most --max-cells). Beyond it CreateCell is refused (limit_exceeded).")
+    var maxCellsPerConnection = NetnsdLimits.defaults.maxCellsPerConnection
+
+    @Option(help: "Live cells across all connections (1-65536). Beyond it CreateCell is refused (limit_exceeded). CreateCell is also refused while fewer than 16 descriptors are left below RLIMIT_NOFILE.")
+    var maxCells = NetnsdLimits.defaults.maxCells
+
+    var limits: NetnsdLimits {
+        NetnsdLimits(maxConnections: maxConnections, maxCellsPerConnection: maxCellsPerConnection, maxCells: maxCells)
+    }
+
     @Flag(help: "Stay in the foreground and log to standard error (the daemon never forks; this is the default and the flag exists for clarity).")
     var foreground = false
 
@@ -75,6 +95,7 @@ struct NetnsdCommand: ParsableCommand {
         }
         if uplinkNetns != nil && uplinkPool == nil { throw ValidationError("--uplink-netns needs --uplink-pool") }
         if uplinkPool6 != nil && uplinkPool == nil { throw ValidationError("--uplink-pool6 needs --uplink-pool") }
+        if let problem = limits.problem { throw ValidationError(problem) }
         if !printCapabilities && allowUIDs.isEmpty && allowGIDs.isEmpty {
             throw ValidationError("name at least one client with --allow-uid or --allow-gid")
         }
@@ -91,15 +112,28 @@ struct NetnsdCommand: ParsableCommand {
         TerminationSignals.block()
         let notifier = try DaemonReadiness.fromProcess()
         let server: NetnsdServer
+        // Held (and so locked) until the process ends.
+        let state: StateDirectory
         do {
+            // First: everything below sweeps what a predecessor left, which is only
+            // safe while no other daemon of this directory is alive.
+            state = try StateDirectory.acquire(stateDir)
             // Before the capability drop: it may make a directory in a read-only v1
             // hierarchy root (CgroupControllers.prepareV1Parent).
+            let idRange = try workloadIds.map { text throws(WorkloadIDError) in try WorkloadIDRange(parsing: text) } ?? .default
+            try idRange.checkUnusedOnThisHost()
             let cgroups = try cgroupRoot.map { root throws(SystemCallError) in try CgroupSettings.prepare(root: DelegatedCgroup.resolve(root)) }
+            // After the leaf sweep: what it killed is gone, or held back by this scan.
+            let identities = WorkloadIdentities(range: idRange, scan: ProcessIdentityScan.scan)
+            for warning in idRange.systemdOverlaps { NetnsdLog.write("warning: \(warning)") }
+            if !identities.heldBackIDs.isEmpty {
+                NetnsdLog.write("restart sweep: \(identities.heldBackIDs.count) workload ids of \(WorkloadIDRange.flag) \(idRange) held back: processes still use them")
+            }
             try CapabilityDrop.restrict(to: DeclaredCapabilities.capabilities)
             let peers = PeerPolicy(allowedUIDs: Set(allowUIDs), allowedGIDs: Set(allowGIDs))
             if let cgroups {
                 for line in cgroups.controllers.logLines { NetnsdLog.write(line) }
-                for leaf in cgroups.removedStaleLeaves { NetnsdLog.write("removed the empty cgroup leaf \(leaf), left by an earlier daemon") }
+                if let line = cgroups.staleLeafSummary { NetnsdLog.write("restart sweep: \(line)") }
             } else {
                 NetnsdLog.write("warning: no --cgroup-root: workloads run without memory, pids and cpu limits")
             }
@@ -108,18 +142,24 @@ struct NetnsdCommand: ParsableCommand {
                 let pool = try UplinkPool(network: try IPNetwork(parsing: text, field: "--uplink-pool"), network6: network6)
                 return UplinkSettings(pool: pool, namespacePath: uplinkNetns)
             }
+            // After the drop (it runs threads in the uplink netns; the drop needs a
+            // single thread): the kept CAP_SYS_ADMIN and CAP_NET_ADMIN suffice.
+            // Uplinks before pins: a removed pin may free the last hold on a cell
+            // netns, whose teardown then takes its veth pair away asynchronously.
+            let swept = [uplink.flatMap(RestartSweep.uplinks), RestartSweep.pins(ledger: state.pinLedger), socket.flatMap(RestartSweep.controlSocket)]
+            for line in swept.compactMap({ $0 }) { NetnsdLog.write("restart sweep: \(line)") }
             // Called on a thread inside each new cell's netns, so the socket is the cell's.
             let nflog: FlowLogSocketOpener = { group in try NflogSocket.open(group: group) }
             if let socket {
                 server = try NetnsdServer.bind(
-                    path: socket, peerPolicy: peers, pinNamespaces: pin, flowLogSocket: nflog, uplink: uplink, cgroups: cgroups,
-                    allowRootWorkloads: allowRootWorkloads)
+                    path: socket, peerPolicy: peers, pinNamespaces: pin, pinLedger: state.pinLedger, flowLogSocket: nflog, uplink: uplink, cgroups: cgroups,
+                    allowRootWorkloads: allowRootWorkloads, identities: identities, limits: limits)
             } else {
                 guard var inherited = try InheritedDescriptors.fromProcess() else { throw ValidationError("no control socket") }
                 server = try NetnsdServer.adopt(
-                    activated: try inherited.take(NetnsdRole.controlSocketName), peerPolicy: peers, pinNamespaces: pin,
+                    activated: try inherited.take(NetnsdRole.controlSocketName), peerPolicy: peers, pinNamespaces: pin, pinLedger: state.pinLedger,
                     flowLogSocket: nflog, uplink: uplink, cgroups: cgroups,
-                    allowRootWorkloads: allowRootWorkloads)
+                    allowRootWorkloads: allowRootWorkloads, identities: identities, limits: limits)
             }
             try server.start()
         } catch {
@@ -133,5 +173,6 @@ struct NetnsdCommand: ParsableCommand {
         let signal = TerminationSignals.wait()
         NetnsdLog.write("signal \(signal): destroying all cells")
         server.stop()
+        withExtendedLifetime(state) {}
     }
 }

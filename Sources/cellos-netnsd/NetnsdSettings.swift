@@ -11,7 +11,10 @@ import NetnsdCore
 enum NetnsdSettings {
     static let file = SettingsFile(
         prefix: "CELLOS_NETNSD_",
-        options: ["socket", "allow-uid", "allow-gid", "uplink-pool", "uplink-pool6", "uplink-netns", "cgroup-root", "log-format"],
+        options: [
+            "socket", "allow-uid", "allow-gid", "uplink-pool", "uplink-pool6", "uplink-netns", "cgroup-root", "workload-ids", "state-dir",
+            "max-connections", "max-cells-per-connection", "max-cells", "log-format",
+        ],
         flags: ["pin", "allow-root-workloads"])
 
     /// `arguments` after the environment's settings; a bad setting ends the process

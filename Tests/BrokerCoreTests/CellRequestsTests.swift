@@ -32,6 +32,27 @@ import Testing
         #expect(throws: CellRequests.Refused.self) { try CellRequests.spawnWorkload(try Self.spec(["bin/sh"])) }
     }
 
+    /// The confinement the spec asks for reaches the request: nil ids (netnsd
+    /// allocates), the PID namespace and filesystem view on, the workspace as
+    /// working directory, mounts in order; `pid_namespace: false` and explicit ids pass through.
+    @Test func confinementFieldsReachTheRequest() throws {
+        let request = try CellRequests.spawnWorkload(try Self.spec(["/bin/true"]))
+        #expect(request.uid == nil && request.gid == nil)
+        #expect(request.pidNamespace && request.filesystemView && request.mounts.isEmpty)
+        #expect(request.workspace == "/workspace" && request.workingDirectory == "/workspace")
+        var spec = try RunShortcuts(mounts: ["/etc:/host/etc", "/tmp:/out:rw"], noPIDNamespace: true, argv: ["/bin/true"]).apply(to: CellSpec.defaults(id: "req-1", argv: []))
+        spec.uid = 70000
+        spec.gid = 70001
+        let explicit = try CellRequests.spawnWorkload(spec)
+        #expect(explicit.uid == 70000 && explicit.gid == 70001 && !explicit.pidNamespace)
+        #expect(explicit.mounts == [
+            try BindMount(source: "/etc", target: "/host/etc", writable: false), try BindMount(source: "/tmp", target: "/out", writable: true),
+        ])
+        // `namespaces: ["pid"]` still asks for one, whatever pid_namespace says.
+        spec.namespaces = [.pid]
+        #expect(try CellRequests.spawnWorkload(spec).pidNamespace)
+    }
+
     /// The spec's memory, pids and cpu limits become the request's cgroup limits
     /// (the defaults too: 256 MiB, 256, 100 percent).
     @Test func specLimitsBecomeCgroupLimits() throws {

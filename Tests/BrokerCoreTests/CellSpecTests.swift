@@ -16,12 +16,13 @@ import Testing
     @Test func minimalSpecGetsTheDocumentedDefaults() throws {
         let spec = try Self.decode(Self.minimal)
         #expect(spec == CellSpec.defaults(id: "t1", argv: ["/bin/true"]))
-        #expect(spec.uid == 65534 && spec.gid == 65534)
+        #expect(spec.uid == nil && spec.gid == nil)
+        #expect(spec.pidNamespace && spec.mounts.isEmpty && spec.workspace == "/workspace")
         #expect(spec.limits.memoryBytes == 256 << 20 && spec.limits.pids == 256 && spec.limits.cpuPercent == 100 && spec.limits.openFiles == 1024)
         #expect(spec.timeout.milliseconds == 30_000 && spec.grace.milliseconds == 2000)
         #expect(spec.dns.enabled && spec.dns.allow.isEmpty && spec.dns.queryTypes == ["A", "AAAA", "CNAME", "HTTPS"] && spec.dns.upstream == nil)
         #expect(spec.egress.isEmpty && spec.flowLog && spec.namespaces.isEmpty)
-        #expect(spec.environment == ["PATH": "/usr/local/bin:/usr/bin:/bin"] && spec.workingDirectory == "/")
+        #expect(spec.environment == ["PATH": "/usr/local/bin:/usr/bin:/bin"] && spec.workingDirectory == "/workspace")
     }
 
     @Test func missingIDIsGeneratedUniquely() throws {
@@ -41,7 +42,8 @@ import Testing
              "egress": [{"protocol": "tcp", "address": "10.1.2.3", "port": 443},
                         {"protocol": "udp", "address": "10.0.0.0/8", "port": "5000-5100"},
                         {"protocol": "icmp", "address": "2001:db8::/32"}],
-             "flow_log": false, "namespaces": ["pid", "mount"]}
+             "flow_log": false, "namespaces": ["pid", "mount"], "pid_namespace": false, "workspace": "/work",
+             "mounts": [{"source": "/etc", "target": "/host/etc"}, {"source": "/tmp", "target": "/out", "mode": "rw"}, {"source": "/usr", "target": "/usr2", "mode": "ro"}]}
             """)
         #expect(spec.id == "full_1" && spec.argv == ["/usr/bin/env", "-i"] && spec.environment == ["A": "1", "B": ""])
         #expect(spec.workingDirectory == "/tmp" && spec.uid == 1000 && spec.gid == 100)
@@ -52,10 +54,28 @@ import Testing
         #expect(spec.dns.upstream?.description == "[2001:db8::53]:5353")
         #expect(spec.egress.map(\.description) == ["tcp:10.1.2.3:443", "udp:10.0.0.0/8:5000-5100", "icmp:[2001:db8::/32]"])
         #expect(!spec.flowLog && spec.namespaces == [.pid, .mount])
+        #expect(!spec.pidNamespace && spec.workspace == "/work")
+        #expect(spec.mounts.map(\.description) == ["/etc:/host/etc:ro", "/tmp:/out:rw", "/usr:/usr2:ro"])
+    }
+
+    /// Explicit ids come as a pair; the working directory follows the workspace
+    /// unless given, and a null workspace means none (working directory `/`).
+    @Test func idsWorkspaceAndWorkingDirectory() throws {
+        let explicit = try Self.decode(Self.with(#""uid": 70000, "gid": 70001"#))
+        #expect(explicit.uid == 70000 && explicit.gid == 70001)
+        let moved = try Self.decode(Self.with(#""workspace": "/scratch""#))
+        #expect(moved.workspace == "/scratch" && moved.workingDirectory == "/scratch")
+        let none = try Self.decode(Self.with(#""workspace": null"#))
+        #expect(none.workspace == nil && none.workingDirectory == "/")
+        let chosen = try Self.decode(Self.with(#""workspace": "/w", "working_directory": "/tmp""#))
+        #expect(chosen.workspace == "/w" && chosen.workingDirectory == "/tmp")
     }
 
     @Test func encodedSpecDecodesToTheSameSpec() throws {
-        for spec in [DemoSpec.spec(), try Self.decode(Self.with(#""egress": [{"protocol": "udp", "address": "::1", "port": "1-2"}]"#))] {
+        for spec in [
+            DemoSpec.spec(), try Self.decode(Self.with(#""egress": [{"protocol": "udp", "address": "::1", "port": "1-2"}]"#)),
+            try Self.decode(Self.with(#""uid": 7, "gid": 8, "workspace": null, "pid_namespace": false, "mounts": [{"source": "/tmp", "target": "/t", "mode": "rw"}]"#)),
+        ] {
             let again = try CellSpecDecoder.decode(Array(spec.json.serialized().utf8))
             #expect(again == spec)
         }
@@ -73,7 +93,7 @@ import Testing
         (#"{"version": "1", "argv": ["a"]}"#, "version: \"1\" is not a supported spec version (this broker reads version 1)"),
         (#"[1]"#, "spec: [1] is an array, expected an object"),
         (#"{"version": 1,"#, "spec: invalid JSON at byte 14: expected a string key"),
-        (with(#""colour": "red""#), "colour: unknown field (known: version, id, argv, env, working_directory, uid, gid, limits, timeout, grace, dns, egress, flow_log, namespaces)"),
+        (with(#""colour": "red""#), "colour: unknown field (known: version, id, argv, env, working_directory, uid, gid, limits, timeout, grace, dns, egress, flow_log, namespaces, pid_namespace, mounts, workspace)"),
         (with(#""limits": {"memroy": 1}"#), "limits.memroy: unknown field (known: memory, pids, cpu_percent, open_files)"),
         (with(#""dns": {"allowed": []}"#), "dns.allowed: unknown field (known: enabled, allow, query_types, upstream)"),
         (with(#""egress": [{"protocol": "tcp", "address": "10.0.0.1", "ports": 1}]"#), "egress[0].ports: unknown field (known: protocol, address, port)"),
@@ -134,6 +154,29 @@ import Testing
         (with(#""flow_log": 1"#), "flow_log: 1 is a number, expected true or false"),
         (with(#""namespaces": ["net"]"#), "namespaces[0]: \"net\" is not a namespace (mount, pid, ipc or uts)"),
         (with(#""namespaces": ["pid", "pid"]"#), "namespaces[1]: \"pid\" is listed twice"),
+        (with(#""uid": 70000"#), "gid: is required when uid is given (both, or neither for ids netnsd allocates)"),
+        (with(#""gid": 70000"#), "uid: is required when gid is given (both, or neither for ids netnsd allocates)"),
+        (with(#""pid_namespace": "no""#), "pid_namespace: \"no\" is a string, expected true or false"),
+        (with(#""workspace": "work""#), "workspace: \"work\" is not an absolute path"),
+        (with(#""workspace": "/""#), "workspace: \"/\" is the root (give a directory like /workspace, or null)"),
+        (with(#""workspace": "/a/../b""#), "workspace: \"/a/../b\" has a '..' component"),
+        (with(#""workspace": 5"#), "workspace: 5 is a number, expected a string"),
+        (with(#""mounts": {}"#), "mounts: {} is an object, expected an array"),
+        (with(#""mounts": ["/tmp:/t"]"#), "mounts[0]: \"/tmp:/t\" is a string, expected an object"),
+        (with(#""mounts": [{"target": "/t"}]"#), "mounts[0].source: is required"),
+        (with(#""mounts": [{"source": "/tmp"}]"#), "mounts[0].target: is required"),
+        (with(#""mounts": [{"source": "/tmp", "target": "/t", "writable": true}]"#), "mounts[0].writable: unknown field (known: source, target, mode)"),
+        (with(#""mounts": [{"source": "tmp", "target": "/t"}]"#), "mounts[0].source: \"tmp\" is not an absolute path"),
+        (with(#""mounts": [{"source": "/tmp/../etc", "target": "/t"}]"#), "mounts[0].source: \"/tmp/../etc\" has a '..' component"),
+        (with(#""mounts": [{"source": "/nonexistent-cellos-source", "target": "/t"}]"#), "mounts[0].source: \"/nonexistent-cellos-source\" does not exist (No such file or directory)"),
+        (with(#""mounts": [{"source": "/tmp", "target": "/t,x"}]"#), "mounts[0].target: \"/t,x\" contains a NUL byte or ','"),
+        (with(#""mounts": [{"source": "/tmp", "target": "t"}]"#), "mounts[0].target: \"t\" is not an absolute path"),
+        (with(#""mounts": [{"source": "/tmp", "target": "/x/.."}]"#), "mounts[0].target: \"/x/..\" has a '..' component"),
+        (with(#""mounts": [{"source": "/tmp", "target": "/"}]"#), "mounts[0].target: \"/\" is the root: a mount cannot replace the whole view"),
+        (with(#""mounts": [{"source": "/tmp", "target": "/a"}, {"source": "/etc", "target": "/a/"}]"#), "mounts[1].target: \"/a/\" is the target of an earlier mount"),
+        (with(#""mounts": [{"source": "/tmp", "target": "/workspace"}]"#), "mounts[0].target: \"/workspace\" is the workspace (set workspace to null to mount there)"),
+        (with(#""mounts": [{"source": "/tmp", "target": "/t", "mode": "wr"}]"#), "mounts[0].mode: \"wr\" is not a mount mode (\"ro\" or \"rw\")"),
+        (with(#""mounts": [{"source": "/tmp", "target": "/t", "mode": true}]"#), "mounts[0].mode: true is a boolean, expected a string"),
     ] as [(String, String?)])
     func validationErrorNamesFieldAndValue(spec: String, message: String?) {
         do {
@@ -153,7 +196,14 @@ import Testing
     }
 
     @Test func nullMeansDefault() throws {
-        let spec = try Self.decode(Self.with(#""uid": null, "dns": null"#))
-        #expect(spec.uid == 65534 && spec.dns == DNSPolicy())
+        let spec = try Self.decode(Self.with(#""uid": null, "gid": null, "dns": null, "mounts": null, "pid_namespace": null"#))
+        #expect(spec.uid == nil && spec.gid == nil && spec.dns == DNSPolicy() && spec.mounts.isEmpty && spec.pidNamespace)
+    }
+
+    @Test func tooManyMountsAreRefused() {
+        let mounts = (0...SpecMount.maxCount).map { #"{"source": "/tmp", "target": "/m\#($0)"}"# }.joined(separator: ",")
+        #expect(throws: SpecError(field: "mounts", value: nil, problem: "has 65 entries, at most 64 allowed")) {
+            try Self.decode(Self.with("\"mounts\": [\(mounts)]"))
+        }
     }
 }

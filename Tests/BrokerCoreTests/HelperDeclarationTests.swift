@@ -15,9 +15,9 @@ import Testing
     @Test func netnsdDeclaresItsSetAndTheAuditAcceptsIt() throws {
         let declared = AuditRunner.declared(executable: try BuiltProducts.path(of: "cellos-netnsd"))
         #expect(declared.note == nil, "\(declared.note ?? "")")
-        // CAP_KILL, CAP_SETGID, CAP_SETUID, CAP_NET_BIND_SERVICE, CAP_NET_ADMIN, CAP_SYS_ADMIN.
+        // CAP_KILL, CAP_SETGID, CAP_SETUID, CAP_SETPCAP, CAP_NET_BIND_SERVICE, CAP_NET_ADMIN, CAP_SYS_ADMIN.
         #expect(CapabilityNames.names(in: declared.mask) == [
-            "CAP_KILL", "CAP_SETGID", "CAP_SETUID", "CAP_NET_BIND_SERVICE", "CAP_NET_ADMIN", "CAP_SYS_ADMIN",
+            "CAP_KILL", "CAP_SETGID", "CAP_SETUID", "CAP_SETPCAP", "CAP_NET_BIND_SERVICE", "CAP_NET_ADMIN", "CAP_SYS_ADMIN",
         ])
     }
 }

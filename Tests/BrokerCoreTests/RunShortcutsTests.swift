@@ -64,6 +64,14 @@ import Testing
         (RunShortcuts(id: "has space", argv: ["x"]), "--id: \"has space\" is not a cell id (1-64 characters from A-Z, a-z, 0-9, '_' and '-')"),
         (RunShortcuts(), "-- ARGV: is missing: give the command after '--' or a spec with argv"),
         (RunShortcuts(argv: [""]), "-- ARGV: \"\" is empty (the program to run)"),
+        (RunShortcuts(mounts: ["/tmp"], argv: ["x"]), "--mount: \"/tmp\" is not SRC:DST[:rw] (e.g. /srv/data:/data or /srv/out:/out:rw)"),
+        (RunShortcuts(mounts: ["/tmp:/t:rx"], argv: ["x"]), "--mount: \"/tmp:/t:rx\" is not SRC:DST[:rw] (e.g. /srv/data:/data or /srv/out:/out:rw)"),
+        (RunShortcuts(mounts: ["tmp:/t"], argv: ["x"]), "--mount: \"tmp:/t\" is not an absolute path"),
+        (RunShortcuts(mounts: ["/nonexistent-cellos-source:/t"], argv: ["x"]), "--mount: \"/nonexistent-cellos-source:/t\" does not exist (No such file or directory)"),
+        (RunShortcuts(mounts: ["/tmp:/"], argv: ["x"]), "--mount: \"/tmp:/\" is the root: a mount cannot replace the whole view"),
+        (RunShortcuts(mounts: ["/tmp:/a/../b"], argv: ["x"]), "--mount: \"/tmp:/a/../b\" has a '..' component"),
+        (RunShortcuts(mounts: ["/tmp:/t", "/etc:/t"], argv: ["x"]), "--mount: \"/t\" is the target of an earlier mount"),
+        (RunShortcuts(mounts: ["/tmp:/workspace:rw"], argv: ["x"]), "--mount: \"/workspace\" is the workspace (set workspace to null to mount there)"),
     ])
     func shortcutErrors(shortcuts: RunShortcuts, message: String) {
         do {
@@ -83,5 +91,15 @@ import Testing
         #expect(spec.argv == ["/bin/true"])
         let kept = try RunShortcuts().apply(to: base)
         #expect(kept.argv == ["/bin/false"])
+        #expect(kept.pidNamespace && kept.mounts.isEmpty)
+    }
+
+    /// `--mount` adds read-only mounts unless `:rw`; `--no-pid-namespace` is the opt-out.
+    @Test func mountAndPIDNamespaceShortcuts() throws {
+        var base = DemoSpec.spec()
+        base.mounts = [SpecMount(source: "/usr", target: "/opt/usr", writable: false)]
+        let spec = try RunShortcuts(mounts: ["/etc:/host/etc", "/tmp:/out:rw", "/tmp:/in:ro"], noPIDNamespace: true).apply(to: base)
+        #expect(spec.mounts.map(\.description) == ["/usr:/opt/usr:ro", "/etc:/host/etc:ro", "/tmp:/out:rw", "/tmp:/in:ro"])
+        #expect(!spec.pidNamespace)
     }
 }

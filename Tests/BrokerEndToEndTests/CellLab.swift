@@ -57,7 +57,8 @@ final class CellLab {
             // netnsd's. Not `ip netns exec`: it mounts a fresh /sys, without /sys/fs/cgroup.
             var netnsd = try ActivatedSpawn.spawn(
                 executable: "/usr/bin/nsenter",
-                arguments: ["--net=\(host.path)", "--", try BuiltProducts.path(of: "cellos-netnsd"), "--socket", socket, "--allow-uid", "0",
+                arguments: ["--net=\(host.path)", "--", try BuiltProducts.path(of: "cellos-netnsd"), "--socket", socket,
+                            "--state-dir", "\(directory)/netnsd-state", "--allow-uid", "0",
                             "--uplink-pool", "10.200.0.0/24", "--uplink-pool6", "fd00:ce11::/64"] + (cgroupRoot.map { ["--cgroup-root", $0] } ?? []),
                 environment: ["PATH": "/usr/sbin:/usr/bin:/sbin:/bin"], names: [], descriptors: DescriptorSet())
             netnsdPID = netnsd.pid
@@ -113,16 +114,21 @@ final class CellLab {
         rmdir(root)
     }
 
-    /// A spec file whose DNS upstream is the lab's dnsmasq.
+    /// The workload ids the lab's specs give: neither the broker's and helpers'
+    /// 65534 nor root.
+    static let workloadIDs = #""uid": 70000, "gid": 70000"#
+
+    /// A spec file whose DNS upstream is the lab's dnsmasq; `extra` is more
+    /// top-level members as JSON text (e.g. `"pid_namespace": false`).
     func specFile(
         id: String, argv: [String], egress: String = #"[{"protocol": "tcp", "address": "192.0.2.80", "port": 8080}]"#, timeout: String = "20s",
-        limits: String? = nil, namespaces: [String]? = nil
+        limits: String? = nil, namespaces: [String]? = nil, extra: String = CellLab.workloadIDs
     ) throws -> String {
         let argvJSON = String(data: try JSONSerialization.data(withJSONObject: argv), encoding: .utf8)!
         let text = """
             {"version": 1, "id": "\(id)", "argv": \(argvJSON), "env": {"PATH": "/usr/bin:/bin"}, "timeout": "\(timeout)", "grace": "500ms",
              "dns": {"allow": ["allowed.cellos.test"], "query_types": ["A", "AAAA"], "upstream": "192.0.2.53"},
-             "egress": \(egress)\(limits.map { ", \"limits\": \($0)" } ?? "")\(namespaces.map { ", \"namespaces\": [\($0.map { "\"\($0)\"" }.joined(separator: ", "))]" } ?? "")}
+             "egress": \(egress)\(extra.isEmpty ? "" : ", \(extra)")\(limits.map { ", \"limits\": \($0)" } ?? "")\(namespaces.map { ", \"namespaces\": [\($0.map { "\"\($0)\"" }.joined(separator: ", "))]" } ?? "")}
             """
         let path = "\(directory)/\(id).json"
         try text.write(toFile: path, atomically: true, encoding: .utf8)

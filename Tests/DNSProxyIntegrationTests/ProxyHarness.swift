@@ -26,9 +26,10 @@ final class RunningProxy {
     private(set) var exitStatus: Int32?
 
     /// Starts the proxy with `arguments` (plus `--events`), handing it `descriptors`
-    /// named `names`, and waits for READY=1.
+    /// named `names`, and waits for READY=1. `wrapper` (e.g. `prlimit --nofile=24 --`)
+    /// runs just before the proxy and execs it in place.
     init(_ arguments: [String], names: [String] = [], descriptors: borrowing DescriptorSet = DescriptorSet(),
-         asNobody: Bool = true) throws {
+         asNobody: Bool = true, wrapper: [String] = []) throws {
         directory = FileManager.default.temporaryDirectory.appendingPathComponent("dnsproxy-it-\(UUID().uuidString)")
         try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
         FileManager.default.createFile(atPath: directory.appendingPathComponent("events.jsonl").path, contents: nil)
@@ -44,7 +45,7 @@ final class RunningProxy {
         let script = #"f="$1"; shift; exec 2>>"$f"; exec "$@""#
         var spawned = try ActivatedSpawn.spawn(
             executable: "/bin/sh",
-            arguments: ["-c", script, "sh", directory.appendingPathComponent("stderr.txt").path] + drop + [proxy]
+            arguments: ["-c", script, "sh", directory.appendingPathComponent("stderr.txt").path] + drop + wrapper + [proxy]
                 + arguments + ["--events", directory.appendingPathComponent("events.jsonl").path],
             environment: ["PATH": "/usr/sbin:/usr/bin:/sbin:/bin"], names: names, descriptors: descriptors)
         pid = spawned.pid

@@ -38,8 +38,7 @@ import Testing
         #expect(bytes.count == withoutLimits.count + (request.cgroupLimits.isEmpty ? 0 : blockSize))
     }
 
-    /// A frame of the previous version (ending after `pid_namespace`) decodes to no
-    /// limits; an explicit all-absent block is refused: encoders never send one, and
+    /// A frame without the block (ending after `mounts`) decodes to no limits; an explicit all-absent block is refused: encoders never send one, and
     /// a decoder accepting two encodings of one message breaks the fuzz target's
     /// decode/encode round trip (it found exactly that).
     @Test func framesWithoutTheBlockMeanNoLimits() throws {
@@ -85,16 +84,16 @@ import Testing
         }
     }
 
-    /// The reply's report: absent in older replies (empty), entries in the order
+    /// The reply's report: absent when empty, entries in the order
     /// memory, pids, cpu, reasons only for not enforced ones and never empty.
     @Test func enforcementReportIsOptionalAndStrict() throws {
         let report = WorkloadSpawned(
-            cellID: Self.id, pid: 9,
+            cellID: Self.id, pid: 9, uid: 1, gid: 1, confinement: ConfinementWireTests.layers,
             enforcement: [.init(.memory, .cgroupV2), .init(.pids, .cgroupV1), .init(.cpu, .notEnforced(reason: "no cpu controller"))])
         let bytes = Frame(report, requestID: 2).bytes
         #expect(try Self.decode(bytes, as: WorkloadSpawned.self) == report)
         #expect(report.notEnforced == [.init(.cpu, .notEnforced(reason: "no cpu controller"))])
-        let plain = Frame(WorkloadSpawned(cellID: Self.id, pid: 9), requestID: 2).bytes
+        let plain = Frame(WorkloadSpawned(cellID: Self.id, pid: 9, uid: 1, gid: 1, confinement: ConfinementWireTests.layers), requestID: 2).bytes
         // 1 count + (1+1) + (1+1) + (1+1+4+17)
         #expect(bytes.count == plain.count + 1 + 2 + 2 + 23)
         #expect(try Self.decode(plain, as: WorkloadSpawned.self).enforcement.isEmpty)
@@ -115,14 +114,14 @@ import Testing
         #expect(throws: WireError.invalidField(field: "enforcement", reason: "4 entries, expected 1-3 (none are sent as no list)")) {
             _ = try Self.decode(tooMany, as: WorkloadSpawned.self)
         }
-        // The input the ipc-frame fuzzer found: an empty list after the pid.
-        var emptyList = Frame(WorkloadSpawned(cellID: Self.id, pid: 9), requestID: 2).bytes
+        // The input the ipc-frame fuzzer found: an empty list after the last required field.
+        var emptyList = Frame(WorkloadSpawned(cellID: Self.id, pid: 9, uid: 1, gid: 1, confinement: ConfinementWireTests.layers), requestID: 2).bytes
         emptyList.append(0)
         emptyList[16] &+= 1
         #expect(throws: WireError.invalidField(field: "enforcement", reason: "0 entries, expected 1-3 (none are sent as no list)")) {
             _ = try Self.decode(emptyList, as: WorkloadSpawned.self)
         }
-        let emptyReason = WorkloadSpawned(cellID: Self.id, pid: 9, enforcement: [.init(.cpu, .notEnforced(reason: ""))])
+        let emptyReason = WorkloadSpawned(cellID: Self.id, pid: 9, uid: 1, gid: 1, confinement: ConfinementWireTests.layers, enforcement: [.init(.cpu, .notEnforced(reason: ""))])
         #expect(throws: WireError.invalidField(field: "enforcement[0].reason", reason: "empty")) {
             _ = try Self.decode(Frame(emptyReason, requestID: 2).bytes, as: WorkloadSpawned.self)
         }
@@ -152,5 +151,21 @@ import Testing
             return
         }
         #expect(spawned.enforcement == [.init(.memory, .cgroupV2), .init(.pids, .cgroupV1), .init(.cpu, .notEnforced(reason: "no --cgroup-root"))])
+    }
+
+    @Test func confinementSeedsDecodeWithTheirFields() throws {
+        guard case .spawnWorkload(let mounts) = try Self.decode("spawn-mounts"),
+            case .spawnWorkload(let allocated) = try Self.decode("spawn-allocated-ids"),
+            case .spawnWorkload(let hostTree) = try Self.decode("spawn-host-tree"),
+            case .workloadSpawned(let spawned) = try Self.decode("spawned")
+        else {
+            Issue.record("a seed decodes to another message")
+            return
+        }
+        #expect(mounts.mounts == [try BindMount(source: "/srv/data", target: "/data", writable: true),
+                                  try BindMount(source: "/usr/share/doc", target: "/doc", writable: false)])
+        #expect(allocated.uid == nil && allocated.gid == nil && allocated.pidNamespace && allocated.filesystemView)
+        #expect(!hostTree.pidNamespace && !hostTree.filesystemView)
+        #expect(spawned.confinement.map(\.name) == ConfinementLayer.names && spawned.layer("landlock")?.applied == false)
     }
 }

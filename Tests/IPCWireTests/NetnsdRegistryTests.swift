@@ -14,12 +14,16 @@ import Testing
             CellDestroyed(cellID: id), ReadCounters(cellID: id),
             CountersReport(cellID: id, entries: [.init(label: "r1", packets: 2, bytes: 120)]),
             try SpawnWorkload(cellID: id, path: "/bin/true", arguments: ["true"], uid: 65534, gid: 65534),
-            try SpawnWorkload(cellID: id, path: "/bin/true", arguments: ["true"], uid: 0, gid: 0, seccompProfile: .strict, pidNamespace: true),
+            try SpawnWorkload(cellID: id, path: "/bin/true", arguments: ["true"], uid: 0, gid: 0, seccompProfile: .strict, pidNamespace: false),
+            try SpawnWorkload(
+                cellID: id, path: "/bin/true", arguments: ["true"], mounts: [try BindMount(source: "/srv", target: "/data", writable: true)]),
             try SpawnWorkload(
                 cellID: id, path: "/bin/true", arguments: ["true"], uid: 1, gid: 1,
                 cgroupLimits: try CgroupLimits(memoryMaxBytes: 64 << 20, pidsMax: 32, cpuPercent: 50)),
-            WorkloadSpawned(cellID: id, pid: 42),
-            WorkloadSpawned(cellID: id, pid: 42, enforcement: [.init(.memory, .cgroupV1), .init(.cpu, .notEnforced(reason: "none"))]),
+            WorkloadSpawned(cellID: id, pid: 42, uid: 65534, gid: 65534, confinement: ConfinementWireTests.layers),
+            WorkloadSpawned(
+                cellID: id, pid: 42, uid: 1, gid: 1, confinement: ConfinementWireTests.layers,
+                enforcement: [.init(.memory, .cgroupV1), .init(.cpu, .notEnforced(reason: "none"))]),
             StartWorkload(cellID: id), WorkloadStarted(cellID: id),
             try SignalWorkload(cellID: id, signal: 15), WorkloadSignalled(cellID: id),
             WorkloadExited(cellID: id, exitCode: 3, signal: nil),
@@ -59,44 +63,42 @@ import Testing
         }
     }
 
-    /// `seccomp_profile` and then `pid_namespace` trail SpawnWorkload's payload: a
-    /// frame that ends before them (earlier versions of the message) gets the
-    /// defaults (baseline, no PID namespace); a profile other than 0 or 1, a
-    /// boolean other than 0 or 1 and anything after them are refused.
-    @Test func spawnWorkloadTrailersAreOptionalAndStrict() throws {
+    /// `seccomp_profile`, `pid_namespace`, `filesystem_view` and `mounts` are
+    /// required: a frame that ends before any of them (earlier layouts of the
+    /// message) is refused, never read with weaker defaults; a profile other than
+    /// 0 or 1, a boolean other than 0 or 1 are refused.
+    @Test func spawnWorkloadConfinementFieldsAreRequiredAndStrict() throws {
         let full = try SpawnWorkload(
-            cellID: try CellID("x"), path: "/bin/true", arguments: ["true"], uid: 1, gid: 1, seccompProfile: .strict,
-            pidNamespace: true)
+            cellID: try CellID("x"), path: "/bin/true", arguments: ["true"], uid: 1, gid: 1, seccompProfile: .strict)
         let bytes = Frame(full, requestID: 1).bytes
-        #expect(Array(bytes.suffix(2)) == [SeccompProfile.strict.rawValue, 1])
+        // profile, pid_namespace, filesystem_view, mount count
+        #expect(Array(bytes.suffix(4)) == [SeccompProfile.strict.rawValue, 1, 1, 0])
         func decode(_ bytes: [UInt8]) throws -> SpawnWorkload {
             try Frame.decode(bytes[...], received: DescriptorSet()).decode(as: SpawnWorkload.self).message
         }
         func dropping(_ count: Int) -> [UInt8] {
             var shorter = Array(bytes.dropLast(count))
-            shorter[16] &-= UInt8(count)  // payload length without the dropped trailers
+            shorter[16] &-= UInt8(count)  // payload length without the dropped fields
             return shorter
         }
         #expect(try decode(bytes) == full)
-        var withoutPidNamespace = full
-        withoutPidNamespace.pidNamespace = false
-        #expect(try decode(dropping(1)) == withoutPidNamespace)
-        var firstVersion = withoutPidNamespace
-        firstVersion.seccompProfile = .baseline
-        #expect(try decode(dropping(2)) == firstVersion)
+        #expect(throws: WireError.truncatedPayload(field: "mounts")) { _ = try decode(dropping(1)) }
+        #expect(throws: WireError.truncatedPayload(field: "filesystem_view")) { _ = try decode(dropping(2)) }
+        #expect(throws: WireError.truncatedPayload(field: "pid_namespace")) { _ = try decode(dropping(3)) }
+        #expect(throws: WireError.truncatedPayload(field: "seccomp_profile")) { _ = try decode(dropping(4)) }
 
         var unknown = bytes
-        unknown[unknown.count - 2] = 2
+        unknown[unknown.count - 4] = 2
         #expect(throws: WireError.invalidField(field: "seccomp_profile", reason: "2 is neither 0 (baseline) nor 1 (strict)")) {
             _ = try decode(unknown)
         }
         var notBool = bytes
-        notBool[notBool.count - 1] = 7
+        notBool[notBool.count - 3] = 7
         #expect(throws: WireError.invalidField(field: "pid_namespace", reason: "boolean byte 7 is neither 0 nor 1")) {
             _ = try decode(notBool)
         }
-        // A byte after them starts the next trailer (cgroup limits, see
-        // CgroupLimitsWireTests), which then ends too early.
+        // A byte after them starts the cgroup limits (see CgroupLimitsWireTests),
+        // which then end too early.
         var longer = bytes
         longer.append(0)
         longer[16] &+= 1

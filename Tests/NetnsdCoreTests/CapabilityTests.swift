@@ -44,15 +44,17 @@ import Testing
         #expect(before.bounding & ~DeclaredCapabilities.mask != 0, "the test runner must hold more than the declared set")
 
         let socketPath = "/tmp/cellos-netnsd-caps-\(getpid()).sock"
+        let stateDirectory = "/tmp/cellos-netnsd-caps-state-\(getpid())"
         var spawned = try ActivatedSpawn.spawn(
             executable: "/usr/bin/setpriv",
             arguments: ["--inh-caps", "+net_raw", "--ambient-caps", "+net_raw", "--", BuiltExecutable.netnsd,
-                        "--socket", socketPath, "--allow-uid", "0"],
+                        "--socket", socketPath, "--state-dir", stateDirectory, "--allow-uid", "0"],
             environment: ["PATH": "/usr/bin:/bin"], names: [], descriptors: DescriptorSet())
         let pid = spawned.pid
         defer {
             Self.stop(pid)
             unlink(socketPath)
+            try? FileManager.default.removeItem(atPath: stateDirectory)
         }
         try spawned.waitUntilReady(timeoutMilliseconds: 10_000)
 
@@ -92,6 +94,7 @@ import Testing
         ("CAP_NET_BIND_SERVICE", "net_bind_service", ["unshare", "-n", "sh", "-c", "ip link set lo up && " + bindPort53], "Permission denied"),
         ("CAP_SETUID", "setuid", ["setpriv", "--reuid", "65534", "true"], "Operation not permitted"),
         ("CAP_SETGID", "setgid", ["setpriv", "--regid", "65534", "--clear-groups", "true"], "Operation not permitted"),
+        ("CAP_SETPCAP", "setpcap", ["python3", "-c", dropNetRawFromBoundingSet], "Operation not permitted"),
         ("CAP_KILL", "kill", ["sh", "-c", "setpriv --reuid 65534 --regid 65534 --clear-groups sleep 2 </dev/null >/dev/null 2>&1 & p=$!; sleep 0.1; kill -0 $p; s=$?; kill -9 $p 2>/dev/null; exit $s"], "Operation not permitted"),
     ])
     func eachDeclaredCapabilityIsNeededByItsOperation(name: String, setprivName: String, operation: [String], refusal: String) throws {
@@ -103,6 +106,10 @@ import Testing
         #expect(!without.succeeded)
         #expect(without.stderr.contains(refusal), "\(without.stderr)")
     }
+
+    /// PR_CAPBSET_DROP (24) of CAP_NET_RAW (13), as the workload's child drops every
+    /// capability (setpriv --bounding-set ignores the failure, so it cannot stand in).
+    static let dropNetRawFromBoundingSet = "import ctypes, os, sys; libc = ctypes.CDLL(None, use_errno=True); libc.prctl(24, 13, 0, 0, 0) == 0 or sys.exit('PR_CAPBSET_DROP: ' + os.strerror(ctypes.get_errno()))"
 
     static let bindPort53 = "perl -MSocket -e 'socket(S, PF_INET, SOCK_DGRAM, 0) or die; bind(S, pack_sockaddr_in(53, inet_aton(q{127.0.0.1}))) or die qq{bind: $!\\n}'"
 

@@ -12,13 +12,24 @@ import Testing
     final class RunningDaemon {
         let pid: pid_t
         let socketPath: String
+        /// Its `--state-dir`: one of its own (removed at the end) unless the test passed one.
+        let stateDirectory: String
+        private let ownsStateDirectory: Bool
         private var reaped = false
 
-        init(arguments: [String]) throws {
-            socketPath = "/tmp/cellos-netnsd-test-\(getpid())-\(UInt32.random(in: 0...UInt32.max)).sock"
+        /// `log`: the daemon's standard error goes to that file (appended).
+        /// `wrapper` (e.g. `prlimit --nofile=64 --`) execs the daemon in place, so `pid` stays its.
+        init(arguments: [String], stateDirectory: String? = nil, socketPath: String? = nil, log: String? = nil, wrapper: [String] = []) throws {
+            let unique = "\(getpid())-\(UInt32.random(in: 0...UInt32.max))"
+            self.socketPath = socketPath ?? "/tmp/cellos-netnsd-test-\(unique).sock"
+            ownsStateDirectory = stateDirectory == nil
+            self.stateDirectory = stateDirectory ?? "/tmp/cellos-netnsd-state-\(unique)"
+            let command = wrapper + [BuiltExecutable.netnsd, "--socket", self.socketPath, "--state-dir", self.stateDirectory] + arguments
+            // `sh` execs in place: the pid and the readiness pipe are the daemon's.
+            let (executable, argv) = log.map { ("/bin/sh", ["-c", "log=$1; shift; exec \"$@\" 2>>\"$log\"", "sh", $0] + command) }
+                ?? (command[0], Array(command.dropFirst()))
             var spawned = try ActivatedSpawn.spawn(
-                executable: BuiltExecutable.netnsd, arguments: ["--socket", socketPath] + arguments,
-                environment: [:], names: [], descriptors: DescriptorSet())
+                executable: executable, arguments: argv, environment: [:], names: [], descriptors: DescriptorSet())
             pid = spawned.pid
             do {
                 try spawned.waitUntilReady(timeoutMilliseconds: 10_000)
@@ -26,6 +37,7 @@ import Testing
                 kill(pid, SIGKILL)
                 _ = waitpid(pid, nil, 0)
                 reaped = true
+                removeOwnState()
                 throw error
             }
         }
@@ -36,6 +48,19 @@ import Testing
                 _ = waitpid(pid, nil, 0)
             }
             unlink(socketPath)
+            removeOwnState()
+        }
+
+        private func removeOwnState() {
+            if ownsStateDirectory { try? FileManager.default.removeItem(atPath: stateDirectory) }
+        }
+
+        /// SIGKILL, reaped; returns when the daemon is gone.
+        func killHard() {
+            guard !reaped else { return }
+            kill(pid, SIGKILL)
+            _ = waitpid(pid, nil, 0)
+            reaped = true
         }
 
         func listing() -> String {
@@ -280,12 +305,16 @@ import Testing
     func socketActivatedControlSocketIsServedAndAWrongOneRefused() throws {
         try PrivilegedTest.requireRoot()
         let path = "/tmp/cellos-netnsd-activated-\(getpid()).sock"
-        defer { unlink(path) }
+        let states = ["served", "refused"].map { "/tmp/cellos-netnsd-activated-\(getpid())-\($0)" }
+        defer {
+            unlink(path)
+            for state in states { try? FileManager.default.removeItem(atPath: state) }
+        }
         let listener = try SeqpacketListener.bind(path: path)
         var descriptors = DescriptorSet()
         descriptors.append(try listener.socket.duplicate())
         var spawned = try ActivatedSpawn.spawn(
-            executable: BuiltExecutable.netnsd, arguments: ["--allow-uid", "0"], environment: [:],
+            executable: BuiltExecutable.netnsd, arguments: ["--allow-uid", "0", "--state-dir", states[0]], environment: [:],
             names: [NetnsdRole.controlSocketName], descriptors: descriptors)
         let pid = spawned.pid
         defer {
@@ -306,7 +335,7 @@ import Testing
         var wrong = DescriptorSet()
         wrong.append(OwnedFD(adopting: socket(AF_INET, Int32(SOCK_DGRAM.rawValue) | Int32(SOCK_CLOEXEC.rawValue), 0)))
         var refused = try ActivatedSpawn.spawn(
-            executable: BuiltExecutable.netnsd, arguments: ["--allow-uid", "0"], environment: [:],
+            executable: BuiltExecutable.netnsd, arguments: ["--allow-uid", "0", "--state-dir", states[1]], environment: [:],
             names: [NetnsdRole.controlSocketName], descriptors: wrong)
         defer { _ = waitpid(refused.pid, nil, 0) }
         var outcome: ReadinessError?

@@ -10,8 +10,8 @@ import Testing
 /// needs no flush-timeout wait. Without that certainty the log stays open.
 @Suite(.serialized) struct FlowLogEndTests {
     /// A workload that sends one datagram to a denied DNS server and exits.
-    static func dnsProbe(_ id: CellID, _ limits: CgroupLimits) throws -> SpawnWorkload {
-        try WorkloadLimitTests.spawn(id, ["/bin/bash", "-c", "echo x > /dev/udp/127.0.0.2/53; exit 0"], limits)
+    static func dnsProbe(_ id: CellID, _ limits: CgroupLimits, pidNamespace: Bool) throws -> SpawnWorkload {
+        try WorkloadLimitTests.spawn(id, ["/bin/bash", "-c", "echo x > /dev/udp/127.0.0.2/53; exit 0"], limits, pidNamespace: pidNamespace)
     }
 
     /// What the client's NFLOG socket holds right now (no waiting), decoded.
@@ -32,7 +32,7 @@ import Testing
     /// Creates cell `id` on the daemon at `socketPath`, runs `dnsProbe` in it to its
     /// exit, hands the client's NFLOG socket and the exit to `inspect`, destroys it.
     static func runProbe(
-        on socketPath: String, id: CellID, limits: CgroupLimits, _ inspect: (borrowing OwnedFD, WorkloadExited) throws -> Void
+        on socketPath: String, id: CellID, limits: CgroupLimits, pidNamespace: Bool = true, _ inspect: (borrowing OwnedFD, WorkloadExited) throws -> Void
     ) throws {
         var client = try NetnsdClient.connect(path: socketPath)
         var reply = try client.request(CreateCell(cellID: id, policy: try DaemonTests.policy()))
@@ -41,7 +41,7 @@ import Testing
             return
         }
         let nflog = reply.descriptors.take(3)
-        let spawned = try client.request(try dnsProbe(id, limits))
+        let spawned = try client.request(try dnsProbe(id, limits, pidNamespace: pidNamespace))
         guard case .workloadSpawned = spawned.message else {
             Issue.record("\(spawned.message)")
             return
@@ -63,13 +63,13 @@ import Testing
         }
     }
 
-    /// Without a cgroup (nor a PID namespace) the workload's children may outlive
-    /// it, and their packets must still be logged: no end-of-log then.
+    /// Without a cgroup (nor a PID namespace: an explicit opt-out) the workload's
+    /// children may outlive it, and their packets must still be logged: no end-of-log then.
     @Test(.enabled(if: PrivilegedTest.shouldRun))
     func withoutContainmentTheLogStaysOpen() throws {
         try PrivilegedTest.requireRoot()
         let daemon = try DaemonTests.RunningDaemon(arguments: ["--allow-uid", "0"])
-        try Self.runProbe(on: daemon.socketPath, id: try CellID("logopen"), limits: try CgroupLimits()) { nflog, _ in
+        try Self.runProbe(on: daemon.socketPath, id: try CellID("logopen"), limits: try CgroupLimits(), pidNamespace: false) { nflog, _ in
             // The kernel's flush timeout passes: the packet arrives, the end does not.
             var ready = pollfd(fd: nflog.rawValue, events: Int16(POLLIN), revents: 0)
             #expect(poll(&ready, 1, 2000) == 1)

@@ -20,12 +20,16 @@ import Testing
         let hierarchies: CgroupHierarchies
         private var seen: Set<String> = []
 
-        init(extraArguments: [String] = []) throws {
+        /// Its command line after `--socket` and `--state-dir` (for a restarted daemon).
+        let arguments: [String]
+
+        init(extraArguments: [String] = [], stateDirectory: String? = nil, log: String? = nil) throws {
             let hierarchy = try #require(WorkloadCgroupTests.v2Hierarchy(), "no cgroup v2 hierarchy on this machine")
             root = "\(hierarchy)/cellos-netnsd-limits-\(getpid())"
             try #require(mkdir(root, 0o755) == 0, "mkdir \(root): errno \(errno)")
+            arguments = ["--allow-uid", "0", "--cgroup-root", root] + extraArguments
             do {
-                daemon = try DaemonTests.RunningDaemon(arguments: ["--allow-uid", "0", "--cgroup-root", root] + extraArguments)
+                daemon = try DaemonTests.RunningDaemon(arguments: arguments, stateDirectory: stateDirectory, log: log)
             } catch {
                 rmdir(root)
                 throw error
@@ -93,11 +97,13 @@ import Testing
 
     static func members(_ leaf: String) -> [pid_t] { read("\(leaf)/cgroup.procs").split(separator: "\n").compactMap { pid_t($0) } }
 
-    static func spawn(_ id: CellID, _ arguments: [String], _ limits: CgroupLimits) throws -> SpawnWorkload {
+    static func spawn(
+        _ id: CellID, _ arguments: [String], _ limits: CgroupLimits, pidNamespace: Bool = true, mounts: [BindMount] = []
+    ) throws -> SpawnWorkload {
         try SpawnWorkload(
             cellID: id, path: arguments[0].hasPrefix("/") ? arguments[0] : "/bin/\(arguments[0])", arguments: arguments,
             environment: ["PATH=/usr/bin:/bin"], workingDirectory: "/tmp", uid: WorkloadTests.nobody, gid: WorkloadTests.nobody,
-            cgroupLimits: limits)
+            pidNamespace: pidNamespace, mounts: mounts, cgroupLimits: limits)
     }
 
     /// pids.max 5: the parked workload is in every leaf before it runs; then a
@@ -109,12 +115,11 @@ import Testing
         let lab = try LimitedDaemon()
         var client = try NetnsdClient.connect(path: lab.daemon.socketPath)
         let id = try CellID("lim-pids")
-        let output = "/tmp/cellos-netnsd-pids-\(getpid()).txt"
-        unlink(output)
-        defer { unlink(output) }
+        let shared = try SharedDirectory("pids")
+        let output = shared.file("forks.txt")
         _ = try client.request(CreateCell(cellID: id, policy: try EgressPolicy()))
         let script = #"open(my $out, ">", $ARGV[0]) or die "$!"; my ($ok, $failed) = (0, 0); for (1..20) { my $pid = fork(); if (!defined $pid) { $failed++ } elsif ($pid == 0) { sleep 1; exit 0 } else { $ok++ } } print $out "forked=$ok failed=$failed\n"; close $out; 1 while wait() > 0;"#
-        let reply = try client.request(try Self.spawn(id, [Self.perl, "-e", script, output], try CgroupLimits(pidsMax: 5)))
+        let reply = try client.request(try Self.spawn(id, [Self.perl, "-e", script, output], try CgroupLimits(pidsMax: 5), mounts: [shared.mount]))
         guard case .workloadSpawned(let spawned) = reply.message else {
             Issue.record("spawn refused: \(reply.message)")
             return
@@ -316,43 +321,61 @@ import Testing
         #expect(!FileManager.default.fileExists(atPath: "\(root)/failed-test"))
     }
 
-    /// At startup, empty `cell-*` leaves an earlier daemon left (killed without
-    /// cleanup) are removed from the v2 root and the v1 `cellos` directories; a
-    /// populated one stays.
+    /// At startup every `cell-*` leaf an earlier daemon left in the v2 root is
+    /// removed, a populated one after its processes are killed, with its v1
+    /// namesakes; in the (shared) v1 `cellos` directories an empty leaf goes and
+    /// a populated one without a v2 namesake stays (another daemon's).
     @Test(.enabled(if: PrivilegedTest.shouldRun))
-    func startupRemovesEmptyStaleLeavesOnly() throws {
+    func startupKillsAndRemovesStaleLeaves() throws {
         try PrivilegedTest.requireRoot()
         let hierarchy = try #require(WorkloadCgroupTests.v2Hierarchy())
         let root = "\(hierarchy)/cellos-netnsd-stale-\(getpid())"
         try #require(mkdir(root, 0o755) == 0)
         defer { rmdir(root) }
         let discovered = CgroupControllers.discover(v2Root: root)
-        var made = ["\(root)/cell-stale-\(getpid())"]
-        if case .v1(let directory) = discovered.placement(of: .pids) {
-            made.append("\(directory)/\(CgroupControllers.v1Subdirectory)/cell-stale-\(getpid())")
+        let v1 = StaleLeafSweep.v1Directories(controllers: discovered).first
+        var made = ["\(root)/cell-stale-\(getpid())", "\(root)/cell-busy-\(getpid())"]
+        if let v1 { made += ["\(v1)/cell-stale-\(getpid())", "\(v1)/cell-busy-\(getpid())"] }
+        let foreign = v1.map { "\($0)/cell-foreign-\(getpid())" }
+        // The `cellos` directory is made on demand; removed at the end unless others use it.
+        if let v1 { mkdir(v1, 0o755) }
+        defer { if let v1 { rmdir(v1) } }
+        for path in made + (foreign.map { [$0] } ?? []) { #expect(mkdir(path, 0o755) == 0, "\(path)") }
+        func sleeper() throws -> Process {
+            let process = Process()
+            process.executableURL = URL(fileURLWithPath: "/bin/sleep")
+            process.arguments = ["30"]
+            try process.run()
+            return process
         }
-        for path in made { #expect(mkdir(path, 0o755) == 0, "\(path)") }
-        let busy = "\(root)/cell-busy-\(getpid())"
-        #expect(mkdir(busy, 0o755) == 0)
-        let sleeper = Process()
-        sleeper.executableURL = URL(fileURLWithPath: "/bin/sleep")
-        sleeper.arguments = ["30"]
-        try sleeper.run()
+        let busy = try sleeper()
+        let other = try sleeper()
         defer {
-            kill(sleeper.processIdentifier, SIGKILL)
-            sleeper.waitUntilExit()
-            let deadline = Monotonic.milliseconds() + 2000
-            while rmdir(busy) != 0 && errno == EBUSY && Monotonic.milliseconds() < deadline { usleep(10_000) }
-            for path in made { rmdir(path) }
+            for process in [busy, other] where process.isRunning { kill(process.processIdentifier, SIGKILL) }
+            busy.waitUntilExit()
+            other.waitUntilExit()
+            for path in (foreign.map { [$0] } ?? []) + made.reversed() {
+                let deadline = Monotonic.milliseconds() + 2000
+                while rmdir(path) != 0 && errno == EBUSY && Monotonic.milliseconds() < deadline { usleep(10_000) }
+            }
         }
-        try "\(sleeper.processIdentifier)\n".write(toFile: "\(busy)/cgroup.procs", atomically: false, encoding: .utf8)
+        for path in made where path.contains("cell-busy") {
+            try "\(busy.processIdentifier)\n".write(toFile: "\(path)/cgroup.procs", atomically: false, encoding: .utf8)
+        }
+        if let foreign { try "\(other.processIdentifier)\n".write(toFile: "\(foreign)/cgroup.procs", atomically: false, encoding: .utf8) }
 
         let settings = try CgroupSettings.prepare(root: root)
         for path in made {
-            #expect(settings.removedStaleLeaves.contains(path), "\(settings.removedStaleLeaves)")
+            #expect(settings.staleLeaves.removed.contains(path), "\(settings.staleLeaves)")
             #expect(!FileManager.default.fileExists(atPath: path))
         }
-        #expect(!settings.removedStaleLeaves.contains(busy))
-        #expect(Self.members(busy) == [sleeper.processIdentifier])
+        #expect(settings.staleLeaves.populated == 1 && settings.staleLeaves.killed == 1, "\(settings.staleLeaves)")
+        busy.waitUntilExit()
+        #expect(busy.terminationReason == .uncaughtSignal && busy.terminationStatus == SIGKILL)
+        #expect(settings.staleLeafSummary?.contains("removed \(made.count) cgroup leaves") == true, "\(settings.staleLeafSummary ?? "nil")")
+        if let foreign {
+            #expect(!settings.staleLeaves.removed.contains(foreign))
+            #expect(Self.members(foreign) == [other.processIdentifier])
+        }
     }
 }

@@ -10,10 +10,10 @@ import Testing
 @Suite(.serialized) struct WorkloadTests {
     static let nobody: UInt32 = 65534
 
-    static func spawn(_ id: CellID, _ script: String) throws -> SpawnWorkload {
+    static func spawn(_ id: CellID, _ script: String, mounts: [BindMount] = [], pidNamespace: Bool = true) throws -> SpawnWorkload {
         try SpawnWorkload(
             cellID: id, path: "/bin/sh", arguments: ["sh", "-c", script], environment: ["PATH=/usr/bin:/bin", "CELL=\(id)"],
-            workingDirectory: "/tmp", uid: nobody, gid: nobody)
+            workingDirectory: "/tmp", uid: nobody, gid: nobody, pidNamespace: pidNamespace, mounts: mounts)
     }
 
     /// The workload does not run before StartWorkload (the file it would create is
@@ -25,10 +25,9 @@ import Testing
         let daemon = try DaemonTests.RunningDaemon(arguments: ["--allow-uid", "0"])
         var client = try NetnsdClient.connect(path: daemon.socketPath)
         let id = try CellID("work1")
-        let output = "/tmp/cellos-netnsd-workload-\(getpid()).txt"
+        let shared = try SharedDirectory("workload")
+        let output = shared.file("report.txt")
         let hostResolvConf = try String(contentsOfFile: "/etc/resolv.conf", encoding: .utf8)
-        unlink(output)
-        defer { unlink(output) }
         var created = try client.request(CreateCell(cellID: id, policy: try EgressPolicy()))
         guard case .cellCreated = created.message else {
             Issue.record("\(created.message)")
@@ -39,7 +38,7 @@ import Testing
         // `unshare -U` needs no privilege on this kernel (an unprivileged user
         // namespace), so only the seccomp filter can make it fail.
         let script = "{ grep -E '^(Uid|Gid|CapInh|CapPrm|CapEff|CapBnd|CapAmb|NoNewPrivs|Seccomp):' /proc/self/status; readlink /proc/self/ns/net; echo \"env=$CELL\"; pwd; unshare -U true 2>&1; echo \"unshare=$?\"; cat /etc/resolv.conf; readlink /proc/self/ns/uts /proc/self/ns/ipc; } > \(output)"
-        let spawned = try client.request(try Self.spawn(id, script))
+        let spawned = try client.request(try Self.spawn(id, script, mounts: [shared.mount]))
         guard case .workloadSpawned(let parked) = spawned.message else {
             Issue.record("\(spawned.message)")
             return
@@ -115,16 +114,15 @@ import Testing
         var client = try NetnsdClient.connect(path: daemon.socketPath)
         let id = try CellID("work5")
         // Outside the workspace, writable by the workload's uid.
-        let output = "/var/tmp/cellos-netnsd-limits-\(getpid()).txt"
-        #expect(FileManager.default.createFile(atPath: output, contents: nil, attributes: [.posixPermissions: 0o666]))
-        defer { unlink(output) }
+        let shared = try SharedDirectory("limits")
+        let output = shared.file("limits.txt")
         let marker = "cellos-netnsd-workspace-\(getpid())"
         _ = try client.request(CreateCell(cellID: id, policy: try EgressPolicy()))
         let request = try SpawnWorkload(
             cellID: id, path: "/bin/sh",
             arguments: ["sh", "-c", "{ ulimit -n; ulimit -Hn; echo x > /tmp/\(marker) && echo wrote; stat -c '%U %a' /tmp; } > \(output)"],
             environment: ["PATH=/usr/bin:/bin"], uid: Self.nobody, gid: Self.nobody, workspace: "/tmp",
-            limits: [try ResourceLimit(name: "nofile", soft: 48, hard: 64)])
+            limits: [try ResourceLimit(name: "nofile", soft: 48, hard: 64)], mounts: [shared.mount])
         guard case .workloadSpawned = try client.request(request).message else {
             Issue.record("spawn with workspace and limits failed")
             return
@@ -181,13 +179,13 @@ import Testing
         let daemon = try DaemonTests.RunningDaemon(arguments: ["--allow-uid", "0", "--allow-root-workloads"])
         var client = try NetnsdClient.connect(path: daemon.socketPath)
         let id = try CellID("root1")
-        let output = "/tmp/cellos-netnsd-root-\(getpid()).txt"
-        unlink(output)
-        defer { unlink(output) }
+        let shared = try SharedDirectory("root")
+        let output = shared.file("status.txt")
         _ = try client.request(CreateCell(cellID: id, policy: try EgressPolicy()))
         let script = "grep -E '^(Uid|Gid|CapInh|CapPrm|CapEff|CapAmb|NoNewPrivs|Seccomp):' /proc/self/status > \(output)"
         let request = try SpawnWorkload(
-            cellID: id, path: "/bin/sh", arguments: ["sh", "-c", script], environment: ["PATH=/usr/bin:/bin"], uid: 0, gid: 0)
+            cellID: id, path: "/bin/sh", arguments: ["sh", "-c", script], environment: ["PATH=/usr/bin:/bin"], uid: 0, gid: 0,
+            mounts: [shared.mount])
         guard case .workloadSpawned = try client.request(request).message else {
             Issue.record("root workload refused despite --allow-root-workloads")
             return
@@ -224,13 +222,12 @@ import Testing
             """
         func run(_ profile: SeccompProfile) throws -> String {
             let id = try CellID("sc-\(profile.name)")
-            let output = "/tmp/cellos-netnsd-seccomp-\(getpid())-\(profile.name).txt"
-            unlink(output)
-            defer { unlink(output) }
+            let shared = try SharedDirectory("seccomp-\(profile.name)")
+            let output = shared.file("report.txt")
             _ = try client.request(CreateCell(cellID: id, policy: try EgressPolicy()))
             let request = try SpawnWorkload(
                 cellID: id, path: "/bin/bash", arguments: ["bash", "-c", "{ \(script); } > \(output)"],
-                environment: ["PATH=/usr/bin:/bin"], uid: Self.nobody, gid: Self.nobody, seccompProfile: profile)
+                environment: ["PATH=/usr/bin:/bin"], uid: Self.nobody, gid: Self.nobody, seccompProfile: profile, mounts: [shared.mount])
             guard case .workloadSpawned = try client.request(request).message else {
                 Issue.record("\(profile.name): spawn refused")
                 return ""
@@ -250,7 +247,7 @@ import Testing
         #expect(strict.contains("inet=0 \n"), "\(strict)")
     }
 
-    /// With `pidNamespace` the workload is pid 1 of a new PID namespace: `$$`,
+    /// By default the workload is pid 1 of a new PID namespace: `$$`,
     /// and /proc/self/stat (its own /proc), say 1. Destroying the cell kills it
     /// and what it forked: no process is left in that namespace.
     @Test(.enabled(if: PrivilegedTest.shouldRun))
@@ -259,15 +256,14 @@ import Testing
         let daemon = try DaemonTests.RunningDaemon(arguments: ["--allow-uid", "0"])
         var client = try NetnsdClient.connect(path: daemon.socketPath)
         let id = try CellID("pidns")
-        let output = "/tmp/cellos-netnsd-pidns-\(getpid()).txt"
-        unlink(output)
-        defer { unlink(output) }
+        let shared = try SharedDirectory("pidns")
+        let output = shared.file("pid.txt")
         _ = try client.request(CreateCell(cellID: id, policy: try EgressPolicy()))
         // bash's `read` builtin opens /proc/self/stat in the shell itself (no fork).
         let script = "/bin/sleep 300 & read -r first rest < /proc/self/stat; echo \"pid=$$ stat=$first\" > \(output).tmp; mv \(output).tmp \(output); wait"
         let request = try SpawnWorkload(
             cellID: id, path: "/bin/bash", arguments: ["bash", "-c", script], environment: ["PATH=/usr/bin:/bin"],
-            uid: Self.nobody, gid: Self.nobody, pidNamespace: true)
+            uid: Self.nobody, gid: Self.nobody, mounts: [shared.mount])
         guard case .workloadSpawned(let spawned) = try client.request(request).message else {
             Issue.record("spawn with a PID namespace refused")
             return
@@ -301,7 +297,9 @@ import Testing
         var client = try NetnsdClient.connect(path: daemon.socketPath)
         let id = try CellID("work3")
         _ = try client.request(CreateCell(cellID: id, policy: try EgressPolicy()))
-        _ = try client.request(try Self.spawn(id, "exec sleep 30"))
+        // Without a PID namespace: as pid 1 of its own, `sleep` (no handler) would
+        // ignore SIGTERM, as every init does (docs/netnsd.md).
+        _ = try client.request(try Self.spawn(id, "exec sleep 30", pidNamespace: false))
         _ = try client.request(StartWorkload(cellID: id))
         #expect(try client.request(try SignalWorkload(cellID: id, signal: SIGTERM)).message == .workloadSignalled(WorkloadSignalled(cellID: id)))
         #expect(try client.nextExit().sameOutcome(as: WorkloadExited(cellID: id, exitCode: nil, signal: SIGTERM)))

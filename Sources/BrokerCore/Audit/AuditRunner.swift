@@ -47,8 +47,13 @@ public enum AuditRunner {
     public static let startArguments: [String: [String]] = [
         // A control socket in the broker's private 0700 directory: netnsd needs an
         // allowed client, but nobody (65534) cannot reach the socket there, so the
-        // instance only sets itself up (capability drop included) and waits.
-        "cellos-netnsd": ["--socket", "\(HelperLaunch.directoryPlaceholder)/control", "--allow-uid", "65534"],
+        // instance only sets itself up (capability drop included) and waits. Its
+        // own state directory there, so it neither waits for the lock of a
+        // running netnsd nor sweeps that one's cells.
+        "cellos-netnsd": [
+            "--socket", "\(HelperLaunch.directoryPlaceholder)/control", "--allow-uid", "65534",
+            "--state-dir", "\(HelperLaunch.directoryPlaceholder)/state",
+        ],
     ]
 
     /// Starts `path` with `arguments`, waits for READY=1, reads its status and stops it.

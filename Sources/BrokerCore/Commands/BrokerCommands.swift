@@ -40,11 +40,15 @@ public enum BrokerCommands {
     /// printed with every default explicit; nil path means the embedded demo spec.
     public static func resolveSpec(path: String?, shortcuts: RunShortcuts) -> Outcome {
         do {
-            let spec = try loadSpec(path: path, shortcuts: shortcuts)
-            return Outcome(stdout: spec.json.serialized() + "\n", stderr: "", status: 0)
+            return printed(try loadSpec(path: path, shortcuts: shortcuts))
         } catch {
             return Outcome(stdout: "", stderr: "cellos-broker: \(error)\n", status: BrokerExitCode.setupFailure)
         }
+    }
+
+    /// The spec as `spec` and `run --dry-run` print it.
+    public static func printed(_ spec: CellSpec) -> Outcome {
+        Outcome(stdout: spec.json.serialized() + "\n", stderr: "", status: 0)
     }
 
     /// The spec `spec`/`run` work on: from `path` (`-` for stdin), else the demo spec

@@ -7,13 +7,18 @@ public struct CellEvents: Sendable {
 
     public init(stamper: EventStamper) { self.stamper = stamper }
 
-    /// lifecycle.v1.started: what is about to run, under which policy.
+    /// lifecycle.v1.started: what is about to run, under which policy, as asked
+    /// for (`confined` follows with what netnsd applied).
     public func started(_ spec: CellSpec) -> CloudEvent {
         stamper.event(.started, data: .object([
             "cell_id": .string(spec.id),
             "argv": .array(spec.argv.map(JSONValue.string)),
-            "uid": .integer(spec.uid),
-            "gid": .integer(spec.gid),
+            // null: netnsd allocates them (`confined` has the ids used).
+            "uid": spec.uid.map { JSONValue.integer($0) } ?? .null,
+            "gid": spec.gid.map { JSONValue.integer($0) } ?? .null,
+            "pid_namespace": .bool(spec.pidNamespace),
+            "workspace": spec.workspace.map(JSONValue.string) ?? .null,
+            "mounts": .array(spec.mounts.map { .string($0.description) }),
             "timeout_ms": .integer(spec.timeout.milliseconds),
             "dns_allow": .array(spec.dns.allow.map { .string($0.description) }),
             "egress": .array(spec.egress.map { .string($0.description) }),
@@ -24,6 +29,22 @@ public struct CellEvents: Sendable {
                 "memory_bytes": .integer(spec.limits.memoryBytes), "pids": .integer(spec.limits.pids),
                 "cpu_percent": .integer(spec.limits.cpuPercent), "open_files": .integer(spec.limits.openFiles),
             ]),
+        ]))
+    }
+
+    /// lifecycle.v1.confined: what netnsd applied to the parked workload (before
+    /// it runs): the ids it runs as and whether netnsd allocated them, and each
+    /// confinement layer in netnsd's order with `applied` and netnsd's `detail`.
+    public func confined(_ spawned: WorkloadSpawned, spec: CellSpec) -> CloudEvent {
+        stamper.event(.confined, data: .object([
+            "pid": .integer(spawned.pid),
+            "uid": .integer(spawned.uid),
+            "gid": .integer(spawned.gid),
+            "ids": .string(spec.uid == nil ? "allocated" : "explicit"),
+            "layers": .array(spawned.confinement.map { layer in
+                .object(["name": .string(layer.name), "applied": .bool(layer.applied), "detail": .string(layer.detail)])
+            }),
+            "not_applied": .array(spawned.confinement.filter { !$0.applied }.map { .string($0.name) }),
         ]))
     }
 
@@ -58,10 +79,15 @@ public struct CellEvents: Sendable {
     }
 
     /// lifecycle.v1.destroyed: `reason` is one of `completed`, `timeout`,
-    /// `helper_failure`, `setup_failure`, `interrupted`, `netnsd_lost`.
-    public func destroyed(reason: String, detail: String? = nil) -> CloudEvent {
+    /// `helper_failure`, `setup_failure`, `interrupted`, `netnsd_lost`; with a lost
+    /// netnsd, `workload` is what its pidfd said then (`ended`, `running`, `unknown`).
+    public func destroyed(reason: String, detail: String? = nil, workload: (pid: Int32, fate: String)? = nil) -> CloudEvent {
         var data: [String: JSONValue] = ["reason": .string(reason)]
         if let detail { data["detail"] = .string(detail) }
+        if let workload {
+            data["workload_pid"] = .integer(workload.pid)
+            data["workload"] = .string(workload.fate)
+        }
         return stamper.event(.destroyed, data: .object(data))
     }
 

@@ -3,6 +3,8 @@
 /// type's data gets a new `v2` type, never a silent change.
 public enum CellEventType: String, Sendable, CaseIterable {
     case started = "dev.cellos.events.cell.lifecycle.v1.started"
+    /// What netnsd applied to the parked workload: ids and confinement layers.
+    case confined = "dev.cellos.events.cell.lifecycle.v1.confined"
     case destroyed = "dev.cellos.events.cell.lifecycle.v1.destroyed"
     case commandCompleted = "dev.cellos.events.cell.command.v1.completed"
     case dnsQuery = "dev.cellos.events.cell.observability.v1.dns_query"

@@ -35,17 +35,23 @@ public enum CellRequests {
     /// The SpawnWorkload for `spec`, with the broker's stdio travelling along.
     /// `argv[0]` without a slash is looked up in the spec's own `PATH` (the
     /// workload's environment, not the broker's); netnsd needs an absolute path.
-    /// Of `namespaces`, only `pid` is a request: netnsd gives every workload new
-    /// mount, IPC and UTS namespaces anyway.
+    /// Of `namespaces`, only `pid` is a request (and now redundant with
+    /// `pid_namespace`, on by default): netnsd gives every workload new mount, IPC
+    /// and UTS namespaces anyway. The filesystem view is always asked for; nil
+    /// ids ask netnsd to allocate the cell's own.
     public static func spawnWorkload(_ spec: CellSpec) throws(Refused) -> SpawnWorkload {
         let path = try executablePath(spec.argv[0], searchPath: spec.environment["PATH"] ?? "")
         do {
             return try SpawnWorkload(
                 cellID: try CellID(spec.id), path: path, arguments: spec.argv,
                 environment: spec.environment.sorted { $0.key < $1.key }.map { "\($0.key)=\($0.value)" },
-                workingDirectory: spec.workingDirectory, uid: spec.uid, gid: spec.gid,
+                workingDirectory: spec.workingDirectory, uid: spec.uid, gid: spec.gid, workspace: spec.workspace,
                 limits: [try ResourceLimit(name: "nofile", soft: UInt64(spec.limits.openFiles), hard: UInt64(spec.limits.openFiles))],
-                stdio: true, pidNamespace: spec.namespaces.contains(.pid), cgroupLimits: try cgroupLimits(spec.limits))
+                stdio: true, pidNamespace: spec.pidNamespace || spec.namespaces.contains(.pid), filesystemView: true,
+                mounts: try spec.mounts.enumerated().map { index, mount throws(WireError) in
+                    try BindMount(source: mount.source, target: mount.target, writable: mount.writable, field: "mounts[\(index)]")
+                },
+                cgroupLimits: try cgroupLimits(spec.limits))
         } catch {
             throw Refused(description: "\(error)")
         }

@@ -75,6 +75,9 @@ public final class CellRun {
     var failedHelper: String?
     var workloadRunning = false
     var netnsdAlive = true
+    /// The spawned workload's pidfd; what it says when netnsd is lost goes into `destroyed`.
+    var workload: WorkloadWatch?
+    var workloadFateAtLoss: WorkloadWatch.Fate?
     /// The cell's sockets between CreateCell and the helpers' start.
     var dnsSockets = DescriptorSet()
     var flowLogSocket = DescriptorSet()
@@ -91,6 +94,9 @@ public final class CellRun {
     /// Runs the cell and tears it down whatever happened; the broker's exit status.
     public func run() -> Int32 {
         emit(events.started(spec))
+        if !spec.pidNamespace {
+            report("warning: cell \(spec.id) shares the host's PID namespace (pid_namespace false): its workload sees and can signal the host's processes of its uid")
+        }
         let started = Monotonic.milliseconds()
         var outcome: CellEvents.Outcome?
         var abort: Abort?
@@ -120,7 +126,7 @@ public final class CellRun {
         teardown()
         if let abort {
             report("cell \(spec.id): \(abort.detail)")
-            emit(events.destroyed(reason: abort.reason, detail: abort.detail))
+            emit(events.destroyed(reason: abort.reason, detail: abort.detail, workload: workload.flatMap { watch in workloadFateAtLoss.map { (watch.pid, $0.name) } }))
             return abort.status
         }
         let final = outcome ?? .exited(BrokerExitCode.setupFailure)
@@ -207,6 +213,17 @@ public final class CellRun {
         guard case .workloadSpawned(let parked) = spawned.message else { throw .setup("SpawnWorkload: \(Self.describe(spawned.message))") }
         // Parked counts: an abort from here on kills it and waits for its exit.
         workloadRunning = true
+        workload = WorkloadWatch(pid: parked.pid)
+        do {
+            try WorkloadIDCheck.checkGranted(uid: parked.uid, gid: parked.gid, spec: spec, broker: PrivilegeDrop.Identity(uid: getuid(), gid: getgid()))
+        } catch {
+            throw .setup("\(error)")
+        }
+        emit(events.confined(parked, spec: spec))
+        let skipped = parked.confinement.filter { !$0.applied && !($0.name == "pid_namespace" && !spec.pidNamespace) }
+        if !skipped.isEmpty {
+            report("warning: cell \(spec.id) runs without " + skipped.map { "\($0.name) (\($0.detail))" }.joined(separator: ", "))
+        }
         let missing = parked.notEnforced
         if !missing.isEmpty {
             let named = missing.map { "\(CellRequests.specField(of: $0.limit)) (\($0.summary))" }
@@ -306,7 +323,9 @@ public final class CellRun {
         if case .invalidField = error { return .setup("netnsd: \(error)") }
         netnsdAlive = false
         workloadRunning = false
-        return .netnsdLost("the connection to cellos-netnsd failed: \(error) (netnsd destroys the cell and its workload)")
+        // netnsd's end should take the workload with it; wait a moment, then say what happened.
+        workloadFateAtLoss = workload?.fate(waitingMilliseconds: 1000)
+        return .netnsdLost("the connection to cellos-netnsd failed: \(error); \(WorkloadWatch.sentence(pid: workload?.pid, fate: workloadFateAtLoss))")
     }
 
     static func readable(_ fd: Int32, timeout: Int32) -> Bool {

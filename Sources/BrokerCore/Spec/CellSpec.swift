@@ -8,8 +8,10 @@ public struct CellSpec: Equatable, Sendable {
     public var argv: [String]
     public var environment: [String: String]
     public var workingDirectory: String
-    public var uid: UInt32
-    public var gid: UInt32
+    /// Both nil (the default): netnsd allocates the cell's own ids. Both set:
+    /// explicit ids (`WorkloadIDCheck` refuses the broker's own and lone zeros).
+    public var uid: UInt32?
+    public var gid: UInt32?
     public var limits: ResourceLimits
     public var timeout: SpecDuration
     /// Time between SIGTERM and SIGKILL when the timeout expires.
@@ -18,16 +20,25 @@ public struct CellSpec: Equatable, Sendable {
     public var egress: [EgressRule]
     public var flowLog: Bool
     public var namespaces: [ExtraNamespace]
+    /// The workload is pid 1 of its own PID namespace; false is an opt-out (warned, recorded).
+    public var pidNamespace: Bool
+    /// Host paths bound into the workload's filesystem view.
+    public var mounts: [SpecMount]
+    /// A private tmpfs owned by the workload's ids at this path; nil: none.
+    public var workspace: String?
 
-    /// The defaults every field falls back to: nobody/nogroup, 256 MiB, 256 pids,
-    /// one CPU, 1024 open files, 30 s timeout with 2 s grace, no names, no egress,
-    /// flow logging on, only the network namespace.
+    public static let defaultWorkspace = "/workspace"
+
+    /// The defaults every field falls back to: ids allocated by netnsd, a private
+    /// PID namespace, a /workspace tmpfs that is also the working directory, no
+    /// mounts, 256 MiB, 256 pids, one CPU, 1024 open files, 30 s timeout with 2 s
+    /// grace, no names, no egress, flow logging on.
     public static func defaults(id: String, argv: [String]) -> CellSpec {
         CellSpec(
-            id: id, argv: argv, environment: ["PATH": "/usr/local/bin:/usr/bin:/bin"], workingDirectory: "/",
-            uid: 65534, gid: 65534, limits: ResourceLimits(),
+            id: id, argv: argv, environment: ["PATH": "/usr/local/bin:/usr/bin:/bin"], workingDirectory: defaultWorkspace,
+            uid: nil, gid: nil, limits: ResourceLimits(),
             timeout: SpecDuration(milliseconds: 30_000), grace: SpecDuration(milliseconds: 2_000),
-            dns: DNSPolicy(), egress: [], flowLog: true, namespaces: [])
+            dns: DNSPolicy(), egress: [], flowLog: true, namespaces: [], pidNamespace: true, mounts: [], workspace: defaultWorkspace)
     }
 }
 

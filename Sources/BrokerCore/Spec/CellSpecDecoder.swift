@@ -13,7 +13,7 @@ public enum CellSpecDecoder {
     public static func decode(_ value: JSONValue, generatedID: @autoclosure () -> String = CellIDs.generate()) throws(SpecError) -> CellSpec {
         let top = try ObjectReader(
             value, path: "",
-            known: ["version", "id", "argv", "env", "working_directory", "uid", "gid", "limits", "timeout", "grace", "dns", "egress", "flow_log", "namespaces"])
+            known: ["version", "id", "argv", "env", "working_directory", "uid", "gid", "limits", "timeout", "grace", "dns", "egress", "flow_log", "namespaces", "pid_namespace", "mounts", "workspace"])
         let version = try top.required("version")
         guard version == .integer(CellSpec.version) else {
             throw SpecError(field: "version", value: version, problem: "is not a supported spec version (this broker reads version \(CellSpec.version))")
@@ -22,6 +22,14 @@ public enum CellSpecDecoder {
         spec.id = try top.string("id").map { id throws(SpecError) in try CellIDs.validate(id, field: "id") } ?? generatedID()
         spec.argv = try argv(top)
         if let env = top.optional("env") { spec.environment = try environment(env, field: "env") }
+        // Present as null: no workspace; absent: the default one.
+        if let workspace = top.optional("workspace") {
+            let path = try ObjectReader.string(workspace, field: "workspace")
+            spec.workspace = try workspacePath(path, field: "workspace", value: workspace.excerpt)
+        } else if top.isNull("workspace") {
+            spec.workspace = nil
+        }
+        spec.workingDirectory = spec.workspace ?? "/"
         if let directory = try top.string("working_directory") {
             guard directory.hasPrefix("/") else {
                 throw SpecError(field: "working_directory", value: .string(directory), problem: "is not an absolute path")
@@ -29,8 +37,12 @@ public enum CellSpecDecoder {
             spec.workingDirectory = directory
         }
         let idRange: ClosedRange<Int64> = 0...4_294_967_294
-        if let uid = try top.integer("uid", in: idRange, meaning: "a user id") { spec.uid = UInt32(uid) }
-        if let gid = try top.integer("gid", in: idRange, meaning: "a group id") { spec.gid = UInt32(gid) }
+        spec.uid = try top.integer("uid", in: idRange, meaning: "a user id").map(UInt32.init)
+        spec.gid = try top.integer("gid", in: idRange, meaning: "a group id").map(UInt32.init)
+        if (spec.uid == nil) != (spec.gid == nil) {
+            let missing = spec.uid == nil ? "uid" : "gid"
+            throw SpecError(field: missing, value: nil, problem: "is required when \(missing == "uid" ? "gid" : "uid") is given (both, or neither for ids netnsd allocates)")
+        }
         if let limits = top.optional("limits") { spec.limits = try resourceLimits(limits) }
         if let timeout = try top.string("timeout") {
             spec.timeout = try Quantities.duration(timeout, field: "timeout", value: JSONValue.string(timeout).excerpt, allowZero: false)
@@ -46,7 +58,36 @@ public enum CellSpecDecoder {
         if let namespaces = try top.array("namespaces", maxCount: ExtraNamespace.allCases.count + 1) {
             spec.namespaces = try extraNamespaces(namespaces)
         }
+        if let pidNamespace = try top.bool("pid_namespace") { spec.pidNamespace = pidNamespace }
+        if let mounts = try top.array("mounts", maxCount: SpecMount.maxCount) {
+            spec.mounts = try mounts.enumerated().map { entry throws(SpecError) in try mount(entry.element, path: "mounts[\(entry.offset)]") }
+            try SpecMount.checkList(spec.mounts, workspace: spec.workspace, listField: "mounts") { "mounts[\($0)].target" }
+        }
         return spec
+    }
+
+    /// An absolute path like a mount target's, and not `/`.
+    static func workspacePath(_ path: String, field: String, value: String) throws(SpecError) -> String {
+        let checked = try SpecMount.path(path, field: field, value: value)
+        guard SpecMount.normalized(checked) != "/" else { throw SpecError(field: field, value: value, problem: "is the root (give a directory like /workspace, or null)") }
+        return checked
+    }
+
+    static func mount(_ value: JSONValue, path: String) throws(SpecError) -> SpecMount {
+        let reader = try ObjectReader(value, path: path, known: ["source", "target", "mode"])
+        let source = try ObjectReader.string(try reader.required("source"), field: reader.field("source"))
+        let target = try ObjectReader.string(try reader.required("target"), field: reader.field("target"))
+        var writable = false
+        if let mode = reader.optional("mode") {
+            switch try ObjectReader.string(mode, field: reader.field("mode")) {
+            case "ro": writable = false
+            case "rw": writable = true
+            default: throw SpecError(field: reader.field("mode"), value: mode, problem: "is not a mount mode (\"ro\" or \"rw\")")
+            }
+        }
+        return try SpecMount.make(
+            source: source, target: target, writable: writable, sourceField: reader.field("source"), targetField: reader.field("target"),
+            quote: { JSONValue.string($0).excerpt })
     }
 
     static func argv(_ top: ObjectReader) throws(SpecError) -> [String] {

@@ -15,8 +15,9 @@ extension CellSpec {
             "argv": .array(argv.map(JSONValue.string)),
             "env": .object(environment.mapValues(JSONValue.string)),
             "working_directory": .string(workingDirectory),
-            "uid": .integer(uid),
-            "gid": .integer(gid),
+            // null: netnsd allocates the cell's own ids.
+            "uid": uid.map { JSONValue.integer($0) } ?? .null,
+            "gid": gid.map { JSONValue.integer($0) } ?? .null,
             "limits": .object([
                 "memory": .integer(limits.memoryBytes),
                 "pids": .integer(limits.pids),
@@ -33,6 +34,11 @@ extension CellSpec {
             }),
             "flow_log": .bool(flowLog),
             "namespaces": .array(namespaces.map { .string($0.rawValue) }),
+            "pid_namespace": .bool(pidNamespace),
+            "workspace": workspace.map(JSONValue.string) ?? .null,
+            "mounts": .array(mounts.map { mount in
+                .object(["source": .string(mount.source), "target": .string(mount.target), "mode": .string(mount.writable ? "rw" : "ro")])
+            }),
         ])
     }
 }

@@ -3,7 +3,8 @@
 /// authoritative DNS server at 192.0.2.53 and a TCP service at 192.0.2.80 on ports
 /// 8080 (allowed below) and 9090 (not allowed). The workload resolves one allowed
 /// and one denied name and tries both ports (bash: its /dev/tcp makes the connections;
-/// `timeout 2`, since a dropped SYN is retried until the connect times out).
+/// `timeout 2`, since a dropped SYN is retried until the connect times out). Ids,
+/// PID namespace and workspace are the defaults: netnsd's own ids for the cell.
 public enum DemoSpec {
     public static let text = """
         {
@@ -11,16 +12,12 @@ public enum DemoSpec {
           "id": "demo",
           "argv": ["/bin/bash", "-c", "getent hosts allowed.cellos.test; echo \\"allowed name: exit $?\\"; getent hosts denied.cellos.test; echo \\"denied name: exit $?\\"; timeout 2 bash -c 'echo hi > /dev/tcp/192.0.2.80/8080' 2>/dev/null; echo \\"allowed port 8080: exit $?\\"; timeout 2 bash -c 'echo hi > /dev/tcp/192.0.2.80/9090' 2>/dev/null; echo \\"denied port 9090: exit $?\\""],
           "env": {"PATH": "/usr/bin:/bin"},
-          "working_directory": "/",
-          "uid": 65534,
-          "gid": 65534,
           "limits": {"memory": "64M", "pids": 32, "cpu_percent": 50, "open_files": 256},
           "timeout": "10s",
           "grace": "1s",
           "dns": {"allow": ["allowed.cellos.test"], "query_types": ["A", "AAAA"], "upstream": "192.0.2.53:53"},
           "egress": [{"protocol": "tcp", "address": "192.0.2.80", "port": 8080}],
-          "flow_log": true,
-          "namespaces": ["mount", "pid", "ipc", "uts"]
+          "flow_log": true
         }
         """
 

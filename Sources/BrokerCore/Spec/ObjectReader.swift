@@ -29,6 +29,12 @@ struct ObjectReader {
         return value
     }
 
+    /// Whether `key` is present with the value JSON null (where null means "none").
+    func isNull(_ key: String) -> Bool {
+        precondition(known.contains(key), "reader asked for undeclared key \(key)")
+        return members[key] == .null
+    }
+
     func required(_ key: String) throws(SpecError) -> JSONValue {
         guard let value = optional(key) else { throw SpecError(field: field(key), value: nil, problem: "is required") }
         return value

@@ -6,14 +6,23 @@ public struct RunShortcuts: Equatable, Sendable {
     public var allowEgress: [String] = []
     public var timeout: String?
     public var id: String?
+    /// `--mount SRC:DST[:rw]`, added to the spec's mounts.
+    public var mounts: [String] = []
+    /// `--no-pid-namespace`: the opt-out of the spec's `pid_namespace`.
+    public var noPIDNamespace = false
     /// The workload's argv after `--`; replaces the spec's argv when not empty.
     public var argv: [String] = []
 
-    public init(allowNames: [String] = [], allowEgress: [String] = [], timeout: String? = nil, id: String? = nil, argv: [String] = []) {
+    public init(
+        allowNames: [String] = [], allowEgress: [String] = [], timeout: String? = nil, id: String? = nil, mounts: [String] = [],
+        noPIDNamespace: Bool = false, argv: [String] = []
+    ) {
         self.allowNames = allowNames
         self.allowEgress = allowEgress
         self.timeout = timeout
         self.id = id
+        self.mounts = mounts
+        self.noPIDNamespace = noPIDNamespace
         self.argv = argv
     }
 
@@ -30,6 +39,9 @@ public struct RunShortcuts: Equatable, Sendable {
         guard spec.egress.count <= CellSpecDecoder.maxRules else {
             throw SpecError(field: "--allow-egress", value: nil, problem: "gives \(spec.egress.count) rules, at most \(CellSpecDecoder.maxRules) allowed")
         }
+        spec.mounts += try mounts.map { text throws(SpecError) in try Self.mount(text) }
+        try SpecMount.checkList(spec.mounts, workspace: spec.workspace, listField: "--mount") { _ in "--mount" }
+        if noPIDNamespace { spec.pidNamespace = false }
         if let timeout {
             spec.timeout = try Quantities.duration(timeout, field: "--timeout", value: Self.quoted(timeout), allowZero: false)
         }
@@ -84,6 +96,16 @@ public struct RunShortcuts: Equatable, Sendable {
             ports = try PortRange.parse(portText, field: field, value: value)
         }
         return EgressRule(transport: transport, destination: destination, ports: ports)
+    }
+
+    /// `SRC:DST`, `SRC:DST:ro` or `SRC:DST:rw` (paths without ':').
+    public static func mount(_ text: String) throws(SpecError) -> SpecMount {
+        let parts = text.split(separator: ":", omittingEmptySubsequences: false).map(String.init)
+        let mode = parts.count == 3 ? parts[2] : "ro"
+        guard parts.count == 2 || parts.count == 3, mode == "ro" || mode == "rw" else {
+            throw SpecError(field: "--mount", value: quoted(text), problem: "is not SRC:DST[:rw] (e.g. /srv/data:/data or /srv/out:/out:rw)")
+        }
+        return try SpecMount.make(source: parts[0], target: parts[1], writable: mode == "rw", sourceField: "--mount", targetField: "--mount", quote: { _ in quoted(text) })
     }
 
     static func quoted(_ text: String) -> String { JSONValue.string(text).excerpt }

@@ -120,9 +120,12 @@ public final class HelperSupervisor {
         }
         let process: SpawnedProcess
         do {
+            // A helper must not outlive its broker (SIGKILL included). The death
+            // signal follows the spawning thread: the broker spawns helpers only
+            // from its main thread (CellRun.run, the audit), which lives as long as it.
             process = try ActivatedSpawn.spawn(
                 executable: launch.executable, arguments: arguments, environment: launch.environment,
-                names: launch.descriptorNames, descriptors: descriptors)
+                names: launch.descriptorNames, descriptors: descriptors, diesWithParent: true)
         } catch {
             throw .spawn(name, error)
         }

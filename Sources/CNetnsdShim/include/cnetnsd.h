@@ -17,13 +17,68 @@ typedef struct {
     unsigned long long hard;
 } cellos_netnsd_rlimit;
 
-/// Forks a workload that is parked before execve (with `new_pid_namespace`, as
+/// One step of building the workload's filesystem view, run in order in the
+/// child. `parent` is a directory relative to the new root ("" is the root
+/// itself) and `name` an entry in it; both are resolved with openat2
+/// (RESOLVE_BENEATH | RESOLVE_NO_SYMLINKS), so no step can be steered out of the
+/// new root by a symlink.
+typedef enum {
+    CELLOS_VIEW_MKDIR = 1,    ///< mkdir (mode 0755); an existing directory is fine
+    CELLOS_VIEW_MKFILE = 2,   ///< an empty file (mode 0644) to bind a file onto
+    CELLOS_VIEW_SYMLINK = 3,  ///< a symlink whose text is `source`
+    CELLOS_VIEW_BIND = 4,     ///< a recursive clone of the host path `source`, with `attr` set recursively
+    CELLOS_VIEW_TMPFS = 5,    ///< a tmpfs with the mount options `source` and the flags `attr`
+    CELLOS_VIEW_PROC = 6,     ///< a new proc instance (of the child's PID namespace) with the flags `attr`
+} cellos_netnsd_view_op;
+
+typedef struct {
+    int op;
+    const char *parent;
+    const char *name;
+    const char *source;
+    /// MOUNT_ATTR_RDONLY/NOSUID/NODEV/NOEXEC (the same bits as MS_RDONLY/NOSUID/NODEV/NOEXEC).
+    unsigned long long attr;
+} cellos_netnsd_view_step;
+
+/// A Landlock path-beneath rule: `access` (LANDLOCK_ACCESS_FS_*) under `path`,
+/// a path as the workload sees it (opened O_PATH in the child after pivot_root).
+typedef struct {
+    const char *path;
+    unsigned long long access;
+} cellos_netnsd_landlock_rule;
+
+/// Everything the child needs for the confinement layers, prepared before the
+/// fork (the child may not allocate or format strings).
+typedef struct {
+    /// The directory the new root's tmpfs is mounted on (in the child's mount
+    /// namespace), or NULL for no filesystem view (the host's tree).
+    const char *root;
+    const char *root_options;
+    const cellos_netnsd_view_step *steps;
+    size_t nsteps;
+    /// Landlock: handled_access_fs and scoped of the ruleset; both 0 = no Landlock.
+    unsigned long long landlock_handled;
+    unsigned long long landlock_scoped;
+    const cellos_netnsd_landlock_rule *rules;
+    size_t nrules;
+    /// CAP_LAST_CAP (from /proc/sys/kernel/cap_last_cap): every capability up to it
+    /// leaves the bounding set.
+    int cap_last_cap;
+} cellos_netnsd_confinement;
+
+/// The ABI version of the kernel's Landlock (0: none or disabled).
+int cellos_netnsd_landlock_abi(void);
+
+/// Forks a workload that is parked before execve and gets SIGKILL when the
+/// calling thread exits (PR_SET_PDEATHSIG) (with `new_pid_namespace`, as
 /// pid 1 of a new PID namespace, which gets its own /proc mount): in the child, and only with
 /// async-signal-safe calls, it enters the network namespace `netns_fd`, and, when
 /// `resolv_conf` is not NULL, new IPC and UTS namespaces and a private mount
 /// namespace in which that file is bind-mounted read-only over /etc/resolv.conf
 /// and, when `workspace` is not NULL, a tmpfs is mounted there with the mount
-/// options `workspace_options`; then it sets the `nlimits` resource limits, drops
+/// options `workspace_options` (without a filesystem view; with one, `confinement`
+/// holds the resolv.conf and workspace as view steps and the child pivots into a new root,
+/// see docs/netnsd.md); it calls setsid(); then it sets the `nlimits` resource limits, drops
 /// supplementary groups and switches to `gid`/`uid` (the kernel then clears every
 /// capability when uid is not 0) and empties the capability sets (for uid 0), sets no_new_privs, changes to `cwd`, puts
 /// `stdio_fds[0..2]` on 0-2 when `stdio_fds` is not NULL (the client's stdio,
@@ -37,10 +92,13 @@ typedef struct {
 /// with errno set to the failed step's error and *failed_step set to its number
 /// (1 setns, 2 setgroups, 3 setresgid, 4 setresuid, 5 no_new_privs, 6 chdir,
 /// 7 stdio, 8 close fds, 9 seccomp, 10 unshare(NEWNS|NEWIPC|NEWUTS), 11 private mounts,
-/// 12 resolv.conf bind mount, 13 workspace tmpfs, 14 setrlimit, 15 capset, 16 mount(proc)); the failed child
-/// has been reaped.
+/// 12 resolv.conf bind mount, 13 workspace tmpfs, 14 setrlimit, 15 capset, 16 mount(proc), 17 the view's root
+/// tmpfs, 18 pivot_root, 19 read-only root, 20 setsid, 21 PR_CAPBSET_DROP, 22 PR_CAP_AMBIENT_CLEAR_ALL,
+/// 23 landlock_create_ruleset, 24 open of a Landlock rule's path, 25 landlock_add_rule, 26 landlock_restrict_self,
+/// 27 prctl(PR_SET_PDEATHSIG),
+/// 1000 + i view step i); the failed child has been reaped.
 pid_t cellos_netnsd_spawn_parked(int netns_fd, const char *resolv_conf, const char *workspace,
                                  const char *workspace_options, const cellos_netnsd_rlimit *limits, size_t nlimits,
                                  const char *path, char *const argv[], char *const envp[], const char *cwd, uid_t uid,
                                  gid_t gid, const int *stdio_fds, int start_fd, const void *filter, size_t filter_len,
-                                 int new_pid_namespace, int *failed_step);
+                                 int new_pid_namespace, const cellos_netnsd_confinement *confinement, int *failed_step);

@@ -45,8 +45,11 @@ int cellos_peer_credentials(int sock, pid_t *pid, uid_t *uid, gid_t *gid);
 /// environment (the child's pid is only known after fork). The child runs only
 /// async-signal-safe code. Returns the child's pid once execve succeeded, or -1 with
 /// errno set to the child's exec (or dup) failure, in which case the child was reaped.
+/// With `die_with_parent`, the child gets SIGKILL when the calling *thread* exits
+/// (PR_SET_PDEATHSIG, kept across execve) and fails with ESRCH if the parent
+/// already died; call it from a thread that lives as long as the child may.
 pid_t cellos_spawn(const char *path, char *const argv[], char *const envp[], const int *fds,
-                   size_t nfds, int set_listen_pid);
+                   size_t nfds, int set_listen_pid, int die_with_parent);
 
 /// pipe2(O_CLOEXEC): glibc declares it only under _GNU_SOURCE.
 int cellos_pipe_cloexec(int fds[2]);
@@ -79,6 +82,12 @@ int cellos_drop_bounding_set(void);
 
 /// prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_CLEAR_ALL).
 int cellos_clear_ambient(void);
+
+/// prctl(PR_SET_DUMPABLE, 0) (whole process; execve resets it to 1).
+int cellos_set_not_dumpable(void);
+
+/// prctl(PR_GET_DUMPABLE): 0, 1, 2, or -1 with errno set.
+int cellos_get_dumpable(void);
 
 /// setgroups(0, NULL): no supplementary groups.
 int cellos_clear_groups(void);

@@ -14,6 +14,10 @@ public struct ProxyStats: Sendable, Equatable {
     public var eventWriteFailures = 0
     public var tcpConnections = 0
     public var tcpConnectionsRejected = 0
+    /// TCP queries answered SERVFAIL because their connection had `--tcp-max-inflight` waiting.
+    public var tcpInflightRefused = 0
+    /// accept(2) failures for want of descriptors or memory; each pauses accepting briefly.
+    public var tcpAcceptFailures = 0
 
     public init() {}
 
@@ -27,6 +31,7 @@ public struct ProxyStats: Sendable, Equatable {
             ("upstream_answers_dropped", upstreamAnswersDropped), ("events_written", eventsWritten),
             ("events_dropped", eventsDropped), ("event_write_failures", eventWriteFailures),
             ("tcp_connections", tcpConnections), ("tcp_connections_rejected", tcpConnectionsRejected),
+            ("tcp_inflight_refused", tcpInflightRefused), ("tcp_accept_failures", tcpAcceptFailures),
         ]
         return "{\"stats\":{" + fields.map { "\"\($0.0)\":\($0.1)" }.joined(separator: ",") + "}}"
     }

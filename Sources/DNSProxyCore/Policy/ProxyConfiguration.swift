@@ -21,6 +21,9 @@ public struct ProxyConfiguration: Sendable {
     public var upstreamSockets: Int
     public var tcpMaxConnections: Int
     public var tcpIdleTimeoutMilliseconds: Int
+    /// Queries one TCP connection may have waiting upstream (`--tcp-max-inflight`),
+    /// so pipelining clients cannot take the whole `maxInflight` table from UDP.
+    public var tcpMaxInflightPerConnection: Int
 }
 
 /// The command line as text, before validation (the executable fills it in).
@@ -43,6 +46,7 @@ public struct ProxyOptions: Sendable {
     public var upstreamSockets = 4
     public var tcpMaxConnections = 128
     public var tcpIdleTimeout: String?
+    public var tcpMaxInflightPerConnection = 32
     /// Debugging only: skip no_new_privs and the seccomp filter.
     public var disableSyscallFilter = false
     /// Where the default upstream comes from (a flag only tests change).
@@ -138,6 +142,7 @@ extension ProxyConfiguration {
             tcpIdle = value
         }
         try check("--tcp-idle-timeout (ms)", tcpIdle, 1...3_600_000)
+        try check("--tcp-max-inflight", options.tcpMaxInflightPerConnection, 1...32768)
 
         let cellID = options.cellID ?? policy.cellID ?? ""
         guard cellID.utf8.count <= 128,
@@ -153,7 +158,7 @@ extension ProxyConfiguration {
             upstreamTimeoutMilliseconds: timeout, allowCapabilities: options.allowCapabilities,
             maxInflight: options.maxInflight, eventQueueCapacity: options.eventQueueCapacity,
             upstreamSockets: options.upstreamSockets, tcpMaxConnections: options.tcpMaxConnections,
-            tcpIdleTimeoutMilliseconds: tcpIdle)
+            tcpIdleTimeoutMilliseconds: tcpIdle, tcpMaxInflightPerConnection: options.tcpMaxInflightPerConnection)
     }
 
     /// "2", "2s", "0.5s", "1500ms" → milliseconds.

@@ -149,6 +149,7 @@ public final class ProxyServer {
             }
             expireQueries()
             expireTCPConnections()
+            resumeAcceptingIfDue()
             replyBatch.flush(through: udpListener)
         }
         events?.stop()
@@ -266,6 +267,12 @@ public final class ProxyServer {
     private func forward(_ message: UnsafeMutableRawBufferPointer, query: DNSQuery, client: SocketAddress, via path: ReplyPath) {
         let question = UnsafeRawBufferPointer(rebasing: message[query.questionRange])
         let now = MonotonicClock.nanoseconds()
+        if case .tcp(let connection, _) = path,
+           tcp.connections[Int(connection)].inflight >= configuration.tcpMaxInflightPerConnection {
+            stats.tcpInflightRefused += 1
+            failUpstream(id: query.id, flags: query.flags, qtype: query.qtype, question: question, client: client, via: path, latency: -1)
+            return
+        }
         guard let slot = pending.allocate(question: question, now: now, random: &random) else {
             failUpstream(id: query.id, flags: query.flags, qtype: query.qtype, question: question, client: client, via: path, latency: -1)
             return

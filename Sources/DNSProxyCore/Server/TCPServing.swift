@@ -35,6 +35,11 @@ struct TCPState {
     var connections: [Connection]
     var open = 0
     var idleNanoseconds: Int64 = 10_000_000_000
+    /// While accept(2) fails for want of descriptors the listener is off the epoll
+    /// set until then (a level-triggered listener would wake the loop at once,
+    /// forever); `.max` while accepting.
+    var acceptResumesAt: Int64 = .max
+    static let acceptPauseNanoseconds: Int64 = 100_000_000
 
     init(maxConnections: Int) {
         connections = Array(repeating: Connection(), count: maxConnections)
@@ -42,8 +47,8 @@ struct TCPState {
 
     /// The next idle deadline among open connections without queries in flight.
     var nextDeadline: Int64 {
-        guard open > 0 else { return .max }
-        var deadline = Int64.max
+        guard open > 0 else { return acceptResumesAt }
+        var deadline = acceptResumesAt
         for connection in connections where connection.fd >= 0 && connection.inflight == 0 {
             deadline = min(deadline, connection.lastActivity + idleNanoseconds)
         }
@@ -73,7 +78,10 @@ extension ProxyServer {
             var client = SocketAddress()
             var length = UInt32(SocketAddress.capacity)
             let fd = withUnsafeMutablePointer(to: &client.storage) { cellos_accept(tcpListener, $0, &length, 1) }
-            if fd < 0 { return }
+            if fd < 0 {
+                if errno == EMFILE || errno == ENFILE || errno == ENOBUFS || errno == ENOMEM { pauseAccepting() }
+                return
+            }
             guard let index = tcp.connections.firstIndex(where: { $0.fd < 0 }) else {
                 // At the cap: refuse by closing rather than letting the backlog grow.
                 stats.tcpConnectionsRejected += 1
@@ -92,6 +100,23 @@ extension ProxyServer {
                 closeTCPConnection(Int32(index))
             }
         }
+    }
+
+    /// Out of descriptors or memory: the waiting connection stays queued (the
+    /// client sees a slow connect, never a crash) until a connection closes or
+    /// the pause ends, whichever comes first.
+    private func pauseAccepting() {
+        stats.tcpAcceptFailures += 1
+        guard tcp.acceptResumesAt == .max else { return }
+        _ = cellos_epoll_ctl(epoll.rawValue, EPOLL_CTL_DEL, tcpListener, 0, 0)
+        tcp.acceptResumesAt = MonotonicClock.nanoseconds() + TCPState.acceptPauseNanoseconds
+    }
+
+    func resumeAcceptingIfDue() {
+        guard tcp.acceptResumesAt != .max, tcp.acceptResumesAt <= MonotonicClock.nanoseconds() else { return }
+        tcp.acceptResumesAt = .max
+        // Level-triggered: a connection queued meanwhile is reported at once.
+        if (try? watch(tcpListener, Token.tcpListener)) == nil { pauseAccepting() }
     }
 
     func serveTCPConnection(token: UInt64, events: UInt32) {
@@ -203,6 +228,8 @@ extension ProxyServer {
         let generation = tcp.connections[index].generation
         tcp.connections[index] = TCPState.Connection(generation: generation)
         tcp.open -= 1
+        // A descriptor was freed: a paused accept may try again now.
+        if tcp.acceptResumesAt != .max { tcp.acceptResumesAt = 0 }
         // Queries of this connection still waiting upstream have nobody to answer.
         var slot = pending.oldest
         while slot >= 0 {

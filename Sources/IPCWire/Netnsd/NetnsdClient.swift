@@ -19,27 +19,48 @@ public struct NetnsdClient: ~Copyable {
     ) throws(WireError) -> NetnsdReply {
         let requestID = nextRequestID
         nextRequestID &+= 1
-        try connection.send(NetnsdFrame.make(request, requestID: requestID, descriptors: descriptors))
+        do {
+            try connection.send(NetnsdFrame.make(request, requestID: requestID, descriptors: descriptors))
+        } catch .peerClosed {
+            // netnsd may have refused the connection (one ErrorReply, then closed it)
+            // before this request arrived: that refusal, still queued here, is the answer.
+            guard let refusal = try? receiveReply(expecting: requestID) else { throw .peerClosed }
+            return refusal
+        }
         return try receiveReply(expecting: requestID)
     }
 
     /// Receives the next reply (e.g. the refusal an unauthorized peer gets unasked),
     /// setting aside workload exit events that arrive first.
     public mutating func receiveReply(expecting requestID: UInt32? = nil) throws(WireError) -> NetnsdReply {
-        var frame = try connection.receive()
+        var frame = try receiveFrame()
         while frame.header.messageType == MessageType.workloadExited.rawValue {
             if case .workloadExited(let exited) = try NetnsdFrame.decode(header: frame.header, payload: frame.payload, descriptorCount: frame.descriptors.count) {
                 pendingExits.append(exited)
             }
-            frame = try connection.receive()
+            frame = try receiveFrame()
         }
-        if let requestID, frame.header.requestID != requestID {
+        // Request id 0 is never used by a request: an ErrorReply with it refuses the
+        // whole connection (unauthorized, a limit reached) and answers any request.
+        let refusesConnection = frame.header.requestID == 0 && frame.header.messageType == MessageType.errorReply.rawValue
+        if let requestID, frame.header.requestID != requestID, !refusesConnection {
             throw .invalidField(field: "request id", reason: "reply to \(frame.header.requestID), expected \(requestID)")
         }
         let message = try NetnsdFrame.decode(header: frame.header, payload: frame.payload, descriptorCount: frame.descriptors.count)
         var descriptors = DescriptorSet()
         for index in 0..<frame.descriptors.count { descriptors.append(frame.descriptors.take(index)) }
         return NetnsdReply(message: message, descriptors: descriptors)
+    }
+
+    /// The next frame. A peer that closed with our request unread makes the kernel
+    /// report ECONNRESET ahead of the datagrams still queued here, and one of them
+    /// may be netnsd's refusal of the connection: look once more before giving up.
+    private func receiveFrame() throws(WireError) -> Frame {
+        do {
+            return try connection.receive()
+        } catch .peerClosed {
+            do { return try connection.receive(dontWait: true) } catch { throw .peerClosed }
+        }
     }
 
     /// Whether a `WorkloadExited` arrived while a reply was awaited (then

@@ -20,6 +20,7 @@ public struct Capability: Hashable, Sendable, CustomStringConvertible {
     public static let setuid = Capability(number: CAP_SETUID, name: "CAP_SETUID")
     public static let setgid = Capability(number: CAP_SETGID, name: "CAP_SETGID")
     public static let kill = Capability(number: CAP_KILL, name: "CAP_KILL")
+    public static let setpcap = Capability(number: CAP_SETPCAP, name: "CAP_SETPCAP")
 }
 
 /// A capability the daemon keeps, with the operation that cannot be done without it.
@@ -36,7 +37,7 @@ public enum DeclaredCapabilities {
     public static let grants: [CapabilityGrant] = [
         CapabilityGrant(
             capability: .sysAdmin,
-            operation: "unshare(CLONE_NEWNET) to create a cell netns; setns(CLONE_NEWNET) to enter a cell or attach-mode netns; mount(MS_BIND)/umount2 of the --pin at /run/netns/cellos-<id>; SpawnWorkload: unshare(CLONE_NEWNS) and the read-only bind mount of the cell's resolv.conf in the workload's child"),
+            operation: "unshare(CLONE_NEWNET) to create a cell netns; setns(CLONE_NEWNET) to enter a cell or attach-mode netns; mount(MS_BIND)/umount2 of the --pin at /run/netns/cellos-<id>; SpawnWorkload: unshare(CLONE_NEWNS), the filesystem view's mounts (tmpfs, open_tree/move_mount binds, mount_setattr, proc) and pivot_root in the workload's child"),
         CapabilityGrant(
             capability: .netAdmin,
             operation: "load and read the cell's nftables table (nfnetlink); bring lo up over rtnetlink (RTM_NEWLINK); bind the cell's NFLOG socket to its group (NFULNL_CFG_CMD_BIND) and size its buffer (SO_RCVBUFFORCE)"),
@@ -49,6 +50,9 @@ public enum DeclaredCapabilities {
         CapabilityGrant(
             capability: .setuid,
             operation: "SpawnWorkload: setresuid to the workload's uid in the forked child (which clears its capabilities)"),
+        CapabilityGrant(
+            capability: .setpcap,
+            operation: "SpawnWorkload: prctl(PR_CAPBSET_DROP) of every capability in the forked child, so the workload's bounding set is empty whatever its uid"),
         CapabilityGrant(
             capability: .kill,
             operation: "SignalWorkload and DestroyCell: kill(2) of a workload running as another uid"),

@@ -8,12 +8,12 @@ public enum CellFactory {
     public static func pinName(_ id: CellID) -> String { "cellos-\(id)" }
 
     /// Creates a cell in a new network namespace; with `pin`, also bind-mounts it
-    /// at `/run/netns/cellos-<id>`.
+    /// at `/run/netns/cellos-<id>` (recorded in `pinLedger`, when given).
     /// With `uplink` and a policy that allows egress, the cell also gets a veth
     /// uplink with an address from the pool and NAT in the uplink netns.
     public static func create(
         id: CellID, policy: EgressPolicy, flowLogSocket: FlowLogSocketOpener? = nil, pin: Bool = false,
-        uplink: UplinkSettings? = nil
+        pinLedger: String? = nil, uplink: UplinkSettings? = nil
     ) throws(CellError) -> Cell {
         if let uplink { try checkReachable(id: id, policy: policy, pool: uplink.pool) }
         let raw: RawCellDescriptors
@@ -26,7 +26,7 @@ public enum CellFactory {
         } catch let error as CellError {
             throw error
         } catch {
-            throw .setupFailed(cell: id.value, step: "creating the network namespace", reason: "\(error)")
+            throw CellError.failed(id.value, "creating the network namespace", error)
         }
         var cell = raw.adopt(id: id, policy: policy, origin: .created)
         if let uplink, policy.allowsEgress {
@@ -38,13 +38,13 @@ public enum CellFactory {
                 lease.nat = try Uplink.attach(slot, cell: cell.namespace, uplink: try uplink.openNamespace())
             } catch {
                 try? lease.release()
-                throw .setupFailed(cell: id.value, step: "building the uplink \(slot.hostInterface)", reason: "\(error)")
+                throw CellError.failed(id.value, "building the uplink \(slot.hostInterface)", error)
             }
             cell.uplink = lease
         }
         if pin {
             do {
-                cell.pin = try NamespacePin.pin(cell.namespace, name: pinName(id))
+                cell.pin = try NamespacePin.pin(cell.namespace, name: pinName(id), ledger: pinLedger)
             } catch {
                 try? cell.uplink?.release()
                 throw .setupFailed(cell: id.value, step: "pinning at \(NamespacePin.directory)/\(pinName(id))", reason: "\(error)")
@@ -99,7 +99,7 @@ public enum CellFactory {
         } catch let error as CellError {
             throw error
         } catch {
-            throw .setupFailed(cell: id.value, step: "entering the attached namespace", reason: "\(error)")
+            throw CellError.failed(id.value, "entering the attached namespace", error)
         }
         return raw.adopt(id: id, policy: policy, origin: .attached, namespace: namespace)
     }
@@ -129,7 +129,7 @@ public enum CellFactory {
         do {
             return try body()
         } catch {
-            throw .setupFailed(cell: id.value, step: name, reason: "\(error)")
+            throw CellError.failed(id.value, name, error)
         }
     }
 }

@@ -9,17 +9,29 @@ import IPCWire
 public struct NamespacePin: Sendable, Equatable {
     public static let directory = "/run/netns"
     public let path: String
+    /// Its entry in the daemon's pin ledger (`StateDirectory.pinLedger`), nil without one.
+    public let record: String?
 
-    /// Pins `namespace` under `name`; refuses a name that is already taken.
-    public static func pin(_ namespace: borrowing OwnedFD, name: String) throws(SystemCallError) -> NamespacePin {
+    /// Pins `namespace` under `name`; refuses a name that is already taken. With
+    /// `ledger`, an entry named `name` is made there first (a crash right after
+    /// the mount still leaves it on record for the restart sweep).
+    public static func pin(_ namespace: borrowing OwnedFD, name: String, ledger: String? = nil) throws(SystemCallError) -> NamespacePin {
         let path = "\(directory)/\(name)"
         if mkdir(directory, 0o755) != 0 && errno != EEXIST {
             throw SystemCallError("mkdir", context: directory)
         }
+        let record = ledger.map { "\($0)/\(name)" }
+        if let record {
+            let entry = try systemCall("open(O_CREAT)", context: record) { open(record, O_RDONLY | O_CREAT | O_CLOEXEC, 0o444) }
+            _ = close(entry)
+        }
         // The mount point: an empty file, created exclusively so two cells can
         // never share (or steal) one name.
-        let file = try systemCall("open(O_CREAT|O_EXCL)", context: path) {
-            open(path, O_RDONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0o444)
+        let file = open(path, O_RDONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0o444)
+        guard file >= 0 else {
+            let error = SystemCallError("open(O_CREAT|O_EXCL)", context: path)
+            if let record { unlink(record) }
+            throw error
         }
         _ = close(file)
         // /proc/self/fd/N names the namespace itself (an nsfs file), which is what
@@ -27,9 +39,10 @@ public struct NamespacePin: Sendable, Equatable {
         guard mount("/proc/self/fd/\(namespace.rawValue)", path, nil, UInt(MS_BIND), nil) == 0 else {
             let error = SystemCallError("mount(MS_BIND)", context: path)
             unlink(path)
+            if let record { unlink(record) }
             throw error
         }
-        return NamespacePin(path: path)
+        return NamespacePin(path: path, record: record)
     }
 
     /// Unmounts and removes the pin. Idempotent: an absent pin is not an error.
@@ -40,5 +53,6 @@ public struct NamespacePin: Sendable, Equatable {
         if unlink(path) != 0 && errno != ENOENT {
             throw SystemCallError("unlink", context: path)
         }
+        if let record { unlink(record) }
     }
 }

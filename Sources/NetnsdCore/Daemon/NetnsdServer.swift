@@ -18,6 +18,8 @@ public final class NetnsdServer: @unchecked Sendable {
     public let peerPolicy: PeerPolicy
     /// Pin every created cell's netns at /run/netns/cellos-<id> (`--pin`).
     public let pinNamespaces: Bool
+    /// Where pins are recorded for the restart sweep (`StateDirectory.pinLedger`).
+    public let pinLedger: String?
     /// The NFLOG hook handed to every session (FlowlogCore's opener); nil = no nflog fd.
     public let flowLogSocket: FlowLogSocketOpener?
     /// Uplinks for cells whose policy allows egress (`--uplink-pool`); nil = none.
@@ -26,11 +28,13 @@ public final class NetnsdServer: @unchecked Sendable {
     public let cgroups: CgroupSettings?
     /// Whether SpawnWorkload may ask for uid or gid 0 (`--allow-root-workloads`).
     public let allowRootWorkloads: Bool
+    /// Workload uid/gid pairs, one book for every connection (`--workload-ids`).
+    public let identities: WorkloadIdentities
+    /// `--max-connections`, `--max-cells-per-connection`, `--max-cells`.
+    public let limits: NetnsdLimits
+    /// The live cells of every connection, against `limits.maxCells`.
+    public let cellBudget: CellBudget
     private let state = Mutex(ServerState())
-
-    /// Connections served at once; each has a thread. Beyond it a connection is
-    /// closed at once (and logged), so a flood of connects cannot exhaust threads.
-    public static let maxConnections = 64
 
     private struct ServerState {
         var connections: Set<Int32> = []
@@ -40,20 +44,24 @@ public final class NetnsdServer: @unchecked Sendable {
     /// Takes ownership of a listening `SOCK_SEQPACKET` socket (bound by
     /// `bind(path:)` or inherited through socket activation).
     public convenience init(
-        listening socket: consuming OwnedFD, peerPolicy: PeerPolicy, pinNamespaces: Bool = false,
+        listening socket: consuming OwnedFD, peerPolicy: PeerPolicy, pinNamespaces: Bool = false, pinLedger: String? = nil,
         flowLogSocket: FlowLogSocketOpener? = nil, uplink: UplinkSettings? = nil, cgroups: CgroupSettings? = nil,
-        allowRootWorkloads: Bool = false
+        allowRootWorkloads: Bool = false, identities: WorkloadIdentities? = nil, limits: NetnsdLimits = .defaults
     ) {
         self.init(
-            listening: socket, path: nil, peerPolicy: peerPolicy, pinNamespaces: pinNamespaces, flowLogSocket: flowLogSocket,
-            uplink: uplink, cgroups: cgroups, allowRootWorkloads: allowRootWorkloads)
+            listening: socket, path: nil, peerPolicy: peerPolicy, pinNamespaces: pinNamespaces, pinLedger: pinLedger, flowLogSocket: flowLogSocket,
+            uplink: uplink, cgroups: cgroups, allowRootWorkloads: allowRootWorkloads, identities: identities, limits: limits)
     }
 
     private init(
-        listening socket: consuming OwnedFD, path: String?, peerPolicy: PeerPolicy, pinNamespaces: Bool,
-        flowLogSocket: FlowLogSocketOpener?, uplink: UplinkSettings?, cgroups: CgroupSettings?, allowRootWorkloads: Bool
+        listening socket: consuming OwnedFD, path: String?, peerPolicy: PeerPolicy, pinNamespaces: Bool, pinLedger: String?,
+        flowLogSocket: FlowLogSocketOpener?, uplink: UplinkSettings?, cgroups: CgroupSettings?, allowRootWorkloads: Bool,
+        identities: WorkloadIdentities?, limits: NetnsdLimits
     ) {
+        self.limits = limits
+        self.cellBudget = CellBudget(limit: limits.maxCells)
         self.allowRootWorkloads = allowRootWorkloads
+        self.identities = identities ?? WorkloadIdentities(range: .default, scan: ProcessIdentityScan.scan)
         self.cgroups = cgroups
         self.flowLogSocket = flowLogSocket
         self.uplink = uplink
@@ -62,14 +70,15 @@ public final class NetnsdServer: @unchecked Sendable {
         self.socketPath = path
         self.peerPolicy = peerPolicy
         self.pinNamespaces = pinNamespaces
+        self.pinLedger = pinLedger
     }
 
     /// Adopts a socket-activated control socket after checking it is what the
     /// protocol needs: a listening `SOCK_SEQPACKET` socket.
     public static func adopt(
-        activated socket: consuming OwnedFD, peerPolicy: PeerPolicy, pinNamespaces: Bool = false,
+        activated socket: consuming OwnedFD, peerPolicy: PeerPolicy, pinNamespaces: Bool = false, pinLedger: String? = nil,
         flowLogSocket: FlowLogSocketOpener? = nil, uplink: UplinkSettings? = nil, cgroups: CgroupSettings? = nil,
-        allowRootWorkloads: Bool = false
+        allowRootWorkloads: Bool = false, identities: WorkloadIdentities? = nil, limits: NetnsdLimits = .defaults
     ) throws(SystemCallError) -> NetnsdServer {
         var type: Int32 = 0
         var listening: Int32 = 0
@@ -84,21 +93,21 @@ public final class NetnsdServer: @unchecked Sendable {
             throw SystemCallError("activated control socket", errno: ENOTSOCK, context: "not a listening SOCK_SEQPACKET socket")
         }
         return NetnsdServer(
-            listening: socket, path: nil, peerPolicy: peerPolicy, pinNamespaces: pinNamespaces, flowLogSocket: flowLogSocket,
-            uplink: uplink, cgroups: cgroups, allowRootWorkloads: allowRootWorkloads)
+            listening: socket, path: nil, peerPolicy: peerPolicy, pinNamespaces: pinNamespaces, pinLedger: pinLedger, flowLogSocket: flowLogSocket,
+            uplink: uplink, cgroups: cgroups, allowRootWorkloads: allowRootWorkloads, identities: identities, limits: limits)
     }
 
     /// Binds the control socket at `path` (mode 0660: the allowed uid/gid is
     /// checked by SO_PEERCRED anyway; the mode keeps others from even connecting).
     public static func bind(
-        path: String, peerPolicy: PeerPolicy, pinNamespaces: Bool = false, flowLogSocket: FlowLogSocketOpener? = nil,
+        path: String, peerPolicy: PeerPolicy, pinNamespaces: Bool = false, pinLedger: String? = nil, flowLogSocket: FlowLogSocketOpener? = nil,
         uplink: UplinkSettings? = nil, cgroups: CgroupSettings? = nil,
-        allowRootWorkloads: Bool = false
+        allowRootWorkloads: Bool = false, identities: WorkloadIdentities? = nil, limits: NetnsdLimits = .defaults
     ) throws(SystemCallError) -> NetnsdServer {
         let listener = try SeqpacketListener.bind(path: path, mode: 0o660)
         return NetnsdServer(
-            listening: try listener.socket.duplicate(), path: path, peerPolicy: peerPolicy, pinNamespaces: pinNamespaces,
-            flowLogSocket: flowLogSocket, uplink: uplink, cgroups: cgroups, allowRootWorkloads: allowRootWorkloads)
+            listening: try listener.socket.duplicate(), path: path, peerPolicy: peerPolicy, pinNamespaces: pinNamespaces, pinLedger: pinLedger,
+            flowLogSocket: flowLogSocket, uplink: uplink, cgroups: cgroups, allowRootWorkloads: allowRootWorkloads, identities: identities, limits: limits)
     }
 
     deinit { _ = close(listener) }
@@ -127,25 +136,43 @@ public final class NetnsdServer: @unchecked Sendable {
     }
 
     private func acceptLoop() {
+        var reserve = DescriptorReserve()
         while true {
             let fd = retryingOnInterrupt { cellos_accept(listener, nil, nil, 0) }
             if fd < 0 {
+                let failure = SystemCallError("accept4")
                 if state.withLock({ $0.stopping }) { return }
-                let error = SystemCallError("accept4")
-                NetnsdLog.write("\(error)", priority: .error)
-                if errno == EMFILE || errno == ENFILE { usleep(100_000) }
+                switch failure.errno {
+                case EMFILE, ENFILE:
+                    // The connection stays queued, so accept would fail again at once:
+                    // answer it on the spare descriptor, or back off (nginx-style).
+                    let spent = reserve.spend {
+                        let waiting = retryingOnInterrupt { cellos_accept(listener, nil, nil, 0) }
+                        guard waiting >= 0 else { return }
+                        refuse(waiting, code: NetnsdSession.ErrorCode.limitExceeded, reason: Self.outOfDescriptors(failure))
+                    }
+                    if !spent {
+                        NetnsdLog.write("\(failure); backing off", priority: .error)
+                        usleep(100_000)
+                    }
+                case ENOMEM, ENOBUFS:
+                    NetnsdLog.write("\(failure); backing off", priority: .error)
+                    usleep(100_000)
+                default:
+                    NetnsdLog.write("\(failure)", priority: .error)
+                }
                 continue
             }
             let admitted = state.withLock { state -> Bool? in
                 guard !state.stopping else { return nil }
-                guard state.connections.count < Self.maxConnections else { return false }
+                guard state.connections.count < limits.maxConnections else { return false }
                 state.connections.insert(fd)
                 return true
             }
             guard let admitted else { _ = close(fd); return }
             guard admitted else {
-                NetnsdLog.write("refused connection: \(Self.maxConnections) connections already served", priority: .warning)
-                _ = close(fd)
+                refuse(fd, code: NetnsdSession.ErrorCode.limitExceeded, reason:
+                    "cellos-netnsd already serves \(limits.maxConnections) connections (--max-connections \(limits.maxConnections)); this one is closed")
                 continue
             }
             do {
@@ -156,9 +183,33 @@ public final class NetnsdServer: @unchecked Sendable {
             } catch {
                 NetnsdLog.write("cannot start a connection thread: \(error)", priority: .error)
                 state.withLock { _ = $0.connections.remove(fd) }
-                _ = close(fd)
+                refuse(fd, code: NetnsdSession.ErrorCode.limitExceeded, reason: "cellos-netnsd cannot start a connection thread: \(error)")
             }
         }
+    }
+
+    static func outOfDescriptors(_ failure: SystemCallError) -> String {
+        var limit = rlimit()
+        _ = getrlimit(Int32(RLIMIT_NOFILE.rawValue), &limit)
+        let which = failure.errno == ENFILE ? "the system's descriptor table is full (ENFILE)" : "RLIMIT_NOFILE \(limit.rlim_cur) reached (EMFILE)"
+        return "cellos-netnsd is out of descriptors: \(which); this connection is closed"
+    }
+
+    /// A connection that will not be served gets one ErrorReply (request id 0, as
+    /// an unauthorized peer does) and is closed. A peer that is not admitted
+    /// anyway learns only that.
+    private func refuse(_ fd: Int32, code: String, reason: String) {
+        let connection = SeqpacketConnection(adopting: OwnedFD(adopting: fd))
+        var code = code
+        var reason = reason
+        do {
+            try peerPolicy.authorize(try connection.peerCredentials())
+        } catch {
+            code = NetnsdSession.ErrorCode.unauthorized
+            reason = "\(error)"
+        }
+        NetnsdLog.write("refused connection: \(code): \(reason)", priority: .warning)
+        try? connection.send(ErrorReply(code: code, message: String(reason.prefix(ErrorReply.maxMessageLength))), requestID: 0, flags: .response)
     }
 
     /// Serves one connection until the peer closes it; then destroys its cells.
@@ -181,12 +232,16 @@ public final class NetnsdServer: @unchecked Sendable {
             events = EventChannel(SeqpacketConnection(adopting: try connection.socket.duplicate()))
         } catch {
             NetnsdLog.write("connection from \(peer): \(error)", priority: .warning)
+            let refusal = error.errno == EMFILE || error.errno == ENFILE
+                ? ErrorReply(code: NetnsdSession.ErrorCode.limitExceeded, message: Self.outOfDescriptors(error))
+                : ErrorReply(code: NetnsdSession.ErrorCode.setupFailed, message: "cellos-netnsd cannot serve this connection: \(error)")
+            try? connection.send(refusal, requestID: 0, flags: .response)
             return
         }
         let session = NetnsdSession(
-            peer: peer, flowLogSocket: flowLogSocket, pinNamespaces: pinNamespaces, uplink: uplink,
-            exitSink: { exited in events.send(exited) }, cgroups: cgroups,
-            allowRootWorkloads: allowRootWorkloads)
+            peer: peer, flowLogSocket: flowLogSocket, maxCells: limits.maxCellsPerConnection, pinNamespaces: pinNamespaces,
+            pinLedger: pinLedger, uplink: uplink, exitSink: { exited in events.send(exited) }, cgroups: cgroups,
+            allowRootWorkloads: allowRootWorkloads, identities: identities, budget: cellBudget)
         defer {
             let destroyed = session.destroyAll()
             // Their workloads' cgroup leaves go before the connection counts as closed.

@@ -29,8 +29,8 @@ public final class NetnsdSession: @unchecked Sendable {
         public static let limitExceeded = "limit_exceeded"
     }
 
-    /// Live cells one connection may hold: each costs a netns and descriptors.
-    public static let defaultMaxCells = 256
+    /// Live cells one connection may hold (`--max-cells-per-connection`).
+    public static let defaultMaxCells = NetnsdLimits.defaults.maxCellsPerConnection
 
     /// A cell's workload as this connection sees it.
     public enum WorkloadPhase: Sendable, Equatable {
@@ -60,7 +60,12 @@ public final class NetnsdSession: @unchecked Sendable {
     private var slots: [CellID: Slot] = [:]
 
     private let maxCells: Int
+    /// The daemon-wide live-cell count (`--max-cells`); nil: no daemon-wide cap.
+    private let budget: CellBudget?
     private let pinNamespaces: Bool
+    private let pinLedger: String?
+    /// The daemon-wide book of workload uid/gid pairs (the server's, shared by all sessions).
+    private let identities: WorkloadIdentities
     private let uplink: UplinkSettings?
     private let exitSink: ExitSink?
     private let cgroups: CgroupSettings?
@@ -71,14 +76,19 @@ public final class NetnsdSession: @unchecked Sendable {
     private let lock = SessionLock()
     /// Reaper threads that have not yet removed their workload's cgroups (under `lock`).
     private var liveReapers = 0
+    /// The kernel's Landlock ABI (0: none); tests lower it to see the other layers alone.
+    var landlockABI = LandlockRules.detectedABI
 
     /// `pinNamespaces`: bind-mount every created cell's netns at
     /// `/run/netns/cellos-<id>` (`--pin`), removed on destroy.
     public init(
         peer: PeerCredentials, flowLogSocket: FlowLogSocketOpener? = nil, maxCells: Int = NetnsdSession.defaultMaxCells,
-        pinNamespaces: Bool = false, uplink: UplinkSettings? = nil, exitSink: ExitSink? = nil,
-        cgroups: CgroupSettings? = nil, allowRootWorkloads: Bool = false
+        pinNamespaces: Bool = false, pinLedger: String? = nil, uplink: UplinkSettings? = nil, exitSink: ExitSink? = nil,
+        cgroups: CgroupSettings? = nil, allowRootWorkloads: Bool = false,
+        identities: WorkloadIdentities = WorkloadIdentities(range: .default, scan: ProcessIdentityScan.scan), budget: CellBudget? = nil
     ) {
+        self.identities = identities
+        self.budget = budget
         self.allowRootWorkloads = allowRootWorkloads
         self.cgroups = cgroups
         self.exitSink = exitSink
@@ -87,6 +97,7 @@ public final class NetnsdSession: @unchecked Sendable {
         self.flowLogSocket = flowLogSocket
         self.maxCells = maxCells
         self.pinNamespaces = pinNamespaces
+        self.pinLedger = pinLedger
     }
 
     public func state(of id: CellID) -> CellState? {
@@ -145,8 +156,20 @@ public final class NetnsdSession: @unchecked Sendable {
         }
         let live = slots.values.filter { $0.state == .ready }.count
         guard live < maxCells else {
-            return Self.error(ErrorCode.limitExceeded, "this connection already holds \(live) cells (limit \(maxCells))", requestID)
+            return Self.error(
+                ErrorCode.limitExceeded, "this connection already holds \(live) cells (--max-cells-per-connection \(maxCells))", requestID)
         }
+        if let shortage = DescriptorHeadroom.shortage() {
+            return Self.error(ErrorCode.limitExceeded, DescriptorHeadroom.refusal(open: shortage.open, limit: shortage.limit), requestID)
+        }
+        if let budget, !budget.reserve() {
+            return Self.error(
+                ErrorCode.limitExceeded, "cellos-netnsd already holds \(budget.limit) cells across all connections (--max-cells \(budget.limit))",
+                requestID)
+        }
+        // Until the cell is in a slot, every refusal below gives its budget back.
+        var reserved = budget != nil
+        defer { if reserved { budget?.release() } }
         let cell: Cell
         do {
             if let attached = consume attached {
@@ -154,12 +177,13 @@ public final class NetnsdSession: @unchecked Sendable {
             } else {
                 cell = try CellFactory.create(
                     id: request.cellID, policy: request.policy, flowLogSocket: flowLogSocket, pin: pinNamespaces,
-                    uplink: uplink)
+                    pinLedger: pinLedger, uplink: uplink)
             }
         } catch {
             let code = switch error {
             case .hostNamespace, .notANetworkNamespace, .ipv6RuleWithoutIPv6Uplink: ErrorCode.invalidRequest
             case .setupFailed: ErrorCode.setupFailed
+            case .outOfResources: ErrorCode.limitExceeded
             }
             return Self.error(code, "\(error)", requestID)
         }
@@ -179,9 +203,11 @@ public final class NetnsdSession: @unchecked Sendable {
             }
         } catch {
             try? cell.destroy()
-            return Self.error(ErrorCode.setupFailed, "\(error)", requestID)
+            let code = CellError.exhaustionErrors.contains(error.errno) ? ErrorCode.limitExceeded : ErrorCode.setupFailed
+            return Self.error(code, "cell \(request.cellID): duplicating its descriptors for the reply: \(error)", requestID)
         }
         slots[request.cellID] = Slot(cell: cell)
+        reserved = false
         return NetnsdFrame.make(
             CellCreated(cellID: request.cellID, names: names), requestID: requestID, flags: .response, descriptors: descriptors)
     }
@@ -192,6 +218,7 @@ public final class NetnsdSession: @unchecked Sendable {
         }
         if var cell = slot.cell.take() {
             slot.state = .destroyed
+            budget?.release()
             Self.kill(slot)
             do {
                 try cell.tearDown()
@@ -241,6 +268,7 @@ public final class NetnsdSession: @unchecked Sendable {
             slot.closing = nil
             guard let cell = slot.cell.take() else { continue }
             slot.state = .destroyed
+            budget?.release()
             Self.kill(slot)
             count += 1
             do { try cell.destroy() } catch { NetnsdLog.write("destroying cell \(id): \(error)", priority: .error) }
@@ -273,13 +301,23 @@ public final class NetnsdSession: @unchecked Sendable {
         guard slot.state == .ready, slot.phase == .none else {
             return Self.error(ErrorCode.invalidState, "cell \(request.cellID): SpawnWorkload is allowed once, on a live cell (workload \(slot.phase))", requestID)
         }
-        guard allowRootWorkloads || (request.uid != 0 && request.gid != 0) else {
-            return Self.error(
-                ErrorCode.invalidRequest,
-                "cell \(request.cellID): uid/gid 0 (root) workloads are refused unless the daemon runs with --allow-root-workloads",
-                requestID)
+        let identity: WorkloadIdentity
+        switch WorkloadIdentity.choose(for: request, allowRootWorkloads: allowRootWorkloads, identities: identities, peer: peer) {
+        case .success(let chosen): identity = chosen
+        case .failure(let refusal): return Self.error(refusal.code, refusal.message, requestID)
+        }
+        // Until the reaper owns them, every way out gives the ids back.
+        var reaperOwnsIdentity = false
+        defer { if !reaperOwnsIdentity { identity.release(to: identities) } }
+        var sourceIsDirectory: [Bool] = []
+        if request.filesystemView {
+            switch FilesystemView.checkMounts(request) {
+            case .success(let kinds): sourceIsDirectory = kinds
+            case .failure(let refusal): return Self.error(ErrorCode.invalidRequest, refusal.message, requestID)
+            }
         }
         let workload: ParkedWorkload
+        let confinement: ChildConfinement
         switch slot.cell {
         case .some(let cell):
             do {
@@ -287,7 +325,21 @@ public final class NetnsdSession: @unchecked Sendable {
                 do { filter = try BaselineSeccomp.compile(request.seccompProfile) } catch {
                     throw CellError.setupFailed(cell: request.cellID.value, step: "compiling the \(request.seccompProfile.name) seccomp filter", reason: "\(error)")
                 }
-                workload = try ParkedWorkload.spawn(request, in: cell.namespace, resolver: cell.policy.resolver, seccompFilter: filter, stdio: stdio)
+                let resolvConf: String
+                do {
+                    resolvConf = try ResolvConf.write(cell.policy.resolver)
+                    if request.filesystemView { try FilesystemView.prepareMountPoint() }
+                } catch {
+                    throw CellError.setupFailed(cell: request.cellID.value, step: "preparing the cell's resolv.conf", reason: "\(error)")
+                }
+                // The child's mount keeps the file; its name is gone once the child is parked.
+                defer { unlink(resolvConf) }
+                let view = request.filesystemView
+                    ? FilesystemView(request, identity: identity, resolvConf: resolvConf, sourceIsDirectory: sourceIsDirectory) : nil
+                confinement = ChildConfinement(view: view, landlock: LandlockRules(abi: landlockABI, view: view, workspace: request.workspace))
+                workload = try ParkedWorkload.spawn(
+                    request, as: identity, in: cell.namespace, resolvConf: resolvConf, confinement: confinement, seccompFilter: filter,
+                    stdio: stdio)
             } catch {
                 return Self.error(ErrorCode.setupFailed, "\(error)", requestID)
             }
@@ -314,15 +366,22 @@ public final class NetnsdSession: @unchecked Sendable {
         } else {
             enforcement = WorkloadCgroups.withoutCgroupRoot(request.cgroupLimits)
         }
+        for layer in ConfinementReport.optedOut(request) {
+            NetnsdLog.write("cell \(request.cellID) workload \(workload.pid) opted out of its \(layer)")
+        }
         for entry in enforcement where !entry.isEnforced {
             NetnsdLog.write("warning: cell \(request.cellID) workload \(workload.pid) runs without its \(entry.limit) limit: \(entry.summary)")
         }
         slot.workload = workload
         slot.cgroups = workloadCgroups
         slot.phase = .parked
-        startReaper(for: workload, cgroups: workloadCgroups, cell: request.cellID)
+        startReaper(for: workload, cgroups: workloadCgroups, identity: identity, cell: request.cellID)
+        reaperOwnsIdentity = true
         return NetnsdFrame.make(
-            WorkloadSpawned(cellID: request.cellID, pid: workload.pid, enforcement: enforcement), requestID: requestID, flags: .response)
+            WorkloadSpawned(
+                cellID: request.cellID, pid: workload.pid, uid: identity.uid, gid: identity.gid,
+                confinement: ConfinementReport.layers(for: request, identity: identity, confinement: confinement), enforcement: enforcement),
+            requestID: requestID, flags: .response)
     }
 
     private func start(_ id: CellID, requestID: UInt32) -> Frame {
@@ -354,8 +413,11 @@ public final class NetnsdSession: @unchecked Sendable {
     }
 
     /// One thread per workload waits for it, then records the exit and reports it.
-    private func startReaper(for workload: ParkedWorkload, cgroups: WorkloadCgroups?, cell id: CellID) {
+    /// The workload's ids go back to `identities` once it is reaped, before
+    /// WorkloadExited is sent.
+    private func startReaper(for workload: ParkedWorkload, cgroups: WorkloadCgroups?, identity: WorkloadIdentity, cell id: CellID) {
         let sink = exitSink
+        let identities = identities
         liveReapers += 1
         do {
             try DetachedThread.start { [self] in
@@ -363,6 +425,7 @@ public final class NetnsdSession: @unchecked Sendable {
                 // Whatever the workload left running in its cgroup ends with it.
                 cgroups?.killAll()
                 let nothingLeft = cgroups?.remove() ?? workload.ownsPIDNamespace
+                identity.release(to: identities, processesMayRemain: !nothingLeft)
                 lock.lock()
                 if let slot = slots[id], slot.workload === workload {
                     slot.phase = .exited
@@ -387,7 +450,8 @@ public final class NetnsdSession: @unchecked Sendable {
             cgroups?.killAll()
             try? workload.signal(SIGKILL)
             _ = workload.waitForExit()
-            cgroups?.remove()
+            let nothingLeft = cgroups?.remove() ?? workload.ownsPIDNamespace
+            identity.release(to: identities, processesMayRemain: !nothingLeft)
         }
     }
 

@@ -50,7 +50,12 @@ public final class UplinkPool: Sendable {
             used.insert(free)
             return free
         }
-        return index.map { UplinkSlot(index: $0, base: network.address.bytes, base6: network6?.address.bytes) }
+        return index.map(slot)
+    }
+
+    /// The slot with `index` (allocated or not): its names and addresses.
+    func slot(_ index: Int) -> UplinkSlot {
+        UplinkSlot(index: index, base: network.address.bytes, base6: network6?.address.bytes)
     }
 
     public func release(_ slot: UplinkSlot) {

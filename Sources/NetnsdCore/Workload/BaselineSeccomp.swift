@@ -6,12 +6,13 @@ import IPCWire
 
 /// The workload's seccomp filters. The baseline allows everything except system
 /// calls that change what the sandbox is (mounts, namespaces), inspect or alter
-/// other processes or the kernel (ptrace, bpf, modules, kexec, perf, keyrings);
+/// other processes or the kernel (ptrace, pidfd_getfd, process_vm_readv/writev,
+/// kcmp, bpf, modules, kexec, perf, keyrings);
 /// those fail with EPERM. The strict profile (`SeccompProfile.strict`) also
 /// denies sockets of any family but AF_UNIX/AF_INET/AF_INET6 (netlink, packet,
 /// vsock, … are kernel attack surface a workload in a cell has no use for),
 /// `personality` (ASLR off, odd execution domains), `userfaultfd` and io_uring
-/// (favourite exploit primitives) and `process_vm_readv/writev`.
+/// (favourite exploit primitives).
 ///
 /// libseccomp allocates, so the filter is compiled here, in the daemon, to BPF
 /// bytes; the forked child only installs them (`prctl(PR_SET_SECCOMP)`), which is
@@ -20,12 +21,14 @@ public enum BaselineSeccomp {
     public static let deniedSystemCalls = [
         "mount", "umount2", "pivot_root", "unshare", "setns", "ptrace", "bpf", "keyctl", "add_key", "request_key",
         "kexec_load", "kexec_file_load", "init_module", "finit_module", "delete_module", "perf_event_open",
+        // Reaching into another process the workload can see (same uid, or pid 1
+        // of its namespace looking out): its descriptors, memory, and fd identity.
+        "pidfd_getfd", "process_vm_readv", "process_vm_writev", "kcmp",
     ]
 
     /// What `strict` denies on top of the baseline, whatever the arguments.
     public static let strictlyDeniedSystemCalls = [
         "personality", "userfaultfd", "io_uring_setup", "io_uring_enter", "io_uring_register",
-        "process_vm_readv", "process_vm_writev",
     ]
 
     /// The socket families `strict` still allows (AF_UNIX, AF_INET, AF_INET6).

@@ -12,23 +12,29 @@ import IPCWire
 public struct CgroupSettings: Sendable {
     public let root: String
     public let controllers: CgroupControllers
-    /// Empty leaves an earlier daemon left behind, removed by `prepare`.
-    public let removedStaleLeaves: [String]
+    /// What `prepare` swept of the leaves an earlier daemon left behind.
+    let staleLeaves: StaleLeafSweep.Result
+    /// The startup log line about them; nil when there were none.
+    public var staleLeafSummary: String? { staleLeaves.summary }
 
-    public init(root: String, controllers: CgroupControllers, removedStaleLeaves: [String] = []) {
+    public init(root: String, controllers: CgroupControllers) {
+        self.init(root: root, controllers: controllers, staleLeaves: StaleLeafSweep.Result())
+    }
+
+    init(root: String, controllers: CgroupControllers, staleLeaves: StaleLeafSweep.Result) {
         self.root = root
         self.controllers = controllers
-        self.removedStaleLeaves = removedStaleLeaves
+        self.staleLeaves = staleLeaves
     }
 
     /// Checks `root` is a cgroup v2 directory, discovers the controllers (which
-    /// may enable some in the root's `cgroup.subtree_control`) and removes the
-    /// empty leaves an earlier daemon left (`StaleLeafSweep`).
+    /// may enable some in the root's `cgroup.subtree_control`) and kills and
+    /// removes the leaves an earlier daemon left (`StaleLeafSweep`).
     public static func prepare(root: String) throws(SystemCallError) -> CgroupSettings {
         try validate(root: root)
         let controllers = CgroupControllers.discover(v2Root: root)
-        let removed = StaleLeafSweep.sweep(StaleLeafSweep.directories(v2Root: root, controllers: controllers))
-        return CgroupSettings(root: root, controllers: controllers, removedStaleLeaves: removed)
+        let swept = StaleLeafSweep.sweep(v2Root: root, v1Directories: StaleLeafSweep.v1Directories(controllers: controllers))
+        return CgroupSettings(root: root, controllers: controllers, staleLeaves: swept)
     }
 
     /// Checks the root is a cgroup v2 directory (it has `cgroup.procs` and `cgroup.kill`).
@@ -51,6 +57,11 @@ final class CgroupLeaf: Sendable {
     private init(path: String, version: Version) {
         self.path = path
         self.version = version
+    }
+
+    /// A leaf that already exists (one an earlier daemon left, for the restart sweep).
+    static func existing(at path: String, version: Version) -> CgroupLeaf {
+        CgroupLeaf(path: path, version: version)
     }
 
     static func create(at path: String, version: Version) throws(SystemCallError) -> CgroupLeaf {

@@ -27,25 +27,34 @@ final class ParkedWorkload: @unchecked Sendable {
         6: "chdir", 7: "dup2 of stdio", 8: "close_range", 9: "prctl(PR_SET_SECCOMP)",
         10: "unshare(CLONE_NEWNS|CLONE_NEWIPC|CLONE_NEWUTS)", 11: "mount(MS_REC|MS_PRIVATE, /)", 12: "bind mount over /etc/resolv.conf",
         13: "mount(tmpfs) on the workspace", 14: "setrlimit", 15: "capset (empty sets)", 16: "mount(proc) for the PID namespace",
+        17: "mount(tmpfs) of the new root", 18: "pivot_root into the new root", 19: "remounting the new root read-only", 20: "setsid",
+        21: "prctl(PR_CAPBSET_DROP)", 22: "prctl(PR_CAP_AMBIENT_CLEAR_ALL)", 23: "landlock_create_ruleset",
+        24: "open(O_PATH) of a Landlock rule's path", 25: "landlock_add_rule", 26: "landlock_restrict_self",
+        27: "prctl(PR_SET_PDEATHSIG)",
     ]
+
+    /// The failed step's name; view steps (1000 + index) name their path.
+    static func stepName(_ step: Int, view: FilesystemView?) -> String {
+        if step >= 1000, let steps = view?.steps, step - 1000 < steps.count {
+            let failed = steps[step - 1000]
+            let path = "/" + (failed.parent.isEmpty ? failed.name : failed.parent + "/" + failed.name)
+            let what = [CELLOS_VIEW_MKDIR: "mkdir", CELLOS_VIEW_MKFILE: "creating the file", CELLOS_VIEW_SYMLINK: "symlink",
+                        CELLOS_VIEW_BIND: "bind mount of \(failed.source) on", CELLOS_VIEW_TMPFS: "mount(tmpfs) on",
+                        CELLOS_VIEW_PROC: "mount(proc) on"][failed.op] ?? "view step"
+            return "filesystem view: \(what) \(path)"
+        }
+        return stepNames[step] ?? "fork"
+    }
 
     /// Forks the workload of `request` into the netns `namespace` and returns once
     /// it is parked; a failed setup step is named in the error. `stdio` (three raw
     /// descriptors the caller keeps open until this returns) become 0-2; nil means /dev/null.
-    /// `resolver` is written to a resolv.conf that the child bind-mounts over
-    /// /etc/resolv.conf in its private mount namespace; the file is unlinked once the
-    /// child is parked (the mount keeps it).
+    /// `resolvConf` (the cell's, see `ResolvConf`) is bind-mounted read-only over
+    /// /etc/resolv.conf in the child's private mount namespace (or view).
     static func spawn(
-        _ request: SpawnWorkload, in namespace: borrowing OwnedFD, resolver: ResolverAddress, seccompFilter: [UInt8],
-        stdio: [Int32]? = nil
+        _ request: SpawnWorkload, as identity: WorkloadIdentity, in namespace: borrowing OwnedFD, resolvConf: String,
+        confinement: ChildConfinement, seccompFilter: [UInt8], stdio: [Int32]? = nil
     ) throws(CellError) -> ParkedWorkload {
-        let resolvConf: String
-        do {
-            resolvConf = try ResolvConf.write(resolver)
-        } catch {
-            throw .setupFailed(cell: request.cellID.value, step: "writing the cell's resolv.conf", reason: "\(error)")
-        }
-        defer { unlink(resolvConf) }
         var fds: [Int32] = [-1, -1]
         guard cellos_pipe_cloexec(&fds) == 0 else {
             throw .setupFailed(cell: request.cellID.value, step: "creating the start pipe", reason: "\(SystemCallError("pipe2"))")
@@ -55,23 +64,24 @@ final class ParkedWorkload: @unchecked Sendable {
         var failedStep: Int32 = 0
         let limits = request.limits.map { cellos_netnsd_rlimit(resource: $0.resource, soft: $0.soft, hard: $0.hard) }
         // A small private tmpfs owned by the workload (options built here: the child must not format strings).
-        let workspaceOptions = "size=64m,mode=0700,uid=\(request.uid),gid=\(request.gid)"
-        let pid = withCStringArray(request.arguments) { argv in
+        let workspaceOptions = FilesystemView.workspaceOptions(identity)
+        let pid = confinement.withUnsafePointer { childConfinement in withCStringArray(request.arguments) { argv in
             withCStringArray(request.environment) { envp in
                 seccompFilter.withUnsafeBytes { filter in
                     limits.withUnsafeBufferPointer { limitBuffer in
                         withOptionalBuffer(stdio) { stdioFDs in
                             cellos_netnsd_spawn_parked(
                                 namespace.rawValue, resolvConf, request.workspace, workspaceOptions, limitBuffer.baseAddress,
-                                limitBuffer.count, request.path, argv, envp, request.workingDirectory, request.uid, request.gid,
-                                stdioFDs, readEnd.rawValue, filter.baseAddress, filter.count, request.pidNamespace ? 1 : 0, &failedStep)
+                                limitBuffer.count, request.path, argv, envp, request.workingDirectory, identity.uid, identity.gid,
+                                stdioFDs, readEnd.rawValue, filter.baseAddress, filter.count, request.pidNamespace ? 1 : 0,
+                                childConfinement, &failedStep)
                         }
                     }
                 }
             }
-        }
+        } }
         guard pid > 0 else {
-            let error = SystemCallError(stepNames[Int(failedStep)] ?? "fork", context: request.path)
+            let error = SystemCallError(stepName(Int(failedStep), view: confinement.view), context: request.path)
             throw .setupFailed(cell: request.cellID.value, step: "spawning the workload", reason: "\(error)")
         }
         readEnd.close()

@@ -179,10 +179,11 @@ public struct ResourceLimit: Equatable, Sendable {
 
 /// Which seccomp filter a workload gets (`SpawnWorkload.seccompProfile`).
 public enum SeccompProfile: UInt8, Sendable, Equatable, CaseIterable {
-    /// Denies changing the sandbox and reaching other processes or the kernel.
+    /// Denies changing the sandbox and reaching other processes (ptrace,
+    /// pidfd_getfd, process_vm_readv/writev, kcmp) or the kernel.
     case baseline = 0
     /// The baseline, plus socket families other than AF_UNIX/AF_INET/AF_INET6,
-    /// personality, userfaultfd, io_uring and cross-process memory access.
+    /// personality, userfaultfd and io_uring.
     case strict = 1
 
     public var name: String { self == .baseline ? "baseline" : "strict" }
@@ -204,34 +205,44 @@ public struct SpawnWorkload: NetnsdMessage {
     public var arguments: [String]
     public var environment: [String]
     public var workingDirectory: String
-    public var uid: UInt32
-    public var gid: UInt32
+    /// Both nil: the daemon gives the cell its own id pair (`--workload-ids`);
+    /// both set: these ids. On the wire one tag byte says which, so "only one
+    /// set" cannot be encoded.
+    public var uid: UInt32?
+    public var gid: UInt32?
     /// An absolute directory on which the workload gets a private tmpfs.
     public var workspace: String?
     public var limits: [ResourceLimit]
     /// Whether three stdio descriptors travel with the request.
     public var stdio: Bool
-    /// The workload's seccomp filter. On the wire it trails `stdio` and may be
-    /// absent (frames of the first version of this message): then `baseline`.
     public var seccompProfile: SeccompProfile
     /// Whether the workload is pid 1 of a new PID namespace (with its own /proc).
-    /// On the wire it trails `seccomp_profile` and may be absent: then false.
+    /// Default on; false is an explicit opt-out.
     public var pidNamespace: Bool
+    /// Whether the workload gets a new root (a tmpfs with read-only binds of the
+    /// system directories) instead of the host's tree. Default on; false is an
+    /// explicit opt-out and then `mounts` must be empty.
+    public var filesystemView: Bool
+    /// Extra host paths bound into the view (needs `filesystemView`).
+    public var mounts: [BindMount]
     /// cgroup memory/pids/cpu limits (each nil = unlimited). On the wire they
-    /// trail `pid_namespace` and may be absent: then none.
+    /// trail `mounts` and are absent when all nil.
     public var cgroupLimits: CgroupLimits
 
     public var descriptorCount: Int { stdio ? 3 : 0 }
 
     /// Checks the fields that decoding alone cannot: absolute paths, argv[0]
-    /// present, `KEY=VALUE` environment.
+    /// present, `KEY=VALUE` environment, uid and gid both set or both nil, mounts.
     public init(
         cellID: CellID, path: String, arguments: [String], environment: [String] = [], workingDirectory: String = "/",
-        uid: UInt32, gid: UInt32, workspace: String? = nil, limits: [ResourceLimit] = [], stdio: Bool = false,
-        seccompProfile: SeccompProfile = .baseline, pidNamespace: Bool = false, cgroupLimits: CgroupLimits = CgroupLimits.unlimited
+        uid: UInt32? = nil, gid: UInt32? = nil, workspace: String? = nil, limits: [ResourceLimit] = [], stdio: Bool = false,
+        seccompProfile: SeccompProfile = .baseline, pidNamespace: Bool = true, filesystemView: Bool = true, mounts: [BindMount] = [],
+        cgroupLimits: CgroupLimits = CgroupLimits.unlimited
     ) throws(WireError) {
         self.cgroupLimits = cgroupLimits
         self.pidNamespace = pidNamespace
+        self.filesystemView = filesystemView
+        self.mounts = mounts
         self.seccompProfile = seccompProfile
         self.stdio = stdio
         self.workspace = workspace
@@ -257,11 +268,18 @@ public struct SpawnWorkload: NetnsdMessage {
         guard workingDirectory.hasPrefix("/") else { throw .invalidField(field: "working_directory", reason: "must be absolute") }
         // uid/gid 0 are valid on the wire: whether root workloads are allowed is
         // the daemon's configuration (`--allow-root-workloads`), checked there.
+        guard (uid == nil) == (gid == nil) else {
+            throw .invalidField(field: "uid/gid", reason: "set both (explicit ids) or neither (the daemon allocates them)")
+        }
         if let workspace, !workspace.hasPrefix("/") || workspace.contains(",") {
             throw .invalidField(field: "workspace", reason: "must be an absolute path without ','")
         }
         guard limits.count <= Self.maxLimits else { throw .invalidField(field: "limits", reason: "more than \(Self.maxLimits)") }
         guard Set(limits.map(\.name)).count == limits.count else { throw .invalidField(field: "limits", reason: "a resource is listed twice") }
+        try BindMount.checkList(mounts)
+        guard filesystemView || mounts.isEmpty else {
+            throw .invalidField(field: "mounts", reason: "need the filesystem view (filesystem_view is off)")
+        }
     }
 
     public func encode(to writer: inout WireWriter) {
@@ -270,8 +288,13 @@ public struct SpawnWorkload: NetnsdMessage {
         writer.write(arguments)
         writer.write(environment)
         writer.write(workingDirectory)
-        writer.write(uid)
-        writer.write(gid)
+        if let uid, let gid {
+            writer.write(UInt8(1))
+            writer.write(uid)
+            writer.write(gid)
+        } else {
+            writer.write(UInt8(0))
+        }
         writer.write(optional: workspace)
         writer.write(UInt32(limits.count))
         for limit in limits {
@@ -282,7 +305,10 @@ public struct SpawnWorkload: NetnsdMessage {
         writer.write(stdio)
         writer.write(seccompProfile.rawValue)
         writer.write(pidNamespace)
-        // Left out when empty, so a daemon that predates the field still accepts the frame.
+        writer.write(filesystemView)
+        writer.write(UInt8(mounts.count))
+        for mount in mounts { mount.encode(to: &writer) }
+        // Left out when empty: one encoding per message (the decoder refuses an empty block).
         if !cgroupLimits.isEmpty { cgroupLimits.encode(to: &writer) }
     }
 
@@ -292,8 +318,12 @@ public struct SpawnWorkload: NetnsdMessage {
         arguments = try reader.readStrings("arguments", maxCount: Self.maxArguments)
         environment = try reader.readStrings("environment", maxCount: Self.maxEnvironment)
         workingDirectory = try reader.readString("working_directory", limit: Self.maxStringLength)
-        uid = try reader.read("uid")
-        gid = try reader.read("gid")
+        let ids: UInt8 = try reader.read("ids")
+        switch ids {
+        case 0: (uid, gid) = (nil, nil)
+        case 1: (uid, gid) = (try reader.read("uid"), try reader.read("gid"))
+        default: throw .invalidField(field: "uid/gid", reason: "ids tag \(ids) is neither 0 (allocate) nor 1 (explicit)")
+        }
         workspace = try reader.readOptionalString("workspace")
         if let workspace, workspace.utf8.count > Self.maxStringLength {
             throw .invalidField(field: "workspace", reason: "longer than \(Self.maxStringLength) bytes")
@@ -309,19 +339,22 @@ public struct SpawnWorkload: NetnsdMessage {
         }
         self.limits = limits
         stdio = try reader.readBool("stdio")
-        // Optional trailers, each absent only if all later ones are: a frame that
-        // ends after `stdio` asks for the baseline filter, no PID namespace and no
-        // cgroup limits.
-        if reader.remaining > 0 {
-            let raw: UInt8 = try reader.read("seccomp_profile")
-            guard let profile = SeccompProfile(rawValue: raw) else {
-                throw .invalidField(field: "seccomp_profile", reason: "\(raw) is neither 0 (baseline) nor 1 (strict)")
-            }
-            seccompProfile = profile
-        } else {
-            seccompProfile = .baseline
+        let raw: UInt8 = try reader.read("seccomp_profile")
+        guard let profile = SeccompProfile(rawValue: raw) else {
+            throw .invalidField(field: "seccomp_profile", reason: "\(raw) is neither 0 (baseline) nor 1 (strict)")
         }
-        pidNamespace = reader.remaining > 0 ? try reader.readBool("pid_namespace") : false
+        seccompProfile = profile
+        // Required (no default for a frame that ends early): a short frame is
+        // refused rather than read as "no PID namespace, host tree".
+        pidNamespace = try reader.readBool("pid_namespace")
+        filesystemView = try reader.readBool("filesystem_view")
+        let mountCount: UInt8 = try reader.read("mounts")
+        guard Int(mountCount) <= BindMount.maxCount else {
+            throw .invalidField(field: "mounts", reason: "\(mountCount) entries exceed \(BindMount.maxCount)")
+        }
+        var mounts: [BindMount] = []
+        for index in 0..<Int(mountCount) { mounts.append(try BindMount(from: &reader, index: index)) }
+        self.mounts = mounts
         cgroupLimits = reader.remaining > 0 ? try CgroupLimits(from: &reader) : CgroupLimits.unlimited
         for (index, value) in (arguments + environment).enumerated() where value.utf8.count > Self.maxStringLength {
             throw .invalidField(field: "arguments/environment[\(index)]", reason: "longer than \(Self.maxStringLength) bytes")
@@ -330,29 +363,46 @@ public struct SpawnWorkload: NetnsdMessage {
     }
 }
 
-/// The reply to `SpawnWorkload`: the parked workload's pid, and for each cgroup
-/// limit the request asked for, how it was applied (or why it was not).
+/// The reply to `SpawnWorkload`: the parked workload's pid, the ids it runs as,
+/// which confinement layers were applied, and for each cgroup limit the request
+/// asked for, how it was applied (or why it was not).
 public struct WorkloadSpawned: NetnsdMessage {
     public static let messageType = MessageType.workloadSpawned
     public var cellID: CellID
     public var pid: Int32
+    public var uid: UInt32
+    public var gid: UInt32
+    /// Exactly the layers of `ConfinementLayer.names`, in that order.
+    public var confinement: [ConfinementLayer]
     /// One entry per requested limit, in the order memory, pids, cpu. On the wire
-    /// it trails `pid` and may be absent (earlier versions): then empty.
+    /// it trails `confinement` and is absent when empty.
     public var enforcement: [LimitEnforcement]
 
-    public init(cellID: CellID, pid: Int32, enforcement: [LimitEnforcement] = []) {
+    public init(
+        cellID: CellID, pid: Int32, uid: UInt32, gid: UInt32, confinement: [ConfinementLayer], enforcement: [LimitEnforcement] = []
+    ) {
         self.cellID = cellID
         self.pid = pid
+        self.uid = uid
+        self.gid = gid
+        self.confinement = confinement
         self.enforcement = enforcement
     }
 
     /// The requested limits the workload runs without.
     public var notEnforced: [LimitEnforcement] { enforcement.filter { !$0.isEnforced } }
 
+    /// The layer named `name` (one of `ConfinementLayer.names`).
+    public func layer(_ name: String) -> ConfinementLayer? { confinement.first { $0.name == name } }
+
     public func encode(to writer: inout WireWriter) {
         writer.write(cellID.value)
         writer.write(pid)
-        // Left out when empty, so a client that predates the field still accepts the reply.
+        writer.write(uid)
+        writer.write(gid)
+        writer.write(UInt8(truncatingIfNeeded: confinement.count))
+        for layer in confinement { layer.encode(to: &writer) }
+        // Left out when empty: one encoding per message (the decoder refuses an empty list).
         guard !enforcement.isEmpty else { return }
         writer.write(UInt8(enforcement.count))
         for entry in enforcement { entry.encode(to: &writer) }
@@ -362,6 +412,15 @@ public struct WorkloadSpawned: NetnsdMessage {
         cellID = try CellIDCoding.read(&reader)
         pid = try reader.read("pid")
         guard pid > 0 else { throw .invalidField(field: "pid", reason: "must be positive") }
+        uid = try reader.read("uid")
+        gid = try reader.read("gid")
+        let layers: UInt8 = try reader.read("confinement")
+        guard Int(layers) == ConfinementLayer.names.count else {
+            throw .invalidField(field: "confinement", reason: "\(layers) layers, expected \(ConfinementLayer.names.count)")
+        }
+        var confinement: [ConfinementLayer] = []
+        for index in 0..<Int(layers) { confinement.append(try ConfinementLayer(from: &reader, index: index)) }
+        self.confinement = confinement
         var enforcement: [LimitEnforcement] = []
         if reader.remaining > 0 {
             let count: UInt8 = try reader.read("enforcement")

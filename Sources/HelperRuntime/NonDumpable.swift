@@ -1,0 +1,28 @@
+#if canImport(Glibc)
+import Glibc
+#endif
+import CShim
+import IPCWire
+
+/// The broker and the capability-free helpers share a uid, and a workload may
+/// too (or gain it); a dumpable process of that uid can be ptraced by it, and its
+/// `/proc/<pid>/fd`, `environ` and `pidfd_getfd` are open to it. Non-dumpable, those
+/// /proc files belong to root and ptrace access needs CAP_SYS_PTRACE.
+///
+/// It must be the very first act of `main`: `execve` makes every process dumpable
+/// again, and any descriptor, socket or secret the process holds before the call
+/// (flags name the events file and the signing key) is exposed until it is made.
+public enum NonDumpable {
+    /// `prctl(PR_SET_DUMPABLE, 0)`; on failure (which Linux has no reason for)
+    /// prints `<program>: …` on stderr and exits 1, before anything else runs.
+    public static func enterOrExit(program: String) {
+        guard cellos_set_not_dumpable() == 0 else {
+            let line = Array("\(program): \(SystemCallError("prctl(PR_SET_DUMPABLE, 0)"))\n".utf8)
+            _ = line.withUnsafeBytes { write(2, $0.baseAddress, $0.count) }
+            exit(1)
+        }
+    }
+
+    /// Whether this process is dumpable now (PR_GET_DUMPABLE is not 0).
+    public static var isDumpable: Bool { cellos_get_dumpable() != 0 }
+}
