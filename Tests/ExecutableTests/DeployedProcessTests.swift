@@ -68,16 +68,15 @@ import Glibc
         #expect(waitFor { FileManager.default.fileExists(atPath: socketPath) }, "netnsd did not start")
         let membership = try String(contentsOfFile: "/proc/\(daemon.pid)/cgroup", encoding: .utf8)
         #expect(membership.split(separator: "\n").contains { $0.hasPrefix("0::") && $0.hasSuffix("/\(name)/netnsd") }, "\(membership)")
-        // The workload (uid 65534, stdio /dev/null) reports its cgroups in a file it may write.
-        let report = directory.path + "/cgroup"
-        FileManager.default.createFile(atPath: report, contents: nil, attributes: [.posixPermissions: 0o666])
-        let run = try Shell.run([
+        // While the workload sleeps, its leaf is a cell-… directory beside netnsd's.
+        let client = try SpawnedCommand([
             netnsd, "ctl", "run", "--socket", socketPath, "--id", "delegated", "--uid", "65534", "--gid", "65534", "--pids-max", "16", "--",
-            "/bin/sh", "-c", "cat /proc/self/cgroup > \(report)",
+            "/bin/sleep", "2",
         ])
-        #expect(run.succeeded, "\(run.stderr)")
-        let leaf = try String(contentsOfFile: report, encoding: .utf8)
-        #expect(leaf.contains("0::/\(name)/cell-"), "the workload's v2 leaf is not in the delegated directory: \(leaf)")
+        #expect(waitFor(seconds: 2) {
+            ((try? FileManager.default.contentsOfDirectory(atPath: unit)) ?? []).contains { $0.hasPrefix("cell-delegated-") }
+        }, "no workload leaf in the delegated directory")
+        #expect(client.wait() == 0)
         #expect(daemon.stop() == 0)
     }
 
@@ -97,7 +96,8 @@ import Glibc
         #expect(waitFor { FileManager.default.fileExists(atPath: socketPath) })
         try Shell.check(["chgrp", "cellos", socketPath])
         let admitted = try Shell.run([
-            "setpriv", "--reuid=65534", "--regid=\(gid)", "--clear-groups", netnsd, "ctl", "run", "--socket", socketPath, "--id", "named",
+            // A peer uid other than the workload's: netnsd refuses a workload as its own client.
+            "setpriv", "--reuid=65533", "--regid=\(gid)", "--clear-groups", netnsd, "ctl", "run", "--socket", socketPath, "--id", "named",
             "--uid", "65534", "--gid", "65534", "--", "/bin/true",
         ])
         #expect(admitted.succeeded, "a peer with gid cellos was not admitted: \(admitted.stderr)")

@@ -92,8 +92,13 @@ final class SpawnedCommand {
     /// SIGTERM, then the exit status (128+N for signal N).
     @discardableResult
     func stop() -> Int32 {
+        if reaped == nil { kill(pid, SIGTERM) }
+        return wait()
+    }
+
+    /// The exit status once the command ends by itself.
+    func wait() -> Int32 {
         if let reaped { return reaped }
-        kill(pid, SIGTERM)
         var status: Int32 = 0
         while waitpid(pid, &status, 0) < 0 && errno == EINTR {}
         let code = (status & 0x7f) == 0 ? (status >> 8) & 0xff : 128 + (status & 0x7f)
