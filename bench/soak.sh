@@ -8,16 +8,16 @@
 # links, NAT tables, cgroup leaves, processes; and every broker's exit status
 # must be the documented one for what happened to it (docs/broker.md):
 #   not hit by chaos   the kind's own status: true 0, dns 0, denied 3,
-#                      timeout 124, signal 137 (128+SIGKILL, the workload's)
+#                      timeout 124, signal 137 (its process SIGKILLed: 128+9)
 #   broker SIGKILLed   137 (the shell's 128+9)
 #   a helper SIGKILLed 123
 # (or the kind's own status when the kill landed as the cell was ending).
 # Prints a summary (cells, statuses, kills by target, leftovers by kind) and
 # exits 1 on any leftover or unexpected status.
 #
-# The lab is demo.sh's: a "host" netns running cellos-netnsd with an uplink pool
-# and a cgroup root, an "internet" netns with dnsmasq and a TCP sink. Run as
-# root. CELLOS_BIN=DIR uses built executables (else: swift build).
+# The lab is demo.sh's (scripts/lab.sh): a "host" netns running cellos-netnsd
+# with an uplink pool and a cgroup root, an "internet" netns with dnsmasq and TCP
+# sinks. Run as root. CELLOS_BIN=DIR uses built executables (else: swift build).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 [ "$(id -u)" = 0 ] || { echo "soak: run as root (namespaces, nftables)" >&2; exit 1; }
@@ -28,71 +28,40 @@ if [ -z "${CELLOS_BIN:-}" ]; then
     swift build >/dev/null
     CELLOS_BIN=$(swift build --show-bin-path)
 fi
-tag=csoak$$
-host=$tag-host
-inet=$tag-inet
 work=$(mktemp -d /tmp/cellos-soak.XXXXXX)
 chmod 755 "$work"
-pids=()
-netnsd=
-cgroup_root=
-for hierarchy in /sys/fs/cgroup /sys/fs/cgroup/unified; do
-    if [ -e "$hierarchy/cgroup.controllers" ]; then cgroup_root=$hierarchy/cellos-soak-$$; break; fi
-done
+source scripts/lab.sh
+chaos=
+workers=()
+brokers_cgroup=
 
 cleanup() {
     local status=$?
-    [ -z "${chaos:-}" ] || kill "$chaos" 2>/dev/null || true
-    for pid in "${workers[@]:-}"; do [ -z "$pid" ] || kill "$pid" 2>/dev/null || true; done
-    for pid in "${pids[@]}"; do kill "$pid" 2>/dev/null || true; done
-    wait 2>/dev/null || true
-    if [ -n "$cgroup_root" ] && [ -d "$cgroup_root" ]; then
-        for leaf in "$cgroup_root"/cell-*; do
-            [ -d "$leaf" ] || continue
-            echo 1 > "$leaf/cgroup.kill" 2>/dev/null || true
-            for _ in $(seq 100); do rmdir "$leaf" 2>/dev/null && break; sleep 0.02; done
-        done
-        rmdir "$cgroup_root" 2>/dev/null || true
+    [ -z "$chaos" ] || kill "$chaos" 2>/dev/null || true
+    for pid in "${workers[@]}"; do kill "$pid" 2>/dev/null || true; done
+    for pid in "${workers[@]}"; do wait "$pid" 2>/dev/null || true; done
+    # Whatever of this soak outlived its broker (a failure being reported) goes too.
+    if [ -n "$brokers_cgroup" ] && [ -d "$brokers_cgroup" ]; then
+        echo 1 > "$brokers_cgroup/cgroup.kill" 2>/dev/null || true
+        for _ in $(seq 100); do rmdir "$brokers_cgroup" 2>/dev/null && break; sleep 0.02; done
     fi
-    ip netns del "$host" 2>/dev/null || true
-    ip netns del "$inet" 2>/dev/null || true
+    lab_teardown
     rm -rf "$work"
     exit "$status"
 }
 trap cleanup EXIT
 trap 'exit 130' INT TERM
 
-# --- the lab (as scripts/demo.sh) ---
-ip netns add "$host"
-ip netns add "$inet"
-ip link add "${tag}h" type veth peer name "${tag}i"
-ip link set "${tag}h" netns "$host"
-ip link set "${tag}i" netns "$inet"
-ip -n "$host" link set lo up
-ip -n "$host" addr add 192.0.2.1/24 dev "${tag}h"
-ip -n "$host" link set "${tag}h" up
-ip -n "$inet" link set lo up
-ip -n "$inet" addr add 192.0.2.53/24 dev "${tag}i"
-ip -n "$inet" addr add 192.0.2.80/24 dev "${tag}i"
-ip -n "$inet" link set "${tag}i" up
-ip netns exec "$inet" dnsmasq --keep-in-foreground --conf-file=/dev/null --no-resolv --no-hosts --user=root --pid-file= \
-    --listen-address=192.0.2.53 --bind-interfaces --local=/cellos.test/ \
-    --host-record=allowed.cellos.test,192.0.2.80 >"$work/dnsmasq.out" 2>&1 &
-pids+=($!)
-ip netns exec "$inet" socat -u "TCP-LISTEN:8080,bind=192.0.2.80,reuseaddr,fork" OPEN:/dev/null &
-pids+=($!)
-cgroup_args=()
-if [ -n "$cgroup_root" ]; then
-    mkdir "$cgroup_root"
-    cgroup_args=(--cgroup-root "$cgroup_root")
+lab_up "csoak$$" "$work"
+lab_start_netnsd "$CELLOS_BIN" "$work/netnsd.sock" "$work/netnsd.log" --state-dir "$work/netnsd-state" --uplink-pool 10.201.0.0/22
+netnsd=$lab_netnsd
+host=$lab_host
+# Brokers and their helpers in a cgroup of their own: leftovers are counted there
+# exactly (not by name among everybody's processes) and ended with cgroup.kill.
+if [ -n "$lab_cgroup_root" ]; then
+    brokers_cgroup=$lab_cgroup_root-brokers
+    mkdir "$brokers_cgroup"
 fi
-# nsenter, not `ip netns exec`: that mounts a fresh /sys without /sys/fs/cgroup.
-nsenter --net="/run/netns/$host" -- "$CELLOS_BIN/cellos-netnsd" --socket "$work/netnsd.sock" --allow-uid 0 \
-    --uplink-pool 10.201.0.0/22 "${cgroup_args[@]}" 2>"$work/netnsd.log" &
-netnsd=$!
-pids+=("$netnsd")
-for _ in $(seq 200); do grep -q "listening on" "$work/netnsd.log" && break; sleep 0.05; done
-grep -q "listening on" "$work/netnsd.log" || { echo "soak: cellos-netnsd did not start:" >&2; cat "$work/netnsd.log" >&2; exit 1; }
 sleep 0.2  # its readiness pipe closes just after the log line
 fd_count() { ls "/proc/$netnsd/fd" | wc -l; }
 ns_count() { find "/proc/$netnsd/fd" -lname 'net:*' 2>/dev/null | wc -l; }
@@ -111,7 +80,9 @@ spec() {  # kind -> spec file
             egress='[{"address":"192.0.2.80","port":8080,"protocol":"tcp"}]'
             argv='["/bin/bash","-c","timeout 1 bash -c \"exec 3<>/dev/tcp/192.0.2.80/9090\" 2>/dev/null && exit 0; exit 3"]' ;;
         timeout) argv='["/bin/sleep","30"]'; timeout='1s' ;;
-        signal) argv='["/bin/sh","-c","kill -KILL $$"]' ;;
+        # The workload is init of its PID namespace, which no signal from inside
+        # can kill: its child is SIGKILLed and the shell exits 128+9 with it.
+        signal) argv='["/bin/sh","-c","/bin/sleep 30 & kill -KILL $!; wait $!"]' ;;
     esac
     printf '{"version":1,"argv":%s,"dns":{"enabled":true,"allow":["allowed.cellos.test"],"upstream":"192.0.2.53:53"},"egress":%s,"timeout":"%s","grace":"500ms"}\n' \
         "$argv" "$egress" "$timeout" > "$work/$1.json"
@@ -122,6 +93,7 @@ expected() { case "$1" in true|dns) echo 0 ;; denied) echo 3 ;; timeout) echo 12
 # One worker per broker slot runs its share of the cells one after another.
 worker() {
     local slot=$1 index kind pid status
+    [ -z "$brokers_cgroup" ] || echo "$BASHPID" > "$brokers_cgroup/cgroup.procs"
     for ((index = slot; index < cells; index += brokers)); do
         kind=${kinds[$((index % ${#kinds[@]}))]}
         ip netns exec "$host" "$CELLOS_BIN/cellos-broker" run --netnsd-socket "$work/netnsd.sock" --spec "$work/$kind.json" \
@@ -136,7 +108,6 @@ worker() {
         rm -f "$work/events-$index.jsonl"
     done
 }
-workers=()
 for ((slot = 0; slot < brokers; slot++)); do
     # The shell's "Killed" notes for chaos-killed brokers go to a file, not the summary.
     worker "$slot" 2>>"$work/workers.err" &
@@ -144,15 +115,34 @@ for ((slot = 0; slot < brokers; slot++)); do
 done
 
 # The chaos loop: SIGKILL a random live broker or helper of this soak.
+candidates() {
+    if [ -n "$brokers_cgroup" ]; then
+        local pid comm
+        while read -r pid; do
+            # Builtins only: a fork per process would slow the loop on a busy machine.
+            comm=
+            { read -r comm < "/proc/$pid/comm"; } 2>/dev/null || continue
+            case "$comm" in cellos-broker|cellos-dnsproxy|cellos-flowlog) echo "$pid" ;; esac
+        done < "$brokers_cgroup/cgroup.procs"
+    else
+        pgrep -f "^$CELLOS_BIN/cellos-(broker run|dnsproxy|flowlog) " || true
+    fi
+}
 chaos_loop() {
-    local delay target pid name
+    local delay target pid name stat parent
     delay=$(awk "BEGIN { printf \"%.3f\", $chaos_ms / 1000 }")
     while true; do
         sleep "$delay"
-        target=$(pgrep -f "^$CELLOS_BIN/cellos-(broker run|dnsproxy|flowlog)" | shuf -n 1 || true)
+        target=$(candidates | shuf -n 1 || true)
         [ -n "$target" ] || continue
-        name=$(tr '\0' ' ' 2>/dev/null < "/proc/$target/cmdline" | awk '{ n = $1; sub(".*/", "", n); print n }') || continue
-        parent=$(awk '{ print $4 }' "/proc/$target/stat" 2>/dev/null) || continue
+        name=
+        { read -r name < "/proc/$target/comm"; } 2>/dev/null || continue
+        stat=
+        { read -r stat < "/proc/$target/stat"; } 2>/dev/null || continue
+        # The parent is the second field after "(comm)".
+        stat=${stat##*) }
+        parent=$(set -- $stat; echo "$2")
+        [ -n "$name" ] || continue
         kill -KILL "$target" 2>/dev/null || continue
         echo "$name $target $parent" >> "$work/kills"
     done
@@ -200,9 +190,13 @@ left_fds=$(( $(fd_count) - baseline_fds ))
 left_links=$(ip -n "$host" -o link show | grep -c cellosu || true)
 left_tables=$(ip netns exec "$host" nft list tables | grep -c cellos_uplink || true)
 left_leaves=0
-[ -z "$cgroup_root" ] || left_leaves=$(find "$cgroup_root" -mindepth 1 -maxdepth 1 -type d -name 'cell-*' | wc -l)
+[ -z "$lab_cgroup_root" ] || left_leaves=$(find "$lab_cgroup_root" -mindepth 1 -maxdepth 1 -type d -name 'cell-*' | wc -l)
 left_workloads=$(pgrep -P "$netnsd" | wc -l || true)
-left_helpers=$(pgrep -f "^$CELLOS_BIN/cellos-(broker|dnsproxy|flowlog)" | wc -l || true)
+if [ -n "$brokers_cgroup" ]; then
+    left_helpers=$(wc -l < "$brokers_cgroup/cgroup.procs")
+else
+    left_helpers=$(pgrep -f "^$CELLOS_BIN/cellos-(broker|dnsproxy|flowlog) " | wc -l || true)
+fi
 
 ran=$(wc -l < "$work/results")
 echo "soak: $ran cells by $brokers parallel brokers in ${elapsed}s, a SIGKILL every ${chaos_ms}ms"

@@ -65,7 +65,7 @@ static const char *fd_path(int fd, char buffer[32]) {
     return buffer;
 }
 
-static int run_step(int root_fd, const cellos_netnsd_view_step *step) {
+static int run_step(int root_fd, const cellos_netnsd_view_step *step, uid_t client_uid, gid_t client_gid) {
     int parent = open_beneath(root_fd, step->parent, O_PATH | O_DIRECTORY, 0);
     if (parent < 0) return -1;
     int result = -1;
@@ -88,10 +88,29 @@ static int run_step(int root_fd, const cellos_netnsd_view_step *step) {
     case CELLOS_VIEW_SYMLINK:
         result = symlinkat(step->source, parent, step->name);
         break;
-    case CELLOS_VIEW_BIND: {
+    case CELLOS_VIEW_BIND:
+    case CELLOS_VIEW_CLIENT_BIND: {
+        // The daemon resolves paths as root: a path the client names is resolved
+        // with the client's ids instead (fsuid/fsgid, which the path walk checks;
+        // CAP_SYS_ADMIN for open_tree is not a file capability and stays), with
+        // the daemon's supplementary groups gone first (raw setgroups: this
+        // process is single-threaded), so a client cannot bind a path beneath a
+        // directory it may not search.
+        int as_client = step->op == CELLOS_VIEW_CLIENT_BIND;
+        if (as_client) {
+            if (syscall(SYS_setgroups, 0, NULL) != 0) break;
+            syscall(SYS_setfsgid, client_gid);
+            syscall(SYS_setfsuid, client_uid);
+        }
         // A detached recursive copy, made read-only (etc.) recursively before it is
         // attached: no moment where a submount of it is writable in the view.
         int tree = (int)syscall(SYS_open_tree, AT_FDCWD, step->source, OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC | AT_RECURSIVE);
+        if (as_client) {
+            int saved = errno;
+            syscall(SYS_setfsuid, 0);
+            syscall(SYS_setfsgid, 0);
+            errno = saved;
+        }
         if (tree < 0) break;
         struct cellos_mount_attr attr = {.attr_set = step->attr, .propagation = MS_PRIVATE};
         int target = -1;
@@ -131,7 +150,7 @@ int cellos_child_enter_view(const cellos_netnsd_confinement *confinement) {
     int root_fd = (int)syscall(SYS_openat, AT_FDCWD, confinement->root, O_PATH | O_DIRECTORY | O_CLOEXEC);
     if (root_fd < 0) return 17;
     for (size_t i = 0; i < confinement->nsteps; i++) {
-        if (run_step(root_fd, &confinement->steps[i]) != 0) return 1000 + (int)i;
+        if (run_step(root_fd, &confinement->steps[i], confinement->client_uid, confinement->client_gid) != 0) return 1000 + (int)i;
     }
     // pivot_root(".", "."): the old root ends up stacked under the new one and is
     // detached right away, so no path of the host's tree stays reachable.

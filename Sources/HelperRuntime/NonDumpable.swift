@@ -25,4 +25,14 @@ public enum NonDumpable {
 
     /// Whether this process is dumpable now (PR_GET_DUMPABLE is not 0).
     public static var isDumpable: Bool { cellos_get_dumpable() != 0 }
+
+    /// Whether process `pid` is dumpable, as far as /proc shows it: a
+    /// non-dumpable process's /proc/PID files (not the directory) belong to root. nil when that cannot
+    /// tell (a process whose effective uid is 0, or /proc/PID unreadable).
+    public static func ofProcess(pid: Int32, effectiveUID: UInt32) -> Bool? {
+        guard effectiveUID != 0 else { return nil }
+        var info = stat()
+        guard stat("/proc/\(pid)/status", &info) == 0 else { return nil }
+        return info.st_uid != 0
+    }
 }

@@ -207,6 +207,8 @@ import Testing
             #expect(status.effective == 0 && status.permitted == 0 && status.ambient == 0 && status.noNewPrivileges)
             #expect(status.bounding != 0)
             #expect(!CapabilityAudit(helper: "h", declared: DeclaredCapabilities(mask: 0), pid: pid, status: status).holdsMoreThanDeclared)
+            // An ordinary process of a non-root uid is dumpable, and the audit says so.
+            #expect(AuditRunner.inspect(helper: "h", declared: DeclaredCapabilities(mask: 0), pid: pid).dumpable == true)
         }
     }
 

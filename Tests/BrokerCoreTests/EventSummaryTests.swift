@@ -21,6 +21,13 @@ import Testing
         #expect(text.hasSuffix("5 events, 1 unreadable lines\n"))
         #expect(!text.contains("Helper failures"))
         #expect(!text.contains("Limits not enforced"))
+        #expect(!text.contains("Confinement"))
+    }
+
+    @Test func listsTheConfinementLayers() {
+        let line: Substring = #"{"type":"dev.cellos.events.cell.lifecycle.v1.confined","data":{"pid":42,"uid":70000,"gid":70001,"ids":"explicit","layers":[{"name":"identity","applied":true,"detail":"uid 70000 gid 70001 (explicit)"},{"name":"landlock","applied":false,"detail":"not supported by this kernel"}],"not_applied":["landlock"]}}"#
+        #expect(EventSummary.render(lines: [line]).hasPrefix(
+            "Confinement:\n  uid 70000 gid 70001 (explicit), pid 42\n  identity: applied (uid 70000 gid 70001 (explicit))\n  landlock: NOT applied (not supported by this kernel)\nDNS queries:"))
     }
 
     @Test func listsLimitsNotEnforced() {

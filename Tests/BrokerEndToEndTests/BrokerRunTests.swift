@@ -93,26 +93,82 @@ import Testing
         run.data(ofType: ".network_flow_decision").contains { $0["rule"] as? String == "dns" }
     }
 
-    /// `namespaces: ["pid"]` makes the workload pid 1 of its own PID namespace
-    /// (its /proc shows only its own processes); without it, it is not.
+    /// By default the workload is pid 1 of its own PID namespace (its /proc shows
+    /// only its own processes), and `namespaces: ["pid"]` still asks for the same;
+    /// `pid_namespace: false` opts out: a `warning:` line, `pid_namespace: false`
+    /// in the started event, the layer `opted out` in the confined event, and the
+    /// workload sees the host's processes.
     @Test(.enabled(if: PrivilegedTest.shouldRun))
     func pidNamespaceFromTheSpec() throws {
         try PrivilegedTest.requireRoot()
         try withCellLab { cell in
             let script = #"echo "pid=$$ procs=$(ls -d /proc/[0-9]* | wc -l)""#
-            let isolated = try cell.broker(["--spec", try cell.specFile(id: "e2e-pidns", argv: ["/bin/bash", "-c", script], namespaces: ["pid", "mount"])])
-            #expect(isolated.result.status == 0, "\(isolated.result.stderr)")
             func processes(_ run: CellLab.Run) -> Int {
                 Int(run.result.stdout.split(separator: "=").last?.trimmingCharacters(in: .whitespacesAndNewlines) ?? "") ?? -1
             }
-            // bash, the $(...) subshell, ls and wc: nothing of the host's.
-            #expect(isolated.result.stdout.hasPrefix("pid=1 procs="), "\(isolated.result.stdout)")
-            #expect((1...4).contains(processes(isolated)), "\(isolated.result.stdout)")
-            let shared = try cell.broker(["--spec", try cell.specFile(id: "e2e-nopidns", argv: ["/bin/bash", "-c", script])])
+            let isolated = try cell.broker(["--spec", try cell.specFile(id: "e2e-pidns", argv: ["/bin/bash", "-c", script])])
+            let legacy = try cell.broker(["--spec", try cell.specFile(id: "e2e-pidns-legacy", argv: ["/bin/bash", "-c", script], namespaces: ["pid", "mount"])])
+            for run in [isolated, legacy] {
+                #expect(run.result.status == 0, "\(run.result.stderr)")
+                // bash, the $(...) subshell, ls and wc: nothing of the host's.
+                #expect(run.result.stdout.hasPrefix("pid=1 procs="), "\(run.result.stdout)")
+                #expect((1...4).contains(processes(run)), "\(run.result.stdout)")
+                #expect(!run.result.stderr.contains("PID namespace"), "\(run.result.stderr)")
+            }
+            #expect(isolated.data(ofType: ".started").first?["pid_namespace"] as? Bool == true)
+            let layer = { (run: CellLab.Run) in
+                (run.data(ofType: ".confined").first?["layers"] as? [[String: Any]])?.first { $0["name"] as? String == "pid_namespace" }
+            }
+            #expect(layer(isolated)?["applied"] as? Bool == true, "\(isolated.events)")
+
+            let shared = try cell.broker(["--spec", try cell.specFile(
+                id: "e2e-nopidns", argv: ["/bin/bash", "-c", script], extra: #""pid_namespace": false"#)])
             #expect(shared.result.status == 0, "\(shared.result.stderr)")
             #expect(!shared.result.stdout.hasPrefix("pid=1 "), "\(shared.result.stdout)")
             // The lab's netnsd, dnsmasq, socat, the broker and its helpers at least.
             #expect(processes(shared) > 4, "\(shared.result.stdout)")
+            #expect(shared.result.stderr.contains(
+                "cellos-broker: warning: cell e2e-nopidns shares the host's PID namespace (pid_namespace false): its workload sees and can signal the host's processes of its uid\n"),
+                "\(shared.result.stderr)")
+            #expect(shared.data(ofType: ".started").first?["pid_namespace"] as? Bool == false)
+            #expect(layer(shared)?["applied"] as? Bool == false && layer(shared)?["detail"] as? String == "opted out", "\(shared.events)")
+        }
+    }
+
+    /// Ids: by default netnsd allocates the cell's own (the workload runs as what
+    /// `confined` reports, never the broker's 65534 or root; `started` has null);
+    /// explicit ids are used as given; the broker's own are refused before
+    /// anything exists (no events file, no cell).
+    @Test(.enabled(if: PrivilegedTest.shouldRun))
+    func workloadIdsAllocatedExplicitOrRefused() throws {
+        try PrivilegedTest.requireRoot()
+        try withCellLab { cell in
+            let argv = ["/bin/sh", "-c", "id -u; id -g"]
+            let allocated = try cell.broker(["--id", "e2e-ids-allocated", "--"] + argv)
+            #expect(allocated.result.status == 0, "\(allocated.result.stderr)")
+            let confined = try #require(allocated.data(ofType: ".confined").first, "\(allocated.events)")
+            let uid = try #require(confined["uid"] as? Int)
+            #expect(confined["ids"] as? String == "allocated" && uid != 65534 && uid != 0, "\(confined)")
+            #expect(allocated.result.stdout == "\(uid)\n\(confined["gid"] ?? "")\n", "\(allocated.result.stdout)")
+            #expect(allocated.data(ofType: ".started").first?["uid"] is NSNull)
+            // The confined event sits between started and the workload's completion.
+            let types = allocated.events.compactMap { ($0["type"] as? String)?.split(separator: ".").last.map(String.init) }
+            #expect(types.firstIndex(of: "started").map { $0 < (types.firstIndex(of: "confined") ?? -1) } == true, "\(types)")
+            #expect(types.firstIndex(of: "confined").map { $0 < (types.firstIndex(of: "completed") ?? -1) } == true, "\(types)")
+
+            let explicit = try cell.broker(["--spec", try cell.specFile(id: "e2e-ids-explicit", argv: argv, extra: CellLab.explicitIDs)])
+            #expect(explicit.result.status == 0, "\(explicit.result.stderr)")
+            #expect(explicit.result.stdout == "70000\n70000\n")
+            #expect(explicit.data(ofType: ".confined").first?["ids"] as? String == "explicit")
+
+            let events = "\(cell.directory)/e2e-ids-refused.jsonl"
+            let refused = try cell.lab.run(in: cell.host, [
+                try BuiltProducts.path(of: "cellos-broker"), "run", "--netnsd-socket", cell.socket, "--events", events,
+                "--spec", try cell.specFile(id: "e2e-ids-refused", argv: argv, extra: #""uid": 65534, "gid": 65534"#),
+            ])
+            #expect(refused.status == 125)
+            #expect(refused.stderr.hasPrefix("cellos-broker: uid: 65534 is the broker's own user ("), "\(refused.stderr)")
+            #expect(!FileManager.default.fileExists(atPath: events))
         }
     }
 
@@ -125,14 +181,17 @@ import Testing
         try PrivilegedTest.requireRoot()
         try withCellLab { cell in
             let helpers = "\(cell.directory)/helpers"
-            // Where the workload (uid 65534, the host's /tmp in its mount namespace) could write.
-            let marker = "/tmp/cellos-e2e-notready-\(getpid())"
-            defer { unlink(marker) }
+            // A host directory the workload could write, bound into its view at /out.
+            let out = "\(cell.directory)/out"
+            try FileManager.default.createDirectory(atPath: out, withIntermediateDirectories: false, attributes: [.posixPermissions: 0o777])
+            let marker = "\(out)/ran"
             try FileManager.default.createDirectory(atPath: helpers, withIntermediateDirectories: false, attributes: [.posixPermissions: 0o755])
             try "#!/bin/sh\necho 'cellos-dnsproxy: broken on purpose' >&2\nexit 3\n".write(toFile: "\(helpers)/cellos-dnsproxy", atomically: true, encoding: .utf8)
             try FileManager.default.setAttributes([.posixPermissions: 0o755], ofItemAtPath: "\(helpers)/cellos-dnsproxy")
             try FileManager.default.createSymbolicLink(atPath: "\(helpers)/cellos-flowlog", withDestinationPath: try BuiltProducts.path(of: "cellos-flowlog"))
-            let spec = try cell.specFile(id: "e2e-notready", argv: ["/bin/sh", "-c", "echo ran > \(marker)"])
+            let spec = try cell.specFile(
+                id: "e2e-notready", argv: ["/bin/sh", "-c", "echo ran > /out/ran"],
+                extra: #""mounts": [{"source": "\#(out)", "target": "/out", "mode": "rw"}]"#)
             let run = try cell.broker(["--spec", spec, "--helpers-dir", helpers])
             #expect(run.result.status == 123, "\(run.result.stderr)")
             #expect(run.data(ofType: ".failed").contains { $0["helper"] as? String == "cellos-dnsproxy" }, "\(run.events)")
@@ -143,17 +202,24 @@ import Testing
         }
     }
 
-    /// A workload that outlives its timeout is stopped and the broker exits 124.
+    /// A workload that outlives its timeout is stopped and the broker exits 124:
+    /// with SIGTERM when it shares the host's PID namespace; as pid 1 of its own
+    /// (the default) a `sleep` has no SIGTERM handler, the kernel ignores the
+    /// signal for it, and the SIGKILL after the grace ends it.
     @Test(.enabled(if: PrivilegedTest.shouldRun))
     func timeoutStopsTheWorkload() throws {
         try PrivilegedTest.requireRoot()
         try withCellLab { cell in
-            let run = try cell.broker(["--spec", try cell.specFile(id: "e2e-timeout", argv: ["/bin/sleep", "30"], timeout: "300ms")])
-            #expect(run.result.status == 124, "\(run.result.stderr)")
-            let completed = run.data(ofType: ".completed").first
-            #expect(completed?["timed_out"] as? Bool == true)
-            #expect(completed?["signal"] as? Int == Int(SIGTERM))
-            #expect(run.data(ofType: ".destroyed").first?["reason"] as? String == "timeout")
+            for (id, extra, signal) in [
+                ("e2e-timeout", #""pid_namespace": false"#, SIGTERM), ("e2e-timeout-pid1", "", SIGKILL),
+            ] {
+                let run = try cell.broker(["--spec", try cell.specFile(id: id, argv: ["/bin/sleep", "30"], timeout: "300ms", extra: extra)])
+                #expect(run.result.status == 124, "\(run.result.stderr)")
+                let completed = run.data(ofType: ".completed").first
+                #expect(completed?["timed_out"] as? Bool == true)
+                #expect(completed?["signal"] as? Int == Int(signal), "\(id)")
+                #expect(run.data(ofType: ".destroyed").first?["reason"] as? String == "timeout")
+            }
         }
     }
 
@@ -276,27 +342,37 @@ import Testing
 
     /// SIGTERM to the broker mid-run: the workload is killed, the cell torn down
     /// (`destroyed` with reason `interrupted`), the broker exits 128+15; and netnsd's
-    /// death mid-run is reported as `netnsd_lost` with status 125.
+    /// death mid-run is reported as `netnsd_lost` with status 125, the broker
+    /// saying (and recording) what `/proc` says of the workload then: ended with
+    /// netnsd, or still running.
     @Test(.enabled(if: PrivilegedTest.shouldRun))
     func brokerSignalAndLostNetnsdTearDown() throws {
         try PrivilegedTest.requireRoot()
         try withCellLab { cell in
             let broker = try BuiltProducts.path(of: "cellos-broker")
             // A duration no other process on the machine uses, so pgrep finds only this workload.
-            func startBroker(_ id: String, sleep seconds: String) throws -> (Process, String) {
+            func startBroker(_ id: String, sleep seconds: String) throws -> (Process, String, String) {
                 let events = "\(cell.directory)/\(id).jsonl"
-                let process = try Shell.start([
+                let stderr = "\(cell.directory)/\(id).err"
+                FileManager.default.createFile(atPath: stderr, contents: nil)
+                let process = Process()
+                process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
+                process.arguments = [
                     "ip", "netns", "exec", cell.host.name, broker, "run", "--netnsd-socket", cell.socket, "--events", events,
                     "--spec", try cell.specFile(id: id, argv: ["/bin/sleep", seconds]),
-                ])
+                ]
+                process.standardInput = FileHandle.nullDevice
+                process.standardOutput = FileHandle.nullDevice
+                process.standardError = try FileHandle(forWritingTo: URL(fileURLWithPath: stderr))
+                try process.run()
                 // Running once the workload is: its sleep shows up.
                 for _ in 0..<100 {
-                    if (try? Shell.run(["pgrep", "-f", "-u", "65534", "^/bin/sleep \(seconds)$"]))?.status == 0 { break }
+                    if (try? Shell.run(["pgrep", "-f", "^/bin/sleep \(seconds)$"]))?.status == 0 { break }
                     usleep(50_000)
                 }
-                return (process, events)
+                return (process, events, stderr)
             }
-            let (interrupted, events) = try startBroker("e2e-sigterm", sleep: "31.7")
+            let (interrupted, events, _) = try startBroker("e2e-sigterm", sleep: "31.7")
             kill(interrupted.processIdentifier, SIGTERM)
             interrupted.waitUntilExit()
             #expect(interrupted.terminationStatus == 128 + SIGTERM)
@@ -305,12 +381,26 @@ import Testing
             #expect(data.contains { $0["signal"] as? Int == Int(SIGKILL) && $0["duration_ms"] != nil }, "\(data)")
             #expect((try Shell.run(["pgrep", "-f", "^/bin/sleep 31.7$"])).status != 0)
 
-            let (orphaned, lostEvents) = try startBroker("e2e-lost", sleep: "32.3")
+            let (orphaned, lostEvents, lostStderr) = try startBroker("e2e-lost", sleep: "32.3")
+            let workload = try #require(try Shell.run(["pgrep", "-f", "^/bin/sleep 32.3$"]).stdout.split(separator: "\n").first.flatMap { Int32($0) })
             kill(cell.netnsdPID, SIGKILL)
             orphaned.waitUntilExit()
+            // What the kernel says now; the broker looked at most a second before.
+            let stat = (try? String(contentsOfFile: "/proc/\(workload)/stat", encoding: .utf8)) ?? ""
+            let stillRunning = !stat.isEmpty && !stat.contains(") Z ")
             #expect(orphaned.terminationStatus == 125)
-            let lost = try CellLab.readEvents(lostEvents).compactMap { $0["data"] as? [String: Any] }.compactMap { $0["reason"] as? String }
-            #expect(lost.contains("netnsd_lost"), "\(lost)")
+            let message = try String(contentsOfFile: lostStderr, encoding: .utf8)
+            let expected = stillRunning
+                ? "netnsd is gone and the workload (pid \(workload)) is still running"
+                : "netnsd is gone; the workload (pid \(workload)) ended with it"
+            #expect(message.contains("cellos-broker: cell e2e-lost: the connection to cellos-netnsd failed: ") && message.contains(expected + "\n"), "\(message)")
+            #expect(!message.contains("netnsd destroys"), "\(message)")
+            let destroyed = try #require(CellLab.readEvents(lostEvents).compactMap { $0["data"] as? [String: Any] }.first { $0["reason"] != nil })
+            #expect(destroyed["reason"] as? String == "netnsd_lost", "\(destroyed)")
+            #expect(destroyed["workload"] as? String == (stillRunning ? "running" : "ended"), "\(destroyed)")
+            #expect(destroyed["workload_pid"] as? Int == Int(workload), "\(destroyed)")
+            #expect((destroyed["detail"] as? String)?.hasSuffix(expected) == true, "\(destroyed)")
+            // The lab's teardown empties the cell's cgroup leaf, so a survivor goes too.
         }
     }
 
@@ -344,6 +434,16 @@ import Testing
                 "--pid", "cellos-flowlog=\(flowlog)",
             ])
             #expect(audit.status == 0, "\(audit.stdout)\(audit.stderr)")
+            // The helpers are non-dumpable, yet their status stays readable: the audit
+            // works for a user of their own uid too, and inspects both.
+            let unprivileged = try Shell.run([
+                "setpriv", "--reuid=65534", "--regid=65534", "--clear-groups", "--", broker, "audit", "--json",
+                "--pid", "cellos-dnsproxy=\(proxy)", "--pid", "cellos-flowlog=\(flowlog)",
+            ])
+            #expect(unprivileged.status == 0, "\(unprivileged.stdout)\(unprivileged.stderr)")
+            #expect(unprivileged.stdout.contains("\"pid\":\(proxy)") && unprivileged.stdout.contains("\"pid\":\(flowlog)"), "\(unprivileged.stdout)")
+            #expect(!unprivileged.stdout.contains("cannot read"), "\(unprivileged.stdout)")
+            #expect(unprivileged.stdout.components(separatedBy: "\"dumpable\":false").count == 3, "\(unprivileged.stdout)")
         }
     }
 }

@@ -26,7 +26,8 @@ final class CellLab {
         ["/sys/fs/cgroup", "/sys/fs/cgroup/unified"].first { FileManager.default.fileExists(atPath: "\($0)/cgroup.controllers") }
     }
 
-    init(_ lab: Lab, cgroups: Bool = true) throws {
+    /// `netnsdArguments` go to cellos-netnsd after the lab's own (e.g. a limit).
+    init(_ lab: Lab, cgroups: Bool = true, netnsdArguments: [String] = []) throws {
         self.lab = lab
         host = try lab.addNamespace("host")
         internet = try lab.addNamespace("inet")
@@ -59,7 +60,8 @@ final class CellLab {
                 executable: "/usr/bin/nsenter",
                 arguments: ["--net=\(host.path)", "--", try BuiltProducts.path(of: "cellos-netnsd"), "--socket", socket,
                             "--state-dir", "\(directory)/netnsd-state", "--allow-uid", "0",
-                            "--uplink-pool", "10.200.0.0/24", "--uplink-pool6", "fd00:ce11::/64"] + (cgroupRoot.map { ["--cgroup-root", $0] } ?? []),
+                            "--uplink-pool", "10.200.0.0/24", "--uplink-pool6", "fd00:ce11::/64"] + (cgroupRoot.map { ["--cgroup-root", $0] } ?? [])
+                    + netnsdArguments,
                 environment: ["PATH": "/usr/sbin:/usr/bin:/sbin:/bin"], names: [], descriptors: DescriptorSet())
             netnsdPID = netnsd.pid
             daemons.append(netnsd.pid)
@@ -114,15 +116,16 @@ final class CellLab {
         rmdir(root)
     }
 
-    /// The workload ids the lab's specs give: neither the broker's and helpers'
-    /// 65534 nor root.
-    static let workloadIDs = #""uid": 70000, "gid": 70000"#
+    /// Explicit workload ids for the tests that want them (specs default to ids
+    /// netnsd allocates): outside netnsd's allocation range, neither the broker's
+    /// and helpers' 65534 nor root.
+    static let explicitIDs = #""uid": 70000, "gid": 70000"#
 
     /// A spec file whose DNS upstream is the lab's dnsmasq; `extra` is more
     /// top-level members as JSON text (e.g. `"pid_namespace": false`).
     func specFile(
         id: String, argv: [String], egress: String = #"[{"protocol": "tcp", "address": "192.0.2.80", "port": 8080}]"#, timeout: String = "20s",
-        limits: String? = nil, namespaces: [String]? = nil, extra: String = CellLab.workloadIDs
+        limits: String? = nil, namespaces: [String]? = nil, extra: String = ""
     ) throws -> String {
         let argvJSON = String(data: try JSONSerialization.data(withJSONObject: argv), encoding: .utf8)!
         let text = """
@@ -161,9 +164,9 @@ final class CellLab {
     }
 }
 
-func withCellLab(cgroups: Bool = true, _ body: (CellLab) throws -> Void) throws {
+func withCellLab(cgroups: Bool = true, netnsdArguments: [String] = [], _ body: (CellLab) throws -> Void) throws {
     try withLab { lab in
-        let cell = try CellLab(lab, cgroups: cgroups)
+        let cell = try CellLab(lab, cgroups: cgroups, netnsdArguments: netnsdArguments)
         defer { cell.stop() }
         try body(cell)
     }

@@ -43,10 +43,11 @@ import Testing
             // The control: an ordinary process of the same uid.
             let control = try Shell.start(Self.asNobody + ["/bin/sleep", "35.3"])
             defer {
-                for process in [running, unprivileged, control] {
-                    kill(process.processIdentifier, SIGTERM)
-                    process.waitUntilExit()
-                }
+                // SIGKILL: children of the test runner inherit its blocked SIGTERM
+                // (only `run` unblocks it).
+                kill(running.processIdentifier, SIGTERM)
+                for process in [unprivileged, control] { kill(process.processIdentifier, SIGKILL) }
+                for process in [running, unprivileged, control] { process.waitUntilExit() }
             }
             func pid(_ pattern: String) -> String? {
                 (try? Shell.run(["pgrep", "-f", pattern]))?.stdout.split(separator: "\n").first.map(String.init)

@@ -108,6 +108,7 @@ import Testing
         #expect(error(options { $0.upstreamTimeout = "soon" }) == .invalidDuration(flag: "--upstream-timeout", value: "soon"))
         #expect(error(options { $0.upstreamTimeout = "0" }) == .outOfRange(flag: "--upstream-timeout (ms)", value: 0, range: 1...60_000))
         #expect(error(options { $0.maxInflight = 40000 }) == .outOfRange(flag: "--max-inflight", value: 40000, range: 1...32768))
+        #expect(error(options { $0.tcpMaxInflightPerConnection = 0 }) == .outOfRange(flag: "--tcp-max-inflight", value: 0, range: 1...32768))
         #expect(error(options { $0.cellID = "a\"b" }) == .invalidCellID("a\"b"))
     }
 

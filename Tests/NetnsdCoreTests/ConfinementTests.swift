@@ -41,7 +41,8 @@ import Testing
     }
 
     /// Python via ctypes: pidfd_getfd, process_vm_readv/writev and kcmp on a
-    /// child the workload can see (same uid, its descendant) fail with EPERM.
+    /// child the workload can see (same uid, its descendant) fail with EPERM, and
+    /// so does the TIOCSTI ioctl.
     static let crossProcessProbe = #"""
         import ctypes, errno, os, platform, subprocess
         numbers = {"x86_64": dict(pidfd_open=434, pidfd_getfd=438, process_vm_readv=310, process_vm_writev=311, kcmp=312),
@@ -60,6 +61,11 @@ import Testing
         print("process_vm_readv", call("process_vm_readv", child.pid, ctypes.addressof(local), 1, ctypes.addressof(local), 1, 0))
         print("process_vm_writev", call("process_vm_writev", child.pid, ctypes.addressof(local), 1, ctypes.addressof(local), 1, 0))
         print("kcmp", call("kcmp", os.getpid(), child.pid, 0, 0, 0))
+        import fcntl, termios
+        try:
+            fcntl.ioctl(0, termios.TIOCSTI, b"x"); print("tiocsti ok")
+        except OSError as error:
+            print("tiocsti", errno.errorcode[error.errno])
         child.kill()
         """#
 
@@ -71,7 +77,8 @@ import Testing
             let parts = line.split(separator: " ")
             return (String(parts[0]), String(parts.last ?? ""))
         }, uniquingKeysWith: { first, _ in first })
-        for call in ["pidfd_getfd", "process_vm_readv", "process_vm_writev", "kcmp"] {
+        // TIOCSTI on stdin (a pipe here): ENOTTY without the filter's rule.
+        for call in ["pidfd_getfd", "process_vm_readv", "process_vm_writev", "kcmp", "tiocsti"] {
             #expect(results[call] == "EPERM", "\(call): \(probe.stdout) \(probe.stderr)")
         }
         #expect(probe.spawned.layer("seccomp")?.applied == true)
@@ -102,7 +109,7 @@ import Testing
     }
 
     /// The view: /tmp is private (nothing written there reaches the host), host
-    /// UNIX sockets under /tmp and /run are unreachable, /etc is read-only, the
+    /// UNIX sockets under /tmp and /run are unreachable, /etc and / are read-only, the
     /// symlinked /bin (merged /usr) and python3 work.
     @Test(.enabled(if: PrivilegedTest.shouldRun))
     func viewHidesTheHostsTree() throws {
@@ -128,15 +135,18 @@ import Testing
                     s.connect(path); print("connected", path)
                 except OSError as error:
                     print("refused", path, error.strerror)
-            try:
-                open("/etc/\(marker)", "w")
-            except OSError as error:
-                print("etc", error.strerror)
+            for directory in ["etc", "root"]:
+                try:
+                    open(("/etc/" if directory == "etc" else "/") + "\(marker)", "w")
+                except OSError as error:
+                    print(directory, error.strerror)
             """
         let probe = try Self.run([]) { id in try Self.request(id, ["/bin/python3", "-c", script]) }
         #expect(probe.exit.exitCode == 0, "\(probe.stderr)")
         for path in sockets { #expect(probe.stdout.contains("refused \(path) No such file or directory"), "\(probe.stdout) \(probe.stderr)") }
         #expect(probe.stdout.contains("etc Read-only file system"), "\(probe.stdout)")
+        // The new root itself: read-only once built (the child, uid 0, could write it before).
+        #expect(probe.stdout.contains("root Read-only file system"), "\(probe.stdout)")
         #expect(probe.stdout.contains("tmp written"), "\(probe.stdout)")
         #expect(!FileManager.default.fileExists(atPath: "/tmp/\(marker)"))
         let view = try #require(probe.spawned.layer("filesystem_view"))
@@ -170,12 +180,54 @@ import Testing
         }
     }
 
+    /// A `mounts` source is resolved with the client's ids, not the daemon's: a
+    /// client that may not search a directory cannot bind what lies beneath it
+    /// (the spawn fails naming the source), while a path it can reach is bound.
+    /// In-process, with a peer that is not root.
+    @Test(.enabled(if: PrivilegedTest.shouldRun))
+    func mountSourcesAreResolvedAsTheClient() throws {
+        try PrivilegedTest.requireRoot()
+        let base = "/var/tmp/cellos-client-mounts-\(getpid())"
+        for (path, mode) in [(base, 0o755), ("\(base)/open", 0o755), ("\(base)/private", 0o700), ("\(base)/private/data", 0o755)] {
+            try FileManager.default.createDirectory(atPath: path, withIntermediateDirectories: false, attributes: [.posixPermissions: mode])
+        }
+        defer { try? FileManager.default.removeItem(atPath: base) }
+        try "reachable\n".write(toFile: "\(base)/open/file", atomically: true, encoding: .utf8)
+        try "secret\n".write(toFile: "\(base)/private/data/file", atomically: true, encoding: .utf8)
+        let exits = WorkloadProbe.Exits()
+        let session = NetnsdSession(peer: PeerCredentials(pid: 1, uid: 990, gid: 990), exitSink: exits.sink)
+        defer { session.destroyAll() }
+        func probe(_ name: String, _ source: String) throws -> WorkloadProbe {
+            let id = try CellID(name)
+            _ = session.handle(NetnsdFrame.make(CreateCell(cellID: id, policy: try EgressPolicy()), requestID: 1))
+            return try WorkloadProbe.run(
+                try Self.request(id, ["/bin/cat", "/data/file"], mounts: [try BindMount(source: source, target: "/data", writable: false)]),
+                in: session, exits: exits)
+        }
+        let reachable = try probe("clientopen", "\(base)/open")
+        #expect(reachable.stdout == "reachable\n", "\(reachable.stdout) \(reachable.stderr)")
+        #expect {
+            _ = try probe("clientprivate", "\(base)/private/data")
+        } throws: { error in
+            guard let refused = error as? WorkloadProbe.Refused else { return false }
+            return refused.reply.code == "setup_failed" && refused.reply.message.contains("\(base)/private/data")
+                && refused.reply.message.contains("client's uid/gid")
+        }
+    }
+
     /// Bounding, inheritable and ambient sets are empty, for a uid 65534 and for a
-    /// root workload (`--allow-root-workloads`).
+    /// root workload (`--allow-root-workloads`). In-process, with a peer that is
+    /// not root: the daemon refuses a workload with the peer's own uid.
     @Test(.enabled(if: PrivilegedTest.shouldRun), arguments: [UInt32(65534), 0])
     func capabilitySetsAreEmpty(uid: UInt32) throws {
         try PrivilegedTest.requireRoot()
-        let probe = try Self.sh("grep -E '^Cap(Inh|Prm|Eff|Bnd|Amb):' /proc/self/status", uid: uid, daemonArguments: ["--allow-root-workloads"])
+        let exits = WorkloadProbe.Exits()
+        let session = NetnsdSession(peer: PeerCredentials(pid: 1, uid: 990, gid: 990), exitSink: exits.sink, allowRootWorkloads: true)
+        defer { session.destroyAll() }
+        let id = try CellID("caps\(uid)")
+        _ = session.handle(NetnsdFrame.make(CreateCell(cellID: id, policy: try EgressPolicy()), requestID: 1))
+        let probe = try WorkloadProbe.run(
+            try Self.request(id, ["/bin/sh", "-c", "grep -E '^Cap(Inh|Prm|Eff|Bnd|Amb):' /proc/self/status"], uid: uid), in: session, exits: exits)
         let lines = probe.stdout.split(separator: "\n")
         #expect(lines.count == 5, "\(probe.stdout) \(probe.stderr)")
         for line in lines { #expect(line.hasSuffix("\t0000000000000000"), "\(line)") }
@@ -228,6 +280,26 @@ import Testing
         let unconfined = try attempt(abi: 0)
         #expect(unconfined.stdout == "wrote\nsignalled\nworkspace\n", "\(unconfined.stdout) \(unconfined.stderr)")
         #expect(unconfined.spawned.layer("landlock") == ConfinementLayer(name: "landlock", applied: false, detail: "not supported by this kernel"))
+    }
+
+    /// `ctl run` has the wire's defaults (PID namespace, view) and prints the
+    /// report; `--mount SRC:DST:rw` binds, `--no-pid-namespace` and
+    /// `--no-filesystem-view` opt out explicitly; a bad `--mount` is named.
+    @Test(.enabled(if: PrivilegedTest.shouldRun))
+    func ctlRunConfinesByDefault() throws {
+        try PrivilegedTest.requireRoot()
+        let daemon = try DaemonTests.RunningDaemon(arguments: ["--allow-uid", "0"])
+        let shared = try SharedDirectory("ctl")
+        let ctl = [BuiltExecutable.netnsd, "ctl", "run", "--socket", daemon.socketPath]
+        let confined = try Shell.run(ctl + ["--id", "ctl1", "--mount", "\(shared.path):/out:rw", "--", "/bin/sh", "-c", "echo $$ > /out/pid"])
+        #expect(confined.succeeded, "\(confined.stdout) \(confined.stderr)")
+        for layer in ConfinementLayer.names { #expect(confined.stdout.contains("  \(layer): applied, "), "\(layer): \(confined.stdout)") }
+        #expect(try String(contentsOfFile: shared.file("pid"), encoding: .utf8) == "1\n")
+        let optedOut = try Shell.run(ctl + ["--id", "ctl2", "--no-pid-namespace", "--no-filesystem-view", "--", "/bin/true"])
+        #expect(optedOut.stdout.contains("pid_namespace: not applied, opted out"), "\(optedOut.stdout)")
+        #expect(optedOut.stdout.contains("filesystem_view: not applied, opted out"), "\(optedOut.stdout)")
+        let bad = try Shell.run(ctl + ["--id", "ctl3", "--mount", "relative:/x", "--", "/bin/true"])
+        #expect(!bad.succeeded && bad.stderr.contains("--mount[0].source"), "\(bad.stderr)")
     }
 
     /// A stream listener at `path` that anyone may connect to (mode 0777).

@@ -97,13 +97,15 @@ import Testing
 
     static func members(_ leaf: String) -> [pid_t] { read("\(leaf)/cgroup.procs").split(separator: "\n").compactMap { pid_t($0) } }
 
+    /// With ids the daemon allocates (the default): many cells at once, and a
+    /// cell's explicit ids stay claimed until its reaper is done.
     static func spawn(
         _ id: CellID, _ arguments: [String], _ limits: CgroupLimits, pidNamespace: Bool = true, mounts: [BindMount] = []
     ) throws -> SpawnWorkload {
         try SpawnWorkload(
             cellID: id, path: arguments[0].hasPrefix("/") ? arguments[0] : "/bin/\(arguments[0])", arguments: arguments,
-            environment: ["PATH=/usr/bin:/bin"], workingDirectory: "/tmp", uid: WorkloadTests.nobody, gid: WorkloadTests.nobody,
-            pidNamespace: pidNamespace, mounts: mounts, cgroupLimits: limits)
+            environment: ["PATH=/usr/bin:/bin"], workingDirectory: "/tmp", pidNamespace: pidNamespace, mounts: mounts,
+            cgroupLimits: limits)
     }
 
     /// pids.max 5: the parked workload is in every leaf before it runs; then a

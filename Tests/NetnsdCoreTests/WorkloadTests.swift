@@ -176,23 +176,19 @@ import Testing
     @Test(.enabled(if: PrivilegedTest.shouldRun))
     func rootWorkloadRunsWithoutCapabilitiesWhenAllowed() throws {
         try PrivilegedTest.requireRoot()
-        let daemon = try DaemonTests.RunningDaemon(arguments: ["--allow-uid", "0", "--allow-root-workloads"])
-        var client = try NetnsdClient.connect(path: daemon.socketPath)
+        // In-process, for a peer that is not root: the daemon refuses a workload
+        // with the requesting peer's own uid.
+        let exits = WorkloadProbe.Exits()
+        let session = NetnsdSession(peer: PeerCredentials(pid: 1, uid: 990, gid: 990), exitSink: exits.sink, allowRootWorkloads: true)
+        defer { session.destroyAll() }
         let id = try CellID("root1")
-        let shared = try SharedDirectory("root")
-        let output = shared.file("status.txt")
-        _ = try client.request(CreateCell(cellID: id, policy: try EgressPolicy()))
-        let script = "grep -E '^(Uid|Gid|CapInh|CapPrm|CapEff|CapAmb|NoNewPrivs|Seccomp):' /proc/self/status > \(output)"
+        _ = session.handle(NetnsdFrame.make(CreateCell(cellID: id, policy: try EgressPolicy()), requestID: 1))
+        let script = "grep -E '^(Uid|Gid|CapInh|CapPrm|CapEff|CapAmb|NoNewPrivs|Seccomp):' /proc/self/status"
         let request = try SpawnWorkload(
-            cellID: id, path: "/bin/sh", arguments: ["sh", "-c", script], environment: ["PATH=/usr/bin:/bin"], uid: 0, gid: 0,
-            mounts: [shared.mount])
-        guard case .workloadSpawned = try client.request(request).message else {
-            Issue.record("root workload refused despite --allow-root-workloads")
-            return
-        }
-        #expect(try client.request(StartWorkload(cellID: id)).message == .workloadStarted(WorkloadStarted(cellID: id)))
-        #expect(try client.nextExit().sameOutcome(as: WorkloadExited(cellID: id, exitCode: 0, signal: nil)))
-        let report = try String(contentsOfFile: output, encoding: .utf8)
+            cellID: id, path: "/bin/sh", arguments: ["sh", "-c", script], environment: ["PATH=/usr/bin:/bin"], uid: 0, gid: 0, stdio: true)
+        let probe = try WorkloadProbe.run(request, in: session, exits: exits)
+        #expect(probe.exit.sameOutcome(as: WorkloadExited(cellID: id, exitCode: 0, signal: nil)))
+        let report = probe.stdout
         let fields = Dictionary(report.split(separator: "\n").compactMap { line -> (String, String)? in
             let parts = line.split(separator: ":", maxSplits: 1)
             return parts.count == 2 ? (String(parts[0]), parts[1].trimmingCharacters(in: .whitespaces)) : nil
@@ -204,7 +200,6 @@ import Testing
         }
         #expect(fields["NoNewPrivs"] == "1")
         #expect(fields["Seccomp"] == "2")
-        #expect(try client.request(DestroyCell(cellID: id)).message == .cellDestroyed(CellDestroyed(cellID: id)))
     }
 
     /// The strict profile denies what the baseline allows: a netlink socket

@@ -1,6 +1,7 @@
 // libFuzzer target: cellos-netnsd's request/reply decoders (CreateCell with its
 // egress policy, CellCreated, DestroyCell, CellDestroyed, ErrorReply, SpawnWorkload
-// with its cgroup limits, WorkloadSpawned with its enforcement report, ...) on arbitrary
+// with its ids, mounts and cgroup limits, WorkloadSpawned with its confinement and
+// enforcement reports, ...) on arbitrary
 // datagrams. Any input must end in a message or a WireError: never a crash or hang.
 
 @_cdecl("LLVMFuzzerTestOneInput")

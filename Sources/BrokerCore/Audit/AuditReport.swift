@@ -19,6 +19,7 @@ public enum AuditReport {
                 out += row("seccomp", status.seccompDescription)
                 out += row("uid", status.uids.map(String.init).joined(separator: " ") + "  (real effective saved fs)")
                 out += row("gid", status.gids.map(String.init).joined(separator: " "))
+                out += row("dumpable", audit.dumpable.map { $0 ? "yes (a process of its uid can ptrace it, read its /proc fd and environ)" : "no" } ?? "unknown (root, or /proc unreadable)")
                 for excess in audit.excess {
                     out += row("EXCESS", "\(excess.set): \(excess.capabilities.joined(separator: ", "))")
                 }
@@ -70,6 +71,7 @@ public enum AuditReport {
             members["seccomp"] = .string(status.seccompDescription)
             members["uid"] = .array(status.uids.map(JSONValue.integer))
             members["gid"] = .array(status.gids.map(JSONValue.integer))
+            members["dumpable"] = audit.dumpable.map(JSONValue.bool) ?? .null
         }
         if let note = audit.statusNote { members["status_note"] = .string(note) }
         return .object(members)

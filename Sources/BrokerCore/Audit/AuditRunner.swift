@@ -66,15 +66,21 @@ public enum AuditRunner {
         } catch {
             return CapabilityAudit(helper: helper, declared: declared, statusNote: "could not start for inspection: \(error)")
         }
-        let pid = supervisor.pid
-        let audit: CapabilityAudit
-        do {
-            audit = CapabilityAudit(helper: helper, declared: declared, pid: pid, status: try status(pid: pid))
-        } catch {
-            audit = CapabilityAudit(helper: helper, declared: declared, pid: pid, statusNote: error.description)
-        }
+        let audit = inspect(helper: helper, declared: declared, pid: supervisor.pid)
         _ = supervisor.stop(graceMilliseconds: 2000)
         return audit
+    }
+
+    /// The audit of running process `pid`: its status, or why there is none.
+    static func inspect(helper: String, declared: DeclaredCapabilities, pid: Int32) -> CapabilityAudit {
+        do {
+            let status = try status(pid: pid)
+            var audit = CapabilityAudit(helper: helper, declared: declared, pid: pid, status: status)
+            audit.dumpable = status.uids.count > 1 ? NonDumpable.ofProcess(pid: pid, effectiveUID: status.uids[1]) : nil
+            return audit
+        } catch {
+            return CapabilityAudit(helper: helper, declared: declared, pid: pid, statusNote: error.description)
+        }
     }
 
     public static func status(pid: Int32) throws(ProcessStatusError) -> ProcessStatus {
@@ -101,13 +107,7 @@ public enum AuditRunner {
             if running.isEmpty {
                 audits.append(CapabilityAudit(helper: name, declared: declared, statusNote: "no running instance given (--pid \(name)=PID\(startArguments[name] != nil ? " or --start" : ""))"))
             }
-            for entry in running {
-                do {
-                    audits.append(CapabilityAudit(helper: name, declared: declared, pid: entry.pid, status: try status(pid: entry.pid)))
-                } catch {
-                    audits.append(CapabilityAudit(helper: name, declared: declared, pid: entry.pid, statusNote: error.description))
-                }
-            }
+            for entry in running { audits.append(inspect(helper: name, declared: declared, pid: entry.pid)) }
         }
         return audits
     }

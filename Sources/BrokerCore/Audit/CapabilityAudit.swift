@@ -17,6 +17,9 @@ public struct CapabilityAudit: Equatable, Sendable {
     public var status: ProcessStatus?
     /// Why there is no status (not running, unreadable) when `status` is nil.
     public var statusNote: String?
+    /// Whether the inspected process is dumpable (nil: not known, e.g. a root
+    /// process). Reported, not judged: netnsd runs as root.
+    public var dumpable: Bool?
 
     public init(helper: String, declared: DeclaredCapabilities, pid: Int32? = nil, status: ProcessStatus? = nil, statusNote: String? = nil) {
         self.helper = helper

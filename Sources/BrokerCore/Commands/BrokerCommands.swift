@@ -120,7 +120,8 @@ public enum BrokerCommands {
         do {
             let target = try user.map { text throws(SpecError) in try PrivilegeDrop.Identity.parse(text) } ?? .defaultTarget
             let status = try PrivilegeDrop.apply(target: target)
-            let audit = CapabilityAudit(helper: BrokerRole.executableName, declared: DeclaredCapabilities(mask: 0), pid: getpid(), status: status)
+            var audit = CapabilityAudit(helper: BrokerRole.executableName, declared: DeclaredCapabilities(mask: 0), pid: getpid(), status: status)
+            audit.dumpable = NonDumpable.isDumpable
             let text = json ? AuditReport.json([audit]).serialized() + "\n" : AuditReport.table([audit])
             return Outcome(stdout: text, stderr: "", status: audit.holdsMoreThanDeclared ? BrokerExitCode.checkFailed : 0)
         } catch {

@@ -1,5 +1,5 @@
 /// A readable digest of a cell's event log (`cellos-broker summary EVENTS`, and the
-/// demo's output): DNS decisions, flow decisions, counters, helper failures and how
+/// demo's output): the workload's confinement, DNS decisions, flow decisions, counters, helper failures and how
 /// the cell ended. Lines that are not events of a known type are counted, not shown.
 public enum EventSummary {
     public static func render(lines: [Substring]) -> String {
@@ -8,6 +8,7 @@ public enum EventSummary {
         var counters: [String] = []
         var failures: [String] = []
         var unenforced: [String] = []
+        var confinement: [String] = []
         var ending: [String] = []
         var events = 0
         var skipped = 0
@@ -47,6 +48,14 @@ public enum EventSummary {
                         unenforced.append("  \(value("field")) = \(value("value")): \(value("reason"))")
                     }
                 }
+            case "confined":
+                confinement.append("  uid \(text("uid")) gid \(text("gid")) (\(text("ids"))), pid \(text("pid"))")
+                if case .array(let layers)? = data["layers"] {
+                    for case .object(let layer) in layers {
+                        let applied = layer["applied"] == .bool(true) ? "applied" : "NOT applied"
+                        confinement.append("  \(layer["name"]?.stringValue ?? "-"): \(applied) (\(layer["detail"]?.stringValue ?? "-"))")
+                    }
+                }
             case "failed":
                 failures.append("  \(text("helper")): \(text("reason"))")
             case "completed":
@@ -62,6 +71,7 @@ public enum EventSummary {
         func section(_ title: String, _ rows: [String]) {
             out += "\(title):\n" + (rows.isEmpty ? "  (none)\n" : rows.joined(separator: "\n") + "\n")
         }
+        if !confinement.isEmpty { section("Confinement", confinement) }
         section("DNS queries", dns)
         section("Flow decisions", flows)
         section("nft counters (packets count new flows)", counters)

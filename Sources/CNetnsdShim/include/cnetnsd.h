@@ -29,6 +29,10 @@ typedef enum {
     CELLOS_VIEW_BIND = 4,     ///< a recursive clone of the host path `source`, with `attr` set recursively
     CELLOS_VIEW_TMPFS = 5,    ///< a tmpfs with the mount options `source` and the flags `attr`
     CELLOS_VIEW_PROC = 6,     ///< a new proc instance (of the child's PID namespace) with the flags `attr`
+    /// CELLOS_VIEW_BIND of a client-named path (`mounts`): `source` is resolved with
+    /// the client's uid/gid as fsuid/fsgid and no supplementary groups, so a client
+    /// binds only what it could reach itself.
+    CELLOS_VIEW_CLIENT_BIND = 7,
 } cellos_netnsd_view_op;
 
 typedef struct {
@@ -64,6 +68,9 @@ typedef struct {
     /// CAP_LAST_CAP (from /proc/sys/kernel/cap_last_cap): every capability up to it
     /// leaves the bounding set.
     int cap_last_cap;
+    /// The requesting client's ids (SO_PEERCRED), for CELLOS_VIEW_CLIENT_BIND.
+    uid_t client_uid;
+    gid_t client_gid;
 } cellos_netnsd_confinement;
 
 /// The ABI version of the kernel's Landlock (0: none or disabled).

@@ -336,7 +336,7 @@ public final class NetnsdSession: @unchecked Sendable {
                 defer { unlink(resolvConf) }
                 let view = request.filesystemView
                     ? FilesystemView(request, identity: identity, resolvConf: resolvConf, sourceIsDirectory: sourceIsDirectory) : nil
-                confinement = ChildConfinement(view: view, landlock: LandlockRules(abi: landlockABI, view: view, workspace: request.workspace))
+                confinement = ChildConfinement(view: view, landlock: LandlockRules(abi: landlockABI, view: view, workspace: request.workspace), client: peer)
                 workload = try ParkedWorkload.spawn(
                     request, as: identity, in: cell.namespace, resolvConf: resolvConf, confinement: confinement, seccompFilter: filter,
                     stdio: stdio)

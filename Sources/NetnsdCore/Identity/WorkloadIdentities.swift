@@ -7,7 +7,7 @@ import Synchronization
 ///
 /// Allocation is next-fit from a cursor over the range, skipping ids in use,
 /// so it costs O(1) while the range is mostly free (65536 ids against at most
-/// `NetnsdServer.maxConnections` × `NetnsdSession.defaultMaxCells` live cells).
+/// `--max-cells` live cells).
 /// Ids that processes may still hold are *held back*: those the startup scan
 /// found (`ProcessIdentityScan`: a crashed predecessor's workloads that somehow
 /// survived), and those of a workload whose leftovers could not be shown gone

@@ -31,6 +31,9 @@ public enum BaselineSeccomp {
         "personality", "userfaultfd", "io_uring_setup", "io_uring_enter", "io_uring_register",
     ]
 
+    /// TIOCSTI (asm-generic/ioctls.h), denied by the baseline with EPERM.
+    public static let tiocsti: UInt32 = 0x5412
+
     /// The socket families `strict` still allows (AF_UNIX, AF_INET, AF_INET6).
     public static let strictSocketFamilies: Set<UInt64> = [UInt64(AF_UNIX), UInt64(AF_INET), UInt64(AF_INET6)]
 
@@ -54,6 +57,9 @@ public enum BaselineSeccomp {
             guard result == 0 else { throw SystemCallError("seccomp_rule_add", errno: -result, context: name) }
         }
         for name in deniedSystemCalls { try deny(name) }
+        // Typing into a terminal's input queue (the user's shell, if a tty is the
+        // workload's stdio); setsid already keeps it from being the controlling tty.
+        try deny("ioctl", [scmp_arg_cmp(arg: 1, op: SCMP_CMP_MASKED_EQ, datum_a: 0xFFFF_FFFF, datum_b: UInt64(Self.tiocsti))])
         if profile == .strict {
             for name in strictlyDeniedSystemCalls { try deny(name) }
             // One rule per denied family below the highest allowed one, and one for

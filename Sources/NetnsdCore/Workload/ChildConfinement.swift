@@ -2,6 +2,7 @@
 import Glibc
 #endif
 import CNetnsdShim
+import IPCWire
 
 /// The confinement the forked child applies (`cellos_netnsd_confinement`): the
 /// view's steps, the Landlock rules and the bounding set's extent, as C memory
@@ -19,6 +20,8 @@ struct ChildConfinement {
 
     var view: FilesystemView?
     var landlock: LandlockRules
+    /// The requesting client, whose ids resolve the sources of its `mounts`.
+    var client: PeerCredentials
 
     func withUnsafePointer<R>(_ body: (UnsafePointer<cellos_netnsd_confinement>) -> R) -> R {
         var strings: [UnsafeMutablePointer<CChar>?] = []
@@ -41,7 +44,7 @@ struct ChildConfinement {
                 var confinement = cellos_netnsd_confinement(
                     root: root, root_options: rootOptions, steps: stepBuffer.baseAddress, nsteps: stepBuffer.count,
                     landlock_handled: landlock.handled, landlock_scoped: landlock.scoped, rules: ruleBuffer.baseAddress,
-                    nrules: ruleBuffer.count, cap_last_cap: Self.lastCapability)
+                    nrules: ruleBuffer.count, cap_last_cap: Self.lastCapability, client_uid: client.uid, client_gid: client.gid)
                 return body(&confinement)
             }
         }

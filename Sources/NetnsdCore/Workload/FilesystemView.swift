@@ -137,7 +137,7 @@ struct FilesystemView {
             addDirectories(parent.isEmpty ? "/" : "/" + parent)
             steps.append(Step(op: sourceIsDirectory[index] ? CELLOS_VIEW_MKDIR : CELLOS_VIEW_MKFILE, parent: parent, name: name))
             steps.append(Step(
-                op: CELLOS_VIEW_BIND, parent: parent, name: name, source: mount.source,
+                op: CELLOS_VIEW_CLIENT_BIND, parent: parent, name: name, source: mount.source,
                 attributes: mount.writable ? [.noSetuid, .noDevices] : .sealed))
             if mount.writable {
                 if sourceIsDirectory[index] { writableDirectories.append(target) } else { writableFiles.append(target) }

@@ -39,7 +39,9 @@ final class ParkedWorkload: @unchecked Sendable {
             let failed = steps[step - 1000]
             let path = "/" + (failed.parent.isEmpty ? failed.name : failed.parent + "/" + failed.name)
             let what = [CELLOS_VIEW_MKDIR: "mkdir", CELLOS_VIEW_MKFILE: "creating the file", CELLOS_VIEW_SYMLINK: "symlink",
-                        CELLOS_VIEW_BIND: "bind mount of \(failed.source) on", CELLOS_VIEW_TMPFS: "mount(tmpfs) on",
+                        CELLOS_VIEW_BIND: "bind mount of \(failed.source) on",
+                        CELLOS_VIEW_CLIENT_BIND: "bind mount (resolved with the client's uid/gid) of the mounts source \(failed.source) on",
+                        CELLOS_VIEW_TMPFS: "mount(tmpfs) on",
                         CELLOS_VIEW_PROC: "mount(proc) on"][failed.op] ?? "view step"
             return "filesystem view: \(what) \(path)"
         }
