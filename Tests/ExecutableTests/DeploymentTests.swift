@@ -70,6 +70,23 @@ import Testing
         }
     }
 
+    /// The unit's bounding set is exactly what netnsd declares (a capability added
+    /// to the code without the unit would be refused at start under systemd).
+    @Test func netnsdUnitBoundsExactlyTheDeclaredCapabilities() throws {
+        try withStagedInstall { staged in
+            let unit = try String(contentsOfFile: staged.path("/usr/local/lib/systemd/system/cellos-netnsd.service"), encoding: .utf8)
+            let line = try #require(unit.split(separator: "\n").first { $0.hasPrefix("CapabilityBoundingSet=") })
+            let bounded = Set(line.dropFirst("CapabilityBoundingSet=".count).split(separator: " ").map(String.init))
+            let declaration = try Shell.check([staged.path("/usr/local/libexec/cellos/cellos-netnsd"), "--print-capabilities"]).stdout
+            let pattern = try NSRegularExpression(pattern: "\"name\":\"(CAP_[A-Z_]+)\"")
+            let declared = Set(pattern.matches(in: declaration, range: NSRange(declaration.startIndex..., in: declaration)).compactMap {
+                Range($0.range(at: 1), in: declaration).map { String(declaration[$0]) }
+            })
+            #expect(!declared.isEmpty)
+            #expect(bounded == declared, "unit \(bounded.sorted()) vs declared \(declared.sorted())")
+        }
+    }
+
     static func overallExposure(_ text: String) -> Double? {
         guard let line = text.split(separator: "\n").last(where: { $0.contains("Overall exposure level") }),
             let value = line.split(separator: ":").last?.split(separator: " ").first
