@@ -70,6 +70,25 @@ import Testing
         }
     }
 
+    /// systemd-sysusers, on a copy of this host's account files inside the staged
+    /// root, makes group cellos and user cellos-broker with cellos as its primary group.
+    @Test func sysusersMakesTheAccounts() throws {
+        try withStagedInstall { staged in
+            for file in ["passwd", "group", "shadow", "gshadow"] where FileManager.default.fileExists(atPath: "/etc/\(file)") {
+                try FileManager.default.copyItem(atPath: "/etc/\(file)", toPath: staged.path("/etc/\(file)"))
+            }
+            try Shell.check(["systemd-sysusers", "--root=\(staged.root)", staged.path("/usr/local/lib/sysusers.d/cellos.conf")])
+            func entry(_ file: String, _ name: String) throws -> [Substring]? {
+                try String(contentsOfFile: staged.path("/etc/\(file)"), encoding: .utf8).split(separator: "\n")
+                    .map { $0.split(separator: ":", omittingEmptySubsequences: false) }.first { $0.first.map(String.init) == name }
+            }
+            let group = try #require(try entry("group", "cellos"))
+            let user = try #require(try entry("passwd", "cellos-broker"))
+            #expect(user[3] == group[2], "cellos-broker's primary gid \(user[3]) is not cellos's \(group[2])")
+            #expect(user[6] == "/usr/sbin/nologin")
+        }
+    }
+
     /// The unit's bounding set is exactly what netnsd declares (a capability added
     /// to the code without the unit would be refused at start under systemd).
     @Test func netnsdUnitBoundsExactlyTheDeclaredCapabilities() throws {
