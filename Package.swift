@@ -54,11 +54,14 @@ let package = Package(
         .target(name: "DNSProxyCore", dependencies: ["IPCWire", "CShim", "CDNSProxyShim", "HelperRuntime"]),
         .target(name: "FlowlogCore", dependencies: ["IPCWire", "NetworkNamespaces", "CMnl", "CCap", "CShim", "HelperRuntime"]),
 
-        .executableTarget(name: "cellos-broker", dependencies: ["BrokerCore", "HelperRuntime", argumentParser]),
+        // --log-format, the one command-line option all four executables share.
+        .target(name: "CellosOptions", dependencies: ["HelperRuntime", argumentParser]),
+
+        .executableTarget(name: "cellos-broker", dependencies: ["BrokerCore", "HelperRuntime", "CellosOptions", argumentParser]),
         // cellos-netnsd opens each cell's NFLOG socket with FlowlogCore's NflogSocket.
-        .executableTarget(name: "cellos-netnsd", dependencies: ["NetnsdCore", "FlowlogCore", "HelperRuntime", argumentParser]),
-        .executableTarget(name: "cellos-dnsproxy", dependencies: ["DNSProxyCore", "HelperRuntime", argumentParser]),
-        .executableTarget(name: "cellos-flowlog", dependencies: ["FlowlogCore", "HelperRuntime", argumentParser]),
+        .executableTarget(name: "cellos-netnsd", dependencies: ["NetnsdCore", "FlowlogCore", "HelperRuntime", "CellosOptions", argumentParser]),
+        .executableTarget(name: "cellos-dnsproxy", dependencies: ["DNSProxyCore", "HelperRuntime", "CellosOptions", argumentParser]),
+        .executableTarget(name: "cellos-flowlog", dependencies: ["FlowlogCore", "HelperRuntime", "CellosOptions", argumentParser]),
 
         // Network-namespace test lab for integration tests (shells out to `ip`; tests only).
         .target(name: "CellosTestLab", dependencies: ["IPCWire", "NetworkNamespaces"]),

@@ -89,7 +89,7 @@ put 0644 deploy/sysusers.d/cellos.conf "$sysusersdir/cellos.conf"
 put 0644 deploy/tmpfiles.d/cellos.conf "$tmpfilesdir/cellos.conf"
 put 0644 deploy/cellos/cells/example.json "$datadir/examples/example.json"
 for config in deploy/cellos/*.conf; do
-    [ -e "$config" ] && put_config 0644 "$config" "$sysconfdir/cellos/$(basename "$config")"
+    if [ -e "$config" ]; then put_config 0644 "$config" "$sysconfdir/cellos/$(basename "$config")"; fi
 done
 make_dir "$sysconfdir/cellos/cells"
 

@@ -27,14 +27,16 @@ subcommand_sections() {
 }
 
 page() {
-    local executable=$1 name=$2 include
-    include=$(mktemp)
+    local executable=$1 name=$2 include=()
     shift 2
-    if [ $# -gt 0 ]; then subcommand_sections "$executable" "$@" > "$include"; fi
+    if [ $# -gt 0 ]; then
+        subcommand_sections "$executable" "$@" > "$out/$executable.include"
+        include=(--include "$out/$executable.include")
+    fi
     help2man --no-info --section 1 --name "$name" \
         --version-string "$("$bin/$executable" --version)" \
-        --include "$include" --output "$out/$executable.1" "$bin/$executable"
-    rm -f "$include"
+        "${include[@]}" --output "$out/$executable.1" "$bin/$executable"
+    rm -f "$out/$executable.include"
 }
 
 page cellos-broker "unprivileged orchestrator of a cellos execution cell" \

@@ -11,7 +11,7 @@ root=${1:-}
 if [ -z "$root" ]; then
     root=$(mktemp -d)
     trap 'rm -rf "$root"' EXIT
-    scripts/install.sh --destdir "$root" --binaries "${CELLOS_BINARIES:-$(swift build --show-bin-path)}" >/dev/null
+    scripts/install.sh --destdir "$root" --binaries "${CELLOS_BINARIES:-$(swift build --show-bin-path)}" >/dev/null 2>&1
 fi
 score() { systemd-analyze security --offline=yes "$@" 2>&1 | sed -n 's/.*Overall exposure level for \(.*\): \([0-9.]*\) \(.*\)/\2 \3/p'; }
 printf '%-32s %s\n' unit exposure

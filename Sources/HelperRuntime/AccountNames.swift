@@ -9,14 +9,14 @@ import Glibc
 public enum AccountNames {
     /// A uid: digits are a number, anything else a user name.
     public static func uid(_ text: String) throws(AccountNameError) -> UInt32 {
-        if let number = number(text) { return number }
+        if let number = try number(text) { return number }
         guard let user = user(named: text) else { throw .unknownUser(text) }
         return user.uid
     }
 
     /// A gid: digits are a number, anything else a group name.
     public static func gid(_ text: String) throws(AccountNameError) -> UInt32 {
-        if let number = number(text) { return number }
+        if let number = try number(text) { return number }
         guard let gid = group(named: text) else { throw .unknownGroup(text) }
         return gid
     }
@@ -26,7 +26,7 @@ public enum AccountNames {
         let parts = text.split(separator: ":", omittingEmptySubsequences: false).map(String.init)
         switch parts.count {
         case 1:
-            guard number(text) == nil else { throw .numberWithoutGroup(text) }
+            guard try number(text) == nil else { throw .numberWithoutGroup(text) }
             guard let user = user(named: text) else { throw .unknownUser(text) }
             return user
         case 2 where !parts[0].isEmpty && !parts[1].isEmpty:
@@ -55,9 +55,11 @@ public enum AccountNames {
         }
     }
 
-    /// Digits only, and not (uid_t)-1, which the kernel reads as "unchanged".
-    static func number(_ text: String) -> UInt32? {
-        guard !text.isEmpty, text.utf8.allSatisfy({ $0 >= 48 && $0 <= 57 }), let value = UInt32(text), value != UInt32.max else { return nil }
+    /// Nil for a name; digits must be an id, and not (uid_t)-1, which the kernel
+    /// reads as "unchanged".
+    static func number(_ text: String) throws(AccountNameError) -> UInt32? {
+        guard !text.isEmpty, text.utf8.allSatisfy({ $0 >= 48 && $0 <= 57 }) else { return nil }
+        guard let value = UInt32(text), value != UInt32.max else { throw .invalidNumber(text) }
         return value
     }
 
@@ -74,6 +76,7 @@ public enum AccountNameError: Error, Equatable, Sendable, CustomStringConvertibl
     case numberWithoutGroup(String)
     case malformed(String)
     case root(String)
+    case invalidNumber(String)
 
     public var description: String {
         switch self {
@@ -82,6 +85,7 @@ public enum AccountNameError: Error, Equatable, Sendable, CustomStringConvertibl
         case .numberWithoutGroup(let text): "'\(text)' is a uid without a group: give UID:GID"
         case .malformed(let text): "'\(text)' is not USER, USER:GROUP or UID:GID"
         case .root(let text): "'\(text)' names root, which this process never stays"
+        case .invalidNumber(let text): "'\(text)' is not a valid id (0-4294967294)"
         }
     }
 }

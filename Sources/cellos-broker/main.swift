@@ -1,6 +1,7 @@
 import ArgumentParser
 import HelperRuntime
 import BrokerCore
+import CellosOptions
 import IPCWire
 
 #if canImport(Glibc)
@@ -24,10 +25,11 @@ struct BrokerCommand: ParsableCommand {
         subcommands: [Run.self, Summary.self, Spec.self, Stamp.self, Keygen.self, Verify.self, Audit.self, SelfCheck.self]
     )
 
-    /// Non-dumpable before the flags are even parsed (HelperRuntime.NonDumpable says why).
+    /// Non-dumpable before the flags are even parsed (HelperRuntime.NonDumpable says why);
+    /// then ArgumentParser, given /etc/cellos/broker.conf's defaults first.
     static func main() {
         NonDumpable.enterOrExit(program: BrokerRole.executableName)
-        main(nil)
+        main(BrokerSettings.apply(to: Array(CommandLine.arguments.dropFirst())))
     }
 }
 
@@ -101,10 +103,13 @@ extension BrokerCommand {
         @Option(name: .customLong("user"), help: ArgumentHelp("The user to become when started as root, after connecting to netnsd and opening --events: USER (with its primary group), USER:GROUP or UID:GID; not root. Default cellos-broker if that user exists, else 65534:65534.", valueName: "USER[:GROUP]"))
         var user: String?
 
+        @OptionGroup var logging: LogOptions
+
         @Option(name: .customLong("helpers-dir"), help: ArgumentHelp("Directory holding cellos-dnsproxy and cellos-flowlog (default: ../libexec/cellos from the real cellos-broker file if it holds them, else beside it).", valueName: "DIR"))
         var helpersDir: String?
 
         func run() throws {
+            logging.apply()
             func fail(_ text: String) throws -> Never {
                 try finish(BrokerCommands.Outcome(stdout: "", stderr: "cellos-broker: \(text)\n", status: BrokerExitCode.setupFailure))
             }

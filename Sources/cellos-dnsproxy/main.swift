@@ -1,4 +1,5 @@
 import ArgumentParser
+import CellosOptions
 import DNSProxyCore
 import HelperRuntime
 import IPCWire
@@ -84,7 +85,10 @@ struct DNSProxyCommand: ParsableCommand {
     @Flag(name: .customLong("no-seccomp"), help: "Debugging only: do not set no_new_privs or load the seccomp allowlist.")
     var noSeccomp = false
 
+    @OptionGroup var logging: LogOptions
+
     func run() throws {
+        logging.apply()
         if printCapabilities {
             print(DNSProxyRole.capabilityDeclaration)
             return

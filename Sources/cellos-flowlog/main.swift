@@ -1,5 +1,5 @@
 import ArgumentParser
-import HelperRuntime
+import CellosOptions
 import FlowlogCore
 import HelperRuntime
 import IPCWire
@@ -60,7 +60,10 @@ struct FlowlogCommand: ParsableCommand {
         if prefix.isEmpty || prefix.contains(" ") { throw ValidationError("--prefix '\(prefix)' must be one non-empty word") }
     }
 
+    @OptionGroup var logging: LogOptions
+
     func run() throws {
+        logging.apply()
         if printCapabilities {
             print(FlowlogRole.capabilityDeclaration)
             return

@@ -1,4 +1,5 @@
 import ArgumentParser
+import CellosOptions
 import FlowlogCore
 import HelperRuntime
 import IPCWire
@@ -13,7 +14,7 @@ enum Main {
         if arguments.first == "ctl" {
             Ctl.main(Array(arguments.dropFirst()))
         } else {
-            NetnsdCommand.main(arguments)
+            NetnsdCommand.main(NetnsdSettings.apply(to: arguments))
         }
     }
 }
@@ -57,7 +58,7 @@ struct NetnsdCommand: ParsableCommand {
     @Option(help: "Network namespace file (e.g. /run/netns/NAME) in which uplinks and their NAT are made (default: the daemon's own, the host's).")
     var uplinkNetns: String?
 
-    @Option(help: "An existing directory in a cgroup v2 hierarchy (e.g. /sys/fs/cgroup/cellos, mode 0755 owned by root) under which each workload gets its own leaf; the workload joins it while parked and cgroup.kill ends everything in it when the workload exits or its cell is destroyed. SpawnWorkload's memory/pids/cpu limits go into that leaf (memory.max, pids.max, cpu.max) for each controller the directory's cgroup.controllers offers (the daemon enables it in its cgroup.subtree_control); a controller it does not offer (a hybrid host binds them to cgroup v1) is used from its cgroup v1 hierarchy instead, in a leaf beneath the daemon's own cgroup there (<mount>/<own cgroup>/cellos/cell-<id>-<pid>: memory.limit_in_bytes, pids.max, cpu.cfs_quota_us), so a workload never escapes the daemon's own limits; a controller found in neither is logged as a warning at startup and a limit for it is reported as not enforced. Without this option, workloads get no cgroup and no memory/pids/cpu limit.")
+    @Option(help: "An existing directory in a cgroup v2 hierarchy (e.g. /sys/fs/cgroup/cellos, mode 0755 owned by root) under which each workload gets its own leaf; the workload joins it while parked and cgroup.kill ends everything in it when the workload exits or its cell is destroyed. SpawnWorkload's memory/pids/cpu limits go into that leaf (memory.max, pids.max, cpu.max) for each controller the directory's cgroup.controllers offers (the daemon enables it in its cgroup.subtree_control); a controller it does not offer (a hybrid host binds them to cgroup v1) is used from its cgroup v1 hierarchy instead, in a leaf beneath the daemon's own cgroup there (<mount>/<own cgroup>/cellos/cell-<id>-<pid>: memory.limit_in_bytes, pids.max, cpu.cfs_quota_us), so a workload never escapes the daemon's own limits; a controller found in neither is logged as a warning at startup and a limit for it is reported as not enforced. Without this option, workloads get no cgroup and no memory/pids/cpu limit. 'delegated' (systemd's Delegate=yes): the daemon moves itself into the leaf 'netnsd' of its own cgroup v2 directory and uses that directory.")
     var cgroupRoot: String?
 
     @Flag(help: "Allow SpawnWorkload requests for uid or gid 0. Without it they are refused (invalid_request). Even a root workload gets no capability (its effective, permitted, inheritable and ambient sets are emptied and no_new_privs is set) and the usual seccomp filter.")
@@ -86,6 +87,8 @@ struct NetnsdCommand: ParsableCommand {
     @Flag(help: "Stay in the foreground and log to standard error (the daemon never forks; this is the default and the flag exists for clarity).")
     var foreground = false
 
+    @OptionGroup var logging: LogOptions
+
     func validate() throws {
         if !printCapabilities && socket == nil && ProcessEnvironment.current()["LISTEN_FDS"] == nil {
             throw ValidationError("--socket PATH is required to run the daemon (or a socket-activated \"\(NetnsdRole.controlSocketName)\" socket)")
@@ -99,6 +102,7 @@ struct NetnsdCommand: ParsableCommand {
     }
 
     func run() throws {
+        logging.apply()
         if printCapabilities {
             print(CapabilityReport.json())
             return
@@ -118,7 +122,7 @@ struct NetnsdCommand: ParsableCommand {
             // hierarchy root (CgroupControllers.prepareV1Parent).
             let idRange = try workloadIds.map { text throws(WorkloadIDError) in try WorkloadIDRange(parsing: text) } ?? .default
             try idRange.checkUnusedOnThisHost()
-            let cgroups = try cgroupRoot.map { root throws(SystemCallError) in try CgroupSettings.prepare(root: root) }
+            let cgroups = try cgroupRoot.map { root throws(SystemCallError) in try CgroupSettings.prepare(root: DelegatedCgroup.resolve(root)) }
             // After the leaf sweep: what it killed is gone, or held back by this scan.
             let identities = WorkloadIdentities(range: idRange, scan: ProcessIdentityScan.scan)
             for warning in idRange.systemdOverlaps { NetnsdLog.write("warning: \(warning)") }

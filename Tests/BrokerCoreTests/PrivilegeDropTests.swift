@@ -9,6 +9,10 @@ import Testing
     @Test(arguments: [
         ("65534:65534", PrivilegeDrop.Identity(uid: 65534, gid: 65534)),
         ("1000:100", PrivilegeDrop.Identity(uid: 1000, gid: 100)),
+        // Names from the user and group databases (Debian's nobody and nogroup).
+        ("nobody", PrivilegeDrop.Identity(uid: 65534, gid: 65534)),
+        ("nobody:nogroup", PrivilegeDrop.Identity(uid: 65534, gid: 65534)),
+        ("1000:nogroup", PrivilegeDrop.Identity(uid: 1000, gid: 65534)),
     ])
     func userParses(text: String, identity: PrivilegeDrop.Identity) throws {
         #expect(try PrivilegeDrop.Identity.parse(text) == identity)
@@ -16,9 +20,12 @@ import Testing
 
     @Test(arguments: [
         ("0:0", "--user: \"0:0\" names root; the broker never runs as root"),
-        ("nobody", "--user: \"nobody\" is not UID:GID (numbers, e.g. 65534:65534)"),
-        ("1000:", "--user: \"1000:\" is not UID:GID (numbers, e.g. 65534:65534)"),
-        ("4294967295:1", "--user: \"4294967295:1\" is not UID:GID (numbers, e.g. 65534:65534)"),
+        ("root", "--user: \"root\" names root; the broker never runs as root"),
+        ("no-such-user-cellos", "--user: \"no-such-user-cellos\" is not usable: no user 'no-such-user-cellos' in the user database"),
+        ("nobody:no-such-group-cellos", "--user: \"nobody:no-such-group-cellos\" is not usable: no group 'no-such-group-cellos' in the group database"),
+        ("65534", "--user: \"65534\" is not usable: '65534' is a uid without a group: give UID:GID"),
+        ("1000:", "--user: \"1000:\" is not usable: '1000:' is not USER, USER:GROUP or UID:GID"),
+        ("4294967295:1", "--user: \"4294967295:1\" is not usable: '4294967295' is not a valid id (0-4294967294)"),
     ])
     func badUserIsRefused(text: String, message: String) {
         #expect(throws: SpecError.self) { try PrivilegeDrop.Identity.parse(text) }

@@ -18,14 +18,15 @@ import Glibc
     func socketActivatedNetnsdNotifiesAndServes() throws {
         try PrivilegedTest.requireRoot()
         try withStagedInstall { staged in
+            try FileManager.default.createDirectory(atPath: staged.path("/run"), withIntermediateDirectories: true)
             let socketPath = staged.path("/run/netnsd.sock")
             let notify = try NotifySocket(path: staged.path("/run/notify.sock"))
             let netnsd = staged.path("/usr/local/libexec/cellos/cellos-netnsd")
-            let activator = try Shell.start([
+            let activator = try SpawnedCommand([
                 "systemd-socket-activate", "--seqpacket", "-l", socketPath, "--fdname=control", "-E", "NOTIFY_SOCKET=\(notify.path)",
                 netnsd, "--allow-uid", "0",
             ])
-            defer { if activator.isRunning { activator.terminate(); activator.waitUntilExit() } }
+            defer { activator.stop() }
             #expect(waitFor { FileManager.default.fileExists(atPath: socketPath) })
             // systemd-socket-activate starts netnsd at the first connection.
             let run = try Shell.run([netnsd, "ctl", "run", "--socket", socketPath, "--id", "deploy1", "--uid", "65534", "--gid", "65534", "--", "/bin/true"])
@@ -33,11 +34,50 @@ import Glibc
             let messages = notify.receive(timeoutMilliseconds: 5000)
             #expect(messages.contains { $0.split(separator: "\n").contains("READY=1") }, "notifications: \(messages)")
             #expect(messages.contains { $0.contains("STATUS=capabilities reduced to") }, "notifications: \(messages)")
-            activator.terminate()
-            activator.waitUntilExit()
-            #expect(activator.terminationStatus == 0)
+            #expect(activator.stop() == 0)
             #expect(FileManager.default.fileExists(atPath: socketPath), "the activated socket file was removed")
         }
+    }
+
+    /// `--cgroup-root delegated` (the unit's default): started in a cgroup standing
+    /// in for the unit's delegated one, netnsd moves into its leaf `netnsd` and
+    /// runs a workload with a pids limit in a leaf beside it.
+    @Test(.enabled(if: PrivilegedTest.shouldRun))
+    func delegatedCgroupRootIsTheDaemonsOwn() throws {
+        try PrivilegedTest.requireRoot()
+        let mountinfo = try String(contentsOfFile: "/proc/self/mountinfo", encoding: .utf8)
+        let mount = try #require(mountinfo.split(separator: "\n").compactMap { line -> String? in
+            let fields = line.split(separator: " ")
+            guard let dash = fields.firstIndex(of: "-"), fields.count > dash + 1, fields[dash + 1] == "cgroup2" else { return nil }
+            return String(fields[4])
+        }.first, "no cgroup2 mount")
+        let name = "cellos-deploy-\(UUID().uuidString.prefix(8)).service"
+        let unit = "\(mount)/\(name)"
+        try FileManager.default.createDirectory(atPath: unit, withIntermediateDirectories: false)
+        defer {
+            _ = rmdir("\(unit)/netnsd")
+            _ = rmdir(unit)
+        }
+        let directory = try TemporaryDirectory()
+        defer { directory.remove() }
+        let socketPath = directory.path + "/netnsd.sock"
+        let netnsd = try BuiltProducts.path(of: "cellos-netnsd")
+        let daemon = try SpawnedCommand([
+            "sh", "-c", "echo $$ > \(unit)/cgroup.procs && exec \"$@\"", "sh", netnsd, "--socket", socketPath, "--allow-uid", "0", "--cgroup-root", "delegated",
+        ])
+        #expect(waitFor { FileManager.default.fileExists(atPath: socketPath) }, "netnsd did not start")
+        let membership = try String(contentsOfFile: "/proc/\(daemon.pid)/cgroup", encoding: .utf8)
+        #expect(membership.split(separator: "\n").contains { $0.hasPrefix("0::") && $0.hasSuffix("/\(name)/netnsd") }, "\(membership)")
+        // While the workload sleeps, its leaf is a cell-… directory beside netnsd's.
+        let client = try SpawnedCommand([
+            netnsd, "ctl", "run", "--socket", socketPath, "--id", "delegated", "--uid", "65534", "--gid", "65534", "--pids-max", "16", "--",
+            "/bin/sleep", "2",
+        ])
+        #expect(waitFor(seconds: 2) {
+            ((try? FileManager.default.contentsOfDirectory(atPath: unit)) ?? []).contains { $0.hasPrefix("cell-delegated-") }
+        }, "no workload leaf in the delegated directory")
+        #expect(client.wait() == 0)
+        #expect(daemon.stop() == 0)
     }
 
     /// `--allow-gid cellos` resolves the name: a peer whose gid is cellos's gets in.
@@ -56,7 +96,8 @@ import Glibc
         #expect(waitFor { FileManager.default.fileExists(atPath: socketPath) })
         try Shell.check(["chgrp", "cellos", socketPath])
         let admitted = try Shell.run([
-            "setpriv", "--reuid=65534", "--regid=\(gid)", "--clear-groups", netnsd, "ctl", "run", "--socket", socketPath, "--id", "named",
+            // A peer uid other than the workload's: netnsd refuses a workload as its own client.
+            "setpriv", "--reuid=65533", "--regid=\(gid)", "--clear-groups", netnsd, "ctl", "run", "--socket", socketPath, "--id", "named",
             "--uid", "65534", "--gid", "65534", "--", "/bin/true",
         ])
         #expect(admitted.succeeded, "a peer with gid cellos was not admitted: \(admitted.stderr)")
@@ -87,6 +128,11 @@ import Glibc
         #expect(journal.contains { $0.hasPrefix("<3>") } && !journal.contains { $0.contains("cellos-netnsd: ") }, "\(journal)")
         let brokerLines = try stderrLines([broker, "run", "--netnsd-socket", missing, "--", "/bin/true"], journal: true)
         #expect(brokerLines.contains { $0.hasPrefix("<3>--netnsd-socket") }, "\(brokerLines)")
+        // --log-format decides whatever the environment says.
+        let forced = try stderrLines([try BuiltProducts.path(of: "cellos-dnsproxy"), "--log-format", "journal"], journal: false)
+        #expect(forced.contains { $0.hasPrefix("<3>nothing to serve") }, "\(forced)")
+        let plainAnyway = try stderrLines(daemon + ["--log-format", "plain"], journal: true)
+        #expect(plainAnyway.contains { $0.hasPrefix("cellos-netnsd: ") } && !plainAnyway.contains { $0.hasPrefix("<") }, "\(plainAnyway)")
     }
 
     /// `cellos-dnsproxy --listen` started as root serves, as a user with no capability.

@@ -67,3 +67,44 @@ struct TemporaryDirectory {
 
     func remove() { try? FileManager.default.removeItem(atPath: path) }
 }
+
+/// A background command started with posix_spawnp and reaped by its own waitpid:
+/// Foundation's Process monitor blocks in wait4 on a long-running child and then
+/// reaps no other (seen with systemd-socket-activate), so the long-running one
+/// stays outside it.
+final class SpawnedCommand {
+    let pid: pid_t
+    private var reaped: Int32?
+
+    init(_ arguments: [String]) throws {
+        var pid: pid_t = 0
+        var argv: [UnsafeMutablePointer<CChar>?] = arguments.map { strdup($0) } + [nil]
+        defer { argv.forEach { free($0) } }
+        var actions = posix_spawn_file_actions_t()
+        posix_spawn_file_actions_init(&actions)
+        defer { posix_spawn_file_actions_destroy(&actions) }
+        for fd: Int32 in 0...2 { posix_spawn_file_actions_addopen(&actions, fd, "/dev/null", fd == 0 ? O_RDONLY : O_WRONLY, 0) }
+        let result = posix_spawnp(&pid, arguments[0], &actions, nil, argv, environ)
+        guard result == 0 else { throw POSIXError(POSIXErrorCode(rawValue: result) ?? .EIO) }
+        self.pid = pid
+    }
+
+    /// SIGTERM, then the exit status (128+N for signal N).
+    @discardableResult
+    func stop() -> Int32 {
+        if reaped == nil { kill(pid, SIGTERM) }
+        return wait()
+    }
+
+    /// The exit status once the command ends by itself.
+    func wait() -> Int32 {
+        if let reaped { return reaped }
+        var status: Int32 = 0
+        while waitpid(pid, &status, 0) < 0 && errno == EINTR {}
+        let code = (status & 0x7f) == 0 ? (status >> 8) & 0xff : 128 + (status & 0x7f)
+        reaped = code
+        return code
+    }
+
+    deinit { stop() }
+}

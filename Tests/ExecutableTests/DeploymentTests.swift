@@ -11,7 +11,7 @@ import Testing
         "/usr/local/lib/systemd/system/cellos-netnsd.socket", "/usr/local/lib/systemd/system/cellos-netnsd.service",
         "/usr/local/lib/systemd/system/cellos-cell@.service",
         "/usr/local/lib/sysusers.d/cellos.conf", "/usr/local/lib/tmpfiles.d/cellos.conf",
-        "/usr/local/share/cellos/examples/example.json",
+        "/usr/local/share/cellos/examples/example.json", "/etc/cellos/netnsd.conf", "/etc/cellos/broker.conf",
         "/usr/local/share/bash-completion/completions/cellos-broker", "/usr/local/share/zsh/site-functions/_cellos-broker",
         "/usr/local/share/fish/vendor_completions.d/cellos-broker.fish",
         "/usr/local/share/bash-completion/completions/cellos-netnsd",
@@ -67,6 +67,42 @@ import Testing
             // docs/deployment.md gives these numbers and why netnsd's is not lower.
             #expect((scores["cellos-cell@example.service"] ?? 10) <= 2.0)
             #expect((scores["cellos-netnsd.service"] ?? 10) <= 3.3)
+        }
+    }
+
+    /// systemd-sysusers, on a copy of this host's account files inside the staged
+    /// root, makes group cellos and user cellos-broker with cellos as its primary group.
+    @Test func sysusersMakesTheAccounts() throws {
+        try withStagedInstall { staged in
+            for file in ["passwd", "group", "shadow", "gshadow"] where FileManager.default.fileExists(atPath: "/etc/\(file)") {
+                try FileManager.default.copyItem(atPath: "/etc/\(file)", toPath: staged.path("/etc/\(file)"))
+            }
+            try Shell.check(["systemd-sysusers", "--root=\(staged.root)", staged.path("/usr/local/lib/sysusers.d/cellos.conf")])
+            func entry(_ file: String, _ name: String) throws -> [Substring]? {
+                try String(contentsOfFile: staged.path("/etc/\(file)"), encoding: .utf8).split(separator: "\n")
+                    .map { $0.split(separator: ":", omittingEmptySubsequences: false) }.first { $0.first.map(String.init) == name }
+            }
+            let group = try #require(try entry("group", "cellos"))
+            let user = try #require(try entry("passwd", "cellos-broker"))
+            #expect(user[3] == group[2], "cellos-broker's primary gid \(user[3]) is not cellos's \(group[2])")
+            #expect(user[6] == "/usr/sbin/nologin")
+        }
+    }
+
+    /// The unit's bounding set is exactly what netnsd declares (a capability added
+    /// to the code without the unit would be refused at start under systemd).
+    @Test func netnsdUnitBoundsExactlyTheDeclaredCapabilities() throws {
+        try withStagedInstall { staged in
+            let unit = try String(contentsOfFile: staged.path("/usr/local/lib/systemd/system/cellos-netnsd.service"), encoding: .utf8)
+            let line = try #require(unit.split(separator: "\n").first { $0.hasPrefix("CapabilityBoundingSet=") })
+            let bounded = Set(line.dropFirst("CapabilityBoundingSet=".count).split(separator: " ").map(String.init))
+            let declaration = try Shell.check([staged.path("/usr/local/libexec/cellos/cellos-netnsd"), "--print-capabilities"]).stdout
+            let pattern = try NSRegularExpression(pattern: "\"name\":\"(CAP_[A-Z_]+)\"")
+            let declared = Set(pattern.matches(in: declaration, range: NSRange(declaration.startIndex..., in: declaration)).compactMap {
+                Range($0.range(at: 1), in: declaration).map { String(declaration[$0]) }
+            })
+            #expect(!declared.isEmpty)
+            #expect(bounded == declared, "unit \(bounded.sorted()) vs declared \(declared.sorted())")
         }
     }
 
