@@ -15,11 +15,15 @@ import Testing
         return object["helpers"] as? [[String: Any]] ?? []
     }
 
+    /// Its output goes to SPEC.log, for the failure messages.
     static func startBroker(_ cell: CellLab, spec: String) throws -> Process {
         try Shell.start([
+            "/bin/sh", "-c", "exec \"$@\" >\(spec).log 2>&1", "sh",
             "ip", "netns", "exec", cell.host.name, try BuiltProducts.path(of: "cellos-broker"), "run", "--netnsd-socket", cell.socket, "--spec", spec,
         ])
     }
+
+    static func log(_ spec: String) -> String { (try? String(contentsOfFile: "\(spec).log", encoding: .utf8)) ?? "" }
 
     @Test(.enabled(if: PrivilegedTest.shouldRun))
     func auditFindsEverythingThatRunsWithoutPids() throws {
@@ -27,11 +31,15 @@ import Testing
         try withCellLab(netnsdArguments: ["--admin-uid", "0"]) { cell in
             let broker = try BuiltProducts.path(of: "cellos-broker")
             // One workload forks (a shell with two sleeps), the other does not.
-            let forking = try Self.startBroker(cell, spec: try cell.specFile(id: "live-fork", argv: ["/bin/sh", "-c", "/bin/sleep 41.1 & /bin/sleep 41.2; wait"]))
-            let plain = try Self.startBroker(cell, spec: try cell.specFile(id: "live-plain", argv: ["/bin/sleep", "41.3"]))
+            let forkingSpec = try cell.specFile(id: "live-fork", argv: ["/bin/sh", "-c", "/bin/sleep 41.1 & /bin/sleep 41.2; wait"], timeout: "120s")
+            let plainSpec = try cell.specFile(id: "live-plain", argv: ["/bin/sleep", "41.3"], timeout: "120s")
+            let forking = try Self.startBroker(cell, spec: forkingSpec)
+            let plain = try Self.startBroker(cell, spec: plainSpec)
             var planted: Process?
             let plantDirectory = "\(cell.directory)/planted"
             defer {
+                // SIGKILL for the planted ctl: it inherits this process's blocked SIGTERM.
+                if let planted { kill(planted.processIdentifier, SIGKILL) }
                 for process in [forking, plain] + (planted.map { [$0] } ?? []) {
                     kill(process.processIdentifier, SIGTERM)
                     process.waitUntilExit()
@@ -39,10 +47,13 @@ import Testing
                 if let helper = Self.pid("^\(plantDirectory)/cellos-dnsproxy 59.5$") { kill(pid_t(helper), SIGKILL) }
             }
             for pattern in ["^/bin/sleep 41.1$", "^/bin/sleep 41.2$", "^/bin/sleep 41.3$"] {
-                for _ in 0..<200 where Self.pid(pattern) == nil { usleep(50_000) }
+                for _ in 0..<300 {
+                    if Self.pid(pattern) != nil { break }
+                    usleep(50_000)
+                }
             }
             let workloadPIDs = try ["^/bin/sh -c /bin/sleep 41.1", "^/bin/sleep 41.1$", "^/bin/sleep 41.2$", "^/bin/sleep 41.3$"].map {
-                try #require(Self.pid($0), "no process \($0)")
+                try #require(Self.pid($0), "no process \($0): \(Self.log(forkingSpec))\(Self.log(plainSpec))\((try? Shell.run(["ps", "-eo", "pid,ppid,uid,args"]))?.stdout ?? "")")
             }
 
             let audit = try Shell.run([broker, "audit", "--netnsd-socket", cell.socket, "--json"])
@@ -70,8 +81,7 @@ import Testing
                 "\(plantDirectory)/cellos-dnsproxy 59.5 & exec 3<>\(plantDirectory)/hold; exec \(plantDirectory)/cellos-broker ctl create --socket \(cell.socket) --id live-planted <&3",
             ])
             for _ in 0..<100 {
-                let status = try Shell.run([broker, "audit", "--netnsd-socket", cell.socket, "--json"])
-                if status.stdout.contains("live-planted") { break }
+                if try Shell.run([broker, "audit", "--netnsd-socket", cell.socket, "--json"]).stdout.contains("live-planted") { break }
                 usleep(50_000)
             }
             let failing = try Shell.run([broker, "audit", "--netnsd-socket", cell.socket])

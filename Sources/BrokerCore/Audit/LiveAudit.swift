@@ -11,7 +11,8 @@ import IPCWire
 /// children whose executable is a cellos-dnsproxy or cellos-flowlog; a
 /// workload's tree is its pid and every descendant. netnsd is held to its
 /// declared set; the broker, helpers and workload processes to nothing at all,
-/// with no_new_privs and a seccomp filter, a workload also to its cell's uid
+/// with no_new_privs (and, except the broker, which installs none, a seccomp
+/// filter), a workload also to its cell's uid
 /// and to the pid_namespace, filesystem_view and landlock layers its cell
 /// reported applied. Needs root: the broker and helpers are non-dumpable, so
 /// their /proc/<pid>/exe is readable by root only.
@@ -86,7 +87,10 @@ public enum LiveAudit {
             owner.cell = cell
             return [owner]
         }
-        var audits = [confined(BrokerRole.executableName, pid: pid, cell: cell)]
+        // The broker installs no seccomp filter of its own: its seccomp mode is shown, not judged.
+        var brokerAudit = confined(BrokerRole.executableName, pid: pid, cell: cell)
+        brokerAudit.requiresSeccomp = false
+        var audits = [brokerAudit]
         for child in ProcessTree.children(of: pid) {
             guard let executable = ProcessTree.executable(of: child), helperExecutables.contains(ProcessTree.basename(executable)) else { continue }
             audits.append(confined(ProcessTree.basename(executable), pid: child, cell: cell))
