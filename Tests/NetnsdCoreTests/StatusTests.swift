@@ -84,3 +84,4 @@ import Testing
         #expect(!few.truncated && few.cells.count == 3)
     }
 }
+
