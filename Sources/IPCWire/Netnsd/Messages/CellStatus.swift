@@ -74,13 +74,7 @@ public struct CellStatus: Equatable, Sendable {
         writer.write(ownerGID)
         writer.write(workloadPID)
         writer.write(phase.rawValue)
-        if let workloadUID, let workloadGID {
-            writer.write(UInt8(1))
-            writer.write(workloadUID)
-            writer.write(workloadGID)
-        } else {
-            writer.write(UInt8(0))
-        }
+        IDPairCoding.write(uid: workloadUID, gid: workloadGID, to: &writer)
         writer.write(UInt8(truncatingIfNeeded: confinement.count))
         for layer in confinement { layer.encode(to: &writer) }
         writer.write(UInt8(truncatingIfNeeded: cgroupLeaves.count))
@@ -107,14 +101,10 @@ public struct CellStatus: Equatable, Sendable {
         guard workloadPID >= 0, (workloadPID > 0) == phase.hasProcess else {
             throw .invalidField(field: "\(field).workload_pid", reason: "\(workloadPID) with phase \(phase): parked/running need a pid > 0, none/exited 0")
         }
-        let ids: UInt8 = try reader.read("\(field).ids")
-        switch ids {
-        case 0: (workloadUID, workloadGID) = (nil, nil)
-        case 1: (workloadUID, workloadGID) = (try reader.read("\(field).uid"), try reader.read("\(field).gid"))
-        default: throw .invalidField(field: "\(field).ids", reason: "tag \(ids) is not 0 or 1")
-        }
+        (workloadUID, workloadGID) = try IDPairCoding.read(
+            &reader, prefix: "\(field).", errorField: "\(field).ids", absent: "no workload", present: "the workload's uid and gid")
         // A spawned workload has its ids and its seven layers; a cell without one has neither.
-        guard (ids == 1) == (phase != .none) else {
+        guard (workloadUID != nil) == (phase != .none) else {
             throw .invalidField(field: "\(field).ids", reason: "present exactly when the phase is not none")
         }
         let layers: UInt8 = try reader.read("\(field).confinement")
