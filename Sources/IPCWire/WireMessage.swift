@@ -25,6 +25,8 @@ public enum MessageType: UInt16, Sendable, CaseIterable {
     case workloadSignalled = 267
     /// Sent by netnsd on its own (request id 0) when it reaps a cell's workload.
     case workloadExited = 268
+    case readStatus = 269
+    case statusReport = 270
 }
 
 /// A typed message: how it is encoded into a frame payload, how many descriptors
@@ -63,6 +65,8 @@ public enum WireMessageRegistry {
         case .signalWorkload: return SignalWorkload.self
         case .workloadSignalled: return WorkloadSignalled.self
         case .workloadExited: return WorkloadExited.self
+        case .readStatus: return ReadStatus.self
+        case .statusReport: return StatusReport.self
         }
     }
 }

@@ -233,12 +233,24 @@ extension BrokerCommand {
 
     struct Audit: ParsableCommand {
         static let configuration = CommandConfiguration(
-            abstract: "Compare the capabilities helpers hold with those they declare.",
+            abstract: "Compare the capabilities the running cellos processes hold with those they declare.",
             discussion: """
-                For each helper executable beside cellos-broker, runs HELPER --print-capabilities (output \
-                that is not parseable declares nothing). For each --pid NAME=PID, reads /proc/PID/status: \
-                capability sets, no_new_privs, seccomp mode, uid/gid. Exit \(BrokerExitCode.checkFailed) if \
-                any process holds more than its helper declares.
+                Without --pid, --start or --declarations-only it audits what runs, as root (the broker and its \
+                helpers are non-dumpable: reading their /proc/<pid>/exe needs root): it connects to \
+                --netnsd-socket, takes cellos-netnsd's pid from SO_PEERCRED, asks it for its status (all cells \
+                when this uid is one of netnsd's --admin-uid/--admin-gid; otherwise only this connection's, which \
+                are none, and it says so) and, for every live cell, inspects its broker (the cell's owner), the \
+                broker's children whose /proc/<pid>/exe is a cellos-dnsproxy or cellos-flowlog, and the \
+                workload's process tree (its pid and every descendant, /proc/<pid>/task/*/children). netnsd must \
+                hold no more than it declares; the broker, helpers and workload processes nothing in any set, \
+                bounding and ambient included, with no_new_privs on and (helpers and workloads; the broker \
+                installs no filter of its own, its mode is shown) seccomp (Seccomp: 2); a workload also \
+                its cell's uid, and its cell must report pid_namespace, filesystem_view and landlock applied.
+
+                With --pid NAME=PID: runs each helper beside cellos-broker with --print-capabilities (output \
+                that is not parseable declares nothing) and reads /proc/PID/status: capability sets, \
+                no_new_privs, seccomp mode, uid/gid. Exit \(BrokerExitCode.checkFailed) if any process holds \
+                more than allowed, naming it, the set and the capability.
                 """)
 
         @Flag(name: .customLong("json"), help: "Print JSON instead of the table.")
@@ -253,8 +265,18 @@ extension BrokerCommand {
         @Option(name: .customLong("helpers-dir"), help: ArgumentHelp("Where to find the helper executables (default: as for run).", valueName: "DIR"))
         var helpersDirectory: String?
 
+        @Option(name: .customLong("netnsd-socket"), help: ArgumentHelp("cellos-netnsd's control socket, for auditing what runs.", valueName: "PATH"))
+        var netnsdSocket = "/run/cellos/netnsd.sock"
+
+        @Flag(name: .customLong("declarations-only"), help: "Only read each helper's --print-capabilities (no running process is inspected).")
+        var declarationsOnly = false
+
         func run() throws {
-            try finish(BrokerCommands.audit(directory: helpersDirectory ?? HelperDirectory.locate(), pidArguments: pids, start: start, json: json))
+            if pids.isEmpty && !start && !declarationsOnly {
+                try finish(BrokerCommands.liveAudit(socket: netnsdSocket, json: json))
+            } else {
+                try finish(BrokerCommands.audit(directory: helpersDirectory ?? HelperDirectory.locate(), pidArguments: pids, start: start, json: json))
+            }
         }
     }
 

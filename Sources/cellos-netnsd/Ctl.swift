@@ -13,7 +13,7 @@ struct Ctl: ParsableCommand {
         discussion: """
             Cells belong to the connection that created them and are destroyed when it closes, so `create` keeps its connection open: it prints the reply (descriptor names and where to find the descriptors), waits until standard input reaches EOF (press Ctrl-D), then sends ReadCounters and DestroyCell and prints their replies.
             """,
-        subcommands: [Create.self, Run.self, Destroy.self])
+        subcommands: [Create.self, Run.self, Destroy.self, Status.self])
 
     struct Connection: ParsableArguments {
         @Option(help: "Path of the daemon's control socket.")
@@ -151,6 +151,26 @@ struct Ctl: ParsableCommand {
         }
     }
 
+    struct Status: ParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "ReadStatus: the cells of this connection (none: a new connection holds none) or, for an --admin-uid/--admin-gid peer, of every connection.")
+
+        @OptionGroup var connection: Connection
+
+        @Flag(help: "Print the report as one JSON object.")
+        var json = false
+
+        func run() throws {
+            var client = try NetnsdClient.connect(path: connection.socket)
+            let reply = try client.request(ReadStatus())
+            guard case .statusReport(let report) = reply.message else {
+                emit(describe(reply))
+                throw ExitCode.failure
+            }
+            emit(json ? StatusRendering.json(report) : StatusRendering.table(report))
+        }
+    }
+
     struct Destroy: ParsableCommand {
         static let configuration = CommandConfiguration(
             abstract: "DestroyCell on a new connection (refused unless that connection created the cell: shows the ownership rule).")
@@ -196,7 +216,9 @@ func describe(_ reply: borrowing NetnsdReply) -> String {
         return "workload of cell \(signalled.cellID) signalled"
     case .workloadExited(let exited):
         return "workload of cell \(exited.cellID) exited: " + (exited.signal.map { "signal \($0)" } ?? "code \(exited.exitCode ?? -1)")
-    case .createCell, .destroyCell, .readCounters, .spawnWorkload, .startWorkload, .signalWorkload:
+    case .statusReport(let report):
+        return StatusRendering.table(report)
+    case .createCell, .destroyCell, .readCounters, .spawnWorkload, .startWorkload, .signalWorkload, .readStatus:
         return "unexpected request message in a reply: \(reply.message)"
     }
 }

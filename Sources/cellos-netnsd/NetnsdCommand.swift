@@ -28,7 +28,7 @@ struct NetnsdCommand: ParsableCommand {
 
             The control socket is either bound at --socket PATH or inherited through socket activation (LISTEN_FDS/LISTEN_PID/LISTEN_FDNAMES with the name "control").
 
-            Requests served: CreateCell (new or attached netns; lo up; nftables policy; DNS UDP+TCP listeners on the resolver address; an NFLOG socket bound to the cell's group; with --uplink-pool, a veth uplink with NAT for cells whose policy allows egress, IPv6 too with --uplink-pool6; replies with the netns, dns-udp, dns-tcp and nflog descriptors), SpawnWorkload (parked before execve in the cell netns, as the requested non-root uid/gid, no capabilities, no_new_privs, baseline seccomp filter, with --cgroup-root in its cgroup leaves with the requested memory/pids/cpu limits; the reply says how each limit was applied or why not), StartWorkload, SignalWorkload, ReadCounters and DestroyCell; WorkloadExited is sent when a workload is reaped.
+            Requests served: CreateCell (new or attached netns; lo up; nftables policy; DNS UDP+TCP listeners on the resolver address; an NFLOG socket bound to the cell's group; with --uplink-pool, a veth uplink with NAT for cells whose policy allows egress, IPv6 too with --uplink-pool6; replies with the netns, dns-udp, dns-tcp and nflog descriptors), SpawnWorkload (parked before execve in the cell netns, as the requested non-root uid/gid, no capabilities, no_new_privs, baseline seccomp filter, with --cgroup-root in its cgroup leaves with the requested memory/pids/cpu limits; the reply says how each limit was applied or why not), StartWorkload, SignalWorkload, ReadCounters, DestroyCell and ReadStatus (the connection's own cells; every connection's for an --admin-uid/--admin-gid peer); WorkloadExited is sent when a workload is reaped.
 
             `cellos-netnsd ctl --help` describes the debugging client.
             """,
@@ -45,6 +45,12 @@ struct NetnsdCommand: ParsableCommand {
 
     @Option(name: .customLong("allow-gid"), help: "A group (name or gid) whose processes may connect (repeatable); a peer's primary gid is checked (SO_PEERCRED).", transform: AccountNames.gid)
     var allowGIDs: [UInt32] = []
+
+    @Option(name: .customLong("admin-uid"), help: "A user (name or uid) whose status request (ReadStatus, `ctl status`, `cellos-broker audit`) lists the cells of every connection, not just its own (repeatable). An admin is admitted even when no --allow-uid/--allow-gid names it; such an admin-only connection may send ReadStatus only (anything else is refused as unauthorized).", transform: AccountNames.uid)
+    var adminUIDs: [UInt32] = []
+
+    @Option(name: .customLong("admin-gid"), help: "A group (name or gid) whose members (primary gid, SO_PEERCRED) are admins as with --admin-uid (repeatable).", transform: AccountNames.gid)
+    var adminGIDs: [UInt32] = []
 
     @Flag(help: "Bind-mount each created cell's network namespace at /run/netns/cellos-<id> so an operator can `ip netns exec cellos-<id> …` into it; removed when the cell is destroyed. Cell ids are per connection, so with --pin a second connection's cell of the same id fails to create.")
     var pin = false
@@ -131,6 +137,7 @@ struct NetnsdCommand: ParsableCommand {
             }
             try CapabilityDrop.restrict(to: DeclaredCapabilities.capabilities)
             let peers = PeerPolicy(allowedUIDs: Set(allowUIDs), allowedGIDs: Set(allowGIDs))
+            let admins = AdminPolicy(uids: Set(adminUIDs), gids: Set(adminGIDs))
             if let cgroups {
                 for line in cgroups.controllers.logLines { NetnsdLog.write(line) }
                 if let line = cgroups.staleLeafSummary { NetnsdLog.write("restart sweep: \(line)") }
@@ -153,13 +160,13 @@ struct NetnsdCommand: ParsableCommand {
             if let socket {
                 server = try NetnsdServer.bind(
                     path: socket, peerPolicy: peers, pinNamespaces: pin, pinLedger: state.pinLedger, flowLogSocket: nflog, uplink: uplink, cgroups: cgroups,
-                    allowRootWorkloads: allowRootWorkloads, identities: identities, limits: limits)
+                    allowRootWorkloads: allowRootWorkloads, identities: identities, limits: limits, adminPolicy: admins)
             } else {
                 guard var inherited = try InheritedDescriptors.fromProcess() else { throw ValidationError("no control socket") }
                 server = try NetnsdServer.adopt(
                     activated: try inherited.take(NetnsdRole.controlSocketName), peerPolicy: peers, pinNamespaces: pin, pinLedger: state.pinLedger,
                     flowLogSocket: nflog, uplink: uplink, cgroups: cgroups,
-                    allowRootWorkloads: allowRootWorkloads, identities: identities, limits: limits)
+                    allowRootWorkloads: allowRootWorkloads, identities: identities, limits: limits, adminPolicy: admins)
             }
             try server.start()
         } catch {

@@ -27,6 +27,13 @@ import Testing
             StartWorkload(cellID: id), WorkloadStarted(cellID: id),
             try SignalWorkload(cellID: id, signal: 15), WorkloadSignalled(cellID: id),
             WorkloadExited(cellID: id, exitCode: 3, signal: nil),
+            ReadStatus(),
+            StatusReport(scope: .allConnections, truncated: false, cells: [
+                CellStatus(
+                    cellID: id, ageMilliseconds: 5, ownerPID: 7, ownerUID: 0, ownerGID: 0, workloadPID: 42, phase: .running, workloadUID: 9,
+                    workloadGID: 9, confinement: ConfinementWireTests.layers, cgroupLeaves: ["/sys/fs/cgroup/x"], uplink: "cellosu0", pin: "/run/netns/cellos-reg-1"),
+                CellStatus(cellID: try CellID("reg-2"), ageMilliseconds: 1, ownerPID: 8, ownerUID: 990, ownerGID: 990),
+            ]),
         ]
     }
 
@@ -35,7 +42,7 @@ import Testing
         for type in MessageType.allCases where type.rawValue >= 256 {
             #expect(WireMessageRegistry.messageType(for: type.rawValue) != nil, "\(type)")
         }
-        #expect(WireMessageRegistry.messageType(for: 269) == nil)
+        #expect(WireMessageRegistry.messageType(for: 271) == nil)
     }
 
     /// Each message round-trips through bytes and `decodeAny` (with as many descriptors

@@ -1,7 +1,7 @@
 // libFuzzer target: cellos-netnsd's request/reply decoders (CreateCell with its
 // egress policy, CellCreated, DestroyCell, CellDestroyed, ErrorReply, SpawnWorkload
 // with its ids, mounts and cgroup limits, WorkloadSpawned with its confinement and
-// enforcement reports, ...) on arbitrary
+// enforcement reports, StatusReport with its cells, ...) on arbitrary
 // datagrams. Any input must end in a message or a WireError: never a crash or hang.
 
 @_cdecl("LLVMFuzzerTestOneInput")
@@ -30,6 +30,8 @@ public func fuzzNetnsdMessages(_ data: UnsafePointer<UInt8>, _ size: Int) -> Int
     case .signalWorkload(let value): value.encode(to: &writer); count = value.descriptorCount
     case .workloadSignalled(let value): value.encode(to: &writer); count = value.descriptorCount
     case .workloadExited(let value): value.encode(to: &writer); count = value.descriptorCount
+    case .readStatus(let value): value.encode(to: &writer); count = value.descriptorCount
+    case .statusReport(let value): value.encode(to: &writer); count = value.descriptorCount
     case .error(let value): value.encode(to: &writer); count = 0
     }
     let again = try? NetnsdFrame.decode(header: header, payload: writer.bytes, descriptorCount: count)

@@ -5,8 +5,8 @@ public enum AuditReport {
     public static func table(_ audits: [CapabilityAudit]) -> String {
         var out = ""
         for audit in audits {
-            let verdict = audit.status == nil ? "NOT INSPECTED" : (audit.holdsMoreThanDeclared ? "FAIL" : "ok")
-            out += "\(audit.helper)\(audit.pid.map { " (pid \($0))" } ?? ""): \(verdict)\n"
+            let verdict = audit.failed ? "FAIL" : (audit.status == nil ? "NOT INSPECTED" : "ok")
+            out += "\(audit.helper)\(audit.pid.map { " (pid \($0))" } ?? "")\(audit.cell.map { " of cell \($0)" } ?? ""): \(verdict)\n"
             out += row("declared", names(audit.declared.mask))
             if let note = audit.declared.note { out += row("", note) }
             if let status = audit.status {
@@ -26,6 +26,7 @@ public enum AuditReport {
             } else if let note = audit.statusNote {
                 out += row("running", note)
             }
+            for violation in audit.violations { out += row("VIOLATION", violation) }
         }
         return out
     }
@@ -45,7 +46,7 @@ public enum AuditReport {
 
     public static func json(_ audits: [CapabilityAudit]) -> JSONValue {
         .object([
-            "passed": .bool(!audits.contains { $0.holdsMoreThanDeclared }),
+            "passed": .bool(!audits.contains { $0.failed }),
             "helpers": .array(audits.map(json)),
         ])
     }
@@ -58,8 +59,11 @@ public enum AuditReport {
             "helper": .string(audit.helper),
             "declared": set(audit.declared.mask),
             "holds_more_than_declared": .bool(audit.holdsMoreThanDeclared),
+            "failed": .bool(audit.failed),
+            "violations": .array(audit.violations.map(JSONValue.string)),
             "excess": .array(audit.excess.map { .object(["set": .string($0.set), "capabilities": .array($0.capabilities.map(JSONValue.string))]) }),
         ]
+        if let cell = audit.cell { members["cell"] = .string(cell) }
         if let note = audit.declared.note { members["declared_note"] = .string(note) }
         if let pid = audit.pid { members["pid"] = .integer(pid) }
         if let status = audit.status {

@@ -20,6 +20,18 @@ public struct CapabilityAudit: Equatable, Sendable {
     /// Whether the inspected process is dumpable (nil: not known, e.g. a root
     /// process). Reported, not judged: netnsd runs as root.
     public var dumpable: Bool?
+    /// The cell this process belongs to (the live audit), nil otherwise.
+    public var cell: String?
+    /// The live audit's rule for the broker, its helpers and workloads: nothing in
+    /// any set, bounding included whatever no_new_privs says, and no_new_privs and
+    /// a seccomp filter (`Seccomp: 2`) on.
+    public var requiresConfinement = false
+    /// Whether `requiresConfinement` includes a seccomp filter (the broker installs none: reported, not judged).
+    public var requiresSeccomp = true
+    /// The uid every one of its ids must be (a workload: the uid its cell reported).
+    public var expectedUID: UInt32?
+    /// Problems found outside its status, e.g. a layer its cell reported not applied.
+    public var findings: [String] = []
 
     public init(helper: String, declared: DeclaredCapabilities, pid: Int32? = nil, status: ProcessStatus? = nil, statusNote: String? = nil) {
         self.helper = helper
@@ -35,7 +47,7 @@ public struct CapabilityAudit: Equatable, Sendable {
             ("effective", status.effective), ("permitted", status.permitted),
             ("inheritable", status.inheritable), ("ambient", status.ambient),
         ]
-        if !status.noNewPrivileges { sets.append(("bounding", status.bounding)) }
+        if requiresConfinement || !status.noNewPrivileges { sets.append(("bounding", status.bounding)) }
         return sets.compactMap { name, held in
             let extra = held & ~declared.mask
             return extra == 0 ? nil : Excess(set: name, capabilities: CapabilityNames.names(in: extra))
@@ -43,4 +55,21 @@ public struct CapabilityAudit: Equatable, Sendable {
     }
 
     public var holdsMoreThanDeclared: Bool { !excess.isEmpty }
+
+    /// What is wrong besides excess capabilities.
+    public var violations: [String] {
+        var list = findings
+        guard let status else { return list }
+        if requiresConfinement {
+            if !status.noNewPrivileges { list.append("no_new_privs is off") }
+            if requiresSeccomp && status.seccompMode != 2 { list.append("seccomp is \(status.seccompDescription), not a filter (Seccomp: 2)") }
+        }
+        if let expectedUID, status.uids.contains(where: { $0 != expectedUID }) {
+            list.append("runs as uid \(status.uids.map(String.init).joined(separator: " ")), not its cell's uid \(expectedUID)")
+        }
+        return list
+    }
+
+    /// Excess capabilities or any violation.
+    public var failed: Bool { holdsMoreThanDeclared || !violations.isEmpty }
 }

@@ -131,6 +131,21 @@ public enum BrokerCommands {
 
     /// `audit [--json] [--pid NAME=PID]...`: non-zero when any helper holds more
     /// than it declares.
+    /// `audit` without `--pid`/`--start`: what runs, found through netnsd's status (`LiveAudit`).
+    public static func liveAudit(socket: String, json: Bool) -> Outcome {
+        guard geteuid() == 0 else {
+            return Outcome(
+                stdout: "", stderr: "cellos-broker audit: auditing what runs needs root (the broker and helpers are non-dumpable: their /proc/<pid>/exe is root-only); use --pid NAME=PID otherwise\n",
+                status: BrokerExitCode.setupFailure)
+        }
+        let result: LiveAudit.Result
+        do { result = try LiveAudit.run(socket: socket) } catch {
+            return Outcome(stdout: "", stderr: "cellos-broker audit: \(error)\n", status: BrokerExitCode.setupFailure)
+        }
+        let text = json ? LiveAudit.json(result).serialized() + "\n" : LiveAudit.table(result)
+        return Outcome(stdout: text, stderr: "", status: result.failed ? BrokerExitCode.checkFailed : 0)
+    }
+
     public static func audit(directory: String, pidArguments: [String], start: Bool = false, json: Bool) -> Outcome {
         var pids: [(name: String, pid: Int32)] = []
         do {
@@ -139,7 +154,7 @@ public enum BrokerCommands {
             return Outcome(stdout: "", stderr: "cellos-broker audit: \(error)\n", status: BrokerExitCode.setupFailure)
         }
         let audits = AuditRunner.run(directory: directory, pids: pids, start: start)
-        let failed = audits.contains { $0.holdsMoreThanDeclared }
+        let failed = audits.contains { $0.failed }
         let text = json ? AuditReport.json(audits).serialized() + "\n" : AuditReport.table(audits)
         return Outcome(stdout: text, stderr: "", status: failed ? BrokerExitCode.checkFailed : 0)
     }

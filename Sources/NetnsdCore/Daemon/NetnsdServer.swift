@@ -16,6 +16,10 @@ public final class NetnsdServer: @unchecked Sendable {
     /// The socket file this server created (removed on stop), nil when inherited.
     private let socketPath: String?
     public let peerPolicy: PeerPolicy
+    /// `--admin-uid`/`--admin-gid`: admitted too; their status covers every connection.
+    public let adminPolicy: AdminPolicy
+    /// Every live session, for an admin's status (`SessionRegistry`).
+    public let sessions = SessionRegistry()
     /// Pin every created cell's netns at /run/netns/cellos-<id> (`--pin`).
     public let pinNamespaces: Bool
     /// Where pins are recorded for the restart sweep (`StateDirectory.pinLedger`).
@@ -46,18 +50,20 @@ public final class NetnsdServer: @unchecked Sendable {
     public convenience init(
         listening socket: consuming OwnedFD, peerPolicy: PeerPolicy, pinNamespaces: Bool = false, pinLedger: String? = nil,
         flowLogSocket: FlowLogSocketOpener? = nil, uplink: UplinkSettings? = nil, cgroups: CgroupSettings? = nil,
-        allowRootWorkloads: Bool = false, identities: WorkloadIdentities? = nil, limits: NetnsdLimits = .defaults
+        allowRootWorkloads: Bool = false, identities: WorkloadIdentities? = nil, limits: NetnsdLimits = .defaults,
+        adminPolicy: AdminPolicy = AdminPolicy()
     ) {
         self.init(
             listening: socket, path: nil, peerPolicy: peerPolicy, pinNamespaces: pinNamespaces, pinLedger: pinLedger, flowLogSocket: flowLogSocket,
-            uplink: uplink, cgroups: cgroups, allowRootWorkloads: allowRootWorkloads, identities: identities, limits: limits)
+            uplink: uplink, cgroups: cgroups, allowRootWorkloads: allowRootWorkloads, identities: identities, limits: limits, adminPolicy: adminPolicy)
     }
 
     private init(
         listening socket: consuming OwnedFD, path: String?, peerPolicy: PeerPolicy, pinNamespaces: Bool, pinLedger: String?,
         flowLogSocket: FlowLogSocketOpener?, uplink: UplinkSettings?, cgroups: CgroupSettings?, allowRootWorkloads: Bool,
-        identities: WorkloadIdentities?, limits: NetnsdLimits
+        identities: WorkloadIdentities?, limits: NetnsdLimits, adminPolicy: AdminPolicy
     ) {
+        self.adminPolicy = adminPolicy
         self.limits = limits
         self.cellBudget = CellBudget(limit: limits.maxCells)
         self.allowRootWorkloads = allowRootWorkloads
@@ -78,7 +84,8 @@ public final class NetnsdServer: @unchecked Sendable {
     public static func adopt(
         activated socket: consuming OwnedFD, peerPolicy: PeerPolicy, pinNamespaces: Bool = false, pinLedger: String? = nil,
         flowLogSocket: FlowLogSocketOpener? = nil, uplink: UplinkSettings? = nil, cgroups: CgroupSettings? = nil,
-        allowRootWorkloads: Bool = false, identities: WorkloadIdentities? = nil, limits: NetnsdLimits = .defaults
+        allowRootWorkloads: Bool = false, identities: WorkloadIdentities? = nil, limits: NetnsdLimits = .defaults,
+        adminPolicy: AdminPolicy = AdminPolicy()
     ) throws(SystemCallError) -> NetnsdServer {
         var type: Int32 = 0
         var listening: Int32 = 0
@@ -94,7 +101,7 @@ public final class NetnsdServer: @unchecked Sendable {
         }
         return NetnsdServer(
             listening: socket, path: nil, peerPolicy: peerPolicy, pinNamespaces: pinNamespaces, pinLedger: pinLedger, flowLogSocket: flowLogSocket,
-            uplink: uplink, cgroups: cgroups, allowRootWorkloads: allowRootWorkloads, identities: identities, limits: limits)
+            uplink: uplink, cgroups: cgroups, allowRootWorkloads: allowRootWorkloads, identities: identities, limits: limits, adminPolicy: adminPolicy)
     }
 
     /// Binds the control socket at `path` (mode 0660: the allowed uid/gid is
@@ -102,12 +109,13 @@ public final class NetnsdServer: @unchecked Sendable {
     public static func bind(
         path: String, peerPolicy: PeerPolicy, pinNamespaces: Bool = false, pinLedger: String? = nil, flowLogSocket: FlowLogSocketOpener? = nil,
         uplink: UplinkSettings? = nil, cgroups: CgroupSettings? = nil,
-        allowRootWorkloads: Bool = false, identities: WorkloadIdentities? = nil, limits: NetnsdLimits = .defaults
+        allowRootWorkloads: Bool = false, identities: WorkloadIdentities? = nil, limits: NetnsdLimits = .defaults,
+        adminPolicy: AdminPolicy = AdminPolicy()
     ) throws(SystemCallError) -> NetnsdServer {
         let listener = try SeqpacketListener.bind(path: path, mode: 0o660)
         return NetnsdServer(
             listening: try listener.socket.duplicate(), path: path, peerPolicy: peerPolicy, pinNamespaces: pinNamespaces, pinLedger: pinLedger,
-            flowLogSocket: flowLogSocket, uplink: uplink, cgroups: cgroups, allowRootWorkloads: allowRootWorkloads, identities: identities, limits: limits)
+            flowLogSocket: flowLogSocket, uplink: uplink, cgroups: cgroups, allowRootWorkloads: allowRootWorkloads, identities: identities, limits: limits, adminPolicy: adminPolicy)
     }
 
     deinit { _ = close(listener) }
@@ -203,7 +211,7 @@ public final class NetnsdServer: @unchecked Sendable {
         var code = code
         var reason = reason
         do {
-            try peerPolicy.authorize(try connection.peerCredentials())
+            _ = try adminPolicy.role(of: try connection.peerCredentials(), clients: peerPolicy)
         } catch {
             code = NetnsdSession.ErrorCode.unauthorized
             reason = "\(error)"
@@ -215,16 +223,17 @@ public final class NetnsdServer: @unchecked Sendable {
     /// Serves one connection until the peer closes it; then destroys its cells.
     func serve(connection: consuming SeqpacketConnection) {
         let peer: PeerCredentials
+        let role: ConnectionRole
         do {
             peer = try connection.peerCredentials()
-            try peerPolicy.authorize(peer)
+            role = try adminPolicy.role(of: peer, clients: peerPolicy)
         } catch {
             // Refused before any request is read: the peer gets the reason, nothing else happens.
             NetnsdLog.write("refused connection: \(error)", priority: .warning)
             try? connection.send(ErrorReply(code: NetnsdSession.ErrorCode.unauthorized, message: "\(error)"), requestID: 0, flags: .response)
             return
         }
-        NetnsdLog.write("connection from \(peer)")
+        NetnsdLog.write("connection from \(peer)\(role == .client ? "" : role == .adminOnly ? " (admin only)" : " (admin)")")
         // Workload exits are sent from reaper threads on a second descriptor for the
         // same socket; one datagram per sendmsg keeps them whole next to replies.
         let events: EventChannel
@@ -241,8 +250,10 @@ public final class NetnsdServer: @unchecked Sendable {
         let session = NetnsdSession(
             peer: peer, flowLogSocket: flowLogSocket, maxCells: limits.maxCellsPerConnection, pinNamespaces: pinNamespaces,
             pinLedger: pinLedger, uplink: uplink, exitSink: { exited in events.send(exited) }, cgroups: cgroups,
-            allowRootWorkloads: allowRootWorkloads, identities: identities, budget: cellBudget)
+            allowRootWorkloads: allowRootWorkloads, identities: identities, budget: cellBudget, role: role, registry: sessions)
+        sessions.register(session)
         defer {
+            sessions.unregister(session)
             let destroyed = session.destroyAll()
             // Their workloads' cgroup leaves go before the connection counts as closed.
             if !session.waitForReapers() { NetnsdLog.write("connection from \(peer): workload reapers still busy", priority: .warning) }

@@ -46,6 +46,10 @@ public final class NetnsdSession: @unchecked Sendable {
         var workload: ParkedWorkload?
         var cgroups: WorkloadCgroups?
         var phase: WorkloadPhase = .none
+        /// `Monotonic.milliseconds()` at CreateCell, for the status age.
+        let createdAt = Monotonic.milliseconds()
+        /// What WorkloadSpawned reported (for ReadStatus): the ids and the layers.
+        var spawned: (uid: UInt32, gid: UInt32, confinement: [ConfinementLayer])?
         init(cell: consuming Cell) {
             self.cell = .some(cell)
             self.state = .ready
@@ -56,6 +60,10 @@ public final class NetnsdSession: @unchecked Sendable {
     public typealias ExitSink = @Sendable (WorkloadExited) -> Void
 
     public let peer: PeerCredentials
+    /// How the connection was admitted (`--allow-*` and/or `--admin-*`).
+    public let role: ConnectionRole
+    /// Every connection's sessions, for an admin's ReadStatus; nil: own cells only.
+    private let registry: SessionRegistry?
     private let flowLogSocket: FlowLogSocketOpener?
     private var slots: [CellID: Slot] = [:]
 
@@ -85,8 +93,11 @@ public final class NetnsdSession: @unchecked Sendable {
         peer: PeerCredentials, flowLogSocket: FlowLogSocketOpener? = nil, maxCells: Int = NetnsdSession.defaultMaxCells,
         pinNamespaces: Bool = false, pinLedger: String? = nil, uplink: UplinkSettings? = nil, exitSink: ExitSink? = nil,
         cgroups: CgroupSettings? = nil, allowRootWorkloads: Bool = false,
-        identities: WorkloadIdentities = WorkloadIdentities(range: .default, scan: ProcessIdentityScan.scan), budget: CellBudget? = nil
+        identities: WorkloadIdentities = WorkloadIdentities(range: .default, scan: ProcessIdentityScan.scan), budget: CellBudget? = nil,
+        role: ConnectionRole = .client, registry: SessionRegistry? = nil
     ) {
+        self.role = role
+        self.registry = registry
         self.identities = identities
         self.budget = budget
         self.allowRootWorkloads = allowRootWorkloads
@@ -115,8 +126,6 @@ public final class NetnsdSession: @unchecked Sendable {
     /// Handles one request frame and returns the reply frame (never throws: every
     /// refusal is an `ErrorReply` with the request's id).
     public func handle(_ frame: consuming Frame) -> Frame {
-        lock.lock()
-        defer { lock.unlock() }
         let requestID = frame.header.requestID
         guard !frame.header.flags.contains(.response) else {
             return Self.error(ErrorCode.invalidRequest, "a response frame is not a request", requestID)
@@ -127,6 +136,16 @@ public final class NetnsdSession: @unchecked Sendable {
         } catch {
             return Self.error(ErrorCode.invalidRequest, "\(error)", requestID)
         }
+        // Without this session's lock: an admin's status takes other sessions' locks
+        // one at a time (lock order in SessionRegistry).
+        if case .readStatus = message { return status(requestID: requestID) }
+        guard role != .adminOnly else {
+            return Self.error(
+                ErrorCode.unauthorized, "peer \(peer) is admitted only as an admin (--admin-uid/--admin-gid): it may send ReadStatus only",
+                requestID)
+        }
+        lock.lock()
+        defer { lock.unlock() }
         switch message {
         case .createCell(let request):
             let attached: OwnedFD? = request.attach ? frame.descriptors.take(0) : nil
@@ -143,8 +162,10 @@ public final class NetnsdSession: @unchecked Sendable {
             return start(request.cellID, requestID: requestID)
         case .signalWorkload(let request):
             return signal(request, requestID: requestID)
+        case .readStatus:
+            return status(requestID: requestID)
         case .cellCreated, .cellDestroyed, .countersReport, .workloadSpawned, .workloadStarted, .workloadSignalled,
-            .workloadExited, .error:
+            .workloadExited, .statusReport, .error:
             return Self.error(ErrorCode.invalidRequest, "message type \(frame.header.messageType) is a reply, not a request", requestID)
         }
     }
@@ -292,6 +313,47 @@ public final class NetnsdSession: @unchecked Sendable {
         }
     }
 
+    // MARK: Status
+
+    /// ReadStatus: this connection's cells, or (an admin) every connection's.
+    /// Called without `lock` held.
+    private func status(requestID: UInt32) -> Frame {
+        let all = role.seesAllCells
+        let cells = all ? (registry?.allCells() ?? cellStatuses()) : cellStatuses()
+        let report = StatusReport.fitting(scope: all ? .allConnections : .ownConnection, cells: cells)
+        return NetnsdFrame.make(report, requestID: requestID, flags: .response)
+    }
+
+    /// This connection's live cells as a status report lists them.
+    func cellStatuses() -> [CellStatus] {
+        lock.lock()
+        defer { lock.unlock() }
+        let now = Monotonic.milliseconds()
+        var cells: [CellStatus] = []
+        for (id, slot) in slots {
+            let uplink: String?
+            let pin: String?
+            switch slot.cell {
+            case .some(let cell):
+                uplink = cell.uplink?.slot.hostInterface
+                pin = cell.pin?.path
+            case .none: continue
+            }
+            let phase: CellStatus.Phase = switch slot.phase {
+            case .none: .none
+            case .parked: .parked
+            case .running: .running
+            case .exited: .exited
+            }
+            cells.append(CellStatus(
+                cellID: id, ageMilliseconds: UInt64(max(0, now - slot.createdAt)), ownerPID: peer.pid, ownerUID: peer.uid, ownerGID: peer.gid,
+                workloadPID: phase == .parked || phase == .running ? slot.workload?.pid ?? 0 : 0, phase: phase,
+                workloadUID: slot.spawned?.uid, workloadGID: slot.spawned?.gid, confinement: slot.spawned?.confinement ?? [],
+                cgroupLeaves: (slot.cgroups?.leaves ?? []).map(\.path), uplink: uplink, pin: pin))
+        }
+        return cells.sorted { $0.ageMilliseconds > $1.ageMilliseconds }
+    }
+
     // MARK: Workloads
 
     private func spawn(_ request: SpawnWorkload, stdio: [Int32]?, requestID: UInt32) -> Frame {
@@ -372,15 +434,17 @@ public final class NetnsdSession: @unchecked Sendable {
         for entry in enforcement where !entry.isEnforced {
             NetnsdLog.write("warning: cell \(request.cellID) workload \(workload.pid) runs without its \(entry.limit) limit: \(entry.summary)")
         }
+        let layers = ConfinementReport.layers(for: request, identity: identity, confinement: confinement)
         slot.workload = workload
         slot.cgroups = workloadCgroups
         slot.phase = .parked
+        slot.spawned = (identity.uid, identity.gid, layers)
         startReaper(for: workload, cgroups: workloadCgroups, identity: identity, cell: request.cellID)
         reaperOwnsIdentity = true
         return NetnsdFrame.make(
             WorkloadSpawned(
                 cellID: request.cellID, pid: workload.pid, uid: identity.uid, gid: identity.gid,
-                confinement: ConfinementReport.layers(for: request, identity: identity, confinement: confinement), enforcement: enforcement),
+                confinement: layers, enforcement: enforcement),
             requestID: requestID, flags: .response)
     }
 

@@ -23,6 +23,8 @@ public enum NetnsdFrame {
         case signalWorkload(SignalWorkload)
         case workloadSignalled(WorkloadSignalled)
         case workloadExited(WorkloadExited)
+        case readStatus(ReadStatus)
+        case statusReport(StatusReport)
         case error(ErrorReply)
     }
 
@@ -82,6 +84,12 @@ public enum NetnsdFrame {
             case .workloadExited:
                 let value = try WorkloadExited(from: &reader)
                 (message, expected) = (.workloadExited(value), value.descriptorCount)
+            case .readStatus:
+                let value = try ReadStatus(from: &reader)
+                (message, expected) = (.readStatus(value), value.descriptorCount)
+            case .statusReport:
+                let value = try StatusReport(from: &reader)
+                (message, expected) = (.statusReport(value), value.descriptorCount)
             }
         }
         try reader.finish()

@@ -288,13 +288,7 @@ public struct SpawnWorkload: NetnsdMessage {
         writer.write(arguments)
         writer.write(environment)
         writer.write(workingDirectory)
-        if let uid, let gid {
-            writer.write(UInt8(1))
-            writer.write(uid)
-            writer.write(gid)
-        } else {
-            writer.write(UInt8(0))
-        }
+        IDPairCoding.write(uid: uid, gid: gid, to: &writer)
         writer.write(optional: workspace)
         writer.write(UInt32(limits.count))
         for limit in limits {
@@ -318,12 +312,7 @@ public struct SpawnWorkload: NetnsdMessage {
         arguments = try reader.readStrings("arguments", maxCount: Self.maxArguments)
         environment = try reader.readStrings("environment", maxCount: Self.maxEnvironment)
         workingDirectory = try reader.readString("working_directory", limit: Self.maxStringLength)
-        let ids: UInt8 = try reader.read("ids")
-        switch ids {
-        case 0: (uid, gid) = (nil, nil)
-        case 1: (uid, gid) = (try reader.read("uid"), try reader.read("gid"))
-        default: throw .invalidField(field: "uid/gid", reason: "ids tag \(ids) is neither 0 (allocate) nor 1 (explicit)")
-        }
+        (uid, gid) = try IDPairCoding.read(&reader, errorField: "uid/gid", absent: "allocate", present: "explicit")
         workspace = try reader.readOptionalString("workspace")
         if let workspace, workspace.utf8.count > Self.maxStringLength {
             throw .invalidField(field: "workspace", reason: "longer than \(Self.maxStringLength) bytes")
