@@ -13,7 +13,7 @@ enum NetnsdSettings {
         prefix: "CELLOS_NETNSD_",
         options: [
             "socket", "allow-uid", "allow-gid", "uplink-pool", "uplink-pool6", "uplink-netns", "cgroup-root", "workload-ids", "state-dir",
-            "max-connections", "max-cells-per-connection", "max-cells", "log-format",
+            "max-connections", "max-cells-per-connection", "max-cells", "log-format", "admin-uid", "admin-gid",
         ],
         flags: ["pin", "allow-root-workloads"])
 
