@@ -135,6 +135,38 @@ import Testing
         }
     }
 
+    /// The trail's start audit (`audit.v1.report`, before StartWorkload): the
+    /// broker, both helpers and the parked workload, each holding nothing, with
+    /// no_new_privs, the helpers and workload under seccomp, the workload at the
+    /// uid `confined` reports. A cell that opted out of its PID namespace fails
+    /// the workload's row (a required layer not applied) and gets a warning.
+    @Test(.enabled(if: PrivilegedTest.shouldRun))
+    func theTrailRecordsTheStartAudit() throws {
+        try PrivilegedTest.requireRoot()
+        try withCellLab { cell in
+            let run = try cell.broker(["--id", "e2e-audit", "--", "/bin/true"])
+            #expect(run.result.status == 0, "\(run.result.stderr)")
+            let report = try #require(run.data(ofType: ".audit.v1.report").first, "\(run.events)")
+            let processes = (report["helpers"] as? [[String: Any]]) ?? []
+            #expect(report["passed"] as? Bool == true, "\(report)")
+            #expect(processes.map { $0["helper"] as? String ?? "" } == ["cellos-broker", "cellos-dnsproxy", "cellos-flowlog", "workload"], "\(processes)")
+            for process in processes {
+                #expect(process["failed"] as? Bool == false && process["no_new_privs"] as? Bool == true, "\(process)")
+            }
+            let uid = try #require(run.data(ofType: ".confined").first?["uid"] as? Int)
+            #expect((processes.last?["uid"] as? [Int]) == [uid, uid, uid, uid], "\(processes.last ?? [:])")
+            let types = run.events.compactMap { $0["type"] as? String }
+            #expect(types.firstIndex { $0.hasSuffix(".audit.v1.report") }.map { $0 < (types.firstIndex { $0.hasSuffix(".completed") } ?? -1) } == true, "\(types)")
+
+            let shared = try cell.broker(["--spec", try cell.specFile(id: "e2e-audit-nopidns", argv: ["/bin/true"], extra: #""pid_namespace": false"#)])
+            let failed = try #require(shared.data(ofType: ".audit.v1.report").first, "\(shared.events)")
+            #expect(failed["passed"] as? Bool == false, "\(failed)")
+            let workload = (failed["helpers"] as? [[String: Any]])?.last
+            #expect((workload?["violations"] as? [String])?.contains { $0.contains("pid_namespace not applied") } == true, "\(workload ?? [:])")
+            #expect(shared.result.stderr.contains("start audit failed for workload"), "\(shared.result.stderr)")
+        }
+    }
+
     /// Ids: by default netnsd allocates the cell's own (the workload runs as what
     /// `confined` reports, never the broker's 65534 or root; `started` has null);
     /// explicit ids are used as given; the broker's own are refused before

@@ -104,16 +104,20 @@ public enum LiveAudit {
             notes.append("cell \(cell.cellID): workload \(cell.phase.name)\(cell.phase == .parked ? " (parked before execve, pid \(cell.workloadPID))" : ""): no workload process audited")
             return []
         }
-        var findings: [String] = []
-        for name in requiredLayers {
-            guard let layer = cell.layer(name) else { findings.append("its cell reported no \(name) layer"); continue }
-            if !layer.applied { findings.append("its cell reported \(name) not applied (\(layer.detail))") }
-        }
+        let findings = layerFindings(cell.layer)
         return ProcessTree.tree(of: cell.workloadPID).enumerated().map { index, pid in
             var audit = confined("workload", pid: pid, cell: cell.cellID.value)
             audit.expectedUID = cell.workloadUID
             if index == 0 { audit.findings = findings }
             return audit
+        }
+    }
+
+    /// What a workload's cell must report applied (`requiredLayers`), as findings.
+    static func layerFindings(_ layer: (String) -> ConfinementLayer?) -> [String] {
+        requiredLayers.compactMap { name in
+            guard let found = layer(name) else { return "its cell reported no \(name) layer" }
+            return found.applied ? nil : "its cell reported \(name) not applied (\(found.detail))"
         }
     }
 

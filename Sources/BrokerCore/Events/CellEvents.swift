@@ -48,6 +48,12 @@ public struct CellEvents: Sendable {
         ]))
     }
 
+    /// audit.v1.report: the start audit (`StartAudit`) in `cellos-broker audit
+    /// --json`'s format, so a signed trail proves what the cell ran with.
+    public func auditReport(_ audits: [CapabilityAudit]) -> CloudEvent {
+        stamper.event(.auditReport, data: AuditReport.json(audits))
+    }
+
     /// How the workload ended.
     public enum Outcome: Equatable, Sendable {
         case exited(Int32)

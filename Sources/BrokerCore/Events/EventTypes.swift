@@ -5,6 +5,8 @@ public enum CellEventType: String, Sendable, CaseIterable {
     case started = "dev.cellos.events.cell.lifecycle.v1.started"
     /// What netnsd applied to the parked workload: ids and confinement layers.
     case confined = "dev.cellos.events.cell.lifecycle.v1.confined"
+    /// What the broker, its helpers and the parked workload hold as the workload is released.
+    case auditReport = "dev.cellos.events.cell.audit.v1.report"
     case destroyed = "dev.cellos.events.cell.lifecycle.v1.destroyed"
     case commandCompleted = "dev.cellos.events.cell.command.v1.completed"
     case dnsQuery = "dev.cellos.events.cell.observability.v1.dns_query"

@@ -77,6 +77,8 @@ public final class CellRun {
     var netnsdAlive = true
     /// The spawned workload's pidfd; what it says when netnsd is lost goes into `destroyed`.
     var workload: WorkloadWatch?
+    /// netnsd's reply to SpawnWorkload (pid, ids, layers), for the start audit.
+    var parkedWorkload: WorkloadSpawned?
     var workloadFateAtLoss: WorkloadWatch.Fate?
     /// The cell's sockets between CreateCell and the helpers' start.
     var dnsSockets = DescriptorSet()
@@ -107,6 +109,7 @@ public final class CellRun {
             try launchHelpers()
             try spawnWorkload()
             try awaitHelpers()
+            auditAtStart()
             try startWorkload()
             outcome = try supervise(startedAt: Monotonic.milliseconds())
         } catch let error as Abort {
@@ -219,6 +222,7 @@ public final class CellRun {
         } catch {
             throw .setup("\(error)")
         }
+        parkedWorkload = parked
         emit(events.confined(parked, spec: spec))
         let skipped = parked.confinement.filter { !$0.applied && !($0.name == "pid_namespace" && !spec.pidNamespace) }
         if !skipped.isEmpty {
@@ -229,6 +233,19 @@ public final class CellRun {
             let named = missing.map { "\(CellRequests.specField(of: $0.limit)) (\($0.summary))" }
             report("warning: cell \(spec.id) runs without " + named.joined(separator: ", "))
             emit(events.limitsNotEnforced(missing, limits: spec.limits))
+        }
+    }
+
+    /// The start audit into the trail; a process that fails it is named in a warning
+    /// (the report is evidence: the cell still runs).
+    func auditAtStart() {
+        guard let parked = parkedWorkload else { return }
+        let audits = StartAudit.run(
+            cell: spec.id, helpers: pumps.map { (name: $0.supervisor.name, pid: $0.supervisor.pid) }, workload: parked)
+        emit(events.auditReport(audits))
+        let failed = audits.filter(\.failed)
+        if !failed.isEmpty {
+            report("warning: cell \(spec.id) start audit failed for " + failed.map { "\($0.helper) (pid \($0.pid ?? 0))" }.joined(separator: ", "))
         }
     }
 
