@@ -87,10 +87,7 @@ public enum LiveAudit {
             owner.cell = cell
             return [owner]
         }
-        // The broker installs no seccomp filter of its own: its seccomp mode is shown, not judged.
-        var brokerAudit = confined(BrokerRole.executableName, pid: pid, cell: cell)
-        brokerAudit.requiresSeccomp = false
-        var audits = [brokerAudit]
+        var audits = [brokerItself(pid: pid, cell: cell)]
         for child in ProcessTree.children(of: pid) {
             guard let executable = ProcessTree.executable(of: child), helperExecutables.contains(ProcessTree.basename(executable)) else { continue }
             audits.append(confined(ProcessTree.basename(executable), pid: child, cell: cell))
@@ -104,13 +101,28 @@ public enum LiveAudit {
             notes.append("cell \(cell.cellID): workload \(cell.phase.name)\(cell.phase == .parked ? " (parked before execve, pid \(cell.workloadPID))" : ""): no workload process audited")
             return []
         }
-        let findings = layerFindings(cell.layer)
-        return ProcessTree.tree(of: cell.workloadPID).enumerated().map { index, pid in
+        let root = workloadRoot(pid: cell.workloadPID, uid: cell.workloadUID, layer: cell.layer, cell: cell.cellID.value)
+        return [root] + ProcessTree.tree(of: cell.workloadPID).dropFirst().map { pid in
             var audit = confined("workload", pid: pid, cell: cell.cellID.value)
             audit.expectedUID = cell.workloadUID
-            if index == 0 { audit.findings = findings }
             return audit
         }
+    }
+
+    /// The broker by the rule for confined processes, except seccomp: it installs no
+    /// filter of its own, so its seccomp mode is shown, not judged.
+    static func brokerItself(pid: Int32, cell: String) -> CapabilityAudit {
+        var audit = confined(BrokerRole.executableName, pid: pid, cell: cell)
+        audit.requiresSeccomp = false
+        return audit
+    }
+
+    /// A workload's first process: confined, at `uid`, with its cell's required layers applied.
+    static func workloadRoot(pid: Int32, uid: UInt32?, layer: (String) -> ConfinementLayer?, cell: String) -> CapabilityAudit {
+        var audit = confined("workload", pid: pid, cell: cell)
+        audit.expectedUID = uid
+        audit.findings = layerFindings(layer)
+        return audit
     }
 
     /// What a workload's cell must report applied (`requiredLayers`), as findings.

@@ -14,12 +14,8 @@ import IPCWire
 /// the workload's other uid alike.
 public enum StartAudit {
     public static func run(cell: String, helpers: [(name: String, pid: Int32)], workload: WorkloadSpawned) -> [CapabilityAudit] {
-        // The broker installs no seccomp filter of its own (as in `LiveAudit.broker`).
-        var broker = LiveAudit.confined(BrokerRole.executableName, pid: getpid(), cell: cell)
-        broker.requiresSeccomp = false
-        var parked = LiveAudit.confined("workload", pid: workload.pid, cell: cell)
-        parked.expectedUID = workload.uid
-        parked.findings = LiveAudit.layerFindings(workload.layer)
-        return [broker] + helpers.map { LiveAudit.confined($0.name, pid: $0.pid, cell: cell) } + [parked]
+        [LiveAudit.brokerItself(pid: getpid(), cell: cell)]
+            + helpers.map { LiveAudit.confined($0.name, pid: $0.pid, cell: cell) }
+            + [LiveAudit.workloadRoot(pid: workload.pid, uid: workload.uid, layer: workload.layer, cell: cell)]
     }
 }

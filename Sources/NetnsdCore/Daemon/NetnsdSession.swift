@@ -486,10 +486,7 @@ public final class NetnsdSession: @unchecked Sendable {
         do {
             try DetachedThread.start { [self] in
                 let outcome = workload.waitForExit()
-                // Whatever the workload left running in its cgroup ends with it.
-                cgroups?.killAll()
-                let nothingLeft = cgroups?.remove() ?? workload.ownsPIDNamespace
-                identity.release(to: identities, processesMayRemain: !nothingLeft)
+                let nothingLeft = Self.clearAfterReap(workload, cgroups: cgroups, identity: identity, identities: identities)
                 lock.lock()
                 if let slot = slots[id], slot.workload === workload {
                     slot.phase = .exited
@@ -514,9 +511,21 @@ public final class NetnsdSession: @unchecked Sendable {
             cgroups?.killAll()
             try? workload.signal(SIGKILL)
             _ = workload.waitForExit()
-            let nothingLeft = cgroups?.remove() ?? workload.ownsPIDNamespace
-            identity.release(to: identities, processesMayRemain: !nothingLeft)
+            Self.clearAfterReap(workload, cgroups: cgroups, identity: identity, identities: identities)
         }
+    }
+
+    /// After `workload` is reaped: whatever it left in its cgroup is killed and the
+    /// leaves removed, and its ids go back (held back unless nothing it forked can
+    /// remain). Returns whether nothing can remain.
+    @discardableResult
+    private static func clearAfterReap(
+        _ workload: ParkedWorkload, cgroups: WorkloadCgroups?, identity: WorkloadIdentity, identities: WorkloadIdentities
+    ) -> Bool {
+        cgroups?.killAll()
+        let nothingLeft = cgroups?.remove() ?? workload.ownsPIDNamespace
+        identity.release(to: identities, processesMayRemain: !nothingLeft)
+        return nothingLeft
     }
 
     private static func endFlowLog(_ slot: Slot) {
