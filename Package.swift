@@ -3,7 +3,7 @@
 // cellos: small Linux executables that run untrusted workloads in execution cells.
 // Each executable is a thin ArgumentParser front end over a core library target
 // that its tests exercise directly. C appears only where Swift cannot reach:
-// CMSG macros and fork/exec plumbing (CShim) and the system libraries below.
+// CMSG macros and clone/exec plumbing (CShim) and the system libraries below.
 import PackageDescription
 
 /// A system library found through pkg-config, with the Debian package that provides it.
@@ -30,7 +30,7 @@ let package = Package(
     targets: [
         // C glue for what Swift cannot express, shared by every target: CMSG_* macros,
         // SO_PEERCRED's ucred, prctl, signalfd, epoll, getrandom, accept4, and an
-        // async-signal-safe fork/exec that places fds at 3.. .
+        // async-signal-safe clone(CLONE_VM|CLONE_VFORK)/execve that places fds at 3.. .
         .target(name: "CShim"),
         systemLibrary("CSeccomp", pkgConfig: "libseccomp", apt: "libseccomp-dev"),
         systemLibrary("CNftables", pkgConfig: "libnftables", apt: "libnftables-dev"),

@@ -7,6 +7,8 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/deps.sh test
+# close(2) only in the owning types (OwnedFD, DescriptorSet): fails naming file:line.
+scripts/check-fd-ownership.sh
 
 swift build --build-tests
 bin=$(swift build --show-bin-path)

@@ -58,7 +58,6 @@ public enum LogWriter {
     }
 
     public static func write(_ message: String, priority: LogPriority, program: String) {
-        let bytes = Array(line(message, priority: priority, program: program, format: format).utf8)
-        _ = bytes.withUnsafeBytes { raw in retryingOnInterrupt { Glibc.write(STDERR_FILENO, raw.baseAddress, raw.count) } }
+        StandardError.write(line(message, priority: priority, program: program, format: format))
     }
 }

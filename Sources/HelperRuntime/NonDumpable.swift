@@ -17,8 +17,7 @@ public enum NonDumpable {
     /// prints `<program>: …` on stderr and exits 1, before anything else runs.
     public static func enterOrExit(program: String) {
         guard cellos_set_not_dumpable() == 0 else {
-            let line = Array("\(program): \(SystemCallError("prctl(PR_SET_DUMPABLE, 0)"))\n".utf8)
-            _ = line.withUnsafeBytes { write(2, $0.baseAddress, $0.count) }
+            StandardError.writeLine("\(program): \(SystemCallError("prctl(PR_SET_DUMPABLE, 0)"))")
             exit(1)
         }
     }

@@ -1,6 +1,7 @@
 #if canImport(Glibc)
 import Glibc
 #endif
+import IPCWire
 
 extension ProcessStatus {
     /// Reads and parses `/proc/<pid>/status`.
@@ -16,17 +17,11 @@ extension ProcessStatus {
 
     /// Reads a status file of at most `maxBytes` (more is malformed) and parses it.
     public static func read(path: String) throws(ProcessStatusError) -> ProcessStatus {
-        let fd = open(path, O_RDONLY | O_CLOEXEC)
-        guard fd >= 0 else { throw .unreadable(path: path, reason: String(cString: strerror(errno))) }
-        defer { close(fd) }
-        var bytes: [UInt8] = []
-        var chunk = [UInt8](repeating: 0, count: 4096)
-        while bytes.count <= maxBytes {
-            let count = chunk.withUnsafeMutableBytes { raw in Glibc.read(fd, raw.baseAddress, raw.count) }
-            if count < 0 && errno == EINTR { continue }
-            if count < 0 { throw .unreadable(path: path, reason: String(cString: strerror(errno))) }
-            if count == 0 { break }
-            bytes += chunk[0..<count]
+        let bytes: [UInt8]
+        do throws(SystemCallError) {
+            bytes = try OwnedFD.open(path, O_RDONLY).readAll(limit: maxBytes + 1)
+        } catch {
+            throw .unreadable(path: path, reason: String(cString: strerror(error.errno)))
         }
         return try parse(String(decoding: bytes, as: UTF8.self))
     }

@@ -67,3 +67,16 @@ public struct FileIdentity: Hashable, Sendable, CustomStringConvertible {
     public var description: String { "dev \(device) ino \(inode)" }
     public var isSocket: Bool { mode & UInt32(S_IFMT) == UInt32(S_IFSOCK) }
 }
+
+extension Optional where Wrapped == OwnedFD {
+    /// The raw descriptor of an owner that may be absent, borrowed (optional
+    /// chaining would consume it).
+    public var borrowedRawValue: Int32? {
+        borrowing get {
+            switch self {
+            case .some(let fd): fd.rawValue
+            case .none: nil
+            }
+        }
+    }
+}

@@ -48,9 +48,7 @@ public struct ReadinessNotifier: ~Copyable {
     private func write(_ line: String) {
         let bytes = Array((line + "\n").utf8)
         // Best effort: a parent that stopped listening must not kill the helper.
-        _ = bytes.withUnsafeBytes { raw in
-            retryingOnInterrupt { Glibc.write(fd.rawValue, raw.baseAddress, raw.count) }
-        }
+        _ = bytes.withUnsafeBytes { raw in try? fd.write(raw) }
     }
 }
 
@@ -94,15 +92,16 @@ public struct ReadinessWaiter: ~Copyable {
         while true {
             let left = deadline - Monotonic.milliseconds()
             guard left > 0 else { throw .timedOut(pid: pid, lastStatus: statusLines.last) }
-            var poller = pollfd(fd: readEnd.rawValue, events: Int16(POLLIN), revents: 0)
-            let ready = retryingOnInterrupt { poll(&poller, 1, Int32(clamping: left)) }
-            if ready < 0 { throw .system(SystemCallError("poll")) }
+            let ready: Int16
+            do { ready = try readEnd.poll(timeoutMilliseconds: Int(left)) } catch { throw .system(error) }
             if ready == 0 { continue }
             var chunk = [UInt8](repeating: 0, count: 512)
-            let count = chunk.withUnsafeMutableBytes { raw in
-                retryingOnInterrupt { read(readEnd.rawValue, raw.baseAddress, raw.count) }
+            let count: Int
+            do {
+                count = try chunk.withUnsafeMutableBytes { raw in Result { () throws(SystemCallError) in try readEnd.read(into: raw) } }.get()
+            } catch {
+                throw .system(SystemCallError("read(readiness pipe)", errno: error.errno))
             }
-            if count < 0 { throw .system(SystemCallError("read(readiness pipe)")) }
             if count == 0 { throw .closedBeforeReady(pid: pid, lastStatus: statusLines.last) }
             pending.append(contentsOf: chunk[0..<count])
             while let newline = pending.firstIndex(of: UInt8(ascii: "\n")) {
@@ -132,13 +131,4 @@ public enum ReadinessError: Error, Equatable, Sendable, CustomStringConvertible 
     }
 
     private static func suffix(_ status: String?) -> String { status.map { " (last status: \($0))" } ?? "" }
-}
-
-/// CLOCK_MONOTONIC in milliseconds, for deadlines.
-public enum Monotonic {
-    public static func milliseconds() -> Int64 {
-        var now = timespec()
-        clock_gettime(CLOCK_MONOTONIC, &now)
-        return Int64(now.tv_sec) * 1000 + Int64(now.tv_nsec) / 1_000_000
-    }
 }

@@ -22,6 +22,16 @@ public struct SystemCallError: Error, Equatable, Sendable, CustomStringConvertib
     }
 }
 
+extension SystemCallError {
+    /// Whether the call was interrupted by a signal handler (EINTR): what a caller
+    /// that passed `retryOnInterrupt: false` looks for, e.g. to notice a signal
+    /// while blocked in poll.
+    public var isInterruption: Bool { errno == EINTR }
+
+    /// Whether a non-blocking call found nothing to do (EAGAIN / EWOULDBLOCK).
+    public var wouldBlock: Bool { errno == EAGAIN || errno == EWOULDBLOCK }
+}
+
 /// Runs a system call, retrying while it fails with EINTR: the one place the suite
 /// handles EINTR for calls made from Swift.
 @inline(__always)
@@ -33,13 +43,14 @@ public func retryingOnInterrupt<T: FixedWidthInteger>(_ body: () -> T) -> T {
     }
 }
 
-/// Runs a system call (retrying EINTR) and turns -1 into a `SystemCallError` named `call`.
+/// Runs a system call (retrying EINTR unless told not to: then an interrupted call
+/// throws, `isInterruption`) and turns -1 into a `SystemCallError` named `call`.
 @discardableResult
 @inline(__always)
 public func systemCall<T: FixedWidthInteger>(
-    _ call: String, context: @autoclosure () -> String? = nil, _ body: () -> T
+    _ call: String, context: @autoclosure () -> String? = nil, retryOnInterrupt: Bool = true, _ body: () -> T
 ) throws(SystemCallError) -> T {
-    let result = retryingOnInterrupt(body)
+    let result = retryOnInterrupt ? retryingOnInterrupt(body) : body()
     if result == -1 { throw SystemCallError(call, context: context()) }
     return result
 }

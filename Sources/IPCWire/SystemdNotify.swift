@@ -30,9 +30,7 @@ public struct SystemdNotify: Sendable {
     /// stopped listening must not stop the daemon.
     @discardableResult
     public func send(_ lines: [String]) -> Bool {
-        let socket = Glibc.socket(AF_UNIX, Int32(SOCK_DGRAM.rawValue) | Int32(SOCK_CLOEXEC.rawValue), 0)
-        guard socket >= 0 else { return false }
-        defer { _ = close(socket) }
+        guard let socket = try? OwnedFD.socket(domain: AF_UNIX, type: Int32(SOCK_DGRAM.rawValue)) else { return false }
         var storage = sockaddr_un()
         storage.sun_family = sa_family_t(AF_UNIX)
         withUnsafeMutableBytes(of: &storage.sun_path) { $0.copyBytes(from: address) }
@@ -42,7 +40,7 @@ public struct SystemdNotify: Sendable {
         let sent = withUnsafePointer(to: storage) { pointer in
             pointer.withMemoryRebound(to: sockaddr.self, capacity: 1) { address in
                 payload.withUnsafeBytes { bytes in
-                    retryingOnInterrupt { sendto(socket, bytes.baseAddress, bytes.count, Int32(MSG_NOSIGNAL), address, length) }
+                    retryingOnInterrupt { sendto(socket.rawValue, bytes.baseAddress, bytes.count, Int32(MSG_NOSIGNAL), address, length) }
                 }
             }
         }

@@ -1,6 +1,7 @@
 #if canImport(Glibc)
 import Glibc
 #endif
+import IPCWire
 
 /// Processes found through /proc without being told their pids: a process's
 /// children (every thread's `/proc/<pid>/task/<tid>/children`), its descendants,
@@ -47,16 +48,7 @@ public enum ProcessTree {
     }
 
     private static func read(_ path: String) -> String {
-        let fd = open(path, O_RDONLY | O_CLOEXEC)
-        guard fd >= 0 else { return "" }
-        defer { close(fd) }
-        var bytes: [UInt8] = []
-        var chunk = [UInt8](repeating: 0, count: 4096)
-        while bytes.count < 1 << 20 {
-            let count = chunk.withUnsafeMutableBytes { Glibc.read(fd, $0.baseAddress, $0.count) }
-            guard count > 0 else { break }
-            bytes += chunk[0..<count]
-        }
+        guard let bytes = try? OwnedFD.open(path, O_RDONLY).readAll(limit: 1 << 20) else { return "" }
         return String(decoding: bytes, as: UTF8.self)
     }
 }

@@ -169,17 +169,13 @@ public enum FileInput {
     }
 
     public static func read(path: String, maxBytes: Int) throws -> [UInt8] {
-        let fd = path == "-" ? 0 : try systemCall("open", context: path) { open(path, O_RDONLY | O_CLOEXEC) }
-        defer { if fd != 0 { close(fd) } }
-        var bytes: [UInt8] = []
-        var chunk = [UInt8](repeating: 0, count: 65536)
-        while true {
-            let count = try systemCall("read", context: path) {
-                chunk.withUnsafeMutableBytes { raw in Glibc.read(fd, raw.baseAddress, raw.count) }
-            }
-            if count == 0 { return bytes }
-            bytes += chunk[0..<count]
-            guard bytes.count <= maxBytes else { throw TooLarge(path: path, limit: maxBytes) }
-        }
+        // Standard input is read through a duplicate, which this function owns.
+        let fd = path == "-"
+            ? OwnedFD(adopting: try systemCall("fcntl(stdin, F_DUPFD_CLOEXEC)") { fcntl(0, F_DUPFD_CLOEXEC, 3) })
+            : try OwnedFD.open(path, O_RDONLY)
+        let bytes: [UInt8]
+        do { bytes = try fd.readAll(limit: maxBytes + 1) } catch { throw SystemCallError("read", errno: error.errno, context: path) }
+        guard bytes.count <= maxBytes else { throw TooLarge(path: path, limit: maxBytes) }
+        return bytes
     }
 }

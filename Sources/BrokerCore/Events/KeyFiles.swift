@@ -42,27 +42,27 @@ public enum KeyFiles {
     }
 
     public static func read(path: String) throws(KeyFileError) -> [UInt8] {
-        let fd = open(path, O_RDONLY | O_CLOEXEC)
-        guard fd >= 0 else { throw .io(SystemCallError("open", context: path)) }
-        defer { close(fd) }
-        var contents: [UInt8] = []
-        var chunk = [UInt8](repeating: 0, count: 4096)
-        while true {
-            let count = chunk.withUnsafeMutableBytes { raw in retryingOnInterrupt { Glibc.read(fd, raw.baseAddress, raw.count) } }
-            if count < 0 { throw .io(SystemCallError("read", context: path)) }
-            if count == 0 { break }
-            contents.append(contentsOf: chunk[0..<count])
-            guard contents.count <= 4096 else { throw .invalid(path, "is larger than a key file can be") }
+        let contents: [UInt8]
+        do throws(SystemCallError) {
+            contents = try OwnedFD.open(path, O_RDONLY).readAll(limit: 4097)
+        } catch {
+            throw .io(SystemCallError(error.call, errno: error.errno, context: path))
         }
+        guard contents.count <= 4096 else { throw .invalid(path, "is larger than a key file can be") }
         return contents
     }
 
     /// Creates `path` (which must not exist) with `mode` and writes `text`.
     public static func create(path: String, text: String, mode: mode_t) throws(KeyFileError) {
-        let fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, mode)
-        guard fd >= 0 else { throw .io(SystemCallError("open(O_CREAT|O_EXCL)", context: path)) }
-        defer { close(fd) }
-        do { try FileOutput.writeAll(fd: fd, bytes: Array(text.utf8), context: path) } catch { throw .io(error) }
+        let fd = try createExclusively(path, mode: mode)
+        let written = Array(text.utf8).withUnsafeBytes { raw in Result { () throws(SystemCallError) in try fd.writeAll(raw) } }
+        if case .failure(let error) = written { throw .io(SystemCallError("write", errno: error.errno, context: path)) }
+    }
+
+    private static func createExclusively(_ path: String, mode: mode_t) throws(KeyFileError) -> OwnedFD {
+        do { return try OwnedFD.open(path, O_WRONLY | O_CREAT | O_EXCL, mode: mode) } catch {
+            throw .io(SystemCallError("open(O_CREAT|O_EXCL)", errno: error.errno, context: path))
+        }
     }
 
     /// A new key pair written to `privatePath` (mode 0600) and `publicPath` (0644).

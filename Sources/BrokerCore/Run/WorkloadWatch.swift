@@ -27,28 +27,23 @@ final class WorkloadWatch {
     }
 
     let pid: Int32
-    private let descriptor: Int32
+    private let descriptor: OwnedFD?
     private let openError: SystemCallError?
 
     init(pid: Int32) {
         self.pid = pid
-        descriptor = cellos_pidfd_open(pid)
-        openError = descriptor < 0 ? SystemCallError("pidfd_open", context: "pid \(pid)") : nil
+        let raw = cellos_pidfd_open(pid)
+        descriptor = raw >= 0 ? OwnedFD(adopting: raw) : nil
+        openError = raw < 0 ? SystemCallError("pidfd_open", context: "pid \(pid)") : nil
     }
-
-    deinit { if descriptor >= 0 { close(descriptor) } }
 
     /// Whether the workload ended within `milliseconds` (it polls readable once it has).
     func fate(waitingMilliseconds milliseconds: Int32) -> Fate {
         if let openError { return .unknown("\(openError)") }
-        let deadline = Monotonic.milliseconds() + Int64(milliseconds)
-        var poller = pollfd(fd: descriptor, events: Int16(POLLIN), revents: 0)
-        while true {
-            let left = deadline - Monotonic.milliseconds()
-            let ready = poll(&poller, 1, Int32(clamping: max(left, 0)))
-            if ready > 0 { return .ended }
-            if ready == 0 { return .running }
-            if errno != EINTR { return .unknown("\(SystemCallError("poll", context: "pidfd of pid \(pid)"))") }
+        do {
+            return try descriptor!.poll(timeoutMilliseconds: Int(max(milliseconds, 0))) != 0 ? .ended : .running
+        } catch {
+            return .unknown("\(SystemCallError("poll", errno: error.errno, context: "pidfd of pid \(pid)"))")
         }
     }
 

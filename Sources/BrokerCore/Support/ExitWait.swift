@@ -11,17 +11,12 @@ import IPCWire
 enum ExitWait {
     /// True once `pid` has terminated, false when `deadline` (monotonic ms) passed first.
     static func wait(for pid: pid_t, until deadline: Int64) -> Bool {
-        let fd = cellos_pidfd_open(pid)
-        guard fd >= 0 else { return pollingWait(for: pid, until: deadline) }
-        defer { close(fd) }
-        var poller = pollfd(fd: fd, events: Int16(POLLIN), revents: 0)
-        while true {
-            let left = deadline - Monotonic.milliseconds()
-            guard left > 0 else { return false }
-            let ready = poll(&poller, 1, Int32(clamping: left))
-            if ready > 0 { return true }
-            if ready < 0 && errno != EINTR { return pollingWait(for: pid, until: deadline) }
-        }
+        let raw = cellos_pidfd_open(pid)
+        guard raw >= 0 else { return pollingWait(for: pid, until: deadline) }
+        let fd = OwnedFD(adopting: raw)
+        let left = deadline - Monotonic.milliseconds()
+        guard left > 0 else { return false }
+        do { return try fd.poll(timeoutMilliseconds: Int(left)) != 0 } catch { return pollingWait(for: pid, until: deadline) }
     }
 
     private static func pollingWait(for pid: pid_t, until deadline: Int64) -> Bool {

@@ -21,31 +21,29 @@ public enum ProcessRunner {
 
     public static func run(_ argv: [String], environment: [String] = ["PATH=/usr/bin:/bin"], timeoutMilliseconds: Int = 5000) throws(SystemCallError) -> Result {
         precondition(!argv.isEmpty && argv[0].hasPrefix("/"), "ProcessRunner needs an absolute executable path")
-        var outPipe: [Int32] = [-1, -1]
-        var errPipe: [Int32] = [-1, -1]
-        try systemCall("pipe2") { cellos_pipe_cloexec(&outPipe) }
-        defer { for fd in outPipe where fd >= 0 { close(fd) } }
-        try systemCall("pipe2") { cellos_pipe_cloexec(&errPipe) }
-        defer { for fd in errPipe where fd >= 0 { close(fd) } }
+        var outPipe = try OwnedPipe()
+        var errPipe = try OwnedPipe()
 
         var actions = posix_spawn_file_actions_t()
         posix_spawn_file_actions_init(&actions)
         defer { posix_spawn_file_actions_destroy(&actions) }
         posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0)
-        posix_spawn_file_actions_adddup2(&actions, outPipe[1], 1)
-        posix_spawn_file_actions_adddup2(&actions, errPipe[1], 2)
+        posix_spawn_file_actions_adddup2(&actions, outPipe.writeEnd.borrowedRawValue!, 1)
+        posix_spawn_file_actions_adddup2(&actions, errPipe.writeEnd.borrowedRawValue!, 2)
 
         var pid: pid_t = 0
         let spawned = withCStringArray(argv) { cArgv in
             withCStringArray(environment) { cEnv in posix_spawn(&pid, argv[0], &actions, nil, cArgv, cEnv) }
         }
         guard spawned == 0 else { throw SystemCallError("posix_spawn", errno: spawned, context: argv[0]) }
-        close(outPipe[1]); outPipe[1] = -1
-        close(errPipe[1]); errPipe[1] = -1
+        // The child holds its copies: EOF on a read end now means the child closed it.
+        outPipe.writeEnd.take()?.close()
+        errPipe.writeEnd.take()?.close()
+        let stdoutFD = outPipe.readEnd.borrowedRawValue!
 
         var result = Result(exitStatus: nil, signal: nil, stdout: [], stderr: [], timedOut: false)
         let deadline = Monotonic.milliseconds() + Int64(timeoutMilliseconds)
-        var open = [outPipe[0], errPipe[0]]
+        var open = [stdoutFD, errPipe.readEnd.borrowedRawValue!]
         while !open.isEmpty {
             let left = deadline - Monotonic.milliseconds()
             if left <= 0 {
@@ -66,7 +64,7 @@ public enum ProcessRunner {
                 let count = chunk.withUnsafeMutableBytes { raw in retryingOnInterrupt { read(poller.fd, raw.baseAddress, raw.count) } }
                 if count <= 0 {
                     open.removeAll { $0 == poller.fd }
-                } else if poller.fd == outPipe[0] {
+                } else if poller.fd == stdoutFD {
                     if result.stdout.count < maxOutputBytes { result.stdout += chunk[0..<count] }
                 } else if result.stderr.count < maxOutputBytes {
                     result.stderr += chunk[0..<count]

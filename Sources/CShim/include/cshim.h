@@ -1,7 +1,8 @@
 // C glue for what Swift cannot reach on Linux, shared by every cellos target: the
 // CMSG_* macros, struct ucred and other _GNU_SOURCE-only declarations, prctl
 // (variadic), signalfd, epoll and getrandom (headers outside Swift's Glibc module),
-// and a fork/exec whose child runs no Swift code. Helper-specific C stays in the
+// and a spawn (clone with CLONE_VM|CLONE_VFORK, then execve) whose child runs no
+// Swift code. Helper-specific C stays in the
 // helper's own shim (CDNSProxyShim: recvmmsg batching; CNetnsdShim: the parked
 // workload spawn and rtnetlink).
 #pragma once
@@ -38,11 +39,14 @@ ssize_t cellos_recv_with_fds(int sock, void *buf, size_t len, int flags, int *fd
 /// SO_PEERCRED of a connected AF_UNIX socket. Returns 0 or -1 with errno set.
 int cellos_peer_credentials(int sock, pid_t *pid, uid_t *uid, gid_t *gid);
 
-/// Forks and execs `path` with `argv`/`envp` (NULL-terminated). In the child, and
+/// Starts `path` with `argv`/`envp` (NULL-terminated): clone(CLONE_VM|CLONE_VFORK)
+/// on a private stack, so the child shares the parent's memory (no page-table copy)
+/// and the parent resumes only once the child called execve or failed, with all
+/// signals blocked meanwhile. In the child, and
 /// only there, the `nfds` descriptors of `fds` are moved to 3, 4, ... in order
 /// (without CLOEXEC) and every other descriptor above 2 is closed; if
 /// `set_listen_pid` is non-zero, "LISTEN_PID=<child pid>" is appended to the
-/// environment (the child's pid is only known after fork). The child runs only
+/// environment (the child's pid is only known after clone). The child runs only
 /// async-signal-safe code. Returns the child's pid once execve succeeded, or -1 with
 /// errno set to the child's exec (or dup) failure, in which case the child was reaped.
 /// With `die_with_parent`, the child gets SIGKILL when the calling *thread* exits

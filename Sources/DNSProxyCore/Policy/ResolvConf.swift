@@ -19,19 +19,6 @@ enum ResolvConf {
 
 /// Reads a file of at most `limit` bytes as UTF-8 text (nil if it cannot be read or is larger).
 func readSmallFile(_ path: String, limit: Int = 1 << 20) -> String? {
-    let fd = open(path, O_RDONLY | O_CLOEXEC)
-    guard fd >= 0 else { return nil }
-    defer { close(fd) }
-    var bytes: [UInt8] = []
-    var chunk = [UInt8](repeating: 0, count: 8192)
-    while true {
-        let count = chunk.withUnsafeMutableBytes { raw in
-            retryingOnInterrupt { read(fd, raw.baseAddress, raw.count) }
-        }
-        if count < 0 { return nil }
-        if count == 0 { break }
-        bytes.append(contentsOf: chunk[0 ..< count])
-        if bytes.count > limit { return nil }
-    }
+    guard let bytes = try? OwnedFD.open(path, O_RDONLY).readAll(limit: limit + 1), bytes.count <= limit else { return nil }
     return String(decoding: bytes, as: UTF8.self)
 }

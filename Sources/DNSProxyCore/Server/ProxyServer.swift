@@ -21,14 +21,14 @@ public final class ProxyServer {
     }
 
     let configuration: ProxyConfiguration
-    /// Raw listener descriptors (-1: no TCP listener), owned by `listenerOwners`.
-    let udpListener: Int32
-    let tcpListener: Int32
-    private let listenerOwners: DescriptorSet
-    let upstreamSockets: [Int32]
-    private let upstreamOwners: DescriptorSet
+    private let udpSocket: OwnedFD
+    private let tcpSocket: OwnedFD?
+    /// The listeners' raw descriptors for the calls that borrow them (-1: no TCP listener).
+    var udpListener: Int32 { udpSocket.rawValue }
+    var tcpListener: Int32 { tcpSocket.borrowedRawValue ?? -1 }
+    let upstreamSockets: DescriptorSet
     let upstreamKey: EndpointKey
-    let epoll: OwnedFD
+    let epoll: Epoll
     let signals: SignalWatch
     let events: EventWriter?
     let pending: PendingQueries
@@ -58,32 +58,28 @@ public final class ProxyServer {
         let udpType: Int32
         let tcpType: Int32
         do throws(SystemCallError) {
-            udpType = try Sockets.type(of: listeners.udp)
-            tcpType = listeners.tcp >= 0 ? try Sockets.type(of: listeners.tcp) : Int32(SOCK_STREAM.rawValue)
+            udpType = try Sockets.type(of: listeners.udp.rawValue)
+            let tcpRaw = listeners.tcp.borrowedRawValue ?? -1
+            tcpType = tcpRaw >= 0 ? try Sockets.type(of: tcpRaw) : Int32(SOCK_STREAM.rawValue)
         } catch {
             throw .system(error)
         }
         guard udpType == Int32(SOCK_DGRAM.rawValue) else { throw .wrongSocketType("dns-udp", expected: "SOCK_DGRAM") }
         guard tcpType == Int32(SOCK_STREAM.rawValue) else { throw .wrongSocketType("dns-tcp", expected: "SOCK_STREAM") }
-        udpListener = listeners.udp
-        tcpListener = listeners.tcp
-        listenerOwners = listeners.owners
+        udpSocket = listeners.udp
+        tcpSocket = listeners.tcp
         upstreamKey = configuration.upstream.key
         pending = PendingQueries(capacity: configuration.maxInflight)
         timeoutNanoseconds = Int64(configuration.upstreamTimeoutMilliseconds) * 1_000_000
         self.tcp = TCPState(maxConnections: configuration.tcpMaxConnections)
         self.tcp.idleNanoseconds = Int64(configuration.tcpIdleTimeoutMilliseconds) * 1_000_000
         do throws(SystemCallError) {
-            var owners = DescriptorSet()
-            var raw: [Int32] = []
+            var upstream = DescriptorSet()
             for _ in 0 ..< configuration.upstreamSockets {
-                let fd = try Sockets.upstreamUDP(family: configuration.upstream.family)
-                raw.append(fd.rawValue)
-                owners.append(fd)
+                upstream.append(try Sockets.upstreamUDP(family: configuration.upstream.family))
             }
-            upstreamSockets = raw
-            upstreamOwners = owners
-            epoll = OwnedFD(adopting: try systemCall("epoll_create1") { epoll_create1(Int32(EPOLL_CLOEXEC)) })
+            upstreamSockets = upstream
+            epoll = try Epoll()
 
             signals = try SignalWatch()
 
@@ -103,7 +99,7 @@ public final class ProxyServer {
             try watch(signals.fd.rawValue, Token.signals)
             try watch(udpListener, Token.udpListener)
             if tcpListener >= 0 { try watch(tcpListener, Token.tcpListener) }
-            for (index, fd) in upstreamSockets.enumerated() { try watch(fd, Token.firstUpstream + UInt64(index)) }
+            for index in 0 ..< upstreamSockets.count { try watch(upstreamSockets.raw(index), Token.firstUpstream + UInt64(index)) }
         } catch {
             throw .system(error)
         }
@@ -112,7 +108,6 @@ public final class ProxyServer {
     deinit {
         receiveBuffer.deallocate()
         answerBuffer.deallocate()
-        tcp.closeAll()
     }
 
     /// Starts the event writer thread; after it, the sockets are served as soon as
@@ -127,14 +122,9 @@ public final class ProxyServer {
         var eventMasks = [UInt32](repeating: 0, count: 64)
         var tokens = [UInt64](repeating: 0, count: 64)
         while !stopping {
-            let count = eventMasks.withUnsafeMutableBufferPointer { masks in
-                tokens.withUnsafeMutableBufferPointer { data in
-                    cellos_epoll_wait(epoll.rawValue, masks.baseAddress, data.baseAddress, Int32(masks.count), waitTimeout())
-                }
-            }
-            if count < 0 {
-                if errno == EINTR { continue }
-                throw .system(SystemCallError("epoll_wait"))
+            let count: Int
+            do { count = try epoll.wait(masks: &eventMasks, tokens: &tokens, timeoutMilliseconds: waitTimeout()) } catch {
+                throw .system(error)
             }
             for index in 0 ..< Int(count) {
                 let token = tokens[index]
@@ -168,7 +158,7 @@ public final class ProxyServer {
     }
 
     func watch(_ fd: Int32, _ token: UInt64, events mask: UInt32 = EPOLLIN.rawValue) throws(SystemCallError) {
-        try systemCall("epoll_ctl(ADD)", context: "fd \(fd)") { cellos_epoll_ctl(epoll.rawValue, EPOLL_CTL_ADD, fd, mask, token) }
+        try epoll.add(fd, events: mask, token: token)
     }
 
     /// Milliseconds until the oldest pending query (or TCP connection) expires.
@@ -177,7 +167,7 @@ public final class ProxyServer {
         if pending.oldest >= 0 { deadline = pending[pending.oldest].sentAtNanoseconds + timeoutNanoseconds }
         deadline = min(deadline, tcp.nextDeadline)
         guard deadline != .max else { return -1 }
-        let left = deadline - MonotonicClock.nanoseconds()
+        let left = deadline - Monotonic.nanoseconds()
         return left <= 0 ? 0 : Int32(clamping: (left + 999_999) / 1_000_000)
     }
 
@@ -206,7 +196,7 @@ public final class ProxyServer {
                 }
                 handleQuery(clientBatch.datagram(index), from: client, via: .udp(client))
             }
-            forwardBatch.flush(through: upstreamSockets[roundUpstreamSocket])
+            forwardBatch.flush(through: upstreamSockets.raw(roundUpstreamSocket))
             if count < clientBatch.capacity { return }
         }
     }
@@ -266,7 +256,7 @@ public final class ProxyServer {
 
     private func forward(_ message: UnsafeMutableRawBufferPointer, query: DNSQuery, client: SocketAddress, via path: ReplyPath) {
         let question = UnsafeRawBufferPointer(rebasing: message[query.questionRange])
-        let now = MonotonicClock.nanoseconds()
+        let now = Monotonic.nanoseconds()
         if case .tcp(let connection, _) = path,
            tcp.connections[Int(connection)].inflight >= configuration.tcpMaxInflightPerConnection {
             stats.tcpInflightRefused += 1
@@ -290,7 +280,7 @@ public final class ProxyServer {
             pending[slot].transport = .udp
             pending[slot].socketIndex = roundUpstreamSocket
             forwardBatch.append(UnsafeRawBufferPointer(message), to: configuration.upstream,
-                                flushingThrough: upstreamSockets[roundUpstreamSocket])
+                                flushingThrough: upstreamSockets.raw(roundUpstreamSocket))
             sent = true
         case .tcp(let connection, let generation):
             // Only the connection's own upstream TCP stream may answer it.
@@ -317,7 +307,7 @@ public final class ProxyServer {
         question.withUnsafeBytes { question in
             failUpstream(id: entry.clientID, flags: entry.clientFlags, qtype: entry.queryType, question: question,
                          client: entry.client, via: path,
-                         latency: (MonotonicClock.nanoseconds() - entry.sentAtNanoseconds) / 1000)
+                         latency: (Monotonic.nanoseconds() - entry.sentAtNanoseconds) / 1000)
         }
     }
 
@@ -372,7 +362,7 @@ public final class ProxyServer {
 
     private func serveUpstream(_ index: Int) {
         for _ in 0 ..< 4 {
-            let count = upstreamBatch.receive(from: upstreamSockets[index])
+            let count = upstreamBatch.receive(from: upstreamSockets.raw(index))
             if count == 0 { return }
             for datagram in 0 ..< count {
                 let answer = upstreamBatch.datagram(datagram)
@@ -413,7 +403,7 @@ public final class ProxyServer {
         record.reason = .allowed
         record.queryType = Int32(entry.queryType)
         record.responseCode = Int16(answer[3] & 0x0F)
-        record.upstreamLatencyMicroseconds = (MonotonicClock.nanoseconds() - entry.sentAtNanoseconds) / 1000
+        record.upstreamLatencyMicroseconds = (Monotonic.nanoseconds() - entry.sentAtNanoseconds) / 1000
         emit(record, name: UnsafeRawBufferPointer(rebasing: question.dropLast(4)))
         finishPending(slot)
     }
@@ -421,7 +411,7 @@ public final class ProxyServer {
     /// SERVFAIL to every query whose upstream stayed silent past the timeout.
     private func expireQueries() {
         guard pending.oldest >= 0 else { return }
-        let now = MonotonicClock.nanoseconds()
+        let now = Monotonic.nanoseconds()
         while pending.oldest >= 0 {
             let slot = pending.oldest
             let entry = pending[slot]
@@ -446,26 +436,13 @@ public final class ProxyServer {
 
 /// The client-side sockets: UDP always, TCP when given.
 public struct ListenerSockets: ~Copyable {
-    let owners: DescriptorSet
-    public let udp: Int32
-    /// -1 when there is no TCP listener.
-    public let tcp: Int32
+    public let udp: OwnedFD
+    /// nil when there is no TCP listener.
+    public let tcp: OwnedFD?
 
-    public init(udp: consuming OwnedFD, tcp: consuming OwnedFD) {
-        self.udp = udp.rawValue
-        self.tcp = tcp.rawValue
-        var set = DescriptorSet()
-        set.append(udp)
-        set.append(tcp)
-        owners = set
-    }
-
-    public init(udp: consuming OwnedFD) {
-        self.udp = udp.rawValue
-        tcp = -1
-        var set = DescriptorSet()
-        set.append(udp)
-        owners = set
+    public init(udp: consuming OwnedFD, tcp: consuming OwnedFD? = nil) {
+        self.udp = udp
+        self.tcp = tcp
     }
 }
 
@@ -493,31 +470,5 @@ public enum ProxyStartError: Error, CustomStringConvertible {
         case .syscallFilter(let error): "cannot confine the process: \(error)"
         case .privilegeDrop(let error): "--user: \(error)"
         }
-    }
-}
-
-enum MonotonicClock {
-    @inline(__always)
-    static func nanoseconds() -> Int64 {
-        var now = timespec()
-        clock_gettime(CLOCK_MONOTONIC, &now)
-        return Int64(now.tv_sec) * 1_000_000_000 + Int64(now.tv_nsec)
-    }
-}
-
-enum RealtimeClock {
-    @inline(__always)
-    static func nanoseconds() -> Int64 {
-        var now = timespec()
-        clock_gettime(CLOCK_REALTIME, &now)
-        return Int64(now.tv_sec) * 1_000_000_000 + Int64(now.tv_nsec)
-    }
-}
-
-/// Unbuffered lines on standard error (stats, start-up failures).
-public enum StandardError {
-    public static func writeLine(_ text: String) {
-        let bytes = Array((text + "\n").utf8)
-        _ = bytes.withUnsafeBytes { EventsOutput.writeAll(STDERR_FILENO, $0) }
     }
 }

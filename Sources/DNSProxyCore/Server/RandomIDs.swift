@@ -2,6 +2,7 @@ import CShim
 #if canImport(Glibc)
 import Glibc
 #endif
+import IPCWire
 
 /// Unpredictable 16-bit values for upstream query IDs and socket choice, from
 /// getrandom(2) in 4 KiB refills (one system call per 2048 queries).
@@ -19,8 +20,8 @@ struct RandomIDs {
         buffer.withUnsafeMutableBytes { raw in
             var filled = 0
             while filled < raw.count {
-                let count = cellos_getrandom(raw.baseAddress! + filled, raw.count - filled)
-                if count > 0 { filled += count } else if errno != EINTR {
+                let count = retryingOnInterrupt { cellos_getrandom(raw.baseAddress! + filled, raw.count - filled) }
+                if count > 0 { filled += count } else {
                     // getrandom only fails for a bad buffer; crash rather than predictable IDs.
                     fatalError("getrandom failed: errno \(errno)")
                 }

@@ -4,7 +4,7 @@ import Glibc
 #endif
 import IPCWire
 
-/// DNS over TCP (RFC 7766): length-prefixed messages, several in flight on one
+/// DNS over TCP (RFC 7766): length-prefixed messages (each side a `TCPStream`), several in flight on one
 /// connection and answered as they complete, an idle timeout, and a cap on
 /// concurrent connections. Each client connection gets its own upstream TCP
 /// connection (opened on its first allowed query), so a truncated UDP answer's
@@ -12,26 +12,19 @@ import IPCWire
 /// half-open client only ever holds its own buffers, and is closed when it goes
 /// idle or lets too much output pile up.
 struct TCPState {
+    /// A slot: free while `clientSide` is nil. Dropping a stream closes its socket.
     struct Connection {
-        var fd: Int32 = -1
+        var clientSide: TCPStream?
         var generation: UInt32 = 0
         var client = SocketAddress()
-        var input: [UInt8] = []
-        var output: [UInt8] = []
-        var outputSent = 0
         var inflight = 0
         var lastActivity: Int64 = 0
         var readClosed = false
-        var wantsWrite = false
-        var upstreamFD: Int32 = -1
+        var upstreamSide: TCPStream?
         var upstreamConnected = false
-        var upstreamWantsWrite = false
-        var upstreamInput: [UInt8] = []
-        var upstreamOutput: [UInt8] = []
-        var upstreamOutputSent = 0
-    }
 
-    static let maxOutput = 1 << 18
+        var isOpen: Bool { clientSide != nil }
+    }
     var connections: [Connection]
     var open = 0
     var idleNanoseconds: Int64 = 10_000_000_000
@@ -49,7 +42,7 @@ struct TCPState {
     var nextDeadline: Int64 {
         guard open > 0 else { return acceptResumesAt }
         var deadline = acceptResumesAt
-        for connection in connections where connection.fd >= 0 && connection.inflight == 0 {
+        for connection in connections where connection.isOpen && connection.inflight == 0 {
             deadline = min(deadline, connection.lastActivity + idleNanoseconds)
         }
         return deadline
@@ -58,13 +51,6 @@ struct TCPState {
     mutating func queryFinished(connection: Int32, generation: UInt32) {
         guard connections[Int(connection)].generation == generation, connections[Int(connection)].inflight > 0 else { return }
         connections[Int(connection)].inflight -= 1
-    }
-
-    func closeAll() {
-        for connection in connections {
-            if connection.fd >= 0 { close(connection.fd) }
-            if connection.upstreamFD >= 0 { close(connection.upstreamFD) }
-        }
     }
 }
 
@@ -77,25 +63,26 @@ extension ProxyServer {
         for _ in 0 ..< 64 {
             var client = SocketAddress()
             var length = UInt32(SocketAddress.capacity)
-            let fd = withUnsafeMutablePointer(to: &client.storage) { cellos_accept(tcpListener, $0, &length, 1) }
-            if fd < 0 {
+            let raw = withUnsafeMutablePointer(to: &client.storage) { cellos_accept(tcpListener, $0, &length, 1) }
+            if raw < 0 {
                 if errno == EMFILE || errno == ENFILE || errno == ENOBUFS || errno == ENOMEM { pauseAccepting() }
                 return
             }
-            guard let index = tcp.connections.firstIndex(where: { $0.fd < 0 }) else {
+            let socket = OwnedFD(adopting: raw)
+            guard let index = tcp.connections.firstIndex(where: { !$0.isOpen }) else {
                 // At the cap: refuse by closing rather than letting the backlog grow.
                 stats.tcpConnectionsRejected += 1
-                close(fd)
+                socket.close()
                 continue
             }
             stats.tcpConnections += 1
             tcp.connections[index].generation &+= 1
             let generation = tcp.connections[index].generation
             tcp.connections[index] = TCPState.Connection(
-                fd: fd, generation: generation, client: client, lastActivity: MonotonicClock.nanoseconds())
+                clientSide: TCPStream(socket: socket), generation: generation, client: client, lastActivity: Monotonic.nanoseconds())
             tcp.open += 1
             do {
-                try watch(fd, Self.clientToken(index), events: EPOLLIN.rawValue | EPOLLRDHUP.rawValue)
+                try watch(raw, Self.clientToken(index), events: EPOLLIN.rawValue | EPOLLRDHUP.rawValue)
             } catch {
                 closeTCPConnection(Int32(index))
             }
@@ -108,12 +95,12 @@ extension ProxyServer {
     private func pauseAccepting() {
         stats.tcpAcceptFailures += 1
         guard tcp.acceptResumesAt == .max else { return }
-        _ = cellos_epoll_ctl(epoll.rawValue, EPOLL_CTL_DEL, tcpListener, 0, 0)
-        tcp.acceptResumesAt = MonotonicClock.nanoseconds() + TCPState.acceptPauseNanoseconds
+        try? epoll.remove(tcpListener)
+        tcp.acceptResumesAt = Monotonic.nanoseconds() + TCPState.acceptPauseNanoseconds
     }
 
     func resumeAcceptingIfDue() {
-        guard tcp.acceptResumesAt != .max, tcp.acceptResumesAt <= MonotonicClock.nanoseconds() else { return }
+        guard tcp.acceptResumesAt != .max, tcp.acceptResumesAt <= Monotonic.nanoseconds() else { return }
         tcp.acceptResumesAt = .max
         // Level-triggered: a connection queued meanwhile is reported at once.
         if (try? watch(tcpListener, Token.tcpListener)) == nil { pauseAccepting() }
@@ -122,7 +109,7 @@ extension ProxyServer {
     func serveTCPConnection(token: UInt64, events: UInt32) {
         let slot = token - Token.firstConnection
         let index = Int(slot / 2)
-        guard index < tcp.connections.count, tcp.connections[index].fd >= 0 else { return }
+        guard index < tcp.connections.count, tcp.connections[index].isOpen else { return }
         if slot % 2 == 1 {
             serveUpstreamTCP(index, events: events)
         } else {
@@ -132,7 +119,7 @@ extension ProxyServer {
 
     private func serveClientTCP(_ index: Int, events: UInt32) {
         if events & EPOLLOUT.rawValue != 0 { flushClient(index) }
-        guard tcp.connections[index].fd >= 0 else { return }
+        guard tcp.connections[index].isOpen else { return }
         if events & (EPOLLIN.rawValue | EPOLLRDHUP.rawValue | EPOLLHUP.rawValue | EPOLLERR.rawValue) != 0 {
             readClient(index)
         }
@@ -140,92 +127,73 @@ extension ProxyServer {
 
     private func readClient(_ index: Int) {
         let generation = tcp.connections[index].generation
-        while tcp.connections[index].fd >= 0 && tcp.connections[index].generation == generation {
-            let count = recv(tcp.connections[index].fd, receiveBuffer.baseAddress, 16384, Int32(MSG_DONTWAIT))
-            if count == 0 {
+        while let stream = tcp.connections[index].clientSide, tcp.connections[index].generation == generation {
+            switch stream.read(using: receiveBuffer) {
+            case .closed:
                 tcp.connections[index].readClosed = true
-                _ = cellos_epoll_ctl(epoll.rawValue, EPOLL_CTL_DEL, tcp.connections[index].fd, 0, 0)
+                try? epoll.remove(stream.fd)
                 closeIfDone(index)
                 return
-            }
-            if count < 0 {
-                if errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR { closeTCPConnection(Int32(index)) }
+            case .failed:
+                closeTCPConnection(Int32(index))
                 return
+            case .wouldBlock:
+                return
+            case .data:
+                tcp.connections[index].lastActivity = Monotonic.nanoseconds()
+                processClientInput(index, generation: generation)
             }
-            tcp.connections[index].lastActivity = MonotonicClock.nanoseconds()
-            tcp.connections[index].input.append(contentsOf: UnsafeRawBufferPointer(rebasing: receiveBuffer[0 ..< count]))
-            processClientInput(index, generation: generation)
         }
     }
 
     /// Handles every complete length-prefixed message buffered on the connection.
     private func processClientInput(_ index: Int, generation: UInt32) {
+        guard let stream = tcp.connections[index].clientSide else { return }
         var consumed = 0
-        while tcp.connections[index].fd >= 0 && tcp.connections[index].generation == generation {
-            guard let message = stageLengthPrefixedMessage(tcp.connections[index].input, from: &consumed) else { break }
+        while tcp.connections[index].clientSide === stream && tcp.connections[index].generation == generation {
+            guard let message = stageLengthPrefixedMessage(stream.input, from: &consumed) else { break }
             handleQuery(message, from: tcp.connections[index].client, via: .tcp(connection: Int32(index), generation: generation))
         }
-        if tcp.connections[index].fd >= 0 && tcp.connections[index].generation == generation && consumed > 0 {
-            tcp.connections[index].input.removeFirst(consumed)
+        if tcp.connections[index].clientSide === stream && consumed > 0 {
+            stream.input.removeFirst(consumed)
         }
     }
 
     func sendTCP(_ message: UnsafeRawBufferPointer, connection: Int32, generation: UInt32) {
         let index = Int(connection)
-        guard tcp.connections[index].fd >= 0, tcp.connections[index].generation == generation else { return }
-        guard tcp.connections[index].output.count + message.count + 2 <= TCPState.maxOutput else {
+        guard let stream = tcp.connections[index].clientSide, tcp.connections[index].generation == generation else { return }
+        guard stream.queue(message) else {
             // The client does not read its answers: it loses the connection, nobody else waits.
             closeTCPConnection(connection)
             return
         }
-        tcp.connections[index].output.append(UInt8(message.count >> 8))
-        tcp.connections[index].output.append(UInt8(message.count & 0xFF))
-        tcp.connections[index].output.append(contentsOf: message)
-        tcp.connections[index].lastActivity = MonotonicClock.nanoseconds()
+        tcp.connections[index].lastActivity = Monotonic.nanoseconds()
         flushClient(index)
     }
 
     private func flushClient(_ index: Int) {
-        var connection = tcp.connections[index]
-        while connection.outputSent < connection.output.count {
-            let sent = connection.output.withUnsafeBytes { raw in
-                send(connection.fd, raw.baseAddress! + connection.outputSent, raw.count - connection.outputSent,
-                     Int32(MSG_DONTWAIT) | Int32(MSG_NOSIGNAL))
-            }
-            if sent < 0 {
-                if errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR { break }
-                closeTCPConnection(Int32(index))
-                return
-            }
-            connection.outputSent += sent
+        guard let stream = tcp.connections[index].clientSide else { return }
+        guard stream.flush() else {
+            closeTCPConnection(Int32(index))
+            return
         }
-        if connection.outputSent == connection.output.count {
-            connection.output.removeAll(keepingCapacity: true)
-            connection.outputSent = 0
-        }
-        let wantsWrite = !connection.output.isEmpty
-        if wantsWrite != connection.wantsWrite && !connection.readClosed {
-            connection.wantsWrite = wantsWrite
-            let mask = EPOLLIN.rawValue | EPOLLRDHUP.rawValue | (wantsWrite ? EPOLLOUT.rawValue : 0)
-            _ = cellos_epoll_ctl(epoll.rawValue, EPOLL_CTL_MOD, connection.fd, mask, Self.clientToken(index))
-        }
-        tcp.connections[index] = connection
+        // A client whose read side ended was taken off the epoll set.
+        if !tcp.connections[index].readClosed { stream.updateInterest(in: epoll, token: Self.clientToken(index)) }
         closeIfDone(index)
     }
 
     /// A client that closed its side is closed once its answers are out.
     private func closeIfDone(_ index: Int) {
         let connection = tcp.connections[index]
-        guard connection.fd >= 0, connection.readClosed, connection.inflight == 0, connection.output.isEmpty else { return }
+        guard let stream = connection.clientSide, connection.readClosed, connection.inflight == 0, !stream.hasPendingOutput else { return }
         closeTCPConnection(Int32(index))
     }
 
     func closeTCPConnection(_ connection: Int32) {
         let index = Int(connection)
-        guard tcp.connections[index].fd >= 0 else { return }
-        close(tcp.connections[index].fd)
-        if tcp.connections[index].upstreamFD >= 0 { close(tcp.connections[index].upstreamFD) }
+        guard tcp.connections[index].isOpen else { return }
         let generation = tcp.connections[index].generation
+        // Dropping both streams closes both sockets.
         tcp.connections[index] = TCPState.Connection(generation: generation)
         tcp.open -= 1
         // A descriptor was freed: a paused accept may try again now.
@@ -244,10 +212,10 @@ extension ProxyServer {
 
     func expireTCPConnections() {
         guard tcp.open > 0 else { return }
-        let now = MonotonicClock.nanoseconds()
+        let now = Monotonic.nanoseconds()
         for index in tcp.connections.indices {
             let connection = tcp.connections[index]
-            if connection.fd >= 0 && connection.inflight == 0 && connection.lastActivity + tcp.idleNanoseconds <= now {
+            if connection.isOpen && connection.inflight == 0 && connection.lastActivity + tcp.idleNanoseconds <= now {
                 closeTCPConnection(Int32(index))
             }
         }
@@ -259,29 +227,20 @@ extension ProxyServer {
     /// connection's own upstream TCP connection. False when it cannot be sent.
     func forwardTCP(_ message: UnsafeRawBufferPointer, connection: Int32) -> Bool {
         let index = Int(connection)
-        if tcp.connections[index].upstreamFD < 0 {
-            let fd = socket(configuration.upstream.family,
-                            Int32(SOCK_STREAM.rawValue) | Int32(SOCK_CLOEXEC.rawValue) | Int32(SOCK_NONBLOCK.rawValue), 0)
-            guard fd >= 0 else { return false }
-            let result = configuration.upstream.withSockaddr { address, length in connect(fd, address, length) }
-            guard result == 0 || errno == EINPROGRESS else {
-                close(fd)
-                return false
+        if tcp.connections[index].upstreamSide == nil {
+            guard let socket = try? OwnedFD.socket(
+                domain: configuration.upstream.family, type: Int32(SOCK_STREAM.rawValue) | Int32(SOCK_NONBLOCK.rawValue))
+            else { return false }
+            let attempt = configuration.upstream.withSockaddr { address, length in
+                Result { () throws(SystemCallError) in try socket.connect(address, length: length) }
             }
-            tcp.connections[index].upstreamFD = fd
-            tcp.connections[index].upstreamConnected = result == 0
-            tcp.connections[index].upstreamWantsWrite = true
+            guard case .success(let connected) = attempt else { return false }
             let mask = EPOLLIN.rawValue | EPOLLOUT.rawValue | EPOLLRDHUP.rawValue
-            guard cellos_epoll_ctl(epoll.rawValue, EPOLL_CTL_ADD, fd, mask, Self.upstreamToken(index)) == 0 else {
-                close(fd)
-                tcp.connections[index].upstreamFD = -1
-                return false
-            }
+            guard (try? epoll.add(socket.rawValue, events: mask, token: Self.upstreamToken(index))) != nil else { return false }
+            tcp.connections[index].upstreamSide = TCPStream(socket: socket, wantsWrite: true)
+            tcp.connections[index].upstreamConnected = connected
         }
-        guard tcp.connections[index].upstreamOutput.count + message.count + 2 <= TCPState.maxOutput else { return false }
-        tcp.connections[index].upstreamOutput.append(UInt8(message.count >> 8))
-        tcp.connections[index].upstreamOutput.append(UInt8(message.count & 0xFF))
-        tcp.connections[index].upstreamOutput.append(contentsOf: message)
+        guard let stream = tcp.connections[index].upstreamSide, stream.queue(message) else { return false }
         if tcp.connections[index].upstreamConnected { flushUpstream(index) }
         return true
     }
@@ -295,58 +254,37 @@ extension ProxyServer {
             tcp.connections[index].upstreamConnected = true
             flushUpstream(index)
         }
-        guard tcp.connections[index].upstreamFD >= 0 else { return }
+        guard tcp.connections[index].upstreamSide != nil else { return }
         if events & (EPOLLIN.rawValue | EPOLLRDHUP.rawValue | EPOLLHUP.rawValue | EPOLLERR.rawValue) != 0 {
             readUpstream(index)
         }
     }
 
     private func flushUpstream(_ index: Int) {
-        var connection = tcp.connections[index]
-        while connection.upstreamOutputSent < connection.upstreamOutput.count {
-            let sent = connection.upstreamOutput.withUnsafeBytes { raw in
-                send(connection.upstreamFD, raw.baseAddress! + connection.upstreamOutputSent,
-                     raw.count - connection.upstreamOutputSent, Int32(MSG_DONTWAIT) | Int32(MSG_NOSIGNAL))
-            }
-            if sent < 0 {
-                if errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR { break }
-                tcp.connections[index] = connection
-                failUpstreamTCP(index)
-                return
-            }
-            connection.upstreamOutputSent += sent
+        guard let stream = tcp.connections[index].upstreamSide else { return }
+        guard stream.flush() else {
+            failUpstreamTCP(index)
+            return
         }
-        if connection.upstreamOutputSent == connection.upstreamOutput.count {
-            connection.upstreamOutput.removeAll(keepingCapacity: true)
-            connection.upstreamOutputSent = 0
-        }
-        let wantsWrite = !connection.upstreamOutput.isEmpty
-        if wantsWrite != connection.upstreamWantsWrite {
-            connection.upstreamWantsWrite = wantsWrite
-            let mask = EPOLLIN.rawValue | EPOLLRDHUP.rawValue | (wantsWrite ? EPOLLOUT.rawValue : 0)
-            _ = cellos_epoll_ctl(epoll.rawValue, EPOLL_CTL_MOD, connection.upstreamFD, mask, Self.upstreamToken(index))
-        }
-        tcp.connections[index] = connection
+        stream.updateInterest(in: epoll, token: Self.upstreamToken(index))
     }
 
     private func readUpstream(_ index: Int) {
-        while tcp.connections[index].upstreamFD >= 0 {
-            let count = recv(tcp.connections[index].upstreamFD, receiveBuffer.baseAddress, 16384, Int32(MSG_DONTWAIT))
-            if count == 0 {
+        while let stream = tcp.connections[index].upstreamSide {
+            switch stream.read(using: receiveBuffer) {
+            case .closed, .failed:
                 failUpstreamTCP(index)
                 return
-            }
-            if count < 0 {
-                if errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR { failUpstreamTCP(index) }
+            case .wouldBlock:
                 return
+            case .data:
+                var consumed = 0
+                while let answer = stageLengthPrefixedMessage(stream.input, from: &consumed) {
+                    acceptUpstreamTCPAnswer(answer, connection: index)
+                    guard tcp.connections[index].isOpen else { return }
+                }
+                if consumed > 0 { stream.input.removeFirst(consumed) }
             }
-            tcp.connections[index].upstreamInput.append(contentsOf: UnsafeRawBufferPointer(rebasing: receiveBuffer[0 ..< count]))
-            var consumed = 0
-            while let answer = stageLengthPrefixedMessage(tcp.connections[index].upstreamInput, from: &consumed) {
-                acceptUpstreamTCPAnswer(answer, connection: index)
-                guard tcp.connections[index].fd >= 0 else { return }
-            }
-            if consumed > 0 { tcp.connections[index].upstreamInput.removeFirst(consumed) }
         }
     }
 
@@ -387,14 +325,10 @@ extension ProxyServer {
 
     /// The upstream connection failed: SERVFAIL for every query waiting on it.
     private func failUpstreamTCP(_ index: Int) {
-        let fd = tcp.connections[index].upstreamFD
-        guard fd >= 0 else { return }
-        close(fd)
-        tcp.connections[index].upstreamFD = -1
+        guard tcp.connections[index].upstreamSide != nil else { return }
+        // Dropping the stream closes its socket and discards its buffers.
+        tcp.connections[index].upstreamSide = nil
         tcp.connections[index].upstreamConnected = false
-        tcp.connections[index].upstreamInput.removeAll()
-        tcp.connections[index].upstreamOutput.removeAll()
-        tcp.connections[index].upstreamOutputSent = 0
         let generation = tcp.connections[index].generation
         var slot = pending.oldest
         while slot >= 0 {

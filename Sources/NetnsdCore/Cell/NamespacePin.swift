@@ -22,18 +22,16 @@ public struct NamespacePin: Sendable, Equatable {
         }
         let record = ledger.map { "\($0)/\(name)" }
         if let record {
-            let entry = try systemCall("open(O_CREAT)", context: record) { open(record, O_RDONLY | O_CREAT | O_CLOEXEC, 0o444) }
-            _ = close(entry)
+            do { try OwnedFD.open(record, O_RDONLY | O_CREAT, mode: 0o444).close() } catch {
+                throw SystemCallError("open(O_CREAT)", errno: error.errno, context: record)
+            }
         }
         // The mount point: an empty file, created exclusively so two cells can
         // never share (or steal) one name.
-        let file = open(path, O_RDONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0o444)
-        guard file >= 0 else {
-            let error = SystemCallError("open(O_CREAT|O_EXCL)", context: path)
+        do { try OwnedFD.open(path, O_RDONLY | O_CREAT | O_EXCL, mode: 0o444).close() } catch {
             if let record { unlink(record) }
-            throw error
+            throw SystemCallError("open(O_CREAT|O_EXCL)", errno: error.errno, context: path)
         }
-        _ = close(file)
         // /proc/self/fd/N names the namespace itself (an nsfs file), which is what
         // a bind mount needs; the descriptor may belong to a namespace no thread is in.
         guard mount("/proc/self/fd/\(namespace.rawValue)", path, nil, UInt(MS_BIND), nil) == 0 else {

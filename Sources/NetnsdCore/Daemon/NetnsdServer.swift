@@ -12,7 +12,7 @@ import Synchronization
 public final class NetnsdServer: @unchecked Sendable {
     // @unchecked: the mutable state is the Mutex-protected connection table; the
     // rest is immutable after init.
-    private let listener: Int32
+    private let listener: OwnedFD
     /// The socket file this server created (removed on stop), nil when inherited.
     private let socketPath: String?
     public let peerPolicy: PeerPolicy
@@ -71,8 +71,8 @@ public final class NetnsdServer: @unchecked Sendable {
         self.cgroups = cgroups
         self.flowLogSocket = flowLogSocket
         self.uplink = uplink
-        // Stored raw so other threads can shutdown(2) it; closed in deinit.
-        self.listener = socket.release()
+        // Other threads shutdown(2) it through its raw value; closed when the server dies.
+        self.listener = socket
         self.socketPath = path
         self.peerPolicy = peerPolicy
         self.pinNamespaces = pinNamespaces
@@ -118,8 +118,6 @@ public final class NetnsdServer: @unchecked Sendable {
             flowLogSocket: flowLogSocket, uplink: uplink, cgroups: cgroups, allowRootWorkloads: allowRootWorkloads, identities: identities, limits: limits, adminPolicy: adminPolicy)
     }
 
-    deinit { _ = close(listener) }
-
     /// Starts the accept loop on its own thread and returns.
     public func start() throws(SystemCallError) {
         try DetachedThread.start { [self] in acceptLoop() }
@@ -136,7 +134,7 @@ public final class NetnsdServer: @unchecked Sendable {
             return state.connections
         }
         // shutdown(2) wakes the threads blocked in accept/recvmsg; each then cleans up.
-        _ = shutdown(listener, Int32(SHUT_RDWR))
+        _ = shutdown(listener.rawValue, Int32(SHUT_RDWR))
         if let socketPath { unlink(socketPath) }
         for fd in open { _ = shutdown(fd, Int32(SHUT_RDWR)) }
         let deadline = Monotonic.milliseconds() + Int64(timeoutMilliseconds)
@@ -146,8 +144,8 @@ public final class NetnsdServer: @unchecked Sendable {
     private func acceptLoop() {
         var reserve = DescriptorReserve()
         while true {
-            let fd = retryingOnInterrupt { cellos_accept(listener, nil, nil, 0) }
-            if fd < 0 {
+            let accepted = retryingOnInterrupt { cellos_accept(listener.rawValue, nil, nil, 0) }
+            if accepted < 0 {
                 let failure = SystemCallError("accept4")
                 if state.withLock({ $0.stopping }) { return }
                 switch failure.errno {
@@ -155,9 +153,9 @@ public final class NetnsdServer: @unchecked Sendable {
                     // The connection stays queued, so accept would fail again at once:
                     // answer it on the spare descriptor, or back off (nginx-style).
                     let spent = reserve.spend {
-                        let waiting = retryingOnInterrupt { cellos_accept(listener, nil, nil, 0) }
+                        let waiting = retryingOnInterrupt { cellos_accept(listener.rawValue, nil, nil, 0) }
                         guard waiting >= 0 else { return }
-                        refuse(waiting, code: NetnsdSession.ErrorCode.limitExceeded, reason: Self.outOfDescriptors(failure))
+                        refuse(OwnedFD(adopting: waiting), code: NetnsdSession.ErrorCode.limitExceeded, reason: Self.outOfDescriptors(failure))
                     }
                     if !spent {
                         NetnsdLog.write("\(failure); backing off", priority: .error)
@@ -171,27 +169,31 @@ public final class NetnsdServer: @unchecked Sendable {
                 }
                 continue
             }
+            let fd = OwnedFD(adopting: accepted)
             let admitted = state.withLock { state -> Bool? in
                 guard !state.stopping else { return nil }
                 guard state.connections.count < limits.maxConnections else { return false }
-                state.connections.insert(fd)
+                state.connections.insert(accepted)
                 return true
             }
-            guard let admitted else { _ = close(fd); return }
+            guard let admitted else { fd.close(); return }
             guard admitted else {
                 refuse(fd, code: NetnsdSession.ErrorCode.limitExceeded, reason:
                     "cellos-netnsd already serves \(limits.maxConnections) connections (--max-connections \(limits.maxConnections)); this one is closed")
                 continue
             }
+            // An escaping closure cannot take a ~Copyable value: the raw descriptor
+            // crosses to the connection thread, which adopts it first thing.
+            let raw = fd.release()
             do {
                 try DetachedThread.start { [self] in
-                    serve(connection: SeqpacketConnection(adopting: OwnedFD(adopting: fd)))
-                    state.withLock { _ = $0.connections.remove(fd) }
+                    serve(connection: SeqpacketConnection(adopting: OwnedFD(adopting: raw)))
+                    state.withLock { _ = $0.connections.remove(raw) }
                 }
             } catch {
                 NetnsdLog.write("cannot start a connection thread: \(error)", priority: .error)
-                state.withLock { _ = $0.connections.remove(fd) }
-                refuse(fd, code: NetnsdSession.ErrorCode.limitExceeded, reason: "cellos-netnsd cannot start a connection thread: \(error)")
+                state.withLock { _ = $0.connections.remove(raw) }
+                refuse(OwnedFD(adopting: raw), code: NetnsdSession.ErrorCode.limitExceeded, reason: "cellos-netnsd cannot start a connection thread: \(error)")
             }
         }
     }
@@ -206,8 +208,8 @@ public final class NetnsdServer: @unchecked Sendable {
     /// A connection that will not be served gets one ErrorReply (request id 0, as
     /// an unauthorized peer does) and is closed. A peer that is not admitted
     /// anyway learns only that.
-    private func refuse(_ fd: Int32, code: String, reason: String) {
-        let connection = SeqpacketConnection(adopting: OwnedFD(adopting: fd))
+    private func refuse(_ fd: consuming OwnedFD, code: String, reason: String) {
+        let connection = SeqpacketConnection(adopting: fd)
         var code = code
         var reason = reason
         do {

@@ -14,18 +14,16 @@ public final class StateDirectory: Sendable {
 
     public let path: String
     /// Held open (close-on-exec) until the process ends; closing it would release the lock.
-    private let lockFD: Int32
+    private let lockFD: OwnedFD
 
     public var lockPath: String { "\(path)/lock" }
     /// One empty file per pin this daemon made (`NamespacePin`).
     public var pinLedger: String { "\(path)/pins" }
 
-    private init(path: String, lockFD: Int32) {
+    private init(path: String, lockFD: consuming OwnedFD) {
         self.path = path
         self.lockFD = lockFD
     }
-
-    deinit { close(lockFD) }
 
     /// Makes the directory (mode 0755) if needed and takes its lock, writing this
     /// process's pid into the lock file for the error a second daemon reports.
@@ -34,19 +32,23 @@ public final class StateDirectory: Sendable {
             throw .system(SystemCallError("mkdir", context: directory))
         }
         let lockPath = "\(path)/lock"
-        let fd = open(lockPath, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0o644)
-        guard fd >= 0 else { throw .system(SystemCallError("open", context: lockPath)) }
-        guard retryingOnInterrupt({ flock(fd, LOCK_EX | LOCK_NB) }) == 0 else {
-            let error = errno
-            let holder = Self.readPID(fd)
-            close(fd)
-            if error == EWOULDBLOCK { throw .held(path: path, holder: holder) }
-            throw .system(SystemCallError("flock", errno: error, context: lockPath))
-        }
+        let fd = try openLock(lockPath)
+        try lock(fd, path: path, lockPath: lockPath)
         let text = Array("\(getpid())\n".utf8)
-        _ = ftruncate(fd, 0)
-        _ = text.withUnsafeBytes { pwrite(fd, $0.baseAddress, $0.count, 0) }
+        _ = ftruncate(fd.rawValue, 0)
+        _ = text.withUnsafeBytes { pwrite(fd.rawValue, $0.baseAddress, $0.count, 0) }
         return StateDirectory(path: path, lockFD: fd)
+    }
+
+    private static func openLock(_ lockPath: String) throws(StateDirectoryError) -> OwnedFD {
+        do { return try OwnedFD.open(lockPath, O_RDWR | O_CREAT | O_NOFOLLOW, mode: 0o644) } catch { throw .system(error) }
+    }
+
+    private static func lock(_ fd: borrowing OwnedFD, path: String, lockPath: String) throws(StateDirectoryError) {
+        do { try fd.lock(LOCK_EX | LOCK_NB) } catch {
+            if error.wouldBlock { throw .held(path: path, holder: readPID(fd.rawValue)) }
+            throw .system(SystemCallError("flock", errno: error.errno, context: lockPath))
+        }
     }
 
     private static func readPID(_ fd: Int32) -> pid_t? {

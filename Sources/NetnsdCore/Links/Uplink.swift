@@ -177,8 +177,7 @@ public enum Uplink {
     /// (rtnetlink can set neither of these global switches: RTM_GETNETCONF only
     /// reads them.)
     static func enableForwarding(path: String) throws(SystemCallError) {
-        let fd = try systemCall("open", context: path) { open(path, O_WRONLY | O_CLOEXEC) }
-        defer { close(fd) }
-        try systemCall("write", context: path) { write(fd, "1\n", 2) }
+        let fd = try OwnedFD.open(path, O_WRONLY)
+        try systemCall("write", context: path) { write(fd.rawValue, "1\n", 2) }
     }
 }

@@ -113,32 +113,21 @@ final class CgroupLeaf: Sendable {
     /// One write(2) of `text` (cgroup files take one value per write). `append`
     /// opens with O_APPEND, which cgroupfs ignores and a plain file (tests) honours.
     static func write(_ text: String, to path: String, append: Bool = false) throws(SystemCallError) {
-        let fd = try systemCall("open", context: path) { open(path, O_WRONLY | O_CLOEXEC | (append ? O_APPEND : 0)) }
-        defer { close(fd) }
+        let fd = try OwnedFD.open(path, O_WRONLY | (append ? O_APPEND : 0))
         let bytes = Array(text.utf8)
-        let written = bytes.withUnsafeBytes { raw in retryingOnInterrupt { Glibc.write(fd, raw.baseAddress, raw.count) } }
+        let written = bytes.withUnsafeBytes { raw in retryingOnInterrupt { Glibc.write(fd.rawValue, raw.baseAddress, raw.count) } }
         guard written == bytes.count else { throw SystemCallError("write", context: "\(path) ← \(text.split(separator: "\n").first ?? "")") }
     }
 
     /// The whole file (up to 4 MiB: a host with thousands of mounts has a
     /// mountinfo well past 64 KiB; cgroup files fit in the first read).
     static func read(_ path: String) throws(SystemCallError) -> String {
-        let fd = try systemCall("open", context: path) { open(path, O_RDONLY | O_CLOEXEC) }
-        defer { close(fd) }
-        var buffer = [UInt8](repeating: 0, count: 65_536)
-        var total = 0
-        while true {
-            if total == buffer.count {
-                guard buffer.count < 4 << 20 else { throw SystemCallError("read", errno: EFBIG, context: path) }
-                buffer += [UInt8](repeating: 0, count: buffer.count)
-            }
-            let count = buffer.withUnsafeMutableBytes { raw in
-                retryingOnInterrupt { Glibc.read(fd, raw.baseAddress! + total, raw.count - total) }
-            }
-            guard count >= 0 else { throw SystemCallError("read", context: path) }
-            if count == 0 { break }
-            total += count
+        let limit = 4 << 20
+        let bytes: [UInt8]
+        do { bytes = try OwnedFD.open(path, O_RDONLY).readAll(limit: limit + 1) } catch {
+            throw SystemCallError(error.call, errno: error.errno, context: path)
         }
-        return String(decoding: buffer[0..<total], as: UTF8.self)
+        guard bytes.count <= limit else { throw SystemCallError("read", errno: EFBIG, context: path) }
+        return String(decoding: bytes, as: UTF8.self)
     }
 }

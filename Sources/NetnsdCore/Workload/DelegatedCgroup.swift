@@ -23,10 +23,9 @@ public enum DelegatedCgroup {
         let leaf = "\(directory)/\(daemonLeaf)"
         if mkdir(leaf, 0o755) != 0 && errno != EEXIST { throw SystemCallError("mkdir", context: leaf) }
         let pid = Array("\(getpid())\n".utf8)
-        let fd = try systemCall("open", context: "\(leaf)/cgroup.procs") { open("\(leaf)/cgroup.procs", O_WRONLY | O_CLOEXEC) }
-        defer { _ = close(fd) }
+        let fd = try OwnedFD.open("\(leaf)/cgroup.procs", O_WRONLY)
         // All threads move with the process (cgroup.procs, not cgroup.threads).
-        guard pid.withUnsafeBytes({ write(fd, $0.baseAddress, $0.count) }) == pid.count else {
+        guard pid.withUnsafeBytes({ write(fd.rawValue, $0.baseAddress, $0.count) }) == pid.count else {
             throw SystemCallError("write", context: "\(leaf)/cgroup.procs")
         }
         return directory

@@ -57,12 +57,12 @@ final class ParkedWorkload: @unchecked Sendable {
         _ request: SpawnWorkload, as identity: WorkloadIdentity, in namespace: borrowing OwnedFD, resolvConf: String,
         confinement: ChildConfinement, seccompFilter: [UInt8], stdio: [Int32]? = nil
     ) throws(CellError) -> ParkedWorkload {
-        var fds: [Int32] = [-1, -1]
-        guard cellos_pipe_cloexec(&fds) == 0 else {
-            throw .setupFailed(cell: request.cellID.value, step: "creating the start pipe", reason: "\(SystemCallError("pipe2"))")
+        var pipe: OwnedPipe
+        do { pipe = try OwnedPipe() } catch {
+            throw .setupFailed(cell: request.cellID.value, step: "creating the start pipe", reason: "\(error)")
         }
-        let readEnd = OwnedFD(adopting: fds[0])
-        let writeEnd = OwnedFD(adopting: fds[1])
+        let readEnd = pipe.readEnd.take()!
+        let writeEnd = pipe.writeEnd.take()!
         var failedStep: Int32 = 0
         let limits = request.limits.map { cellos_netnsd_rlimit(resource: $0.resource, soft: $0.soft, hard: $0.hard) }
         // A small private tmpfs owned by the workload (options built here: the child must not format strings).
@@ -116,9 +116,7 @@ final class ParkedWorkload: @unchecked Sendable {
     func waitForExit() -> Outcome {
         var status: Int32 = 0
         var usage = rusage()
-        while wait4(pid, &status, 0, &usage) < 0 {
-            if errno != EINTR { return Outcome(exitCode: nil, signal: SIGKILL) }
-        }
+        guard retryingOnInterrupt({ wait4(pid, &status, 0, &usage) }) >= 0 else { return Outcome(exitCode: nil, signal: SIGKILL) }
         func microseconds(_ time: timeval) -> UInt64 { UInt64(max(0, time.tv_sec)) * 1_000_000 + UInt64(max(0, time.tv_usec)) }
         // WIFEXITED / WEXITSTATUS / WTERMSIG, which Swift does not import.
         let exited = status & 0x7F == 0
@@ -150,18 +148,19 @@ enum ResolvConf {
     static func write(_ resolver: ResolverAddress) throws(SystemCallError) -> String {
         if mkdir(directory, 0o755) != 0 && errno != EEXIST { throw SystemCallError("mkdir", context: directory) }
         var template = Array("\(directory)/resolv-XXXXXX".utf8CString)
-        let fd = try systemCall("mkstemp", context: directory) { template.withUnsafeMutableBufferPointer { mkstemp($0.baseAddress!) } }
+        let fd = OwnedFD(adopting: try systemCall("mkstemp", context: directory) {
+            template.withUnsafeMutableBufferPointer { mkstemp($0.baseAddress!) }
+        })
         let path = String(cString: template)
-        defer { close(fd) }
         // glibc's resolver always uses port 53; a resolver on another port is
         // reachable only by clients that are told the port some other way.
         let text = Array("nameserver \(resolver.address)\noptions edns0\n".utf8)
-        let written = text.withUnsafeBytes { Glibc.write(fd, $0.baseAddress, $0.count) }
+        let written = text.withUnsafeBytes { Glibc.write(fd.rawValue, $0.baseAddress, $0.count) }
         guard written == text.count else {
             unlink(path)
             throw SystemCallError("write", context: path)
         }
-        fchmod(fd, 0o644)
+        fchmod(fd.rawValue, 0o644)
         return path
     }
 }
