@@ -1,3 +1,6 @@
+#if canImport(IPCWire)  // the nflog fuzz targets compile IPCWire's IPAddress.swift with this file
+import IPCWire
+#endif
 /// A flow's identity: 5-tuple (ICMP type/code in place of ports) and verdict.
 public struct FlowKey: Hashable, Sendable {
     public var verdict: String

@@ -1,3 +1,6 @@
+#if canImport(IPCWire)  // the nflog fuzz targets compile IPCWire's IPAddress.swift with this file
+import IPCWire
+#endif
 #if canImport(HelperRuntime)
 import HelperRuntime
 #endif

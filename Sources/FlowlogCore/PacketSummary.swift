@@ -1,3 +1,6 @@
+#if canImport(IPCWire)  // the nflog fuzz targets compile IPCWire's IPAddress.swift with this file
+import IPCWire
+#endif
 /// What a flow event needs from a logged IP packet: addresses, transport
 /// protocol, ports or ICMP type/code, TCP flags, and the IP datagram's length.
 public struct PacketSummary: Equatable, Sendable {

@@ -1,5 +1,6 @@
 import Testing
 @testable import FlowlogCore
+import IPCWire
 
 @Suite struct PacketSummaryTests {
     func parse(_ bytes: [UInt8]) throws -> PacketSummary {

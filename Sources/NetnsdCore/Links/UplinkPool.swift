@@ -85,7 +85,7 @@ public struct UplinkSlot: Sendable, Equatable {
         let value = (UInt32(base[0]) << 24 | UInt32(base[1]) << 16 | UInt32(base[2]) << 8 | UInt32(base[3])) + UInt32(index) * 4
         func address(_ offset: UInt32) -> IPAddress {
             let v = value + offset
-            return .v4([UInt8(v >> 24), UInt8((v >> 16) & 0xFF), UInt8((v >> 8) & 0xFF), UInt8(v & 0xFF)])
+            return .v4(v)
         }
         hostAddress = address(1)
         cellAddress = address(2)
@@ -95,7 +95,7 @@ public struct UplinkSlot: Sendable, Equatable {
             let low = base6[8...].reduce(UInt64(0)) { $0 << 8 | UInt64($1) } + UInt64(index) * 4
             func address6(_ offset: UInt64) -> IPAddress {
                 let v = low + offset
-                return .v6(Array(base6[..<8]) + (0..<8).map { UInt8((v >> (56 - 8 * UInt64($0))) & 0xFF) })
+                return IPAddress(bytes: Array(base6[..<8]) + (0..<8).map { UInt8((v >> (56 - 8 * UInt64($0))) & 0xFF) })
             }
             hostAddress6 = address6(1)
             cellAddress6 = address6(2)
