@@ -48,31 +48,7 @@ public enum NetworkNamespace {
     }
 
     /// Runs `body` on a new pthread and waits for it; the thread never runs anything else.
-    static func onFreshThread<T>(_ body: () throws -> T) throws -> T {
-        var result: Result<T, any Error>?
-        try withoutActuallyEscaping(body) { body in
-            let box = ThreadBox { result = Result { try body() } }
-            let context = Unmanaged.passRetained(box).toOpaque()
-            var thread = pthread_t()
-            let created = pthread_create(&thread, nil, { raw in
-                Unmanaged<ThreadBox>.fromOpaque(raw!).takeRetainedValue().run()
-                return nil
-            }, context)
-            guard created == 0 else {
-                Unmanaged<ThreadBox>.fromOpaque(context).release()
-                throw SystemCallError("pthread_create", errno: created)
-            }
-            pthread_join(thread, nil)
-        }
-        return try result!.get()
-    }
-}
-
-/// Carries a closure across the thread boundary; the creating thread blocks in
-/// `pthread_join` the whole time, so nothing runs concurrently with it.
-private final class ThreadBox {
-    let run: () -> Void
-    init(_ run: @escaping () -> Void) { self.run = run }
+    static func onFreshThread<T>(_ body: () throws -> T) throws -> T { try PosixThread.run(body) }
 }
 
 public enum NamespaceError: Error, Equatable, CustomStringConvertible {

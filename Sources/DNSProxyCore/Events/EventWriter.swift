@@ -27,18 +27,7 @@ final class EventWriter: @unchecked Sendable {
     }
 
     func start() throws(SystemCallError) {
-        var handle = pthread_t()
-        let context = Unmanaged.passRetained(self).toOpaque()
-        let result = pthread_create(&handle, nil, { context in
-            let writer = Unmanaged<EventWriter>.fromOpaque(context!).takeRetainedValue()
-            writer.run()
-            return nil
-        }, context)
-        guard result == 0 else {
-            Unmanaged<EventWriter>.fromOpaque(context).release()
-            throw SystemCallError("pthread_create", errno: result, context: "event writer")
-        }
-        thread = handle
+        thread = try PosixThread.start(context: "event writer") { self.run() }
     }
 
     /// Lets the thread write out everything queued so far, then waits for it.

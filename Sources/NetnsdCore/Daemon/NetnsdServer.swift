@@ -39,6 +39,10 @@ public final class NetnsdServer: @unchecked Sendable {
     /// The live cells of every connection, against `limits.maxCells`.
     public let cellBudget: CellBudget
     private let state = Mutex(ServerState())
+    /// The accept loop's spare descriptor, opened with the server (so the daemon's
+    /// descriptor count is settled by the time it reports ready); only the accept
+    /// thread touches it.
+    private var reserve = DescriptorReserve()
 
     private struct ServerState {
         var connections: Set<Int32> = []
@@ -142,7 +146,6 @@ public final class NetnsdServer: @unchecked Sendable {
     }
 
     private func acceptLoop() {
-        var reserve = DescriptorReserve()
         while true {
             let accepted = retryingOnInterrupt { cellos_accept(listener.rawValue, nil, nil, 0) }
             if accepted < 0 {
