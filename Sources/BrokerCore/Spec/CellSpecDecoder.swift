@@ -1,3 +1,6 @@
+#if canImport(IPCWire)  // the cell-spec fuzz target compiles IPCWire's policy files with this one
+import IPCWire
+#endif
 /// Turns spec JSON into a validated `CellSpec`. Every field is checked here, once;
 /// the first problem is reported as a `SpecError` naming its path and value.
 public enum CellSpecDecoder {

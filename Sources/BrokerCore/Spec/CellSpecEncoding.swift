@@ -1,3 +1,6 @@
+#if canImport(IPCWire)  // the cell-spec fuzz target compiles IPCWire's policy files with this one
+import IPCWire
+#endif
 /// A spec written back as version-1 JSON with every default made explicit, so
 /// `cellos-broker spec check` shows what will actually run. Decoding the result
 /// gives the same spec.

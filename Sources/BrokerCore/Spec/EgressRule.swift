@@ -1,3 +1,6 @@
+#if canImport(IPCWire)  // the cell-spec fuzz target compiles IPCWire's policy files with this one
+import IPCWire
+#endif
 /// One exception to the cell's default-deny egress: traffic to `destination` over
 /// `transport`, for tcp/udp limited to `ports` (nil: any port).
 public struct EgressRule: Equatable, Sendable, CustomStringConvertible {

@@ -1,3 +1,6 @@
+#if canImport(IPCWire)  // the cell-spec fuzz target compiles IPCWire's policy files with this one
+import IPCWire
+#endif
 /// The flag shortcuts of `cellos-broker run`, applied on top of a spec (from
 /// `--spec`, or the defaults): they parse into the same model with the same
 /// validators, and their errors name the flag and the text given.

@@ -1,0 +1,52 @@
+#if canImport(IPCWire)  // the cell-spec fuzz target compiles this file with IPCWire's policy files
+import IPCWire
+#endif
+
+// Addresses and networks are IPCWire's types, which the netnsd policy carries;
+// the broker words their syntax errors for its spec fields.
+
+extension IPNetwork {
+    /// `ADDR` or `ADDR/PREFIX` of spec field `field` (whose text is `value`).
+    public static func parse(_ text: String, field: String, value: String) throws(SpecError) -> IPNetwork {
+        do { return try parse(text) } catch {
+            let problem = switch error {
+            case .notAnAddress: "is not an IPv4 or IPv6 address or CIDR network"
+            case .badPrefixLength(let bits): "has an invalid prefix length (0-\(bits))"
+            case .hostBitsSet(let prefix, let network): "has host bits set beyond /\(prefix) (the network is \(network))"
+            }
+            throw SpecError(field: field, value: value, problem: problem)
+        }
+    }
+}
+
+/// An address and port: `192.0.2.53:53`, `[2001:db8::53]:53`, or an address alone (port 53).
+public struct SocketAddress: Equatable, Sendable, CustomStringConvertible {
+    public let address: IPAddress
+    public let port: UInt16
+
+    public var description: String { address.isV6 ? "[\(address)]:\(port)" : "\(address):\(port)" }
+
+    public static func parse(_ text: String, defaultPort: UInt16, field: String, value: String) throws(SpecError) -> SocketAddress {
+        var host = text
+        var portText: String?
+        if text.hasPrefix("[") {
+            guard let close = text.firstIndex(of: "]") else {
+                throw SpecError(field: field, value: value, problem: "has an unclosed '[' (write [IPv6]:PORT)")
+            }
+            host = String(text[text.index(after: text.startIndex)..<close])
+            let rest = text[text.index(after: close)...]
+            if !rest.isEmpty {
+                guard rest.hasPrefix(":") else { throw SpecError(field: field, value: value, problem: "is not ADDR:PORT or [IPv6]:PORT") }
+                portText = String(rest.dropFirst())
+            }
+        } else if text.filter({ $0 == ":" }).count == 1, let colon = text.firstIndex(of: ":") {
+            host = String(text[..<colon])
+            portText = String(text[text.index(after: colon)...])
+        }
+        guard let address = IPAddress(parsing: host) else {
+            throw SpecError(field: field, value: value, problem: "is not an IP address (ADDR, ADDR:PORT or [IPv6]:PORT)")
+        }
+        let port = try portText.map { text throws(SpecError) in try PortRange.port(text, field: field, value: value) } ?? defaultPort
+        return SocketAddress(address: address, port: port)
+    }
+}
