@@ -18,7 +18,7 @@ public enum CellRequests {
             let rules = try spec.egress.enumerated().map { index, rule throws(PolicyError) in
                 try AllowRule(
                     id: UInt16(index + 1), destination: rule.destination.description, transport: rule.transport.rawValue,
-                    ports: rule.ports.map { "\($0.first)-\($0.last)" }, field: "egress[\(index)]")
+                    ports: rule.ports.map { "\($0.lower)-\($0.upper)" }, field: "egress[\(index)]")
             }
             return try EgressPolicy(allow: rules)
         } catch {

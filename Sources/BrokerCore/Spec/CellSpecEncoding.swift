@@ -32,7 +32,7 @@ extension CellSpec {
             "dns": .object(dnsMembers),
             "egress": .array(egress.map { rule in
                 var members: [String: JSONValue] = ["protocol": .string(rule.transport.rawValue), "address": .string(rule.destination.description)]
-                if let ports = rule.ports { members["port"] = ports.first == ports.last ? .integer(ports.first) : .string(ports.description) }
+                if let ports = rule.ports { members["port"] = ports.lower == ports.upper ? .integer(ports.lower) : .string(ports.description) }
                 return .object(members)
             }),
             "flow_log": .bool(flowLog),

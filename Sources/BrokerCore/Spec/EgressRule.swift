@@ -25,35 +25,23 @@ public struct EgressRule: Equatable, Sendable, CustomStringConvertible {
 }
 
 /// An inclusive destination port range; a single port has `first == last`.
-public struct PortRange: Equatable, Sendable, CustomStringConvertible {
-    public let first: UInt16
-    public let last: UInt16
-
-    public init(first: UInt16, last: UInt16) {
-        self.first = first
-        self.last = last
-    }
-
-    public var description: String { first == last ? "\(first)" : "\(first)-\(last)" }
-
-    /// `443` or `8000-8100`; `field` names the source in errors.
+extension PortRange {
+    /// `443` or `8000-8100` of spec field `field` (whose text is `value`).
     public static func parse(_ text: String, field: String, value: String) throws(SpecError) -> PortRange {
-        let parts = text.split(separator: "-", maxSplits: 1, omittingEmptySubsequences: false).map(String.init)
-        let first = try port(parts[0], field: field, value: value)
-        let last = parts.count == 2 ? try port(parts[1], field: field, value: value) : first
-        guard first <= last else {
-            throw SpecError(field: field, value: value, problem: "is an empty port range (\(first) > \(last))")
-        }
-        return PortRange(first: first, last: last)
+        do { return try parse(text) } catch { throw specError(error, field: field, value: value) }
     }
 
+    /// One port, 1-65535.
     static func port(_ text: String, field: String, value: String) throws(SpecError) -> UInt16 {
-        guard !text.isEmpty, text.count <= 6, text.utf8.allSatisfy({ $0 >= 0x30 && $0 <= 0x39 }), let number = Int(text) else {
-            throw SpecError(field: field, value: value, problem: "is not a port or port range (1-65535, or FIRST-LAST)")
+        do { return try parsePort(text) } catch { throw specError(error, field: field, value: value) }
+    }
+
+    private static func specError(_ error: SyntaxError, field: String, value: String) -> SpecError {
+        let problem = switch error {
+        case .notAPort: "is not a port or port range (1-65535, or FIRST-LAST)"
+        case .outOfRange: "is not a port (1-65535)"
+        case .empty(let lower, let upper): "is an empty port range (\(lower) > \(upper))"
         }
-        guard (1...65535).contains(number) else {
-            throw SpecError(field: field, value: value, problem: "is not a port (1-65535)")
-        }
-        return UInt16(number)
+        return SpecError(field: field, value: value, problem: problem)
     }
 }
