@@ -157,7 +157,8 @@ public final class NetnsdSession: @unchecked Sendable {
         case .spawnWorkload(let request):
             // The stdio descriptors stay owned by the frame, open until the child has dup'ed them.
             let stdio = request.stdio ? (0..<3).map { frame.descriptors.raw($0) } : nil
-            return spawn(request, stdio: stdio, requestID: requestID)
+            let secrets = request.secretFiles.indices.map { frame.descriptors.raw(request.firstSecretDescriptor + $0) }
+            return spawn(request, stdio: stdio, secrets: secrets, requestID: requestID)
         case .startWorkload(let request):
             return start(request.cellID, requestID: requestID)
         case .signalWorkload(let request):
@@ -356,13 +357,14 @@ public final class NetnsdSession: @unchecked Sendable {
 
     // MARK: Workloads
 
-    private func spawn(_ request: SpawnWorkload, stdio: [Int32]?, requestID: UInt32) -> Frame {
+    private func spawn(_ request: SpawnWorkload, stdio: [Int32]?, secrets: [Int32], requestID: UInt32) -> Frame {
         guard let slot = slots[request.cellID] else {
             return Self.error(ErrorCode.unknownCell, "no cell \(request.cellID) on this connection", requestID)
         }
         guard slot.state == .ready, slot.phase == .none else {
             return Self.error(ErrorCode.invalidState, "cell \(request.cellID): SpawnWorkload is allowed once, on a live cell (workload \(slot.phase))", requestID)
         }
+        if case .failure(let refusal) = SecretDescriptors.check(request, descriptors: secrets) { return Self.error(refusal.code, refusal.message, requestID) }
         let identity: WorkloadIdentity
         switch WorkloadIdentity.choose(for: request, allowRootWorkloads: allowRootWorkloads, identities: identities, peer: peer) {
         case .success(let chosen): identity = chosen
@@ -397,7 +399,7 @@ public final class NetnsdSession: @unchecked Sendable {
                 // The child's mount keeps the file; its name is gone once the child is parked.
                 defer { unlink(resolvConf) }
                 let view = request.filesystemView
-                    ? FilesystemView(request, identity: identity, resolvConf: resolvConf, sourceIsDirectory: sourceIsDirectory) : nil
+                    ? FilesystemView(request, identity: identity, resolvConf: resolvConf, sourceIsDirectory: sourceIsDirectory, secretDescriptors: secrets) : nil
                 confinement = ChildConfinement(view: view, landlock: LandlockRules(abi: landlockABI, view: view, workspace: request.workspace), client: peer)
                 workload = try ParkedWorkload.spawn(
                     request, as: identity, in: cell.namespace, resolvConf: resolvConf, confinement: confinement, seccompFilter: filter,
