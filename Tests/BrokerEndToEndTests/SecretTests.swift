@@ -91,7 +91,7 @@ import Testing
                 #expect(ProcessState.children(of: brokerPID).contains(helper))
                 let seen = Self.commandAndEnvironment(helper)
                 #expect(!seen.isEmpty)
-                for value in values { #expect(!seen.contains(value), "helper \(helper) holds a secret: \(seen)") }
+                for value in values { #expect(!seen.contains(value), "helper \(helper) holds a secret value") }
             }
             let brokerCommandLine = String(Self.commandAndEnvironment(brokerPID).split(separator: "\n").first ?? "")
             #expect(brokerCommandLine.contains("secrets-e2e.json"))
@@ -123,6 +123,7 @@ import Testing
                  try BuiltProducts.path(of: "cellos-broker"), "run", "--dry-run", "--spec", spec])
             #expect(dryRun.status == 0 && dryRun.stdout.contains("\"secrets\""), "\(dryRun.stderr)")
             let netnsdLog = Self.text(cell.netnsdLog)
+            #expect(!netnsdLog.isEmpty, "netnsd's stderr was not captured")
             for value in values {
                 for (place, text) in [("events", trail), ("broker stderr", Self.text("\(output).stderr")), ("netnsd stderr", netnsdLog),
                                       ("spec", specOutput.stdout + specOutput.stderr), ("dry-run", dryRun.stdout + dryRun.stderr)] {

@@ -62,10 +62,11 @@ import Testing
         let daemon = try DaemonTests.RunningDaemon(arguments: ["--allow-uid", "0"])
         defer { _ = daemon.terminate() }
         var client = try NetnsdClient.connect(path: daemon.socketPath)
-        let id = try CellID("secret2")
-        guard case .cellCreated = try client.request(CreateCell(cellID: id, policy: try EgressPolicy())).message else {
-            Issue.record("create failed")
-            return
+        // A cell per case: a case that wrongly spawns cannot hide the next one.
+        func cell(_ index: Int) throws -> CellID {
+            let id = try CellID("secret2-\(index)")
+            guard case .cellCreated = try client.request(CreateCell(cellID: id, policy: try EgressPolicy())).message else { throw WorkloadProbe.Refused(reply: ErrorReply(code: "create", message: "\(id)")) }
+            return id
         }
         let size = Self.value.utf8.count
         let file = "/tmp/cellos-secret-file-\(getpid())"
@@ -82,17 +83,21 @@ import Testing
             ("regular file", open(file, O_RDONLY | O_CLOEXEC), size),
             ("pipe", pipeEnds[0], size),
         ]
-        for (what, fd, declared) in cases {
+        for (index, (what, fd, declared)) in cases.enumerated() {
+            let id = try cell(index)
             do {
-                _ = try WorkloadProbe.run(try Self.request(id, size: declared, script: "cat /run/secrets/api"), via: &client, secrets: [fd])
-                Issue.record("\(what): spawned")
+                let probe = try WorkloadProbe.run(try Self.request(id, size: declared, script: "cat /run/secrets/api"), via: &client, secrets: [fd])
+                Issue.record("\(what): spawned, the workload read \(probe.stdout.count) bytes")
             } catch let refused as WorkloadProbe.Refused {
                 #expect(refused.reply.code == "invalid_request", "\(what): \(refused.reply)")
-                #expect(refused.reply.message.hasPrefix("cell secret2: secret_files[0] 'api': "), "\(what): \(refused.reply.message)")
+                #expect(refused.reply.message.hasPrefix("cell \(id): secret_files[0] 'api': "), "\(what): \(refused.reply.message)")
                 #expect(!refused.reply.message.contains(Self.value))
+                // Refused before anything happened: the same cell still takes a good spawn.
+                if index == 0 {
+                    let probe = try WorkloadProbe.run(try Self.request(id, size: size, script: "cat /run/secrets/api"), via: &client, secrets: [try Self.memfd(Self.value)])
+                    #expect(probe.stdout == Self.value, "\(probe.stderr)")
+                }
             }
         }
-        let probe = try WorkloadProbe.run(try Self.request(id, size: size, script: "cat /run/secrets/api"), via: &client, secrets: [try Self.memfd(Self.value)])
-        #expect(probe.stdout == Self.value, "\(probe.stderr)")
     }
 }
