@@ -48,6 +48,11 @@ import Testing
         #expect(throws: WireError.invalidField(field: "secret_files.name", reason: SecretName.rule)) { _ = try SecretFile(name: name, size: 1) }
     }
 
+    @Test func boundsAgreeWithTheMessage() {
+        #expect(SecretBounds.environmentEntryBytes == SpawnWorkload.maxStringLength)
+        #expect(3 + SecretBounds.maxFiles <= FrameHeader.maxDescriptors)
+    }
+
     @Test func goodNamesAndVariableNames() {
         for name in ["api", "tls.key", "DB_PASSWORD", "a-b", "_x", "9lives", String(repeating: "x", count: 64)] { #expect(SecretName.isValid(name), "\(name)") }
         #expect(SecretName.isVariableName("DB_PASSWORD") && SecretName.isVariableName("_x"))

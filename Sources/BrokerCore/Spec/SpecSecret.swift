@@ -1,4 +1,6 @@
+#if canImport(IPCWire)  // the cell-spec fuzz target compiles this file with SecretName.swift itself
 import IPCWire
+#endif
 
 /// A secret the workload gets at run time (`secrets[i]` of the spec): where the
 /// broker reads it (before it drops privileges) and how the workload receives it.
@@ -41,9 +43,9 @@ public struct SpecSecret: Equatable, Sendable {
 
     public static let maxCount = 16
     /// A value delivered as a file: the wire's memfd bound.
-    public static let maxFileBytes = Int(SecretFile.maxBytes)
+    public static let maxFileBytes = Int(SecretBounds.maxFileBytes)
     /// A value delivered as a variable: `NAME=VALUE` must fit one SpawnWorkload string.
-    public static let maxEnvironmentBytes = SpawnWorkload.maxStringLength - SecretName.maxLength - 1
+    public static let maxEnvironmentBytes = SecretBounds.environmentEntryBytes - SecretName.maxLength - 1
 
     public let name: String
     public let source: Source
@@ -56,7 +58,7 @@ public struct SpecSecret: Equatable, Sendable {
     }
 
     /// Where the workload finds it: the variable's name or the file's path.
-    public var target: String { delivery == .env ? name : "\(SecretFile.directory)/\(name)" }
+    public var target: String { delivery == .env ? name : "\(SecretBounds.directory)/\(name)" }
 
     public var maxBytes: Int { delivery == .env ? Self.maxEnvironmentBytes : Self.maxFileBytes }
 
@@ -93,7 +95,7 @@ public struct SpecSecret: Equatable, Sendable {
     }
 
     /// The list as a whole: names unique; an `env` secret does not shadow a spec
-    /// `env` variable; at most `SecretFile.maxCount` files (one memfd each).
+    /// `env` variable; at most `SecretBounds.maxFiles` files (one memfd each).
     static func checkList(_ secrets: [SpecSecret], environment: [String: String]) throws(SpecError) {
         var seen: [String] = []
         for (index, secret) in secrets.enumerated() {
@@ -105,8 +107,8 @@ public struct SpecSecret: Equatable, Sendable {
             seen.append(secret.name)
         }
         let files = secrets.filter { $0.delivery == .file }.count
-        guard files <= SecretFile.maxCount else {
-            throw SpecError(field: "secrets", value: nil, problem: "has \(files) secrets as files, at most \(SecretFile.maxCount) allowed")
+        guard files <= SecretBounds.maxFiles else {
+            throw SpecError(field: "secrets", value: nil, problem: "has \(files) secrets as files, at most \(SecretBounds.maxFiles) allowed")
         }
     }
 }
