@@ -120,6 +120,8 @@ public final class CellRun {
         } catch {
             abort = .setup("\(error)")
         }
+        // A run that ended before SpawnWorkload still drops (and zeroes) the values.
+        secrets = []
         if workloadRunning, netnsdAlive, let cellID {
             // Aborted while the workload runs: it must not outlive its policy.
             _ = try? client.request(try SignalWorkload(cellID: cellID, signal: SIGKILL))
