@@ -164,7 +164,8 @@ import Testing
     /// Another cell running at the same time cannot read the secret file: it is in
     /// the first workload's private /run, 0400 and that workload's uid. The second
     /// cell (sharing the host's PID namespace, so the path exists for it) tries
-    /// /proc/PID/root and its own /run/secrets.
+    /// /proc/PID/root and its own /run/secrets; a third asks for the holder's
+    /// secrets as a mount.
     @Test(.enabled(if: PrivilegedTest.shouldRun))
     func secretFileIsNotReadableByAnotherCell() throws {
         try PrivilegedTest.requireRoot()
@@ -203,6 +204,14 @@ import Testing
             #expect(other.result.stdout.contains("proc-root=1\n") && other.result.stdout.contains("again=1\n") && other.result.stdout.contains("own=1\n"), "\(other.result.stdout)")
             let otherUID = try #require(other.data(ofType: "lifecycle.v1.confined").first?["uid"] as? Int)
             #expect(otherUID != uid)
+            // Nor through its spec: a mount of the holder's secrets is refused by
+            // netnsd, which holds no CAP_SYS_PTRACE to pass /proc/PID/root's access check.
+            let mountSpec = try cell.specFile(
+                id: "secret-mount", argv: ["/bin/cat", "/stolen/api"], extra: #""mounts": [{"source": "/proc/\#(pid)/root/run/secrets", "target": "/stolen"}]"#)
+            let mounted = try cell.broker(["--spec", mountSpec])
+            #expect(mounted.result.status == 125, "\(mounted.result.stdout)\(mounted.result.stderr)")
+            #expect(mounted.result.stderr.contains("cell secret-mount: mounts[0].source") && mounted.result.stderr.contains("Permission denied"), "\(mounted.result.stderr)")
+            #expect(!mounted.result.stdout.contains(value) && !mounted.result.stderr.contains(value))
         }
     }
 }
