@@ -49,13 +49,13 @@ final class CellSlot {
         return true
     }
 
-    /// ready → destroyed; none → parked (on a ready cell) → running → exited, and
+    /// ready → destroyed; none → parked → running (both on a ready cell) → exited, and
     /// parked → exited (signalled or destroyed before it started).
     static func isLegal(_ step: Step, state: NetnsdSession.CellState, phase: NetnsdSession.WorkloadPhase) -> Bool {
         switch step {
         case .destroy: state == .ready
         case .workload(.parked): state == .ready && phase == .none
-        case .workload(.running): phase == .parked
+        case .workload(.running): state == .ready && phase == .parked
         case .workload(.exited): phase == .parked || phase == .running
         case .workload(.none): false
         }

@@ -97,30 +97,29 @@ public final class NetnsdSession: @unchecked Sendable {
     /// Handles one request frame and returns the reply frame (never throws: every
     /// refusal is an `ErrorReply` with the request's id, and is logged).
     public func handle(_ frame: consuming Frame) -> Frame {
-        let requestID = frame.header.requestID
         let type = frame.header.messageType
-        let reply: Frame
-        let refusal: RefusedRequest?
-        switch decodeRequest(frame.header, frame.payload, descriptorCount: frame.descriptors.count) {
-        case .failure(let refused):
-            refusal = refused
-            reply = Self.error(refused, requestID)
-        case .success(let request):
-            let rule = RequestTable.rule(for: request.kind)
-            if rule.sessionLock { lock.lock() }
-            let slot = rule.sessionLock ? request.cellID.flatMap { slots[$0] } : nil
-            refusal = gate(rule, request, slot: slot)
-            if let refusal {
-                reply = Self.error(refusal, requestID)
-            } else {
-                reply = rule.handler(self, request, &frame.descriptors, RequestContext(requestID: requestID, slot: slot))
-            }
-            if rule.sessionLock { lock.unlock() }
-        }
-        if let refusal {
+        let reply = dispatch(frame)
+        // Refused by the gate or by a handler: every ErrorReply is logged.
+        if let refusal = Self.refusal(in: reply) {
             configuration.log("refused request type \(type) from \(peer): \(refusal.code): \(refusal.message)")
         }
         return reply
+    }
+
+    /// Decode, gate, handler.
+    private func dispatch(_ frame: consuming Frame) -> Frame {
+        let requestID = frame.header.requestID
+        let request: NetnsdRequest
+        switch decodeRequest(frame.header, frame.payload, descriptorCount: frame.descriptors.count) {
+        case .failure(let refusal): return Self.error(refusal, requestID)
+        case .success(let decoded): request = decoded
+        }
+        let rule = RequestTable.rule(for: request.kind)
+        if rule.sessionLock { lock.lock() }
+        defer { if rule.sessionLock { lock.unlock() } }
+        let slot = rule.sessionLock ? request.cellID.flatMap { slots[$0] } : nil
+        if let refusal = gate(rule, request, slot: slot) { return Self.error(refusal, requestID) }
+        return rule.handler(self, request, &frame.descriptors, RequestContext(requestID: requestID, slot: slot))
     }
 
     private func decodeRequest(_ header: FrameHeader, _ payload: [UInt8], descriptorCount: Int) -> Result<NetnsdRequest, RefusedRequest> {
@@ -169,6 +168,13 @@ public final class NetnsdSession: @unchecked Sendable {
             return RefusedRequest("cell \(id): \(name) needs a workload \(permitted) (workload \(slot.phase))", code: ErrorCode.invalidState)
         }
         return nil
+    }
+
+    private static func refusal(in reply: borrowing Frame) -> RefusedRequest? {
+        guard reply.header.messageType == MessageType.errorReply.rawValue,
+            case .error(let error)? = try? NetnsdFrame.decode(header: reply.header, payload: reply.payload, descriptorCount: 0)
+        else { return nil }
+        return RefusedRequest(error.message, code: error.code)
     }
 
     static func error(_ refusal: RefusedRequest, _ requestID: UInt32) -> Frame {
