@@ -30,7 +30,7 @@ public enum BrokerCommands {
         // journald names the program itself and wants each line's priority.
         for line in outcome.stderr.split(separator: "\n") {
             var text = Substring(line)
-            if let colon = text.range(of: ": "), text.hasPrefix(BrokerRole.executableName) { text = text[colon.upperBound...] }
+            if let colon = text.firstRange(of: ": "), text.hasPrefix(BrokerRole.executableName) { text = text[colon.upperBound...] }
             let priority: LogPriority = outcome.status != 0 ? .error : text.hasPrefix("warning: ") ? .warning : .info
             LogWriter.write(String(text), priority: priority, program: BrokerRole.executableName)
         }
