@@ -124,7 +124,7 @@ extension BrokerCommand {
             let identity: PrivilegeDrop.Identity
             do {
                 cellSpec = try BrokerCommands.loadSpec(path: spec, shortcuts: options.shortcuts)
-                identity = try user.map { text throws in try PrivilegeDrop.Identity.parse(text) } ?? .defaultTarget
+                identity = try user.map { text throws in try PrivilegeDrop.Identity.parse(text) } ?? .implicitTarget
                 try WorkloadIDCheck.check(cellSpec, broker: .afterDrop(target: identity))
             } catch {
                 try fail("\(error)")

@@ -118,7 +118,7 @@ public enum BrokerCommands {
     /// audits this process against the broker's declaration (no capabilities).
     public static func selfCheck(user: String?, json: Bool) -> Outcome {
         do {
-            let target = try user.map { text throws(SpecError) in try PrivilegeDrop.Identity.parse(text) } ?? .defaultTarget
+            let target = try user.map { text throws(SpecError) in try PrivilegeDrop.Identity.parse(text) } ?? .implicitTarget
             let status = try PrivilegeDrop.apply(target: target)
             var audit = CapabilityAudit(helper: BrokerRole.executableName, declared: DeclaredCapabilities(mask: 0), pid: getpid(), status: status)
             audit.dumpable = NonDumpable.isDumpable
