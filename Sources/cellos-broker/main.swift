@@ -105,10 +105,15 @@ extension BrokerCommand {
 
         @OptionGroup var logging: LogOptions
 
+        @Flag(name: .customLong("trace"), help: "Write when each step of the cell ended to standard error ('cellos-broker trace: STEP EPOCH_MICROSECONDS' lines, docs/performance.md).")
+        var trace = false
+
         @Option(name: .customLong("helpers-dir"), help: ArgumentHelp("Directory holding cellos-dnsproxy and cellos-flowlog (default: ../libexec/cellos from the real cellos-broker file if it holds them, else beside it).", valueName: "DIR"))
         var helpersDir: String?
 
         func run() throws {
+            var cellTrace = trace ? CellTrace() : nil
+            cellTrace?.mark("parsed")
             logging.apply()
             func fail(_ text: String) throws -> Never {
                 try finish(BrokerCommands.Outcome(stdout: "", stderr: "cellos-broker: \(text)\n", status: BrokerExitCode.setupFailure))
@@ -119,7 +124,7 @@ extension BrokerCommand {
             let identity: PrivilegeDrop.Identity
             do {
                 cellSpec = try BrokerCommands.loadSpec(path: spec, shortcuts: options.shortcuts)
-                identity = try user.map { text throws in try PrivilegeDrop.Identity.parse(text) } ?? .defaultTarget
+                identity = try user.map { text throws in try PrivilegeDrop.Identity.parse(text) } ?? .implicitTarget
                 try WorkloadIDCheck.check(cellSpec, broker: .afterDrop(target: identity))
             } catch {
                 try fail("\(error)")
@@ -147,6 +152,8 @@ extension BrokerCommand {
                 BrokerSignals.install()
                 var configuration = CellRunConfiguration()
                 if let helpersDir { configuration.helpersDirectory = helpersDir }
+                cellTrace?.mark("connected")
+                configuration.trace = cellTrace
                 let run = CellRun(spec: cellSpec, configuration: configuration, writer: writer, client: client, secrets: secrets)
                 secrets = []
                 Glibc.exit(run.run())
