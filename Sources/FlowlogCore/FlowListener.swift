@@ -62,10 +62,9 @@ public struct FlowListener: ~Copyable {
         while try !drain() {}
         let deadline = Monotonic.milliseconds() + Int64(milliseconds)
         while case let left = deadline - Monotonic.milliseconds(), left > 0 {
-            var poller = pollfd(fd: socket.rawValue, events: Int16(POLLIN), revents: 0)
-            let ready = poll(&poller, 1, Int32(clamping: left))
-            if ready < 0 && errno != EINTR { throw SystemCallError("poll") }
-            if ready > 0 { while try !drain() {} }
+            let ready: Int16
+            do { ready = try socket.poll(timeoutMilliseconds: Int(left)) } catch { throw SystemCallError("poll", errno: error.errno) }
+            if ready != 0 { while try !drain() {} }
         }
     }
 

@@ -105,10 +105,15 @@ extension BrokerCommand {
 
         @OptionGroup var logging: LogOptions
 
+        @Flag(name: .customLong("trace"), help: "Write when each step of the cell ended to standard error ('cellos-broker trace: STEP EPOCH_MICROSECONDS' lines, docs/performance.md).")
+        var trace = false
+
         @Option(name: .customLong("helpers-dir"), help: ArgumentHelp("Directory holding cellos-dnsproxy and cellos-flowlog (default: ../libexec/cellos from the real cellos-broker file if it holds them, else beside it).", valueName: "DIR"))
         var helpersDir: String?
 
         func run() throws {
+            var cellTrace = trace ? CellTrace() : nil
+            cellTrace?.mark("parsed")
             logging.apply()
             func fail(_ text: String) throws -> Never {
                 try finish(BrokerCommands.Outcome(stdout: "", stderr: "cellos-broker: \(text)\n", status: BrokerExitCode.setupFailure))
@@ -119,7 +124,7 @@ extension BrokerCommand {
             let identity: PrivilegeDrop.Identity
             do {
                 cellSpec = try BrokerCommands.loadSpec(path: spec, shortcuts: options.shortcuts)
-                identity = try user.map { text throws in try PrivilegeDrop.Identity.parse(text) } ?? .defaultTarget
+                identity = try user.map { text throws in try PrivilegeDrop.Identity.parse(text) } ?? .implicitTarget
                 try WorkloadIDCheck.check(cellSpec, broker: .afterDrop(target: identity))
             } catch {
                 try fail("\(error)")
@@ -128,7 +133,14 @@ extension BrokerCommand {
             if let signKey {
                 do { signer = try BrokerCommands.loadSigner(path: signKey) } catch { try fail("--sign-key: \(error)") }
             }
-            if dryRun { try finish(BrokerCommands.printed(cellSpec)) }
+            // As the invoking user, before anything exists and before the drop; a
+            // missing source refuses the cell (--dry-run too), naming the secret.
+            var secrets: [SecretValue]
+            do { secrets = try SecretValue.load(cellSpec) } catch { try fail("\(error)") }
+            if dryRun {
+                secrets = []
+                try finish(BrokerCommands.printed(cellSpec))
+            }
             do {
                 // Everything that may need root first: the events file, the netnsd socket.
                 let writer: EventWriter
@@ -140,7 +152,11 @@ extension BrokerCommand {
                 BrokerSignals.install()
                 var configuration = CellRunConfiguration()
                 if let helpersDir { configuration.helpersDirectory = helpersDir }
-                Glibc.exit(CellRun(spec: cellSpec, configuration: configuration, writer: writer, client: client).run())
+                cellTrace?.mark("connected")
+                configuration.trace = cellTrace
+                let run = CellRun(spec: cellSpec, configuration: configuration, writer: writer, client: client, secrets: secrets)
+                secrets = []
+                Glibc.exit(run.run())
             } catch {
                 try fail("\(error)")
             }
@@ -243,8 +259,7 @@ extension BrokerCommand {
                 broker's children whose /proc/<pid>/exe is a cellos-dnsproxy or cellos-flowlog, and the \
                 workload's process tree (its pid and every descendant, /proc/<pid>/task/*/children). netnsd must \
                 hold no more than it declares; the broker, helpers and workload processes nothing in any set, \
-                bounding and ambient included, with no_new_privs on and (helpers and workloads; the broker \
-                installs no filter of its own, its mode is shown) seccomp (Seccomp: 2); a workload also \
+                bounding and ambient included, with no_new_privs on and a seccomp filter (Seccomp: 2); a workload also \
                 its cell's uid, and its cell must report pid_namespace, filesystem_view and landlock applied.
 
                 With --pid NAME=PID: runs each helper beside cellos-broker with --print-capabilities (output \

@@ -13,6 +13,8 @@ public struct CellRunConfiguration: Sendable {
     public var helperGraceMilliseconds: Int
     /// How often the run loop looks at the helpers and the clock.
     public var tickMilliseconds: Int32
+    /// `run --trace`: the step marks, begun when the command started; written at the end.
+    public var trace: CellTrace?
 
     public init(
         helpersDirectory: String = HelperDirectory.locate(), readinessTimeoutMilliseconds: Int = 5000,
@@ -83,10 +85,15 @@ public final class CellRun {
     /// The cell's sockets between CreateCell and the helpers' start.
     var dnsSockets = DescriptorSet()
     var flowLogSocket = DescriptorSet()
+    /// Read before the privilege drop; released (and zeroed) once SpawnWorkload is sent.
+    var secrets: [SecretValue]
+    var trace: CellTrace?
 
-    public init(spec: CellSpec, configuration: CellRunConfiguration, writer: EventWriter, client: consuming NetnsdClient) {
+    public init(spec: CellSpec, configuration: CellRunConfiguration, writer: EventWriter, client: consuming NetnsdClient, secrets: [SecretValue] = []) {
         self.spec = spec
+        self.secrets = secrets
         self.configuration = configuration
+        trace = configuration.trace
         self.writer = writer
         self.client = client
         stamper = EventStamper(cellID: spec.id)
@@ -103,20 +110,30 @@ public final class CellRun {
         var outcome: CellEvents.Outcome?
         var abort: Abort?
         do {
+            trace?.mark("run")
             try createCell()
+            trace?.mark("cell_created")
             // The helpers start while netnsd prepares the parked workload; the
             // workload still runs only after both reported ready (awaitHelpers).
             try launchHelpers()
+            trace?.mark("helpers_launched")
             try spawnWorkload()
+            trace?.mark("workload_spawned")
             try awaitHelpers()
+            trace?.mark("helpers_ready")
             auditAtStart()
+            trace?.mark("start_audited")
             try startWorkload()
+            trace?.mark("workload_started")
             outcome = try supervise(startedAt: Monotonic.milliseconds())
+            trace?.mark("workload_exited")
         } catch let error as Abort {
             abort = error
         } catch {
             abort = .setup("\(error)")
         }
+        // A run that ended before SpawnWorkload still drops (and zeroes) the values.
+        secrets = []
         if workloadRunning, netnsdAlive, let cellID {
             // Aborted while the workload runs: it must not outlive its policy.
             _ = try? client.request(try SignalWorkload(cellID: cellID, signal: SIGKILL))
@@ -127,6 +144,8 @@ public final class CellRun {
             emit(events.commandCompleted(outcome, durationMilliseconds: Monotonic.milliseconds() - started))
         }
         teardown()
+        trace?.mark("destroyed_event")
+        trace?.write()
         if let abort {
             report("cell \(spec.id): \(abort.detail)")
             emit(events.destroyed(reason: abort.reason, detail: abort.detail, workload: workload.flatMap { watch in workloadFateAtLoss.map { (watch.pid, $0.name) } }))
@@ -203,16 +222,22 @@ public final class CellRun {
 
     func spawnWorkload() throws(Abort) {
         guard let cellID else { throw .setup("no cell") }
+        // Whatever happens next, the values are not needed again.
+        defer { secrets = [] }
         let request: SpawnWorkload
-        do { request = try CellRequests.spawnWorkload(spec) } catch { throw .setup("\(error)") }
-        var stdio = DescriptorSet()
+        do { request = try CellRequests.spawnWorkload(spec, secrets: secrets) } catch { throw .setup("\(error)") }
+        var descriptors = DescriptorSet()
         for fd: Int32 in 0...2 {
             let copy = fcntl(fd, F_DUPFD_CLOEXEC, 3)
             guard copy >= 0 else { throw .setup("the broker's descriptor \(fd) is not open: \(SystemCallError("fcntl(F_DUPFD_CLOEXEC)"))") }
-            stdio.append(OwnedFD(adopting: copy))
+            descriptors.append(OwnedFD(adopting: copy))
+        }
+        // The file secrets' memfds after stdio, in `request.secretFiles` order.
+        for value in secrets where value.secret.delivery == .file {
+            do { descriptors.append(try value.sealedMemfd()) } catch { throw .setup("\(error)") }
         }
         let spawned: NetnsdReply
-        do { spawned = try client.request(request, descriptors: stdio) } catch { throw lost(error) }
+        do { spawned = try client.request(request, descriptors: descriptors) } catch { throw lost(error) }
         guard case .workloadSpawned(let parked) = spawned.message else { throw .setup("SpawnWorkload: \(Self.describe(spawned.message))") }
         // Parked counts: an abort from here on kills it and waits for its exit.
         workloadRunning = true
@@ -313,9 +338,11 @@ public final class CellRun {
                     emit(events.nftCounter(rule: entry.label, verdict: CellRequests.verdict(ofRule: entry.label), packets: entry.packets, bytes: entry.bytes))
                 }
             }
+            trace?.mark("counters_read")
             if case .cellDestroyed? = try? client.request(DestroyCell(cellID: cellID)).message {} else {
                 report("cell \(spec.id): DestroyCell was not confirmed")
             }
+            trace?.mark("cell_destroyed")
         }
         for pump in stopping {
             do { _ = try pump.finish(graceMilliseconds: configuration.helperGraceMilliseconds) } catch {
@@ -323,6 +350,7 @@ public final class CellRun {
             }
         }
         pumps = []
+        trace?.mark("helpers_exited")
     }
 
     // MARK: Helpers
