@@ -2,6 +2,7 @@
 import Glibc
 #endif
 import HelperRuntime
+import IPCWire
 
 /// `run --trace`: when each step of a cell ended, as wall-clock microseconds,
 /// written to standard error at the end as `cellos-broker trace: STEP EPOCH_US`
@@ -14,14 +15,12 @@ public struct CellTrace: Sendable {
     public init() { marks.reserveCapacity(16) }
 
     public mutating func mark(_ step: StaticString) {
-        var now = timespec()
-        clock_gettime(CLOCK_REALTIME, &now)
-        marks.append((step, Int64(now.tv_sec) * 1_000_000 + Int64(now.tv_nsec) / 1000))
+        marks.append((step, RealtimeClock.nanoseconds() / 1000))
     }
 
     public func write() {
         var text = ""
         for mark in marks { text += "cellos-broker trace: \(mark.step) \(mark.microseconds)\n" }
-        _ = Array(text.utf8).withUnsafeBytes { EventsOutput.writeAll(STDERR_FILENO, $0) }
+        StandardError.write(text)
     }
 }
