@@ -20,6 +20,7 @@ let package = Package(
         .executable(name: "cellos-netnsd", targets: ["cellos-netnsd"]),
         .executable(name: "cellos-dnsproxy", targets: ["cellos-dnsproxy"]),
         .executable(name: "cellos-flowlog", targets: ["cellos-flowlog"]),
+        .executable(name: "cellos-egressproxy", targets: ["cellos-egressproxy"]),
         .library(name: "IPCWire", targets: ["IPCWire"]),
     ],
     dependencies: [
@@ -53,6 +54,8 @@ let package = Package(
         .target(name: "NetnsdCore", dependencies: ["IPCWire", "NetworkNamespaces", "CCap", "CMnl", "CNftables", "CSeccomp", "CNetnsdShim", "CShim", "HelperRuntime", "FlowlogCore"]),
         .target(name: "DNSProxyCore", dependencies: ["IPCWire", "CShim", "CDNSProxyShim", "HelperRuntime"]),
         .target(name: "FlowlogCore", dependencies: ["IPCWire", "NetworkNamespaces", "CMnl", "CCap", "CShim", "HelperRuntime"]),
+        // cellos-egressproxy: SNI/Host parsing, the name rules (DNSProxyCore's patterns), the relay.
+        .target(name: "EgressProxyCore", dependencies: ["IPCWire", "CShim", "HelperRuntime", "DNSProxyCore"]),
 
         // --log-format, the one command-line option all four executables share.
         .target(name: "CellosOptions", dependencies: ["HelperRuntime", argumentParser]),
@@ -62,6 +65,7 @@ let package = Package(
         .executableTarget(name: "cellos-netnsd", dependencies: ["NetnsdCore", "FlowlogCore", "HelperRuntime", "CellosOptions", argumentParser]),
         .executableTarget(name: "cellos-dnsproxy", dependencies: ["DNSProxyCore", "HelperRuntime", "CellosOptions", argumentParser]),
         .executableTarget(name: "cellos-flowlog", dependencies: ["FlowlogCore", "HelperRuntime", "CellosOptions", argumentParser]),
+        .executableTarget(name: "cellos-egressproxy", dependencies: ["EgressProxyCore", "HelperRuntime", "CellosOptions", argumentParser]),
 
         // Network-namespace test lab for integration tests (shells out to `ip`; tests only).
         .target(name: "CellosTestLab", dependencies: ["IPCWire", "NetworkNamespaces"]),
@@ -88,6 +92,7 @@ let package = Package(
         // cellos-dnsproxy: recvmmsg/sendmmsg batching (struct mmsghdr is _GNU_SOURCE-only).
         .target(name: "CDNSProxyShim"),
         .testTarget(name: "DNSProxyCoreTests", dependencies: ["DNSProxyCore", "CShim"]),
+        .testTarget(name: "EgressProxyCoreTests", dependencies: ["EgressProxyCore", "DNSProxyCore", "IPCWire", "CellosTestLab", "cellos-egressproxy"]),
         .testTarget(
             name: "DNSProxyIntegrationTests", dependencies: ["DNSProxyCore", "IPCWire", "CellosTestLab", "cellos-dnsproxy"]),
 
