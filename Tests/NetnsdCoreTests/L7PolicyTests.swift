@@ -100,3 +100,40 @@ import Testing
         #expect((counters["default"]?.packets ?? 0) == 0)
     }
 }
+
+/// Through the daemon: a CreateCell with an L7 section gets `l7-tcp`, a listening
+/// TCP socket that lives in the cell, on which a connection from inside the cell
+/// to any address on a redirected port arrives.
+extension DaemonTests {
+    @Test(.enabled(if: PrivilegedTest.shouldRun))
+    func createCellHandsOutTheRedirectTarget() throws {
+        try PrivilegedTest.requireRoot()
+        let daemon = try RunningDaemon(arguments: ["--allow-uid", "0"])
+        var client = try NetnsdClient.connect(path: daemon.socketPath)
+        var reply = try client.request(CreateCell(cellID: try CellID("l7-1"), policy: try L7PolicyTests.policy()))
+        #expect(reply.message == .cellCreated(CellCreated(cellID: try CellID("l7-1"), names: ["netns", "dns-udp", "dns-tcp", "nflog", "l7-tcp"])))
+        let namespace = reply.descriptors.take(0)
+        let listener = reply.descriptors.take(4)
+        #expect(try SocketNamespace.identity(of: listener) == namespace.identity())
+        var accepting: Int32 = 0
+        var length = socklen_t(MemoryLayout<Int32>.size)
+        #expect(getsockopt(listener.rawValue, SOL_SOCKET, SO_ACCEPTCONN, &accepting, &length) == 0 && accepting == 1)
+        let connected = try NetworkNamespace.run(in: namespace) { () -> Int32 in
+            let client = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+            defer { close(client) }
+            var target = sockaddr_in()
+            target.sin_family = sa_family_t(AF_INET)
+            target.sin_addr.s_addr = inet_addr("198.51.100.7")
+            target.sin_port = UInt16(80).bigEndian
+            return withUnsafePointer(to: &target) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(client, $0, 16) } }
+        }
+        #expect(connected == 0)
+        var ready = pollfd(fd: listener.rawValue, events: Int16(POLLIN), revents: 0)
+        #expect(poll(&ready, 1, 2000) == 1)
+        let counters = try client.request(ReadCounters(cellID: try CellID("l7-1")))
+        guard case .countersReport(let report) = counters.message else { Issue.record("\(counters.message)"); return }
+        #expect(report.entries.contains { $0.label == "l7-redirect" && $0.packets >= 1 })
+        _ = try client.request(DestroyCell(cellID: try CellID("l7-1")))
+        #expect(daemon.terminate() == 0)
+    }
+}

@@ -222,6 +222,12 @@ public final class NetnsdSession: @unchecked Sendable {
                 names.append("nflog")
             case .none: break
             }
+            switch cell.l7Listener {
+            case .some(let listener):
+                descriptors.append(try listener.duplicate())
+                names.append("l7-tcp")
+            case .none: break
+            }
         } catch {
             try? cell.destroy()
             let code = CellError.exhaustionErrors.contains(error.errno) ? ErrorCode.limitExceeded : ErrorCode.setupFailed
