@@ -86,7 +86,7 @@ let package = Package(
             dependencies: [
                 "BrokerCore", "HelperRuntime", "CellosTestLab", "IPCWire", "cellos-test-child", "cellos-broker",
                 // Their --print-capabilities output is checked against the audit's parser.
-                "cellos-netnsd", "cellos-dnsproxy", "cellos-flowlog",
+                "cellos-netnsd", "cellos-dnsproxy", "cellos-flowlog", "cellos-egressproxy",
             ]),
 
         // cellos-dnsproxy: recvmmsg/sendmmsg batching (struct mmsghdr is _GNU_SOURCE-only).
@@ -108,6 +108,6 @@ let package = Package(
 // `cellos-broker run` end to end in a lab with real netnsd, dnsproxy, flowlog, dnsmasq.
 package.targets.append(.testTarget(
     name: "BrokerEndToEndTests",
-    dependencies: ["CellosTestLab", "IPCWire", "cellos-broker", "cellos-netnsd", "cellos-dnsproxy", "cellos-flowlog"],
+    dependencies: ["CellosTestLab", "IPCWire", "cellos-broker", "cellos-netnsd", "cellos-dnsproxy", "cellos-flowlog", "cellos-egressproxy"],
     // The escape suite's attack programs: read by the tests and run in cells, not compiled.
     exclude: ["Attacks"]))

@@ -20,7 +20,10 @@ public enum CellRequests {
                     id: UInt16(index + 1), destination: rule.destination.description, transport: rule.transport.rawValue,
                     ports: rule.ports.map { "\($0.first)-\($0.last)" }, field: "egress[\(index)]")
             }
-            return try EgressPolicy(allow: rules)
+            let l7 = try spec.l7.map { l7 throws(PolicyError) in
+                try L7Egress(names: l7.names.map(\.description), ports: l7.ports, mode: l7.mode)
+            }
+            return try EgressPolicy(allow: rules, l7: l7)
         } catch {
             throw Refused(description: "\(error)")
         }
@@ -44,7 +47,7 @@ public enum CellRequests {
         do {
             return try SpawnWorkload(
                 cellID: try CellID(spec.id), path: path, arguments: spec.argv,
-                environment: spec.environment.sorted { $0.key < $1.key }.map { "\($0.key)=\($0.value)" },
+                environment: (spec.l7?.proxyEnvironment(over: spec.environment) ?? spec.environment).sorted { $0.key < $1.key }.map { "\($0.key)=\($0.value)" },
                 workingDirectory: spec.workingDirectory, uid: spec.uid, gid: spec.gid, workspace: spec.workspace,
                 limits: [try ResourceLimit(name: "nofile", soft: UInt64(spec.limits.openFiles), hard: UInt64(spec.limits.openFiles))],
                 stdio: true, pidNamespace: spec.pidNamespace || spec.namespaces.contains(.pid), filesystemView: true,
