@@ -546,7 +546,8 @@ enum CellIDCoding {
 
 /// The egress policy on the wire: resolver text, NFLOG group, log rate, then the
 /// allow rules as text fields, each re-validated by the policy model on decode,
-/// then a flag and the L7 section (listener text, mode, ports, names).
+/// then, as a trailer, the L7 section (listener text, mode, ports, names): it is
+/// CreateCell's last field, absent without one (no name-based egress).
 enum PolicyCoding {
     static func decodeL7(from reader: inout WireReader) throws -> L7Egress {
         let listener = try ResolverAddress(parsing: try reader.readString("policy.l7.listener", limit: 64), field: "policy.l7.listener")
@@ -576,7 +577,7 @@ enum PolicyCoding {
             writer.write(rule.transport.rawValue)
             writer.write(optional: rule.ports?.description)
         }
-        writer.write(policy.l7 != nil)
+        // A trailer (docs/ipcwire.md): present only with an L7 section, the payload's last field.
         if let l7 = policy.l7 {
             writer.write(l7.listener.description)
             writer.write(l7.mode.rawValue)
@@ -611,7 +612,7 @@ enum PolicyCoding {
                 }
                 rules.append(try AllowRule(id: id, destination: destination, transport: transport, ports: ports, field: field))
             }
-            let l7 = try reader.readBool("policy.l7") ? try decodeL7(from: &reader) : nil
+            let l7 = reader.remaining > 0 ? try decodeL7(from: &reader) : nil
             return try EgressPolicy(allow: rules, resolver: resolver, nflogGroup: group, logRate: logRate, l7: l7)
         } catch let error as WireError {
             throw error
