@@ -243,8 +243,7 @@ extension BrokerCommand {
                 broker's children whose /proc/<pid>/exe is a cellos-dnsproxy or cellos-flowlog, and the \
                 workload's process tree (its pid and every descendant, /proc/<pid>/task/*/children). netnsd must \
                 hold no more than it declares; the broker, helpers and workload processes nothing in any set, \
-                bounding and ambient included, with no_new_privs on and (helpers and workloads; the broker \
-                installs no filter of its own, its mode is shown) seccomp (Seccomp: 2); a workload also \
+                bounding and ambient included, with no_new_privs on and a seccomp filter (Seccomp: 2); a workload also \
                 its cell's uid, and its cell must report pid_namespace, filesystem_view and landlock applied.
 
                 With --pid NAME=PID: runs each helper beside cellos-broker with --print-capabilities (output \
