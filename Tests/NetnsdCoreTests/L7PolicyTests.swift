@@ -73,25 +73,10 @@ import Testing
         let enter = ["nsenter", "--net=/proc/\(getpid())/fd/\(namespace.rawValue)"]
         try Shell.check(enter + ["ip", "link", "set", "lo", "up"])
         try Shell.check(enter + ["ip", "route", "add", "default", "dev", "lo", "src", "127.0.0.1"])
-        let accepted = try NetworkNamespace.run(in: namespace) { () -> Bool in
-            let listener = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+        let accepted = try NetworkNamespace.run(in: namespace) { () throws -> Bool in
+            let listener = try NetProbe.tcpListener("127.0.0.1", 15001)
             defer { close(listener) }
-            var address = sockaddr_in()
-            address.sin_family = sa_family_t(AF_INET)
-            address.sin_addr.s_addr = inet_addr("127.0.0.1")
-            address.sin_port = UInt16(15001).bigEndian
-            _ = withUnsafePointer(to: &address) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(listener, $0, 16) } }
-            listen(listener, 4)
-            let client = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
-            defer { close(client) }
-            var target = sockaddr_in()
-            target.sin_family = sa_family_t(AF_INET)
-            target.sin_addr.s_addr = inet_addr("192.0.2.99")
-            target.sin_port = UInt16(443).bigEndian
-            let connected = withUnsafePointer(to: &target) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(client, $0, 16) } }
-            let peer = accept(listener, nil, nil)
-            defer { if peer >= 0 { close(peer) } }
-            return connected == 0 && peer >= 0
+            return NetProbe.tcpConnect("192.0.2.99", 443) == 0
         }
         #expect(accepted)
         let counters = try CellFirewall.readCounters(in: namespace)
@@ -118,15 +103,7 @@ extension DaemonTests {
         var accepting: Int32 = 0
         var length = socklen_t(MemoryLayout<Int32>.size)
         #expect(getsockopt(listener.rawValue, SOL_SOCKET, SO_ACCEPTCONN, &accepting, &length) == 0 && accepting == 1)
-        let connected = try NetworkNamespace.run(in: namespace) { () -> Int32 in
-            let client = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
-            defer { close(client) }
-            var target = sockaddr_in()
-            target.sin_family = sa_family_t(AF_INET)
-            target.sin_addr.s_addr = inet_addr("198.51.100.7")
-            target.sin_port = UInt16(80).bigEndian
-            return withUnsafePointer(to: &target) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(client, $0, 16) } }
-        }
+        let connected = try NetworkNamespace.run(in: namespace) { NetProbe.tcpConnect("198.51.100.7", 80) }
         #expect(connected == 0)
         var ready = pollfd(fd: listener.rawValue, events: Int16(POLLIN), revents: 0)
         #expect(poll(&ready, 1, 2000) == 1)
