@@ -128,7 +128,14 @@ extension BrokerCommand {
             if let signKey {
                 do { signer = try BrokerCommands.loadSigner(path: signKey) } catch { try fail("--sign-key: \(error)") }
             }
-            if dryRun { try finish(BrokerCommands.printed(cellSpec)) }
+            // As the invoking user, before anything exists and before the drop; a
+            // missing source refuses the cell (--dry-run too), naming the secret.
+            var secrets: [SecretValue]
+            do { secrets = try SecretValue.load(cellSpec) } catch { try fail("\(error)") }
+            if dryRun {
+                secrets = []
+                try finish(BrokerCommands.printed(cellSpec))
+            }
             do {
                 // Everything that may need root first: the events file, the netnsd socket.
                 let writer: EventWriter
@@ -140,7 +147,9 @@ extension BrokerCommand {
                 BrokerSignals.install()
                 var configuration = CellRunConfiguration()
                 if let helpersDir { configuration.helpersDirectory = helpersDir }
-                Glibc.exit(CellRun(spec: cellSpec, configuration: configuration, writer: writer, client: client).run())
+                let run = CellRun(spec: cellSpec, configuration: configuration, writer: writer, client: client, secrets: secrets)
+                secrets = []
+                Glibc.exit(run.run())
             } catch {
                 try fail("\(error)")
             }

@@ -51,8 +51,11 @@ import Testing
         #expect(RequestTable.rule(for: .createCell).descriptorsIn == .when(flag: "attach", count: CreateCell(cellID: id, policy: try EgressPolicy(), attach: true).descriptorCount))
         #expect(CreateCell(cellID: id, policy: try EgressPolicy()).descriptorCount == 0)
         let spawn = try SpawnWorkload(cellID: id, path: "/bin/true", arguments: ["true"], stdio: true)
-        #expect(RequestTable.rule(for: .spawnWorkload).descriptorsIn == .when(flag: "stdio", count: spawn.descriptorCount))
+        #expect(RequestTable.rule(for: .spawnWorkload).descriptorsIn == .when(flag: "stdio", count: spawn.descriptorCount, plusOnePer: "secret_files"))
         #expect(try SpawnWorkload(cellID: id, path: "/bin/true", arguments: ["true"]).descriptorCount == 0)
+        let secrets = try [SecretFile(name: "a", size: 1), SecretFile(name: "b", size: 1)]
+        #expect(try SpawnWorkload(cellID: id, path: "/bin/true", arguments: ["true"], stdio: true, secretFiles: secrets).descriptorCount == 3 + 2)
+        #expect(try SpawnWorkload(cellID: id, path: "/bin/true", arguments: ["true"], secretFiles: secrets).descriptorCount == 2)
         #expect(RequestTable.rule(for: .createCell).descriptorsOut == .between(CellCreated.requiredNames.count, CellCreated.requiredNames.count + 1))
         #expect(DestroyCell(cellID: id).descriptorCount == 0 && ReadCounters(cellID: id).descriptorCount == 0)
         #expect(StartWorkload(cellID: id).descriptorCount == 0 && ReadStatus().descriptorCount == 0)

@@ -62,6 +62,8 @@ struct WorkloadPlan {
     /// For each `request.mounts[i]`, whether its source is a directory (`FilesystemView.checkMounts`).
     let sourceIsDirectory: [Bool]
     let stdio: [Int32]?
+    /// The sealed memfds of `request.secretFiles`, in order (checked by `SecretDescriptors.check`).
+    let secrets: [Int32]
     let client: PeerCredentials
     let landlockABI: Int
 }

@@ -108,7 +108,7 @@ final class KernelCell: BackendCell {
             // The child's mount keeps the file; its name is gone once the child is parked.
             defer { unlink(resolvConf) }
             let view = request.filesystemView
-                ? FilesystemView(request, identity: plan.identity, resolvConf: resolvConf, sourceIsDirectory: plan.sourceIsDirectory) : nil
+                ? FilesystemView(request, identity: plan.identity, resolvConf: resolvConf, sourceIsDirectory: plan.sourceIsDirectory, secretDescriptors: plan.secrets) : nil
             confinement = ChildConfinement(
                 view: view, landlock: LandlockRules(abi: plan.landlockABI, view: view, workspace: request.workspace), client: plan.client)
             workload = try ParkedWorkload.spawn(

@@ -7,7 +7,7 @@ import IPCWire
 /// with the lock held and the cell state and workload phase already checked by
 /// the gate; what is left here is each request's own validation and action.
 extension NetnsdSession {
-    func spawn(_ request: SpawnWorkload, stdio: [Int32]?, _ context: RequestContext) -> Frame {
+    func spawn(_ request: SpawnWorkload, stdio: [Int32]?, secrets: [Int32], _ context: RequestContext) -> Frame {
         let requestID = context.requestID
         guard let slot = context.slot, let cell = slot.cell else { return Self.gateMissed(context) }
         let identities = configuration.identities
@@ -31,7 +31,7 @@ extension NetnsdSession {
         let spawned: SpawnedWorkload
         do {
             spawned = try cell.spawnWorkload(WorkloadPlan(
-                request: request, identity: identity, sourceIsDirectory: sourceIsDirectory, stdio: stdio, client: peer,
+                request: request, identity: identity, sourceIsDirectory: sourceIsDirectory, stdio: stdio, secrets: secrets, client: peer,
                 landlockABI: landlockABI))
         } catch {
             return Self.error(error, requestID)

@@ -74,15 +74,17 @@ enum CellPresence: String, CaseIterable, Sendable {
 /// How many descriptors travel with a message.
 enum DescriptorRule: Equatable, Sendable {
     case none
-    /// `count` when the message's boolean field `flag` is set, else none.
-    case when(flag: String, count: Int)
+    /// `count` when the message's boolean field `flag` is set, else none; plus,
+    /// with `plusOnePer`, one per entry of that list field.
+    case when(flag: String, count: Int, plusOnePer: String? = nil)
     case between(Int, Int)
 
     /// As docs/netnsd.md's request table writes it.
     var documented: String {
         switch self {
         case .none: "0"
-        case .when(let flag, let count): "\(flag) ? \(count) : 0"
+        case .when(let flag, let count, nil): "\(flag) ? \(count) : 0"
+        case .when(let flag, let count, let list?): "(\(flag) ? \(count) : 0) + one per \(list)"
         case .between(let low, let high): "\(low)–\(high)"
         }
     }
@@ -137,12 +139,15 @@ enum RequestTable {
             handler: { session, request, _, context in session.readCounters(context) }),
         RequestRule(
             kind: .spawnWorkload, cellStates: [.ready], phases: [.none], once: true, reply: .workloadSpawned,
-            descriptorsIn: .when(flag: "stdio", count: 3), descriptorsOut: .none, adminOnly: false, sessionLock: true,
+            descriptorsIn: .when(flag: "stdio", count: 3, plusOnePer: "secret_files"), descriptorsOut: .none, adminOnly: false, sessionLock: true,
             handler: { session, request, descriptors, context in
                 guard case .spawnWorkload(let spawn) = request else { return RequestTable.mismatch(request, context) }
-                // The stdio descriptors stay owned by the frame, open until the child has dup'ed them.
+                // The stdio descriptors and secret memfds stay owned by the frame, open until the child has used them.
                 let stdio = spawn.stdio ? (0..<3).map { descriptors.raw($0) } : nil
-                return session.spawn(spawn, stdio: stdio, context)
+                let secrets = spawn.secretFiles.indices.map { descriptors.raw(spawn.firstSecretDescriptor + $0) }
+                // Before any action (ids, view, fork): each is a sealed memfd of its declared size.
+                if case .failure(let refusal) = SecretDescriptors.check(spawn, descriptors: secrets) { return NetnsdSession.error(refusal, context.requestID) }
+                return session.spawn(spawn, stdio: stdio, secrets: secrets, context)
             }),
         RequestRule(
             kind: .startWorkload, cellStates: [.ready], phases: [.parked], once: true, reply: .workloadStarted,
