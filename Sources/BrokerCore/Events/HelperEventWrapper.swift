@@ -6,6 +6,8 @@
 ///   `{"stats": {...}}` → `helper.v1.stats`.
 /// - cellos-flowlog: `"type": "flow_event"` → `network_flow_decision`,
 ///   `"flow_summary"` → `network_flow_summary`, `"flowlog_stats"` → `helper.v1.stats`.
+/// - cellos-egressproxy: `"type": "l7_egress_decision"` → `l7_egress_decision`,
+///   `"egressproxy_stats"` → `helper.v1.stats`.
 ///
 /// Anything else (not JSON, not an object, an unknown shape) is kept as
 /// `helper.v1.unrecognized_output` with the raw line (cut to 4096 bytes), so a
@@ -38,7 +40,8 @@ public struct HelperEventWrapper: Sendable {
         switch members["type"]?.stringValue {
         case "flow_event": return .networkFlowDecision
         case "flow_summary": return .networkFlowSummary
-        case "flowlog_stats": return .helperStats
+        case "flowlog_stats", "egressproxy_stats": return .helperStats
+        case "l7_egress_decision": return .l7EgressDecision
         default: break
         }
         if members["qname"] != nil && members["decision"] != nil { return .dnsQuery }

@@ -70,7 +70,8 @@ public final class CellRun {
     let writer: EventWriter
     let stamper: EventStamper
     let events: CellEvents
-    var client: NetnsdClient
+    /// netnsd, one request at a time (the control socket; a fake in unit tests).
+    let client: any NetnsdChannel
     var cellID: CellID?
     var pumps: [HelperEventPump] = []
     /// The pump whose helper already ended (its lines were forwarded then).
@@ -85,17 +86,24 @@ public final class CellRun {
     /// The cell's sockets between CreateCell and the helpers' start.
     var dnsSockets = DescriptorSet()
     var flowLogSocket = DescriptorSet()
+    var egressSocket = DescriptorSet()
     /// Read before the privilege drop; released (and zeroed) once SpawnWorkload is sent.
     var secrets: [SecretValue]
     var trace: CellTrace?
 
-    public init(spec: CellSpec, configuration: CellRunConfiguration, writer: EventWriter, client: consuming NetnsdClient, secrets: [SecretValue] = []) {
+    public convenience init(
+        spec: CellSpec, configuration: CellRunConfiguration, writer: EventWriter, client: consuming NetnsdClient, secrets: [SecretValue] = []
+    ) {
+        self.init(spec: spec, configuration: configuration, writer: writer, channel: SocketNetnsdChannel(client), secrets: secrets)
+    }
+
+    init(spec: CellSpec, configuration: CellRunConfiguration, writer: EventWriter, channel: any NetnsdChannel, secrets: [SecretValue] = []) {
         self.spec = spec
         self.secrets = secrets
         self.configuration = configuration
         trace = configuration.trace
         self.writer = writer
-        self.client = client
+        self.client = channel
         stamper = EventStamper(cellID: spec.id)
         events = CellEvents(stamper: stamper)
     }
@@ -165,13 +173,14 @@ public final class CellRun {
     func createCell() throws(Abort) {
         let request: CreateCell
         do { request = try CellRequests.createCell(spec) } catch { throw .setup("\(error)") }
-        var reply = try netnsd { (client: inout NetnsdClient) throws(WireError) in try client.request(request) }
+        var reply = try netnsd { client throws(WireError) in try client.request(request) }
         guard case .cellCreated(let created) = reply.message else { throw .setup("CreateCell: \(Self.describe(reply.message))") }
         cellID = request.cellID
-        // netns, dns-udp, dns-tcp[, nflog]: the helpers get theirs; the rest closes with the reply.
+        // netns, dns-udp, dns-tcp[, nflog][, l7-tcp]: the helpers get theirs; the rest closes with the reply.
         dnsSockets.append(reply.descriptors.take(1))
         dnsSockets.append(reply.descriptors.take(2))
-        if created.names.count == 4 { flowLogSocket.append(reply.descriptors.take(3)) }
+        if let index = created.names.firstIndex(of: "nflog") { flowLogSocket.append(reply.descriptors.take(index)) }
+        if let index = created.names.firstIndex(of: "l7-tcp") { egressSocket.append(reply.descriptors.take(index)) }
     }
 
     func launchHelpers() throws(Abort) {
@@ -186,9 +195,18 @@ public final class CellRun {
             guard flowLogSocket.count == 1 else { throw .setup("netnsd sent no nflog socket, and the spec asks for a flow log") }
             try startHelper("cellos-flowlog", arguments: ["--events", HelperLaunch.eventsPlaceholder, "--cell-id", spec.id], names: ["nflog"], descriptors: flowLogSocket)
         }
+        if let l7 = spec.l7 {
+            guard egressSocket.count == 1 else { throw .setup("netnsd sent no l7-tcp listener, and the spec has egress_names") }
+            var arguments = ["--events", HelperLaunch.eventsPlaceholder, "--stats-in-events", "--cell-id", spec.id]
+            if let upstream = spec.dns.upstream { arguments += ["--upstream", upstream.description] }
+            for name in l7.names { arguments += ["--allow", name.description] }
+            for port in l7.ports { arguments += ["--port", String(port)] }
+            try startHelper("cellos-egressproxy", arguments: arguments, names: ["l7-tcp"], descriptors: egressSocket)
+        }
         // The helpers hold their copies; ours are closed now.
         dnsSockets = DescriptorSet()
         flowLogSocket = DescriptorSet()
+        egressSocket = DescriptorSet()
     }
 
     func startHelper(_ name: String, arguments: [String], names: [String], descriptors: borrowing DescriptorSet) throws(Abort) {
@@ -276,7 +294,7 @@ public final class CellRun {
 
     func startWorkload() throws(Abort) {
         guard let cellID else { throw .setup("no cell") }
-        let startedReply = try netnsd { (client: inout NetnsdClient) throws(WireError) in try client.request(StartWorkload(cellID: cellID)) }
+        let startedReply = try netnsd { client throws(WireError) in try client.request(StartWorkload(cellID: cellID)) }
         guard case .workloadStarted = startedReply.message else { throw .setup("StartWorkload: \(Self.describe(startedReply.message))") }
     }
 
@@ -289,8 +307,8 @@ public final class CellRun {
         var killed = false
         while true {
             if let signal = BrokerSignals.pending { throw .interrupted(signal) }
-            if client.hasPendingExit || Self.readable(client.connection.socket.rawValue, timeout: configuration.tickMilliseconds) {
-                let exited = try netnsd { (client: inout NetnsdClient) throws(WireError) in try client.nextExit() }
+            if client.awaitEvent(timeoutMilliseconds: configuration.tickMilliseconds) {
+                let exited = try netnsd { client throws(WireError) in try client.nextExit() }
                 workloadRunning = false
                 return Self.outcome(exited, timedOut: terminatedAt != nil)
             }
@@ -320,7 +338,7 @@ public final class CellRun {
 
     func signalWorkload(_ cellID: CellID, _ signal: Int32) throws(Abort) {
         // Refused only when the workload already exited: its WorkloadExited follows.
-        _ = try netnsd { (client: inout NetnsdClient) throws(WireError) in try client.request(try SignalWorkload(cellID: cellID, signal: signal)) }
+        _ = try netnsd { client throws(WireError) in try client.request(try SignalWorkload(cellID: cellID, signal: signal)) }
     }
 
     /// Counters, DestroyCell, helpers' last lines: whatever of it still applies.
@@ -356,9 +374,9 @@ public final class CellRun {
     // MARK: Helpers
 
     /// One exchange with netnsd; a broken connection is `netnsd_lost`.
-    func netnsd<R: ~Copyable>(_ body: (inout NetnsdClient) throws(WireError) -> R) throws(Abort) -> R {
+    func netnsd<R: ~Copyable>(_ body: (any NetnsdChannel) throws(WireError) -> R) throws(Abort) -> R {
         do {
-            return try body(&client)
+            return try body(client)
         } catch {
             throw lost(error)
         }
@@ -371,11 +389,6 @@ public final class CellRun {
         // netnsd's end should take the workload with it; wait a moment, then say what happened.
         workloadFateAtLoss = workload?.fate(waitingMilliseconds: 1000)
         return .netnsdLost("the connection to cellos-netnsd failed: \(error); \(WorkloadWatch.sentence(pid: workload?.pid, fate: workloadFateAtLoss))")
-    }
-
-    static func readable(_ fd: Int32, timeout: Int32) -> Bool {
-        var poller = pollfd(fd: fd, events: Int16(POLLIN), revents: 0)
-        return poll(&poller, 1, timeout) > 0
     }
 
     static func outcome(_ exited: WorkloadExited, timedOut: Bool) -> CellEvents.Outcome {
