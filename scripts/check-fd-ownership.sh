@@ -23,6 +23,7 @@ pending=(
     Sources/EgressProxyCore/Server/UpstreamConnector.swift
     Sources/EgressProxyCore/Server/UpstreamResolver.swift
     Sources/CellosTestLab/HelperHarness.swift
+    Sources/CellosTestLab/NATSTestServer.swift
 )
 
 allowed() {
