@@ -88,8 +88,11 @@ extension BrokerCommand {
 
         @OptionGroup var options: ShortcutOptions
 
-        @Option(name: .customLong("events"), help: ArgumentHelp("Write CloudEvents JSON lines to PATH ('-' for standard output).", valueName: "PATH|-"))
+        @Option(name: .customLong("events"), help: ArgumentHelp("Write CloudEvents JSON lines to PATH ('-' for standard output; the workload's standard output then goes to standard error).", valueName: "PATH|-"))
         var events: String?
+
+        @Option(name: .customLong("event-source"), help: ArgumentHelp("The events' source URI prefix, the emitting program's name appended (default urn:cellos:HOST:).", valueName: "URI"))
+        var eventSource: String?
 
         @Option(name: .customLong("sign-key"), help: ArgumentHelp("Sign every event with this Ed25519 private key (see keygen).", valueName: "FILE"))
         var signKey: String?
@@ -120,6 +123,7 @@ extension BrokerCommand {
             do {
                 cellSpec = try BrokerCommands.loadSpec(path: spec, shortcuts: options.shortcuts)
                 identity = try user.map { text throws in try PrivilegeDrop.Identity.parse(text) } ?? .defaultTarget
+                if let eventSource { _ = try EventSource.validateBase(eventSource, field: "--event-source") }
                 try WorkloadIDCheck.check(cellSpec, broker: .afterDrop(target: identity))
             } catch {
                 try fail("\(error)")
@@ -140,6 +144,8 @@ extension BrokerCommand {
                 BrokerSignals.install()
                 var configuration = CellRunConfiguration()
                 if let helpersDir { configuration.helpersDirectory = helpersDir }
+                configuration.eventSourceBase = eventSource
+                if events == "-" { configuration.workloadStdout = 2 }
                 Glibc.exit(CellRun(spec: cellSpec, configuration: configuration, writer: writer, client: client).run())
             } catch {
                 try fail("\(error)")

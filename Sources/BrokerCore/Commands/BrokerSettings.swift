@@ -9,7 +9,7 @@ import IPCWire
 /// the broker itself, so runs by hand and the cell units get the same defaults.
 public enum BrokerSettings {
     public static let file = SettingsFile(
-        prefix: "CELLOS_BROKER_", options: ["netnsd-socket", "user", "helpers-dir", "sign-key", "events", "timeout", "log-format"])
+        prefix: "CELLOS_BROKER_", options: ["netnsd-socket", "user", "helpers-dir", "sign-key", "events", "event-source", "timeout", "log-format"])
     public static let defaultPath = "/etc/cellos/broker.conf"
 
     /// `arguments` with the file's settings inserted after `run`; a missing default

@@ -9,24 +9,22 @@ import Synchronization
 /// never interleave); each line goes out in as few `write` calls as the kernel allows.
 public final class EventWriter: Sendable {
     private let fd: Int32
-    private let ownsDescriptor: Bool
+    /// Nil for standard output, which is not ours to close.
+    private let owned: OwnedFD?
     private let signer: EventSigner?
     private let lock = Mutex(0)
 
     /// `-` writes to standard output; a path is created (0600) or appended to.
     public init(destination: String, signer: EventSigner? = nil) throws(SystemCallError) {
         if destination == "-" {
+            owned = nil
             fd = 1
-            ownsDescriptor = false
         } else {
-            fd = try systemCall("open", context: destination) { open(destination, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0o600) }
-            ownsDescriptor = true
+            let opened = OwnedFD(adopting: try systemCall("open", context: destination) { open(destination, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0o600) })
+            fd = opened.rawValue
+            owned = consume opened
         }
         self.signer = signer
-    }
-
-    deinit {
-        if ownsDescriptor { close(fd) }
     }
 
     /// Signs (when configured) and writes one event; returns the event as written.

@@ -13,6 +13,12 @@ public struct CellRunConfiguration: Sendable {
     public var helperGraceMilliseconds: Int
     /// How often the run loop looks at the helpers and the clock.
     public var tickMilliseconds: Int32
+    /// The broker's descriptor the workload gets as its standard output: 1, or 2
+    /// while the event stream is the broker's standard output (`--events -`), so
+    /// the workload can never write into the trail (docs/events.md).
+    public var workloadStdout: Int32 = 1
+    /// The CloudEvent `source` prefix (`EventSource`); nil: `urn:cellos:<host>:`.
+    public var eventSourceBase: String?
 
     public init(
         helpersDirectory: String = HelperDirectory.locate(), readinessTimeoutMilliseconds: Int = 5000,
@@ -89,7 +95,7 @@ public final class CellRun {
         self.configuration = configuration
         self.writer = writer
         self.client = client
-        stamper = EventStamper(cellID: spec.id)
+        stamper = EventStamper(cellID: spec.id, sourceBase: configuration.eventSourceBase)
         events = CellEvents(stamper: stamper)
     }
 
@@ -206,7 +212,7 @@ public final class CellRun {
         let request: SpawnWorkload
         do { request = try CellRequests.spawnWorkload(spec) } catch { throw .setup("\(error)") }
         var stdio = DescriptorSet()
-        for fd: Int32 in 0...2 {
+        for fd: Int32 in [0, configuration.workloadStdout, 2] {
             let copy = fcntl(fd, F_DUPFD_CLOEXEC, 3)
             guard copy >= 0 else { throw .setup("the broker's descriptor \(fd) is not open: \(SystemCallError("fcntl(F_DUPFD_CLOEXEC)"))") }
             stdio.append(OwnedFD(adopting: copy))
