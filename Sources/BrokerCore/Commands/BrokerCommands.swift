@@ -94,6 +94,21 @@ public enum BrokerCommands {
         }
     }
 
+    /// `flush`: every remote sink's spool replayed (in order, up to `budget` ms each);
+    /// status 0 when all are empty afterwards.
+    public static func flush(setup: SinkSetup, budgetMilliseconds: Int64) -> Outcome {
+        do {
+            let writer = try setup.writer(signer: nil)
+            try writer.checkSpools()
+            let results = writer.flushSpools(budget: budgetMilliseconds)
+            let text = results.map { "\($0.label): delivered \($0.delivered), \($0.left) left\n" }.joined()
+            let left = results.contains { $0.left > 0 }
+            return Outcome(stdout: left ? "" : text, stderr: left ? text : "", status: left ? BrokerExitCode.checkFailed : 0)
+        } catch {
+            return Outcome(stdout: "", stderr: "cellos-broker flush: \(error)\n", status: BrokerExitCode.setupFailure)
+        }
+    }
+
     /// `stamp`: wraps each helper JSON line of `inputPath` (`-`: stdin) into a
     /// CloudEvent for `cellID` from `helper`, signed when `signKeyPath` is given,
     /// written to `events` (`-`: stdout). The same path the broker's own helper

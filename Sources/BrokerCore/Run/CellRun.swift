@@ -97,10 +97,19 @@ public final class CellRun {
         self.client = client
         stamper = EventStamper(cellID: spec.id, sourceBase: configuration.eventSourceBase)
         events = CellEvents(stamper: stamper)
+        writer.attach(stamper: stamper)
     }
 
     /// Runs the cell and tears it down whatever happened; the broker's exit status.
+    /// Remote sinks get at most `writer.timing.finishMilliseconds` after the last
+    /// event to acknowledge; what they have not by then waits in their spool.
     public func run() -> Int32 {
+        let status = runCell()
+        writer.finish()
+        return status
+    }
+
+    func runCell() -> Int32 {
         emit(events.started(spec))
         if !spec.pidNamespace {
             report("warning: cell \(spec.id) shares the host's PID namespace (pid_namespace false): its workload sees and can signal the host's processes of its uid")
