@@ -9,12 +9,6 @@ import Testing
 /// PyPI, installed by `scripts/deps.sh test`) still verify; a flipped byte in
 /// what the SDK wrote still fails.
 @Suite struct SDKRoundTripTests {
-    static var python: String { ProcessInfo.processInfo.environment["CELLOS_TEST_PYTHON"] ?? "/opt/cellos-test-venv/bin/python3" }
-    static var script: String {
-        URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
-            .appendingPathComponent("Support/python/cloudevents_roundtrip.py").path
-    }
-
     @Test func eventsReserializedByTheCloudEventsSDKVerify() throws {
         let key = Curve25519.Signing.PrivateKey()
         let signer = EventSigner(privateKey: key)
@@ -27,7 +21,7 @@ import Testing
             try signer.sign(stamper.event(.dnsQuery, from: "cellos-dnsproxy", time: "2025-12-02T02:02:02.120000Z", data: dns)),
         ]
         let input = events.map(\.line).joined(separator: "\n") + "\n"
-        let result = try Shell.run([Self.python, Self.script], input: input)
+        let result = try TestPython.run("cloudevents_roundtrip.py", [], input: input)
         try #require(result.status == 0, "\(result.stderr)")
         let lines = result.stdout.split(separator: "\n").map(String.init)
         #expect(lines.count == 2)

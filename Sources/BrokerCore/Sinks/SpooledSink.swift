@@ -14,6 +14,7 @@ public final class SpooledSink {
     private var retryAt: Int64 = 0
     private var dropped = 0
     private var reportedDown = false
+    private var reportedFull = false
 
     public init(sink: EventSink, spool: Spool, timing: SinkTiming) {
         self.sink = sink
@@ -34,10 +35,11 @@ public final class SpooledSink {
         }
         do {
             try sink.send(record)
-            _ = try sink.settle(until: 0)
         } catch {
-            down(error, unsent: [record])
+            return down(error, unsent: [record])
         }
+        // Taken: from here on the record is the sink's until confirmed or abandoned.
+        do { _ = try sink.settle(until: 0) } catch { down(error, unsent: []) }
     }
 
     /// Replays the spool for at most `budget` ms, in windows of 256 records, each
@@ -104,6 +106,7 @@ public final class SpooledSink {
     private func up() {
         if reportedDown { report("\(sink.label): delivering again, spool replayed") }
         reportedDown = false
+        reportedFull = false
     }
 
     private func store(_ records: [SinkRecord]) {
@@ -111,7 +114,10 @@ public final class SpooledSink {
             let lost = try spool.append(records)
             if lost > 0 {
                 dropped += lost
-                report("error: \(sink.label): spool \(spool.directory) is full (\(spool.maxBytes) bytes): \(lost) events not kept")
+                // Once per episode on stderr; every drop is counted in the overflow events.
+                guard !reportedFull else { return }
+                reportedFull = true
+                report("error: \(sink.label): spool \(spool.directory) is full (\(spool.maxBytes) bytes): events are not kept for this sink until it drains")
             }
         } catch {
             dropped += records.count
