@@ -5,7 +5,7 @@ import IPCWire
 
 /// `journald[:SOCKET]`: one datagram per event to journald's native socket
 /// (`/run/systemd/journal/socket`; another path for tests), fields:
-/// `MESSAGE` (`cell <id>: <type's last part>`), `PRIORITY` (3 for failures,
+/// `MESSAGE` (`cell <id>: lifecycle.v1.destroyed`, the type's last three parts), `PRIORITY` (3 for failures,
 /// unrecognized output and spool overflow, 4 for a cell not destroyed as
 /// `completed`, else 6), `SYSLOG_IDENTIFIER=cellos-broker`, `CELLOS_CELL_ID`,
 /// `CELLOS_EVENT_TYPE`, `CELLOS_EVENT_ID` and `CELLOS_EVENT` (the signed line).
@@ -58,7 +58,7 @@ public final class JournaldSink: EventSink {
     }
 
     static func datagram(_ record: SinkRecord) -> [UInt8] {
-        let short = record.type.split(separator: ".").suffix(2).joined(separator: ".")
+        let short = record.type.split(separator: ".").suffix(3).joined(separator: ".")
         let fields: [(String, [UInt8])] = [
             ("MESSAGE", Array("cell \(record.cellID): \(short)".utf8)),
             ("PRIORITY", Array(String(priority(record)).utf8)),
