@@ -203,12 +203,12 @@ extension BrokerCommand {
         static let configuration = CommandConfiguration(
             abstract: "Print a readable digest of a cell's event log: DNS decisions, flows, counters, outcome.")
 
-        @Argument(help: ArgumentHelp("The events file written by run --events.", valueName: "EVENTS"))
+        @Argument(help: ArgumentHelp("The events: a file written by run --events, '-' for standard input, or nats://HOST:PORT/SUBJECT (a JetStream subject, wildcards allowed).", valueName: "EVENTS"))
         var events: String
 
         func run() throws {
             let bytes: [UInt8]
-            do { bytes = try FileInput.read(path: events, maxBytes: 256 << 20) } catch {
+            do { bytes = try EventInput.read(events, maxBytes: 256 << 20) } catch {
                 try finish(BrokerCommands.Outcome(stdout: "", stderr: "cellos-broker: \(events): \(error)\n", status: BrokerExitCode.setupFailure))
             }
             let text = String(decoding: bytes, as: UTF8.self)
@@ -277,7 +277,7 @@ extension BrokerCommand {
         @Option(name: .customLong("key"), help: ArgumentHelp("Public key file (from keygen, or 32 raw bytes).", valueName: "PUBFILE"))
         var key: String
 
-        @Argument(help: ArgumentHelp("Events file (JSON lines; '-' for standard input).", valueName: "EVENTS"))
+        @Argument(help: ArgumentHelp("Events: a file of JSON lines, '-' for standard input, or nats://HOST:PORT/SUBJECT (a JetStream subject, wildcards allowed).", valueName: "EVENTS"))
         var events: String
 
         func run() throws { try finish(BrokerCommands.verify(keyPath: key, eventsPath: events)) }

@@ -69,6 +69,22 @@ import Testing
         writer.finish()
         #expect(lab.spoolFiles().isEmpty, "all acknowledged: nothing spooled")
         try check(try lab.readBack(), are: written)
+
+        // `verify` and `summary` read the trail back from the subject, from a file and from stdin.
+        let broker = try BuiltProducts.path(of: "cellos-broker")
+        let publicKey = lab.spool + "/key.pub"
+        try ("ed25519-public:" + Hex.encode(key.publicKey.rawRepresentation) + "\n").write(toFile: publicKey, atomically: true, encoding: .utf8)
+        let fromNATS = try Shell.run([broker, "verify", "--key", publicKey, "\(lab.server.url)/cellos.events.*.js-cell"])
+        #expect(fromNATS.status == 0 && fromNATS.stdout.hasSuffix("verified 40 events\n"), "\(fromNATS.stdout)\(fromNATS.stderr)")
+        let summary = try Shell.run([broker, "summary", "\(lab.server.url)/cellos.events.>"])
+        #expect(summary.status == 0 && summary.stdout.contains("r39 (drop): 39 packets") && summary.stdout.hasSuffix("40 events\n"), "\(summary.stdout)\(summary.stderr)")
+        let lines = try lab.readBack().map(\.line).joined(separator: "\n") + "\n"
+        let fromStdin = try Shell.run([broker, "verify", "--key", publicKey, "-"], input: lines)
+        #expect(fromStdin.status == 0, "\(fromStdin.stderr)")
+        let tampered = try Shell.run([broker, "verify", "--key", publicKey, "-"], input: lines.replacingOccurrences(of: "\"r7\"", with: "\"r8\""))
+        #expect(tampered.status == 1 && tampered.stderr.contains("line 8"), "\(tampered.stderr)")
+        let noStream = try Shell.run([broker, "verify", "--key", publicKey, "\(lab.server.url)/elsewhere.>"])
+        #expect(noStream.status != 0 && noStream.stderr.contains("no JetStream stream holds elsewhere.>"), "\(noStream.stderr)")
     }
 
     /// The server stops mid-cell: events spool (each write bounded by the connect

@@ -85,7 +85,7 @@ public enum BrokerCommands {
     public static func verify(keyPath: String, eventsPath: String) -> Outcome {
         do {
             let key = try KeyFiles.publicKey(contents: try KeyFiles.read(path: keyPath), path: keyPath)
-            let contents = try FileInput.read(path: eventsPath, maxBytes: 1 << 30)
+            let contents = try EventInput.read(eventsPath, maxBytes: 1 << 30)
             let result = EventFileVerification.check(contents, with: EventVerifier(publicKey: key))
             if case .verified = result { return Outcome(stdout: "\(eventsPath): \(result.description)\n", stderr: "", status: 0) }
             return Outcome(stdout: "", stderr: "\(eventsPath): \(result.description)\n", status: BrokerExitCode.checkFailed)
@@ -172,6 +172,15 @@ public enum BrokerCommands {
         let failed = audits.contains { $0.failed }
         let text = json ? AuditReport.json(audits).serialized() + "\n" : AuditReport.table(audits)
         return Outcome(stdout: text, stderr: "", status: failed ? BrokerExitCode.checkFailed : 0)
+    }
+}
+
+/// Where `summary` and `verify` read a trail: a file, `-` (standard input), or
+/// `nats://HOST:PORT/SUBJECT[?credentials=FILE]` (JetStream, `JetStreamReader`).
+public enum EventInput {
+    public static func read(_ source: String, maxBytes: Int) throws -> [UInt8] {
+        if source.hasPrefix("nats://") { return try JetStreamReader.read(source, maxBytes: maxBytes) }
+        return try FileInput.read(path: source, maxBytes: maxBytes)
     }
 }
 

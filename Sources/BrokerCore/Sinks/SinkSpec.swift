@@ -25,7 +25,8 @@ public enum SinkSpec: Equatable, Sendable {
         throw .invalid(sink: text, problem: "not file:PATH, nats://HOST:PORT/SUBJECT or journald[:SOCKET]")
     }
 
-    static func parseNATS(_ text: String) throws(SinkError) -> SinkSpec {
+    /// `wildcards`: a subject to read (`*` and a final `>` token allowed), not one to publish on.
+    static func parseNATS(_ text: String, wildcards: Bool = false) throws(SinkError) -> SinkSpec {
         var rest = Substring(text.dropFirst(7))
         var credentials: String?
         if let question = rest.firstIndex(of: "?") {
@@ -54,7 +55,10 @@ public enum SinkSpec: Equatable, Sendable {
         guard let port = UInt16(portText), port > 0 else { throw .invalid(sink: text, problem: "\"\(portText)\" is not a port (1-65535)") }
         let tokens = subject.split(separator: ".", omittingEmptySubsequences: false)
         guard !subject.isEmpty, subject.utf8.count <= 200,
-            tokens.allSatisfy({ token in !token.isEmpty && token.utf8.allSatisfy { ($0 | 0x20 >= 0x61 && $0 | 0x20 <= 0x7A) || ($0 >= 0x30 && $0 <= 0x39) || $0 == 0x2D || $0 == 0x5F } })
+            tokens.enumerated().allSatisfy({ index, token in
+                if wildcards && (token == "*" || (token == ">" && index == tokens.count - 1)) { return true }
+                return !token.isEmpty && token.utf8.allSatisfy { ($0 | 0x20 >= 0x61 && $0 | 0x20 <= 0x7A) || ($0 >= 0x30 && $0 <= 0x39) || $0 == 0x2D || $0 == 0x5F }
+            })
         else { throw .invalid(sink: text, problem: "subject \"\(subject)\" must be dot-separated tokens of A-Z a-z 0-9 _ - (no wildcards)") }
         return .nats(host: String(host), port: port, subject: subject, credentialsPath: credentials)
     }
