@@ -6,15 +6,19 @@ import IPCWire
 /// model an outage (same port, same store), and the value's end kills it and
 /// removes the store. Spawned with `ActivatedSpawn` and reaped here (a
 /// long-running Foundation `Process` parks a Dispatch worker in waitpid).
-public final class NATSTestServer {
+public final class NATSTestServer: @unchecked Sendable {
     public let port: UInt16
     public let storeDirectory: String
+    /// A lab network namespace (`/run/netns/NAME`) whose loopback it listens on; nil: this one's.
+    public let namespace: String?
     private var pid: pid_t?
 
     public static let executable = "/usr/sbin/nats-server"
 
-    public init() throws {
-        port = try Self.freeTCPPort()
+    public init(namespace: String? = nil) throws {
+        self.namespace = namespace
+        // A lab namespace is fresh: its loopback has every port free.
+        port = namespace == nil ? try Self.freeTCPPort() : 4222
         storeDirectory = FileManager.default.temporaryDirectory.appendingPathComponent("cellos-nats-\(UUID().uuidString)").path
         try FileManager.default.createDirectory(atPath: storeDirectory, withIntermediateDirectories: false)
         try start()
@@ -29,12 +33,14 @@ public final class NATSTestServer {
 
     public func start() throws {
         guard pid == nil else { return }
+        let server = [Self.executable, "-js", "-a", "127.0.0.1", "-p", String(port), "-sd", storeDirectory]
+        let command = namespace.map { ["/usr/bin/nsenter", "--net=\($0)", "--"] + server } ?? server
         pid = try ActivatedSpawn.spawn(
-            executable: Self.executable, arguments: ["-js", "-a", "127.0.0.1", "-p", String(port), "-sd", storeDirectory],
-            environment: [:], names: [], descriptors: DescriptorSet()
+            executable: command[0], arguments: Array(command.dropFirst()), environment: ["PATH": "/usr/sbin:/usr/bin:/sbin:/bin"],
+            names: [], descriptors: DescriptorSet()
         ).pid
         for _ in 0..<100 {
-            if Self.accepts(port: port) { return }
+            if try listening() { return }
             usleep(50_000)
         }
         stop()
@@ -53,6 +59,11 @@ public final class NATSTestServer {
         }
         kill(pid, SIGKILL)
         waitpid(pid, &status, 0)
+    }
+
+    private func listening() throws -> Bool {
+        guard let namespace else { return Self.accepts(port: port) }
+        return !(try Shell.run(["nsenter", "--net=\(namespace)", "--", "ss", "-Hltn", "sport = :\(port)"]).stdout.isEmpty)
     }
 
     static func accepts(port: UInt16) -> Bool {
@@ -103,7 +114,8 @@ public enum TestPython {
             .appendingPathComponent("Tests/Support/python/\(name)").path
     }
 
-    public static func run(_ name: String, _ arguments: [String], input: String? = nil) throws -> CommandResult {
-        try Shell.run([interpreter, script(name)] + arguments, input: input)
+    /// `prefix`: e.g. `ip netns exec NAME` to run inside a lab namespace.
+    public static func run(_ name: String, _ arguments: [String], input: String? = nil, prefix: [String] = [], file: String = #filePath) throws -> CommandResult {
+        try Shell.run(prefix + [interpreter, script(name, file: file)] + arguments, input: input)
     }
 }
