@@ -36,7 +36,7 @@ public final class EventWriter: Sendable {
     @discardableResult
     public func write(_ event: CloudEvent) throws -> CloudEvent {
         let final = try signer?.sign(event) ?? event
-        let record = SinkRecord(line: final.json.serializedBytes(), id: final.id, type: final.type, cellID: Self.cellID(final))
+        let record = SinkRecord(final)
         try lock.withLock { written throws in
             try deliver(record)
             written += 1
@@ -44,8 +44,8 @@ public final class EventWriter: Sendable {
             for spooled in sinks.remote {
                 let dropped = spooled.takeDropped()
                 guard dropped > 0, let stamper = sinks.stamper else { continue }
-                let overflow = try signer?.sign(Self.overflowEvent(stamper, spooled, dropped)) ?? Self.overflowEvent(stamper, spooled, dropped)
-                try deliver(SinkRecord(line: overflow.json.serializedBytes(), id: overflow.id, type: overflow.type, cellID: Self.cellID(overflow)))
+                let overflow = Self.overflowEvent(stamper, spooled, dropped)
+                try deliver(SinkRecord(try signer?.sign(overflow) ?? overflow))
                 written += 1
             }
         }
@@ -95,11 +95,6 @@ public final class EventWriter: Sendable {
 
     /// Events written so far.
     public var count: Int { lock.withLock { $0 } }
-
-    static func cellID(_ event: CloudEvent) -> String {
-        guard let subject = event.subject, subject.hasPrefix("cell:") else { return "" }
-        return String(subject.dropFirst(5))
-    }
 
     static func overflowEvent(_ stamper: EventStamper, _ spooled: SpooledSink, _ dropped: Int) -> CloudEvent {
         stamper.event(.spoolOverflow, data: .object([

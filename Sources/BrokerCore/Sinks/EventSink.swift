@@ -31,6 +31,12 @@ public struct SinkRecord: Sendable, Equatable {
         self.cellID = cellID
     }
 
+    /// The record of an event about to be written (signed already, when signing).
+    public init(_ event: CloudEvent) {
+        let subject = event.subject ?? ""
+        self.init(line: event.json.serializedBytes(), id: event.id, type: event.type, cellID: subject.hasPrefix("cell:") ? String(subject.dropFirst(5)) : "")
+    }
+
     /// A record from a line read back from a spool (nil: not an event).
     public init?(line: [UInt8]) {
         guard case .object(let members)? = try? JSONParser.parse(line, maxBytes: HelperEventWrapper.maxLineBytes * 2),
