@@ -65,7 +65,49 @@ static const char *fd_path(int fd, char buffer[32]) {
     return buffer;
 }
 
-static int run_step(int root_fd, const cellos_netnsd_view_step *step, uid_t client_uid, gid_t client_gid) {
+// The sealed memfd's `step->attr` bytes into the new file `parent/name` (mode
+// 0400). pread: the memfd's offset is shared with the client's copy. The stack
+// buffer that held the value is zeroed before returning.
+static int write_secret(int parent, const cellos_netnsd_view_step *step) {
+    int file = open_beneath(parent, step->name, O_WRONLY | O_CREAT | O_EXCL | O_NOCTTY, 0400);
+    if (file < 0) return -1;
+    char buffer[4096];
+    unsigned long long copied = 0;
+    int result = 0;
+    while (result == 0 && copied < step->attr) {
+        size_t want = step->attr - copied < sizeof buffer ? (size_t)(step->attr - copied) : sizeof buffer;
+        ssize_t got = pread(step->fd, buffer, want, (off_t)copied);
+        if (got < 0 && errno == EINTR) continue;
+        if (got <= 0) {
+            if (got == 0) errno = EIO;
+            result = -1;
+            break;
+        }
+        for (ssize_t done = 0; done < got;) {
+            ssize_t written = write(file, buffer + done, (size_t)(got - done));
+            if (written < 0 && errno == EINTR) continue;
+            if (written <= 0) {
+                result = -1;
+                break;
+            }
+            done += written;
+        }
+        copied += (unsigned long long)got;
+    }
+    int saved = errno;
+    // volatile: the compiler may not drop stores to a buffer that is never read again.
+    volatile char *wipe = buffer;
+    for (size_t i = 0; i < sizeof buffer; i++) wipe[i] = 0;
+    // The umask may have narrowed the creation mode; the exact mode is the contract.
+    if (result == 0 && fchmod(file, 0400) != 0) saved = errno, result = -1;
+    close(file);
+    errno = saved;
+    return result;
+}
+
+static int run_step(int root_fd, const cellos_netnsd_view_step *step, const cellos_netnsd_confinement *confinement) {
+    uid_t client_uid = confinement->client_uid;
+    gid_t client_gid = confinement->client_gid;
     int parent = open_beneath(root_fd, step->parent, O_PATH | O_DIRECTORY, 0);
     if (parent < 0) return -1;
     int result = -1;
@@ -123,6 +165,19 @@ static int run_step(int root_fd, const cellos_netnsd_view_step *step, uid_t clie
         errno = saved;
         break;
     }
+    case CELLOS_VIEW_OWNED_DIR:
+    case CELLOS_VIEW_SECRET: {
+        // Created as the workload (fsuid/fsgid), so it owns them: chown would need
+        // CAP_CHOWN, which netnsd does not hold. /run is the workload's 1777 tmpfs.
+        syscall(SYS_setfsgid, confinement->workload_gid);
+        syscall(SYS_setfsuid, confinement->workload_uid);
+        result = step->op == CELLOS_VIEW_SECRET ? write_secret(parent, step) : mkdirat(parent, step->name, 0700);
+        int saved = errno;
+        syscall(SYS_setfsuid, 0);
+        syscall(SYS_setfsgid, 0);
+        errno = saved;
+        break;
+    }
     case CELLOS_VIEW_TMPFS:
     case CELLOS_VIEW_PROC: {
         int target = open_beneath(parent, step->name, O_PATH | O_DIRECTORY, 0);
@@ -150,7 +205,7 @@ int cellos_child_enter_view(const cellos_netnsd_confinement *confinement) {
     int root_fd = (int)syscall(SYS_openat, AT_FDCWD, confinement->root, O_PATH | O_DIRECTORY | O_CLOEXEC);
     if (root_fd < 0) return 17;
     for (size_t i = 0; i < confinement->nsteps; i++) {
-        if (run_step(root_fd, &confinement->steps[i], confinement->client_uid, confinement->client_gid) != 0) return 1000 + (int)i;
+        if (run_step(root_fd, &confinement->steps[i], confinement) != 0) return 1000 + (int)i;
     }
     // pivot_root(".", "."): the old root ends up stacked under the new one and is
     // detached right away, so no path of the host's tree stays reachable.

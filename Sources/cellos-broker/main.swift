@@ -152,7 +152,14 @@ extension BrokerCommand {
             if let signKey {
                 do { signer = try BrokerCommands.loadSigner(path: signKey) } catch { try fail("--sign-key: \(error)") }
             }
-            if dryRun { try finish(BrokerCommands.printed(cellSpec)) }
+            // As the invoking user, before anything exists and before the drop; a
+            // missing source refuses the cell (--dry-run too), naming the secret.
+            var secrets: [SecretValue]
+            do { secrets = try SecretValue.load(cellSpec) } catch { try fail("\(error)") }
+            if dryRun {
+                secrets = []
+                try finish(BrokerCommands.printed(cellSpec))
+            }
             do {
                 // Everything that may need root first: the events file, the netnsd socket.
                 let writer: EventWriter
@@ -169,7 +176,9 @@ extension BrokerCommand {
                 if let helpersDir { configuration.helpersDirectory = helpersDir }
                 configuration.eventSourceBase = eventSource
                 if sinkSetup.writesStandardOutput { configuration.workloadStdout = 2 }
-                Glibc.exit(CellRun(spec: cellSpec, configuration: configuration, writer: writer, client: client).run())
+                let run = CellRun(spec: cellSpec, configuration: configuration, writer: writer, client: client, secrets: secrets)
+                secrets = []
+                Glibc.exit(run.run())
             } catch {
                 try fail("\(error)")
             }
@@ -295,8 +304,7 @@ extension BrokerCommand {
                 broker's children whose /proc/<pid>/exe is a cellos-dnsproxy or cellos-flowlog, and the \
                 workload's process tree (its pid and every descendant, /proc/<pid>/task/*/children). netnsd must \
                 hold no more than it declares; the broker, helpers and workload processes nothing in any set, \
-                bounding and ambient included, with no_new_privs on and (helpers and workloads; the broker \
-                installs no filter of its own, its mode is shown) seccomp (Seccomp: 2); a workload also \
+                bounding and ambient included, with no_new_privs on and a seccomp filter (Seccomp: 2); a workload also \
                 its cell's uid, and its cell must report pid_namespace, filesystem_view and landlock applied.
 
                 With --pid NAME=PID: runs each helper beside cellos-broker with --print-capabilities (output \

@@ -12,10 +12,9 @@ import Testing
             seccompMode: seccomp, uids: [uid, uid, uid, uid], gids: [uid, uid, uid, uid])
     }
 
-    static func confined(_ status: ProcessStatus, expectedUID: UInt32? = nil, seccomp: Bool = true) -> CapabilityAudit {
+    static func confined(_ status: ProcessStatus, expectedUID: UInt32? = nil) -> CapabilityAudit {
         var audit = CapabilityAudit(helper: "workload", declared: DeclaredCapabilities(mask: 0), pid: 1, status: status)
         audit.requiresConfinement = true
-        audit.requiresSeccomp = seccomp
         audit.expectedUID = expectedUID
         return audit
     }
@@ -27,8 +26,8 @@ import Testing
         #expect(bounded.excess == [.init(set: "bounding", capabilities: ["CAP_NET_RAW"])] && bounded.failed)
         #expect(Self.confined(Self.status(noNewPrivileges: false)).violations == ["no_new_privs is off"])
         #expect(Self.confined(Self.status(seccomp: 0)).violations.first?.hasPrefix("seccomp is disabled") == true)
-        // The broker's mode is shown, not judged.
-        #expect(!Self.confined(Self.status(seccomp: 0), seccomp: false).failed)
+        // The broker is held to the same rule: it loads the baseline denylist.
+        #expect(LiveAudit.brokerItself(pid: 1, cell: "c").requiresConfinement)
     }
 
     @Test func aWorkloadMustRunAsItsCellsUID() {

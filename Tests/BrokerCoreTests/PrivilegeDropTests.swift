@@ -51,6 +51,7 @@ import Testing
         #expect(entry["uid"] == .array(Array(repeating: .integer(4242), count: 4)))
         #expect(entry["gid"] == .array(Array(repeating: .integer(4343), count: 4)))
         #expect(entry["no_new_privs"] == .bool(true))
+        #expect(entry["seccomp"] == .string("filter"), "the broker loads the baseline denylist")
         let held = try #require(entry["held"]?.objectValue)
         for set in ["effective", "permitted", "inheritable", "bounding", "ambient"] {
             #expect(held[set]?.objectValue?["mask"] == .string("0000000000000000"), "\(set)")
@@ -73,6 +74,7 @@ import Testing
         #expect(status == 0)
         #expect(entry["uid"] == .array(Array(repeating: .integer(1234), count: 4)))
         #expect(entry["no_new_privs"] == .bool(true))
+        #expect(entry["seccomp"] == .string("filter"))
         #expect(entry["held"]?.objectValue?["effective"]?.objectValue?["mask"] == .string("0000000000000000"))
     }
 }

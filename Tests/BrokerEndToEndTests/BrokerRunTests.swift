@@ -310,24 +310,27 @@ import Testing
     func consecutiveRunsLeaveNothingBehind() throws {
         try PrivilegedTest.requireRoot()
         try withCellLab { cell in
+            // Cell ids carry the lab's prefix, so the host-wide listings below count
+            // this test's cells only, not those of another suite running beside it.
+            let tag = "e2e-\(cell.lab.prefix)"
             func snapshot() throws -> [String] {
                 let links = try Shell.check(["ip", "-n", cell.host.name, "-o", "link", "show"]).stdout.split(separator: "\n").count
                 let tables = try Shell.check(["ip", "netns", "exec", cell.host.name, "nft", "list", "tables"]).stdout
                 // Each run's uplink also has an IPv6 pair from fd00:ce11::/64; it goes with the veth.
                 let uplink6 = try Shell.check(["ip", "-n", cell.host.name, "-6", "-o", "addr", "show"]).stdout
                     .split(separator: "\n").filter { $0.contains("fd00:ce11:") }.count
-                let netns = try Shell.check(["ip", "netns", "list"]).stdout.split(separator: "\n").count
-                let helpers = (try Shell.run(["pgrep", "-f", "cellos-(dnsproxy|flowlog) .*--cell-id e2e-"])).stdout.split(separator: "\n").count
+                let netns = try Shell.check(["ip", "netns", "list"]).stdout.split(separator: "\n").filter { $0.contains(cell.lab.prefix) }.count
+                let helpers = (try Shell.run(["pgrep", "-f", "cellos-(dnsproxy|flowlog) .*--cell-id \(tag)-"])).stdout.split(separator: "\n").count
                 let fds = try FileManager.default.contentsOfDirectory(atPath: "/proc/\(cell.netnsdPID)/fd").count
                 // v2 leaves under the lab's root and v1 leaves beneath netnsd's own cgroups.
-                let leaves = try Shell.check(["find", "/sys/fs/cgroup", "-maxdepth", "6", "-type", "d", "-name", "cell-e2e-*"]).stdout
+                let leaves = try Shell.check(["find", "/sys/fs/cgroup", "-maxdepth", "6", "-type", "d", "-name", "cell-\(tag)-*"]).stdout
                 return ["links \(links)", "tables \(tables)", "uplink IPv6 addresses \(uplink6)", "netns \(netns)", "helpers \(helpers)", "netnsd fds \(fds)", "cgroup leaves [\(leaves)]"]
             }
             // One warm-up run: the daemon's first cell may open lasting descriptors (e.g. libraries).
-            _ = try cell.broker(["--id", "e2e-warm", "--allow-egress", "tcp:192.0.2.80:8080", "--", "/bin/true"])
+            _ = try cell.broker(["--id", "\(tag)-warm", "--allow-egress", "tcp:192.0.2.80:8080", "--", "/bin/true"])
             let before = try snapshot()
             for index in 0..<100 {
-                let run = try cell.broker(["--id", "e2e-\(index)", "--allow-egress", "tcp:192.0.2.80:8080", "--", "/bin/true"])
+                let run = try cell.broker(["--id", "\(tag)-\(index)", "--allow-egress", "tcp:192.0.2.80:8080", "--", "/bin/true"])
                 #expect(run.result.status == 0, "\(run.result.stderr)")
             }
             let after = try snapshot()

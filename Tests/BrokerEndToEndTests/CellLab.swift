@@ -26,8 +26,12 @@ final class CellLab {
         ["/sys/fs/cgroup", "/sys/fs/cgroup/unified"].first { FileManager.default.fileExists(atPath: "\($0)/cgroup.controllers") }
     }
 
-    /// `netnsdArguments` go to cellos-netnsd after the lab's own (e.g. a limit).
-    init(_ lab: Lab, cgroups: Bool = true, netnsdArguments: [String] = []) throws {
+    /// netnsd's standard error, when the lab was made with `netnsdLog`.
+    var netnsdLog: String { directory + "/netnsd.stderr" }
+
+    /// `netnsdArguments` go to cellos-netnsd after the lab's own (e.g. a limit);
+    /// with `netnsdLog`, its standard error goes to `netnsdLog` instead of the test's.
+    init(_ lab: Lab, cgroups: Bool = true, netnsdArguments: [String] = [], netnsdLog: Bool = false) throws {
         self.lab = lab
         host = try lab.addNamespace("host")
         internet = try lab.addNamespace("inet")
@@ -56,12 +60,16 @@ final class CellLab {
             }
             // `nsenter` execs in place (no fork): the pid and the readiness pipe are
             // netnsd's. Not `ip netns exec`: it mounts a fresh /sys, without /sys/fs/cgroup.
+            let command = ["/usr/bin/nsenter", "--net=\(host.path)", "--", try BuiltProducts.path(of: "cellos-netnsd"), "--socket", socket,
+                           "--state-dir", "\(directory)/netnsd-state", "--allow-uid", "0",
+                           "--uplink-pool", "10.200.0.0/24", "--uplink-pool6", "fd00:ce11::/64"] + (cgroupRoot.map { ["--cgroup-root", $0] } ?? [])
+                + netnsdArguments
+            // `sh` execs in place too.
+            let (executable, arguments) = netnsdLog
+                ? ("/bin/sh", ["-c", "log=$1; shift; exec \"$@\" 2>>\"$log\"", "sh", self.netnsdLog] + command)
+                : (command[0], Array(command.dropFirst()))
             var netnsd = try ActivatedSpawn.spawn(
-                executable: "/usr/bin/nsenter",
-                arguments: ["--net=\(host.path)", "--", try BuiltProducts.path(of: "cellos-netnsd"), "--socket", socket,
-                            "--state-dir", "\(directory)/netnsd-state", "--allow-uid", "0",
-                            "--uplink-pool", "10.200.0.0/24", "--uplink-pool6", "fd00:ce11::/64"] + (cgroupRoot.map { ["--cgroup-root", $0] } ?? [])
-                    + netnsdArguments,
+                executable: executable, arguments: arguments,
                 environment: ["PATH": "/usr/sbin:/usr/bin:/sbin:/bin"], names: [], descriptors: DescriptorSet())
             netnsdPID = netnsd.pid
             daemons.append(netnsd.pid)
@@ -164,9 +172,9 @@ final class CellLab {
     }
 }
 
-func withCellLab(cgroups: Bool = true, netnsdArguments: [String] = [], _ body: (CellLab) throws -> Void) throws {
+func withCellLab(cgroups: Bool = true, netnsdArguments: [String] = [], netnsdLog: Bool = false, _ body: (CellLab) throws -> Void) throws {
     try withLab { lab in
-        let cell = try CellLab(lab, cgroups: cgroups, netnsdArguments: netnsdArguments)
+        let cell = try CellLab(lab, cgroups: cgroups, netnsdArguments: netnsdArguments, netnsdLog: netnsdLog)
         defer { cell.stop() }
         try body(cell)
     }

@@ -68,10 +68,11 @@ import Testing
         #expect(throws: WireError.invalidField(field: "mounts", reason: "65 entries exceed 64")) { _ = try Self.spawn(mounts: many) }
         // On the wire: a bad entry names its index; a count above the limit is refused before reading entries.
         var bytes = Frame(try Self.spawn(mounts: [try BindMount(source: "/s", target: "/t", writable: false)]), requestID: 1).bytes
-        #expect(Array(bytes.suffix(4 + 2 + 4 + 2 + 1)) == [2, 0, 0, 0] + Array("/s".utf8) + [2, 0, 0, 0] + Array("/t".utf8) + [0])
-        bytes[bytes.count - 2] = UInt8(ascii: "/")
+        // The entry, then the (empty) secret file count.
+        #expect(Array(bytes.suffix(4 + 2 + 4 + 2 + 1 + 1)) == [2, 0, 0, 0] + Array("/s".utf8) + [2, 0, 0, 0] + Array("/t".utf8) + [0, 0])
+        bytes[bytes.count - 3] = UInt8(ascii: "/")
         #expect(throws: WireError.invalidField(field: "mounts[0].target", reason: "must not be /")) { _ = try Self.decode(bytes, as: SpawnWorkload.self) }
-        bytes[bytes.count - 14] = 65
+        bytes[bytes.count - 15] = 65
         #expect(throws: WireError.invalidField(field: "mounts", reason: "65 entries exceed 64")) { _ = try Self.decode(bytes, as: SpawnWorkload.self) }
     }
 

@@ -78,8 +78,8 @@ import Testing
         let full = try SpawnWorkload(
             cellID: try CellID("x"), path: "/bin/true", arguments: ["true"], uid: 1, gid: 1, seccompProfile: .strict)
         let bytes = Frame(full, requestID: 1).bytes
-        // profile, pid_namespace, filesystem_view, mount count
-        #expect(Array(bytes.suffix(4)) == [SeccompProfile.strict.rawValue, 1, 1, 0])
+        // profile, pid_namespace, filesystem_view, mount count, secret file count
+        #expect(Array(bytes.suffix(5)) == [SeccompProfile.strict.rawValue, 1, 1, 0, 0])
         func decode(_ bytes: [UInt8]) throws -> SpawnWorkload {
             try Frame.decode(bytes[...], received: DescriptorSet()).decode(as: SpawnWorkload.self).message
         }
@@ -89,18 +89,19 @@ import Testing
             return shorter
         }
         #expect(try decode(bytes) == full)
-        #expect(throws: WireError.truncatedPayload(field: "mounts")) { _ = try decode(dropping(1)) }
-        #expect(throws: WireError.truncatedPayload(field: "filesystem_view")) { _ = try decode(dropping(2)) }
-        #expect(throws: WireError.truncatedPayload(field: "pid_namespace")) { _ = try decode(dropping(3)) }
-        #expect(throws: WireError.truncatedPayload(field: "seccomp_profile")) { _ = try decode(dropping(4)) }
+        #expect(throws: WireError.truncatedPayload(field: "secret_files")) { _ = try decode(dropping(1)) }
+        #expect(throws: WireError.truncatedPayload(field: "mounts")) { _ = try decode(dropping(2)) }
+        #expect(throws: WireError.truncatedPayload(field: "filesystem_view")) { _ = try decode(dropping(3)) }
+        #expect(throws: WireError.truncatedPayload(field: "pid_namespace")) { _ = try decode(dropping(4)) }
+        #expect(throws: WireError.truncatedPayload(field: "seccomp_profile")) { _ = try decode(dropping(5)) }
 
         var unknown = bytes
-        unknown[unknown.count - 4] = 2
+        unknown[unknown.count - 5] = 2
         #expect(throws: WireError.invalidField(field: "seccomp_profile", reason: "2 is neither 0 (baseline) nor 1 (strict)")) {
             _ = try decode(unknown)
         }
         var notBool = bytes
-        notBool[notBool.count - 3] = 7
+        notBool[notBool.count - 4] = 7
         #expect(throws: WireError.invalidField(field: "pid_namespace", reason: "boolean byte 7 is neither 0 nor 1")) {
             _ = try decode(notBool)
         }

@@ -1,6 +1,6 @@
 // libFuzzer target: cellos-netnsd's request/reply decoders (CreateCell with its
 // egress policy, CellCreated, DestroyCell, CellDestroyed, ErrorReply, SpawnWorkload
-// with its ids, mounts and cgroup limits, WorkloadSpawned with its confinement and
+// with its ids, mounts, secret files and cgroup limits, WorkloadSpawned with its confinement and
 // enforcement reports, StatusReport with its cells, ...) on arbitrary
 // datagrams. Any input must end in a message or a WireError: never a crash or hang.
 

@@ -26,8 +26,6 @@ public struct CapabilityAudit: Equatable, Sendable {
     /// any set, bounding included whatever no_new_privs says, and no_new_privs and
     /// a seccomp filter (`Seccomp: 2`) on.
     public var requiresConfinement = false
-    /// Whether `requiresConfinement` includes a seccomp filter (the broker installs none: reported, not judged).
-    public var requiresSeccomp = true
     /// The uid every one of its ids must be (a workload: the uid its cell reported).
     public var expectedUID: UInt32?
     /// Problems found outside its status, e.g. a layer its cell reported not applied.
@@ -62,7 +60,7 @@ public struct CapabilityAudit: Equatable, Sendable {
         guard let status else { return list }
         if requiresConfinement {
             if !status.noNewPrivileges { list.append("no_new_privs is off") }
-            if requiresSeccomp && status.seccompMode != 2 { list.append("seccomp is \(status.seccompDescription), not a filter (Seccomp: 2)") }
+            if status.seccompMode != 2 { list.append("seccomp is \(status.seccompDescription), not a filter (Seccomp: 2)") }
         }
         if let expectedUID, status.uids.contains(where: { $0 != expectedUID }) {
             list.append("runs as uid \(status.uids.map(String.init).joined(separator: " ")), not its cell's uid \(expectedUID)")

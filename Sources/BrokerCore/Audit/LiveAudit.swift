@@ -11,8 +11,7 @@ import IPCWire
 /// children whose executable is a cellos-dnsproxy or cellos-flowlog; a
 /// workload's tree is its pid and every descendant. netnsd is held to its
 /// declared set; the broker, helpers and workload processes to nothing at all,
-/// with no_new_privs (and, except the broker, which installs none, a seccomp
-/// filter), a workload also to its cell's uid
+/// with no_new_privs and a seccomp filter, a workload also to its cell's uid
 /// and to the pid_namespace, filesystem_view and landlock layers its cell
 /// reported applied. Needs root: the broker and helpers are non-dumpable, so
 /// their /proc/<pid>/exe is readable by root only.
@@ -109,12 +108,9 @@ public enum LiveAudit {
         }
     }
 
-    /// The broker by the rule for confined processes, except seccomp: it installs no
-    /// filter of its own, so its seccomp mode is shown, not judged.
+    /// The broker by the rule for confined processes (its filter is `SeccompDenylist`).
     static func brokerItself(pid: Int32, cell: String) -> CapabilityAudit {
-        var audit = confined(BrokerRole.executableName, pid: pid, cell: cell)
-        audit.requiresSeccomp = false
-        return audit
+        confined(BrokerRole.executableName, pid: pid, cell: cell)
     }
 
     /// A workload's first process: confined, at `uid`, with its cell's required layers applied.

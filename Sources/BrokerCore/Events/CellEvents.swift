@@ -24,6 +24,10 @@ public struct CellEvents: Sendable {
             "egress": .array(spec.egress.map { .string($0.description) }),
             "flow_log": .bool(spec.flowLog),
             "dns": .bool(spec.dns.enabled),
+            // Names and delivery only: never a value, nor the source's path or variable.
+            "secrets": .array(spec.secrets.map { secret in
+                .object(["name": .string(secret.name), "from": .string(secret.source.kind), "as": .string(secret.delivery.rawValue), "target": .string(secret.target)])
+            }),
             // Asked for here; limits_not_enforced follows for any netnsd could not apply.
             "limits": .object([
                 "memory_bytes": .integer(spec.limits.memoryBytes), "pids": .integer(spec.limits.pids),

@@ -7,8 +7,11 @@ import IPCWire
 
 /// The broker runs unprivileged: started as root it becomes its
 /// configured user and keeps no capability; started as another user it keeps that
-/// user. Either way it sets no_new_privs and then checks `/proc/self/status`
-/// instead of trusting the calls: every capability set empty, every id the target.
+/// user. Either way it sets no_new_privs, loads the baseline seccomp denylist
+/// (`SeccompDenylist`: no mounts, namespaces, ptrace, pidfd_getfd, … for the broker
+/// or the helpers it starts, which inherit it), and then checks `/proc/self/status`
+/// instead of trusting the calls: every capability set empty, every id the target,
+/// a seccomp filter on.
 ///
 /// Capability sets and no_new_privs are per thread, so this must run while the
 /// process has one thread (first thing in `main`); it refuses otherwise.
@@ -45,10 +48,22 @@ public enum PrivilegeDrop {
         }
     }
 
-    /// Drops to `target` (when started as root) and returns the verified status
-    /// (`IdentityDrop`, shared with the helpers).
+    /// Drops to `target` (when started as root), loads the denylist, and returns
+    /// the verified status (`IdentityDrop`, shared with the helpers).
     public static func apply(target: Identity = .nobody) throws(PrivilegeDropError) -> ProcessStatus {
-        do { return try IdentityDrop.apply(uid: target.uid, gid: target.gid) } catch {
+        try dropIdentity(target: target)
+        do { try SeccompDenylist.install() } catch { throw .seccomp(error) }
+        let status: ProcessStatus
+        do { status = try ProcessStatus.ofThisProcess() } catch { throw .unverifiable("/proc/self/status: \(error)") }
+        guard status.seccompMode == 2 else { throw .unverifiable("seccomp is \(status.seccompDescription) after loading the filter") }
+        // unshare(0) changes nothing and succeeds unfiltered: EPERM proves the
+        // loaded filter is the denylist, not merely some filter.
+        guard cellos_unshare(0) == -1, errno == EPERM else { throw .unverifiable("the seccomp filter does not deny unshare(2)") }
+        return status
+    }
+
+    private static func dropIdentity(target: Identity) throws(PrivilegeDropError) {
+        do { _ = try IdentityDrop.apply(uid: target.uid, gid: target.gid) } catch {
             switch error {
             case .multiThreaded(let count): throw .multiThreaded(count)
             case .system(let failure): throw .system(failure)
@@ -64,6 +79,7 @@ public enum PrivilegeDropError: Error, Equatable, Sendable, CustomStringConverti
     case system(SystemCallError)
     case stillPrivileged([String])
     case unverifiable(String)
+    case seccomp(SeccompInstallError)
 
     public var description: String {
         switch self {
@@ -71,6 +87,7 @@ public enum PrivilegeDropError: Error, Equatable, Sendable, CustomStringConverti
         case .system(let error): "privilege drop failed: \(error)"
         case .stillPrivileged(let names): "still holds capabilities after the drop: \(names.joined(separator: ", "))"
         case .unverifiable(let reason): "privilege drop not confirmed: \(reason)"
+        case .seccomp(let error): "loading the broker's seccomp filter failed: \(error)"
         }
     }
 }

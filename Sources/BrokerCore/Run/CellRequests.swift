@@ -38,20 +38,27 @@ public enum CellRequests {
     /// Of `namespaces`, only `pid` is a request (and now redundant with
     /// `pid_namespace`, on by default): netnsd gives every workload new mount, IPC
     /// and UTS namespaces anyway. The filesystem view is always asked for; nil
-    /// ids ask netnsd to allocate the cell's own.
-    public static func spawnWorkload(_ spec: CellSpec) throws(Refused) -> SpawnWorkload {
+    /// ids ask netnsd to allocate the cell's own. `secrets` (as `SecretValue.load`
+    /// read them): `as: env` ones join the environment, `as: file` ones are listed
+    /// in `secretFiles`, whose memfds the caller sends in the same order.
+    public static func spawnWorkload(_ spec: CellSpec, secrets: [SecretValue] = []) throws(Refused) -> SpawnWorkload {
         let path = try executablePath(spec.argv[0], searchPath: spec.environment["PATH"] ?? "")
+        let variables = spec.environment.sorted { $0.key < $1.key }.map { "\($0.key)=\($0.value)" }
+            + secrets.filter { $0.secret.delivery == .env }.map { $0.environmentEntry() }
         do {
+            let files = try secrets.filter { $0.secret.delivery == .file }.enumerated().map { index, value throws(WireError) in
+                try SecretFile(name: value.secret.name, size: UInt32(value.count), field: "secret_files[\(index)]")
+            }
             return try SpawnWorkload(
                 cellID: try CellID(spec.id), path: path, arguments: spec.argv,
-                environment: spec.environment.sorted { $0.key < $1.key }.map { "\($0.key)=\($0.value)" },
+                environment: variables,
                 workingDirectory: spec.workingDirectory, uid: spec.uid, gid: spec.gid, workspace: spec.workspace,
                 limits: [try ResourceLimit(name: "nofile", soft: UInt64(spec.limits.openFiles), hard: UInt64(spec.limits.openFiles))],
                 stdio: true, pidNamespace: spec.pidNamespace || spec.namespaces.contains(.pid), filesystemView: true,
                 mounts: try spec.mounts.enumerated().map { index, mount throws(WireError) in
                     try BindMount(source: mount.source, target: mount.target, writable: mount.writable, field: "mounts[\(index)]")
                 },
-                cgroupLimits: try cgroupLimits(spec.limits))
+                cgroupLimits: try cgroupLimits(spec.limits), secretFiles: files)
         } catch {
             throw Refused(description: "\(error)")
         }

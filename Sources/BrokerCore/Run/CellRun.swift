@@ -89,9 +89,12 @@ public final class CellRun {
     /// The cell's sockets between CreateCell and the helpers' start.
     var dnsSockets = DescriptorSet()
     var flowLogSocket = DescriptorSet()
+    /// Read before the privilege drop; released (and zeroed) once SpawnWorkload is sent.
+    var secrets: [SecretValue]
 
-    public init(spec: CellSpec, configuration: CellRunConfiguration, writer: EventWriter, client: consuming NetnsdClient) {
+    public init(spec: CellSpec, configuration: CellRunConfiguration, writer: EventWriter, client: consuming NetnsdClient, secrets: [SecretValue] = []) {
         self.spec = spec
+        self.secrets = secrets
         self.configuration = configuration
         self.writer = writer
         self.client = client
@@ -132,6 +135,8 @@ public final class CellRun {
         } catch {
             abort = .setup("\(error)")
         }
+        // A run that ended before SpawnWorkload still drops (and zeroes) the values.
+        secrets = []
         if workloadRunning, netnsdAlive, let cellID {
             // Aborted while the workload runs: it must not outlive its policy.
             _ = try? client.request(try SignalWorkload(cellID: cellID, signal: SIGKILL))
@@ -218,16 +223,22 @@ public final class CellRun {
 
     func spawnWorkload() throws(Abort) {
         guard let cellID else { throw .setup("no cell") }
+        // Whatever happens next, the values are not needed again.
+        defer { secrets = [] }
         let request: SpawnWorkload
-        do { request = try CellRequests.spawnWorkload(spec) } catch { throw .setup("\(error)") }
-        var stdio = DescriptorSet()
+        do { request = try CellRequests.spawnWorkload(spec, secrets: secrets) } catch { throw .setup("\(error)") }
+        var descriptors = DescriptorSet()
         for fd: Int32 in [0, configuration.workloadStdout, 2] {
             let copy = fcntl(fd, F_DUPFD_CLOEXEC, 3)
             guard copy >= 0 else { throw .setup("the broker's descriptor \(fd) is not open: \(SystemCallError("fcntl(F_DUPFD_CLOEXEC)"))") }
-            stdio.append(OwnedFD(adopting: copy))
+            descriptors.append(OwnedFD(adopting: copy))
+        }
+        // The file secrets' memfds after stdio, in `request.secretFiles` order.
+        for value in secrets where value.secret.delivery == .file {
+            do { descriptors.append(try value.sealedMemfd()) } catch { throw .setup("\(error)") }
         }
         let spawned: NetnsdReply
-        do { spawned = try client.request(request, descriptors: stdio) } catch { throw lost(error) }
+        do { spawned = try client.request(request, descriptors: descriptors) } catch { throw lost(error) }
         guard case .workloadSpawned(let parked) = spawned.message else { throw .setup("SpawnWorkload: \(Self.describe(spawned.message))") }
         // Parked counts: an abort from here on kills it and waits for its exit.
         workloadRunning = true

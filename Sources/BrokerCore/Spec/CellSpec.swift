@@ -26,6 +26,8 @@ public struct CellSpec: Equatable, Sendable {
     public var mounts: [SpecMount]
     /// A private tmpfs owned by the workload's ids at this path; nil: none.
     public var workspace: String?
+    /// Secrets read at run time and handed to the workload (never written into the spec itself).
+    public var secrets: [SpecSecret] = []
 
     public static let defaultWorkspace = "/workspace"
 

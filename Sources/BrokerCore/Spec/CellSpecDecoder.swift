@@ -13,7 +13,7 @@ public enum CellSpecDecoder {
     public static func decode(_ value: JSONValue, generatedID: @autoclosure () -> String = CellIDs.generate()) throws(SpecError) -> CellSpec {
         let top = try ObjectReader(
             value, path: "",
-            known: ["version", "id", "argv", "env", "working_directory", "uid", "gid", "limits", "timeout", "grace", "dns", "egress", "flow_log", "namespaces", "pid_namespace", "mounts", "workspace"])
+            known: ["version", "id", "argv", "env", "working_directory", "uid", "gid", "limits", "timeout", "grace", "dns", "egress", "flow_log", "namespaces", "pid_namespace", "mounts", "workspace", "secrets"])
         let version = try top.required("version")
         guard version == .integer(CellSpec.version) else {
             throw SpecError(field: "version", value: version, problem: "is not a supported spec version (this broker reads version \(CellSpec.version))")
@@ -63,7 +63,25 @@ public enum CellSpecDecoder {
             spec.mounts = try mounts.enumerated().map { entry throws(SpecError) in try mount(entry.element, path: "mounts[\(entry.offset)]") }
             try SpecMount.checkList(spec.mounts, workspace: spec.workspace, listField: "mounts") { "mounts[\($0)].target" }
         }
+        if let secrets = try top.array("secrets", maxCount: SpecSecret.maxCount) {
+            spec.secrets = try secrets.enumerated().map { entry throws(SpecError) in try secret(entry.element, path: "secrets[\(entry.offset)]") }
+            try SpecSecret.checkList(spec.secrets, environment: spec.environment)
+        }
         return spec
+    }
+
+    static func secret(_ value: JSONValue, path: String) throws(SpecError) -> SpecSecret {
+        let reader = try ObjectReader(value, path: path, known: ["name", "from", "as"])
+        let name = try ObjectReader.string(try reader.required("name"), field: reader.field("name"))
+        let from = try ObjectReader.string(try reader.required("from"), field: reader.field("from"))
+        var delivery = SpecSecret.Delivery.file
+        if let written = reader.optional("as") {
+            guard let chosen = SpecSecret.Delivery(rawValue: try ObjectReader.string(written, field: reader.field("as"))) else {
+                throw SpecError(field: reader.field("as"), value: written, problem: "is not a delivery (\"env\" or \"file\")")
+            }
+            delivery = chosen
+        }
+        return try SpecSecret.make(name: name, from: from, delivery: delivery, path: path)
     }
 
     /// An absolute path like a mount target's, and not `/`.

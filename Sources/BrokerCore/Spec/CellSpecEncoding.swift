@@ -36,6 +36,10 @@ extension CellSpec {
             "namespaces": .array(namespaces.map { .string($0.rawValue) }),
             "pid_namespace": .bool(pidNamespace),
             "workspace": workspace.map(JSONValue.string) ?? .null,
+            // Sources only: a secret's value never reaches the spec.
+            "secrets": .array(secrets.map { secret in
+                .object(["name": .string(secret.name), "from": .string(secret.source.description), "as": .string(secret.delivery.rawValue)])
+            }),
             "mounts": .array(mounts.map { mount in
                 .object(["source": .string(mount.source), "target": .string(mount.target), "mode": .string(mount.writable ? "rw" : "ro")])
             }),

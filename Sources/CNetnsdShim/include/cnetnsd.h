@@ -33,6 +33,12 @@ typedef enum {
     /// the client's uid/gid as fsuid/fsgid and no supplementary groups, so a client
     /// binds only what it could reach itself.
     CELLOS_VIEW_CLIENT_BIND = 7,
+    /// A directory (mode 0700) created with the workload's uid/gid as fsuid/fsgid,
+    /// so it is the workload's without CAP_CHOWN (netnsd has none).
+    CELLOS_VIEW_OWNED_DIR = 8,
+    /// A secret file (mode 0400, created like CELLOS_VIEW_OWNED_DIR, must not exist)
+    /// holding the `attr` bytes of the sealed memfd `fd`; the copy buffer is zeroed.
+    CELLOS_VIEW_SECRET = 9,
 } cellos_netnsd_view_op;
 
 typedef struct {
@@ -40,8 +46,11 @@ typedef struct {
     const char *parent;
     const char *name;
     const char *source;
-    /// MOUNT_ATTR_RDONLY/NOSUID/NODEV/NOEXEC (the same bits as MS_RDONLY/NOSUID/NODEV/NOEXEC).
+    /// MOUNT_ATTR_RDONLY/NOSUID/NODEV/NOEXEC (the same bits as MS_RDONLY/NOSUID/NODEV/NOEXEC);
+    /// for CELLOS_VIEW_SECRET the secret's size in bytes.
     unsigned long long attr;
+    /// CELLOS_VIEW_SECRET: the memfd to copy from (-1 otherwise).
+    int fd;
 } cellos_netnsd_view_step;
 
 /// A Landlock path-beneath rule: `access` (LANDLOCK_ACCESS_FS_*) under `path`,
@@ -71,6 +80,9 @@ typedef struct {
     /// The requesting client's ids (SO_PEERCRED), for CELLOS_VIEW_CLIENT_BIND.
     uid_t client_uid;
     gid_t client_gid;
+    /// The workload's ids, owner of CELLOS_VIEW_OWNED_DIR and CELLOS_VIEW_SECRET entries.
+    uid_t workload_uid;
+    gid_t workload_gid;
 } cellos_netnsd_confinement;
 
 /// The ABI version of the kernel's Landlock (0: none or disabled).

@@ -128,3 +128,16 @@ ssize_t cellos_getrandom(void *buffer, size_t length);
 /// a descriptor that polls readable once `pid` has terminated. Returns -1 with
 /// errno set.
 int cellos_pidfd_open(pid_t pid);
+
+/// F_SEAL_SEAL | F_SEAL_SHRINK | F_SEAL_GROW | F_SEAL_WRITE: the seals a secret's
+/// memfd carries, so its bytes and size cannot change once handed over.
+#define CELLOS_SECRET_SEALS 0xF
+
+/// A memfd (MFD_CLOEXEC | MFD_ALLOW_SEALING) named `name` holding the `count`
+/// bytes at `bytes`, with `seals` (F_SEAL_*) added; -1 with errno set. glibc
+/// declares memfd_create and the seal constants only under _GNU_SOURCE.
+int cellos_memfd(const char *name, const void *bytes, size_t count, int seals);
+
+/// fcntl(fd, F_GET_SEALS): the descriptor's seals, or -1 with errno set
+/// (EINVAL for a file that is not a memfd).
+int cellos_fd_seals(int fd);

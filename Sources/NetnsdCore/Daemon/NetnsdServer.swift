@@ -39,6 +39,10 @@ public final class NetnsdServer: @unchecked Sendable {
     /// The live cells of every connection, against `limits.maxCells`.
     public let cellBudget: CellBudget
     private let state = Mutex(ServerState())
+    /// What every session's cells and workloads are made with.
+    private var backend: KernelCellBackend {
+        KernelCellBackend(flowLogSocket: flowLogSocket, pinNamespaces: pinNamespaces, pinLedger: pinLedger, uplink: uplink, cgroups: cgroups)
+    }
 
     private struct ServerState {
         var connections: Set<Int32> = []
@@ -248,9 +252,11 @@ public final class NetnsdServer: @unchecked Sendable {
             return
         }
         let session = NetnsdSession(
-            peer: peer, flowLogSocket: flowLogSocket, maxCells: limits.maxCellsPerConnection, pinNamespaces: pinNamespaces,
-            pinLedger: pinLedger, uplink: uplink, exitSink: { exited in events.send(exited) }, cgroups: cgroups,
-            allowRootWorkloads: allowRootWorkloads, identities: identities, budget: cellBudget, role: role, registry: sessions)
+            peer: peer, role: role,
+            configuration: NetnsdSession.Configuration(
+                maxCells: limits.maxCellsPerConnection, budget: cellBudget, identities: identities, allowRootWorkloads: allowRootWorkloads,
+                registry: sessions, exitSink: { exited in events.send(exited) }),
+            backend: backend)
         sessions.register(session)
         defer {
             sessions.unregister(session)
@@ -274,11 +280,8 @@ public final class NetnsdServer: @unchecked Sendable {
                 guard (try? connection.send(ErrorReply(code: NetnsdSession.ErrorCode.invalidRequest, message: "\(error)"), requestID: 0, flags: .response)) != nil else { return }
                 continue
             }
-            let type = frame.header.messageType
+            // The session logs what it refuses.
             let reply = session.handle(frame)
-            if case .error(let refusal)? = try? NetnsdFrame.decode(header: reply.header, payload: reply.payload, descriptorCount: 0) {
-                NetnsdLog.write("refused request type \(type) from \(peer): \(refusal.code): \(refusal.message)", priority: .warning)
-            }
             do {
                 try connection.send(reply)
             } catch {

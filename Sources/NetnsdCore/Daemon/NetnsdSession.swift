@@ -4,15 +4,19 @@ import Glibc
 import IPCWire
 
 /// One client connection's authority: the cells it created, each with its state,
-/// and the fixed table of requests it may send. A request is decoded and checked
-/// in full (type, fields, descriptor count, cell state) before anything changes;
-/// a refused request has no side effect. Cells of other connections are invisible:
-/// their ids are simply unknown here.
+/// and the fixed table of requests it may send (`RequestTable`). A request is
+/// decoded and checked in full (type, fields, descriptor count, role, cell state
+/// and workload phase) by one gate before any handler runs; a refused request
+/// has no side effect. Cells of other connections are invisible: their ids are
+/// simply unknown here.
+///
+/// The handlers are in `NetnsdSession+Cells.swift` and `+Workloads.swift`, the
+/// reaper threads in `+Reaper.swift`, ReadStatus in `+Status.swift`.
 public final class NetnsdSession: @unchecked Sendable {
     // @unchecked: every access to `slots` holds `lock` (requests come from the
     // connection's thread, exits from the workload reaper threads).
     /// A cell's lifecycle as this connection sees it.
-    public enum CellState: Sendable, Equatable {
+    public enum CellState: Sendable, Hashable {
         case ready
         /// Destroyed; `DestroyCell` again is answered (idempotent), `CreateCell` with
         /// the same id is refused so replies stay unambiguous.
@@ -33,27 +37,8 @@ public final class NetnsdSession: @unchecked Sendable {
     public static let defaultMaxCells = NetnsdLimits.defaults.maxCellsPerConnection
 
     /// A cell's workload as this connection sees it.
-    public enum WorkloadPhase: Sendable, Equatable {
+    public enum WorkloadPhase: String, Sendable, Hashable, CaseIterable {
         case none, parked, running, exited
-    }
-
-    private final class Slot {
-        var cell: Cell?
-        /// Torn down by DestroyCell, its descriptors still open until the reply is
-        /// out (`closeDestroyedCells`).
-        var closing: Cell?
-        var state: CellState
-        var workload: ParkedWorkload?
-        var cgroups: WorkloadCgroups?
-        var phase: WorkloadPhase = .none
-        /// `Monotonic.milliseconds()` at CreateCell, for the status age.
-        let createdAt = Monotonic.milliseconds()
-        /// What WorkloadSpawned reported (for ReadStatus): the ids and the layers.
-        var spawned: (uid: UInt32, gid: UInt32, confinement: [ConfinementLayer])?
-        init(cell: consuming Cell) {
-            self.cell = .some(cell)
-            self.state = .ready
-        }
     }
 
     /// Receives `WorkloadExited` when a workload is reaped (on the reaper's thread).
@@ -62,53 +47,39 @@ public final class NetnsdSession: @unchecked Sendable {
     public let peer: PeerCredentials
     /// How the connection was admitted (`--allow-*` and/or `--admin-*`).
     public let role: ConnectionRole
-    /// Every connection's sessions, for an admin's ReadStatus; nil: own cells only.
-    private let registry: SessionRegistry?
-    private let flowLogSocket: FlowLogSocketOpener?
-    private var slots: [CellID: Slot] = [:]
-
-    private let maxCells: Int
-    /// The daemon-wide live-cell count (`--max-cells`); nil: no daemon-wide cap.
-    private let budget: CellBudget?
-    private let pinNamespaces: Bool
-    private let pinLedger: String?
-    /// The daemon-wide book of workload uid/gid pairs (the server's, shared by all sessions).
-    private let identities: WorkloadIdentities
-    private let uplink: UplinkSettings?
-    private let exitSink: ExitSink?
-    private let cgroups: CgroupSettings?
-    /// uid/gid 0 for workloads only when the daemon was started with
-    /// `--allow-root-workloads`; even then the workload gets no capability.
-    private let allowRootWorkloads: Bool
+    let configuration: Configuration
+    let backend: any CellBackend
+    var slots: [CellID: CellSlot] = [:]
     /// Requests and the workload reaper threads both change the slots.
-    private let lock = SessionLock()
+    let lock = SessionLock()
     /// Reaper threads that have not yet removed their workload's cgroups (under `lock`).
-    private var liveReapers = 0
+    var liveReapers = 0
     /// The kernel's Landlock ABI (0: none); tests lower it to see the other layers alone.
     var landlockABI = LandlockRules.detectedABI
 
-    /// `pinNamespaces`: bind-mount every created cell's netns at
-    /// `/run/netns/cellos-<id>` (`--pin`), removed on destroy.
-    public init(
+    init(peer: PeerCredentials, role: ConnectionRole = .client, configuration: Configuration = Configuration(), backend: any CellBackend) {
+        self.peer = peer
+        self.role = role
+        self.configuration = configuration
+        self.backend = backend
+    }
+
+    /// A session on the kernel backend. `pinNamespaces`: bind-mount every created
+    /// cell's netns at `/run/netns/cellos-<id>` (`--pin`), removed on destroy.
+    public convenience init(
         peer: PeerCredentials, flowLogSocket: FlowLogSocketOpener? = nil, maxCells: Int = NetnsdSession.defaultMaxCells,
         pinNamespaces: Bool = false, pinLedger: String? = nil, uplink: UplinkSettings? = nil, exitSink: ExitSink? = nil,
         cgroups: CgroupSettings? = nil, allowRootWorkloads: Bool = false,
         identities: WorkloadIdentities = WorkloadIdentities(range: .default, scan: ProcessIdentityScan.scan), budget: CellBudget? = nil,
         role: ConnectionRole = .client, registry: SessionRegistry? = nil
     ) {
-        self.role = role
-        self.registry = registry
-        self.identities = identities
-        self.budget = budget
-        self.allowRootWorkloads = allowRootWorkloads
-        self.cgroups = cgroups
-        self.exitSink = exitSink
-        self.uplink = uplink
-        self.peer = peer
-        self.flowLogSocket = flowLogSocket
-        self.maxCells = maxCells
-        self.pinNamespaces = pinNamespaces
-        self.pinLedger = pinLedger
+        self.init(
+            peer: peer, role: role,
+            configuration: Configuration(
+                maxCells: maxCells, budget: budget, identities: identities, allowRootWorkloads: allowRootWorkloads, registry: registry,
+                exitSink: exitSink),
+            backend: KernelCellBackend(
+                flowLogSocket: flowLogSocket, pinNamespaces: pinNamespaces, pinLedger: pinLedger, uplink: uplink, cgroups: cgroups))
     }
 
     public func state(of id: CellID) -> CellState? {
@@ -124,429 +95,97 @@ public final class NetnsdSession: @unchecked Sendable {
     }
 
     /// Handles one request frame and returns the reply frame (never throws: every
-    /// refusal is an `ErrorReply` with the request's id).
+    /// refusal is an `ErrorReply` with the request's id, and is logged).
     public func handle(_ frame: consuming Frame) -> Frame {
-        let requestID = frame.header.requestID
-        guard !frame.header.flags.contains(.response) else {
-            return Self.error(ErrorCode.invalidRequest, "a response frame is not a request", requestID)
+        let type = frame.header.messageType
+        let reply = dispatch(frame)
+        // Refused by the gate or by a handler: every ErrorReply is logged.
+        if let refusal = Self.refusal(in: reply) {
+            configuration.log("refused request type \(type) from \(peer): \(refusal.code): \(refusal.message)")
         }
+        return reply
+    }
+
+    /// Decode, gate, handler.
+    private func dispatch(_ frame: consuming Frame) -> Frame {
+        let requestID = frame.header.requestID
+        let request: NetnsdRequest
+        switch decodeRequest(frame.header, frame.payload, descriptorCount: frame.descriptors.count) {
+        case .failure(let refusal): return Self.error(refusal, requestID)
+        case .success(let decoded): request = decoded
+        }
+        let rule = RequestTable.rule(for: request.kind)
+        if rule.sessionLock { lock.lock() }
+        defer { if rule.sessionLock { lock.unlock() } }
+        let slot = rule.sessionLock ? request.cellID.flatMap { slots[$0] } : nil
+        if let refusal = gate(rule, request, slot: slot) { return Self.error(refusal, requestID) }
+        return rule.handler(self, request, &frame.descriptors, RequestContext(requestID: requestID, slot: slot))
+    }
+
+    private func decodeRequest(_ header: FrameHeader, _ payload: [UInt8], descriptorCount: Int) -> Result<NetnsdRequest, RefusedRequest> {
+        guard !header.flags.contains(.response) else { return .failure(RefusedRequest("a response frame is not a request")) }
         let message: NetnsdFrame.Message
         do {
-            message = try NetnsdFrame.decode(header: frame.header, payload: frame.payload, descriptorCount: frame.descriptors.count)
+            message = try NetnsdFrame.decode(header: header, payload: payload, descriptorCount: descriptorCount)
         } catch {
-            return Self.error(ErrorCode.invalidRequest, "\(error)", requestID)
+            return .failure(RefusedRequest("\(error)"))
         }
-        // Without this session's lock: an admin's status takes other sessions' locks
-        // one at a time (lock order in SessionRegistry).
-        if case .readStatus = message { return status(requestID: requestID) }
-        guard role != .adminOnly else {
-            return Self.error(
-                ErrorCode.unauthorized, "peer \(peer) is admitted only as an admin (--admin-uid/--admin-gid): it may send ReadStatus only",
-                requestID)
+        guard let request = NetnsdRequest(message) else {
+            return .failure(RefusedRequest("message type \(header.messageType) is a reply, not a request"))
         }
-        lock.lock()
-        defer { lock.unlock() }
-        switch message {
-        case .createCell(let request):
-            let attached: OwnedFD? = request.attach ? frame.descriptors.take(0) : nil
-            return create(request, attached: attached, requestID: requestID)
-        case .destroyCell(let request):
-            return destroy(request.cellID, requestID: requestID)
-        case .readCounters(let request):
-            return readCounters(request.cellID, requestID: requestID)
-        case .spawnWorkload(let request):
-            // The stdio descriptors stay owned by the frame, open until the child has dup'ed them.
-            let stdio = request.stdio ? (0..<3).map { frame.descriptors.raw($0) } : nil
-            return spawn(request, stdio: stdio, requestID: requestID)
-        case .startWorkload(let request):
-            return start(request.cellID, requestID: requestID)
-        case .signalWorkload(let request):
-            return signal(request, requestID: requestID)
-        case .readStatus:
-            return status(requestID: requestID)
-        case .cellCreated, .cellDestroyed, .countersReport, .workloadSpawned, .workloadStarted, .workloadSignalled,
-            .workloadExited, .statusReport, .error:
-            return Self.error(ErrorCode.invalidRequest, "message type \(frame.header.messageType) is a reply, not a request", requestID)
-        }
+        return .success(request)
     }
 
-    private func create(_ request: CreateCell, attached: consuming OwnedFD?, requestID: UInt32) -> Frame {
-        if let slot = slots[request.cellID] {
-            let what = slot.state == .ready ? "exists" : "was destroyed; ids are not reused on a connection"
-            return Self.error(ErrorCode.invalidState, "cell \(request.cellID) \(what)", requestID)
+    /// The one gate: the request's role, cell state, once flag and workload phase
+    /// against its row of `RequestTable`. nil: permitted.
+    func gate(_ rule: RequestRule, _ request: NetnsdRequest, slot: CellSlot?) -> RefusedRequest? {
+        let name = rule.kind.rawValue
+        guard role != .adminOnly || rule.adminOnly else {
+            return RefusedRequest(
+                "peer \(peer) is admitted only as an admin (--admin-uid/--admin-gid): it may send ReadStatus only", code: ErrorCode.unauthorized)
         }
-        let live = slots.values.filter { $0.state == .ready }.count
-        guard live < maxCells else {
-            return Self.error(
-                ErrorCode.limitExceeded, "this connection already holds \(live) cells (--max-cells-per-connection \(maxCells))", requestID)
+        guard let states = rule.cellStates, let id = request.cellID else { return nil }
+        let presence: CellPresence = switch slot?.state {
+        case nil: .absent
+        case .ready: .ready
+        case .destroyed: .destroyed
         }
-        if let shortage = DescriptorHeadroom.shortage() {
-            return Self.error(ErrorCode.limitExceeded, DescriptorHeadroom.refusal(open: shortage.open, limit: shortage.limit), requestID)
-        }
-        if let budget, !budget.reserve() {
-            return Self.error(
-                ErrorCode.limitExceeded, "cellos-netnsd already holds \(budget.limit) cells across all connections (--max-cells \(budget.limit))",
-                requestID)
-        }
-        // Until the cell is in a slot, every refusal below gives its budget back.
-        var reserved = budget != nil
-        defer { if reserved { budget?.release() } }
-        let cell: Cell
-        do {
-            if let attached = consume attached {
-                cell = try CellFactory.attach(id: request.cellID, namespace: attached, policy: request.policy, flowLogSocket: flowLogSocket)
-            } else {
-                cell = try CellFactory.create(
-                    id: request.cellID, policy: request.policy, flowLogSocket: flowLogSocket, pin: pinNamespaces,
-                    pinLedger: pinLedger, uplink: uplink)
-            }
-        } catch {
-            let code = switch error {
-            case .hostNamespace, .notANetworkNamespace, .ipv6RuleWithoutIPv6Uplink: ErrorCode.invalidRequest
-            case .setupFailed: ErrorCode.setupFailed
-            case .outOfResources: ErrorCode.limitExceeded
-            }
-            return Self.error(code, "\(error)", requestID)
-        }
-        // Duplicates for the reply: the kernel copies them into the message, and the
-        // cell keeps its own descriptors for as long as it lives.
-        var descriptors = DescriptorSet()
-        var names = CellCreated.requiredNames
-        do {
-            descriptors.append(try cell.namespace.duplicate())
-            descriptors.append(try cell.dnsUDP.duplicate())
-            descriptors.append(try cell.dnsTCP.duplicate())
-            switch cell.flowLog {
-            case .some(let flowLog):
-                descriptors.append(try flowLog.duplicate())
-                names.append("nflog")
-            case .none: break
-            }
-        } catch {
-            try? cell.destroy()
-            let code = CellError.exhaustionErrors.contains(error.errno) ? ErrorCode.limitExceeded : ErrorCode.setupFailed
-            return Self.error(code, "cell \(request.cellID): duplicating its descriptors for the reply: \(error)", requestID)
-        }
-        slots[request.cellID] = Slot(cell: cell)
-        reserved = false
-        return NetnsdFrame.make(
-            CellCreated(cellID: request.cellID, names: names), requestID: requestID, flags: .response, descriptors: descriptors)
-    }
-
-    private func destroy(_ id: CellID, requestID: UInt32) -> Frame {
-        guard let slot = slots[id] else {
-            return Self.error(ErrorCode.unknownCell, "no cell \(id) on this connection", requestID)
-        }
-        if var cell = slot.cell.take() {
-            slot.state = .destroyed
-            budget?.release()
-            Self.kill(slot)
-            do {
-                try cell.tearDown()
-            } catch {
-                return Self.error(ErrorCode.setupFailed, "destroying cell \(id): \(error)", requestID)
-            }
-            slot.closing = consume cell
-        }
-        return NetnsdFrame.make(CellDestroyed(cellID: id), requestID: requestID, flags: .response)
-    }
-
-    /// Closes the descriptors of cells DestroyCell tore down; the server calls it
-    /// once the reply is sent, so the client does not wait for the kernel.
-    public func closeDestroyedCells() {
-        lock.lock()
-        defer { lock.unlock() }
-        for slot in slots.values { slot.closing = nil }
-    }
-
-    private func readCounters(_ id: CellID, requestID: UInt32) -> Frame {
-        guard let slot = slots[id] else {
-            return Self.error(ErrorCode.unknownCell, "no cell \(id) on this connection", requestID)
-        }
-        let counters: RuleCounters
-        switch slot.cell {
-        case .some(let cell):
-            do {
-                counters = try cell.readCounters()
-            } catch {
-                return Self.error(ErrorCode.setupFailed, "reading counters of cell \(id): \(error)", requestID)
-            }
-        case .none:
-            return Self.error(ErrorCode.invalidState, "cell \(id) was destroyed", requestID)
-        }
-        let entries = counters.entries.map { CountersReport.Entry(label: $0.label, packets: $0.count.packets, bytes: $0.count.bytes) }
-        return NetnsdFrame.make(CountersReport(cellID: id, entries: entries), requestID: requestID, flags: .response)
-    }
-
-    /// Destroys every live cell of this connection (it closed or the daemon stops);
-    /// returns how many there were.
-    @discardableResult
-    public func destroyAll() -> Int {
-        lock.lock()
-        defer { lock.unlock() }
-        var count = 0
-        for (id, slot) in slots {
-            slot.closing = nil
-            guard let cell = slot.cell.take() else { continue }
-            slot.state = .destroyed
-            budget?.release()
-            Self.kill(slot)
-            count += 1
-            do { try cell.destroy() } catch { NetnsdLog.write("destroying cell \(id): \(error)", priority: .error) }
-        }
-        return count
-    }
-
-    /// Waits until every workload reaper has removed its cgroups (after
-    /// `destroyAll`, so a closing connection or a stopping daemon leaves no leaf
-    /// behind); false if some are still busy after `timeoutMilliseconds`.
-    @discardableResult
-    public func waitForReapers(timeoutMilliseconds: Int = 4000) -> Bool {
-        let deadline = Monotonic.milliseconds() + Int64(timeoutMilliseconds)
-        while true {
-            lock.lock()
-            let live = liveReapers
-            lock.unlock()
-            if live == 0 { return true }
-            if Monotonic.milliseconds() >= deadline { return false }
-            usleep(5_000)
-        }
-    }
-
-    // MARK: Status
-
-    /// ReadStatus: this connection's cells, or (an admin) every connection's.
-    /// Called without `lock` held.
-    private func status(requestID: UInt32) -> Frame {
-        let all = role.seesAllCells
-        let cells = all ? (registry?.allCells() ?? cellStatuses()) : cellStatuses()
-        let report = StatusReport.fitting(scope: all ? .allConnections : .ownConnection, cells: cells)
-        return NetnsdFrame.make(report, requestID: requestID, flags: .response)
-    }
-
-    /// This connection's live cells as a status report lists them.
-    func cellStatuses() -> [CellStatus] {
-        lock.lock()
-        defer { lock.unlock() }
-        let now = Monotonic.milliseconds()
-        var cells: [CellStatus] = []
-        for (id, slot) in slots {
-            let uplink: String?
-            let pin: String?
-            switch slot.cell {
-            case .some(let cell):
-                uplink = cell.uplink?.slot.hostInterface
-                pin = cell.pin?.path
-            case .none: continue
-            }
-            let phase: CellStatus.Phase = switch slot.phase {
-            case .none: .none
-            case .parked: .parked
-            case .running: .running
-            case .exited: .exited
-            }
-            cells.append(CellStatus(
-                cellID: id, ageMilliseconds: UInt64(max(0, now - slot.createdAt)), ownerPID: peer.pid, ownerUID: peer.uid, ownerGID: peer.gid,
-                workloadPID: phase == .parked || phase == .running ? slot.workload?.pid ?? 0 : 0, phase: phase,
-                workloadUID: slot.spawned?.uid, workloadGID: slot.spawned?.gid, confinement: slot.spawned?.confinement ?? [],
-                cgroupLeaves: (slot.cgroups?.leaves ?? []).map(\.path), uplink: uplink, pin: pin))
-        }
-        return cells.sorted { $0.ageMilliseconds > $1.ageMilliseconds }
-    }
-
-    // MARK: Workloads
-
-    private func spawn(_ request: SpawnWorkload, stdio: [Int32]?, requestID: UInt32) -> Frame {
-        guard let slot = slots[request.cellID] else {
-            return Self.error(ErrorCode.unknownCell, "no cell \(request.cellID) on this connection", requestID)
-        }
-        guard slot.state == .ready, slot.phase == .none else {
-            return Self.error(ErrorCode.invalidState, "cell \(request.cellID): SpawnWorkload is allowed once, on a live cell (workload \(slot.phase))", requestID)
-        }
-        let identity: WorkloadIdentity
-        switch WorkloadIdentity.choose(for: request, allowRootWorkloads: allowRootWorkloads, identities: identities, peer: peer) {
-        case .success(let chosen): identity = chosen
-        case .failure(let refusal): return Self.error(refusal.code, refusal.message, requestID)
-        }
-        // Until the reaper owns them, every way out gives the ids back.
-        var reaperOwnsIdentity = false
-        defer { if !reaperOwnsIdentity { identity.release(to: identities) } }
-        var sourceIsDirectory: [Bool] = []
-        if request.filesystemView {
-            switch FilesystemView.checkMounts(request) {
-            case .success(let kinds): sourceIsDirectory = kinds
-            case .failure(let refusal): return Self.error(ErrorCode.invalidRequest, refusal.message, requestID)
+        guard states.contains(presence) else {
+            return switch presence {
+            case .absent: RefusedRequest("no cell \(id) on this connection", code: ErrorCode.unknownCell)
+            case .ready: RefusedRequest("cell \(id) exists", code: ErrorCode.invalidState)
+            case .destroyed where rule.kind == .createCell:
+                RefusedRequest("cell \(id) was destroyed; ids are not reused on a connection", code: ErrorCode.invalidState)
+            case .destroyed: RefusedRequest("cell \(id) was destroyed", code: ErrorCode.invalidState)
             }
         }
-        let workload: ParkedWorkload
-        let confinement: ChildConfinement
-        switch slot.cell {
-        case .some(let cell):
-            do {
-                let filter: [UInt8]
-                do { filter = try BaselineSeccomp.compile(request.seccompProfile) } catch {
-                    throw CellError.setupFailed(cell: request.cellID.value, step: "compiling the \(request.seccompProfile.name) seccomp filter", reason: "\(error)")
-                }
-                let resolvConf: String
-                do {
-                    resolvConf = try ResolvConf.write(cell.policy.resolver)
-                    if request.filesystemView { try FilesystemView.prepareMountPoint() }
-                } catch {
-                    throw CellError.setupFailed(cell: request.cellID.value, step: "preparing the cell's resolv.conf", reason: "\(error)")
-                }
-                // The child's mount keeps the file; its name is gone once the child is parked.
-                defer { unlink(resolvConf) }
-                let view = request.filesystemView
-                    ? FilesystemView(request, identity: identity, resolvConf: resolvConf, sourceIsDirectory: sourceIsDirectory) : nil
-                confinement = ChildConfinement(view: view, landlock: LandlockRules(abi: landlockABI, view: view, workspace: request.workspace), client: peer)
-                workload = try ParkedWorkload.spawn(
-                    request, as: identity, in: cell.namespace, resolvConf: resolvConf, confinement: confinement, seccompFilter: filter,
-                    stdio: stdio)
-            } catch {
-                return Self.error(ErrorCode.setupFailed, "\(error)", requestID)
-            }
-        case .none:
-            return Self.error(ErrorCode.invalidState, "cell \(request.cellID) was destroyed", requestID)
+        guard let slot else { return nil }
+        if rule.once && slot.handledOnce.contains(rule.kind) {
+            return RefusedRequest("cell \(id): \(name) is allowed once per cell (workload \(slot.phase))", code: ErrorCode.invalidState)
         }
-        // Into its cgroup leaves while parked, so everything it will ever fork is inside.
-        var workloadCgroups: WorkloadCgroups?
-        let enforcement: [LimitEnforcement]
-        if let cgroups {
-            do {
-                let created = try WorkloadCgroups.create(
-                    cgroups, name: "cell-\(request.cellID)-\(workload.pid)", pid: workload.pid, limits: request.cgroupLimits,
-                    endWorkload: {
-                        try? workload.signal(SIGKILL)
-                        _ = workload.waitForExit()
-                    })
-                workloadCgroups = created
-                enforcement = created.enforcement
-            } catch {
-                // `create` killed and reaped the workload before removing its leaves.
-                return Self.error(ErrorCode.setupFailed, "cell \(request.cellID): cgroup limits: \(error)", requestID)
-            }
-        } else {
-            enforcement = WorkloadCgroups.withoutCgroupRoot(request.cgroupLimits)
+        if let phases = rule.phases, !phases.contains(slot.phase) {
+            let permitted = WorkloadPhase.allCases.filter(phases.contains).map(\.rawValue).joined(separator: " or ")
+            return RefusedRequest("cell \(id): \(name) needs a workload \(permitted) (workload \(slot.phase))", code: ErrorCode.invalidState)
         }
-        for layer in ConfinementReport.optedOut(request) {
-            NetnsdLog.write("cell \(request.cellID) workload \(workload.pid) opted out of its \(layer)")
-        }
-        for entry in enforcement where !entry.isEnforced {
-            NetnsdLog.write("warning: cell \(request.cellID) workload \(workload.pid) runs without its \(entry.limit) limit: \(entry.summary)")
-        }
-        let layers = ConfinementReport.layers(for: request, identity: identity, confinement: confinement)
-        slot.workload = workload
-        slot.cgroups = workloadCgroups
-        slot.phase = .parked
-        slot.spawned = (identity.uid, identity.gid, layers)
-        startReaper(for: workload, cgroups: workloadCgroups, identity: identity, cell: request.cellID)
-        reaperOwnsIdentity = true
-        return NetnsdFrame.make(
-            WorkloadSpawned(
-                cellID: request.cellID, pid: workload.pid, uid: identity.uid, gid: identity.gid,
-                confinement: layers, enforcement: enforcement),
-            requestID: requestID, flags: .response)
+        return nil
     }
 
-    private func start(_ id: CellID, requestID: UInt32) -> Frame {
-        guard let slot = slots[id] else { return Self.error(ErrorCode.unknownCell, "no cell \(id) on this connection", requestID) }
-        guard slot.phase == .parked, let workload = slot.workload else {
-            return Self.error(ErrorCode.invalidState, "cell \(id): StartWorkload needs a parked workload (workload \(slot.phase))", requestID)
-        }
-        do {
-            try workload.start()
-        } catch {
-            return Self.error(ErrorCode.setupFailed, "starting the workload of cell \(id): \(error)", requestID)
-        }
-        slot.phase = .running
-        return NetnsdFrame.make(WorkloadStarted(cellID: id), requestID: requestID, flags: .response)
+    private static func refusal(in reply: borrowing Frame) -> RefusedRequest? {
+        guard reply.header.messageType == MessageType.errorReply.rawValue,
+            case .error(let error)? = try? NetnsdFrame.decode(header: reply.header, payload: reply.payload, descriptorCount: 0)
+        else { return nil }
+        return RefusedRequest(error.message, code: error.code)
     }
 
-    private func signal(_ request: SignalWorkload, requestID: UInt32) -> Frame {
-        let id = request.cellID
-        guard let slot = slots[id] else { return Self.error(ErrorCode.unknownCell, "no cell \(id) on this connection", requestID) }
-        guard slot.phase == .parked || slot.phase == .running, let workload = slot.workload else {
-            return Self.error(ErrorCode.invalidState, "cell \(id): no live workload (workload \(slot.phase))", requestID)
-        }
-        do {
-            try workload.signal(request.signal)
-        } catch {
-            return Self.error(ErrorCode.setupFailed, "\(error)", requestID)
-        }
-        return NetnsdFrame.make(WorkloadSignalled(cellID: id), requestID: requestID, flags: .response)
-    }
-
-    /// One thread per workload waits for it, then records the exit and reports it.
-    /// The workload's ids go back to `identities` once it is reaped, before
-    /// WorkloadExited is sent.
-    private func startReaper(for workload: ParkedWorkload, cgroups: WorkloadCgroups?, identity: WorkloadIdentity, cell id: CellID) {
-        let sink = exitSink
-        let identities = identities
-        liveReapers += 1
-        do {
-            try DetachedThread.start { [self] in
-                let outcome = workload.waitForExit()
-                let nothingLeft = Self.clearAfterReap(workload, cgroups: cgroups, identity: identity, identities: identities)
-                lock.lock()
-                if let slot = slots[id], slot.workload === workload {
-                    slot.phase = .exited
-                    slot.workload = nil
-                    // Nothing in the cell can send any more: flush and end its flow
-                    // log before the client learns of the exit, so the flow log
-                    // reader has everything once WorkloadExited arrives. (With
-                    // processes possibly left, the log stays open: their packets
-                    // must still be logged.)
-                    if nothingLeft { Self.endFlowLog(slot) }
-                }
-                liveReapers -= 1
-                lock.unlock()
-                sink?(WorkloadExited(
-                    cellID: id, exitCode: outcome.exitCode, signal: outcome.signal, userMicroseconds: outcome.userMicroseconds,
-                    systemMicroseconds: outcome.systemMicroseconds, maxResidentKilobytes: outcome.maxResidentKilobytes))
-            }
-        } catch {
-            // Without a reaper the child would stay a zombie: end it and reap here.
-            NetnsdLog.write("cannot start a reaper thread: \(error); killing workload \(workload.pid)", priority: .error)
-            liveReapers -= 1
-            cgroups?.killAll()
-            try? workload.signal(SIGKILL)
-            _ = workload.waitForExit()
-            Self.clearAfterReap(workload, cgroups: cgroups, identity: identity, identities: identities)
-        }
-    }
-
-    /// After `workload` is reaped: whatever it left in its cgroup is killed and the
-    /// leaves removed, and its ids go back (held back unless nothing it forked can
-    /// remain). Returns whether nothing can remain.
-    @discardableResult
-    private static func clearAfterReap(
-        _ workload: ParkedWorkload, cgroups: WorkloadCgroups?, identity: WorkloadIdentity, identities: WorkloadIdentities
-    ) -> Bool {
-        cgroups?.killAll()
-        let nothingLeft = cgroups?.remove() ?? workload.ownsPIDNamespace
-        identity.release(to: identities, processesMayRemain: !nothingLeft)
-        return nothingLeft
-    }
-
-    private static func endFlowLog(_ slot: Slot) {
-        switch slot.cell {
-        case .some(let cell):
-            do { try cell.endFlowLog() } catch {
-                NetnsdLog.write("cell \(cell.id): ending the flow log of group \(cell.policy.nflogGroup): \(error)", priority: .warning)
-            }
-        case .none: return
-        }
-    }
-
-    /// A destroyed cell's workload is killed, with everything in its cgroup; its
-    /// reaper then reaps it and removes the cgroup.
-    private static func kill(_ slot: Slot) {
-        guard slot.phase == .parked || slot.phase == .running else { return }
-        slot.cgroups?.killAll()
-        try? slot.workload?.signal(SIGKILL)
+    static func error(_ refusal: RefusedRequest, _ requestID: UInt32) -> Frame {
+        error(refusal.code, refusal.message, requestID)
     }
 
     static func error(_ code: String, _ message: String, _ requestID: UInt32) -> Frame {
         Frame(ErrorReply(code: code, message: String(message.prefix(ErrorReply.maxMessageLength))), requestID: requestID, flags: .response)
+    }
+
+    static func reply<M: NetnsdMessage>(_ message: M, _ context: RequestContext, descriptors: consuming DescriptorSet = DescriptorSet()) -> Frame {
+        NetnsdFrame.make(message, requestID: context.requestID, flags: .response, descriptors: descriptors)
     }
 }

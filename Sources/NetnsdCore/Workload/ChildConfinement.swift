@@ -34,7 +34,7 @@ struct ChildConfinement {
         let steps = (view?.steps ?? []).map { step in
             cellos_netnsd_view_step(
                 op: Int32(step.op.rawValue), parent: keep(step.parent), name: keep(step.name), source: keep(step.source),
-                attr: step.attributes.rawValue)
+                attr: step.op == CELLOS_VIEW_SECRET ? step.size : step.attributes.rawValue, fd: step.fd)
         }
         let rules = landlock.rules.map { cellos_netnsd_landlock_rule(path: keep($0.path), access: $0.access) }
         let root = view == nil ? nil : keep(FilesystemView.mountPoint)
@@ -44,7 +44,8 @@ struct ChildConfinement {
                 var confinement = cellos_netnsd_confinement(
                     root: root, root_options: rootOptions, steps: stepBuffer.baseAddress, nsteps: stepBuffer.count,
                     landlock_handled: landlock.handled, landlock_scoped: landlock.scoped, rules: ruleBuffer.baseAddress,
-                    nrules: ruleBuffer.count, cap_last_cap: Self.lastCapability, client_uid: client.uid, client_gid: client.gid)
+                    nrules: ruleBuffer.count, cap_last_cap: Self.lastCapability, client_uid: client.uid, client_gid: client.gid,
+                    workload_uid: view?.owner.uid ?? 0, workload_gid: view?.owner.gid ?? 0)
                 return body(&confinement)
             }
         }

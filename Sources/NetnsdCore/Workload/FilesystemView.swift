@@ -29,6 +29,9 @@ struct FilesystemView {
         var name: String
         var source: String = ""
         var attributes: MountAttributes = []
+        /// `CELLOS_VIEW_SECRET`: the memfd and (in `size`) its byte count.
+        var fd: Int32 = -1
+        var size: UInt64 = 0
     }
 
     /// MOUNT_ATTR_* (the same bits as MS_RDONLY, MS_NOSUID, MS_NODEV, MS_NOEXEC).
@@ -46,6 +49,8 @@ struct FilesystemView {
     private(set) var writableDirectories: [String] = []
     private(set) var writableFiles: [String] = []
     private(set) var readOnlyBinds = 0
+    /// The workload's ids: owner of the secrets directory and files.
+    let owner: (uid: UInt32, gid: UInt32)
 
     static let rootOptions = "size=1m,mode=0755"
 
@@ -68,9 +73,11 @@ struct FilesystemView {
         return .success(sourceIsDirectory)
     }
 
-    /// The view for `request` (whose mounts passed `checkMounts`, giving `sourceIsDirectory`).
-    init(_ request: SpawnWorkload, identity: WorkloadIdentity, resolvConf: String, sourceIsDirectory: [Bool]) {
-        build(request, identity: identity, resolvConf: resolvConf, sourceIsDirectory: sourceIsDirectory)
+    /// The view for `request` (whose mounts passed `checkMounts`, giving
+    /// `sourceIsDirectory`; whose secret memfds, `secretDescriptors` in order, passed `SecretDescriptors.check`).
+    init(_ request: SpawnWorkload, identity: WorkloadIdentity, resolvConf: String, sourceIsDirectory: [Bool], secretDescriptors: [Int32] = []) {
+        owner = (identity.uid, identity.gid)
+        build(request, identity: identity, resolvConf: resolvConf, sourceIsDirectory: sourceIsDirectory, secretDescriptors: secretDescriptors)
     }
 
     /// The (empty) directory the child mounts the new root on, in its own mount namespace.
@@ -78,7 +85,9 @@ struct FilesystemView {
         if mkdir(mountPoint, 0o700) != 0 && errno != EEXIST { throw SystemCallError("mkdir", context: mountPoint) }
     }
 
-    private mutating func build(_ request: SpawnWorkload, identity: WorkloadIdentity, resolvConf: String, sourceIsDirectory: [Bool]) {
+    private mutating func build(
+        _ request: SpawnWorkload, identity: WorkloadIdentity, resolvConf: String, sourceIsDirectory: [Bool], secretDescriptors: [Int32]
+    ) {
         for path in Self.systemPaths {
             var info = stat()
             guard lstat(path, &info) == 0 else { continue }
@@ -112,6 +121,9 @@ struct FilesystemView {
             steps.append(Step(op: CELLOS_VIEW_TMPFS, parent: parent, name: name, source: owned, attributes: [.noSetuid, .noDevices, .noExec]))
             writableDirectories.append(path)
         }
+        // Into the private /run before any `mounts` entry could cover it: the
+        // secrets land in the cell's tmpfs, never in a bound host directory.
+        steps += SecretDescriptors.steps(request.secretFiles, descriptors: secretDescriptors)
         // After /run exists: a host whose /etc/resolv.conf links into /run
         // (systemd-resolved) gets the cell's file where the link points.
         let resolvTarget = Self.resolvConfTarget()

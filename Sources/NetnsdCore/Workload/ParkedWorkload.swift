@@ -42,7 +42,8 @@ final class ParkedWorkload: @unchecked Sendable {
                         CELLOS_VIEW_BIND: "bind mount of \(failed.source) on",
                         CELLOS_VIEW_CLIENT_BIND: "bind mount (resolved with the client's uid/gid) of the mounts source \(failed.source) on",
                         CELLOS_VIEW_TMPFS: "mount(tmpfs) on",
-                        CELLOS_VIEW_PROC: "mount(proc) on"][failed.op] ?? "view step"
+                        CELLOS_VIEW_PROC: "mount(proc) on", CELLOS_VIEW_OWNED_DIR: "mkdir (as the workload)",
+                        CELLOS_VIEW_SECRET: "writing the secret file"][failed.op] ?? "view step"
             return "filesystem view: \(what) \(path)"
         }
         return stepNames[step] ?? "fork"
@@ -136,10 +137,17 @@ func withOptionalBuffer<R>(_ values: [Int32]?, _ body: (UnsafePointer<Int32>?) -
 }
 
 /// A NULL-terminated `char *[]` for the duration of `body` (made before fork: the
-/// child must not allocate).
+/// child must not allocate). The copies are zeroed before they are freed: the
+/// environment may hold `as: env` secrets (the `String`s they came from are
+/// Swift's and cannot be wiped, see docs/security.md).
 func withCStringArray<R>(_ strings: [String], _ body: (UnsafePointer<UnsafeMutablePointer<CChar>?>) -> R) -> R {
     let pointers = strings.map { strdup($0) } + [nil]
-    defer { for pointer in pointers { free(pointer) } }
+    defer {
+        for pointer in pointers {
+            if let pointer { explicit_bzero(pointer, strlen(pointer)) }
+            free(pointer)
+        }
+    }
     return pointers.withUnsafeBufferPointer { body($0.baseAddress!) }
 }
 

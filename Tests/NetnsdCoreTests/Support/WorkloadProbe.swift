@@ -58,10 +58,10 @@ struct WorkloadProbe {
         return (output, errors.value)
     }
 
-    /// `request` must have `stdio`.
-    static func run(_ request: SpawnWorkload, via client: inout NetnsdClient) throws -> WorkloadProbe {
+    /// `request` must have `stdio`; `secrets` (owned descriptors, closed here) follow the stdio ends.
+    static func run(_ request: SpawnWorkload, via client: inout NetnsdClient, secrets: [Int32] = []) throws -> WorkloadProbe {
         let (ends, stdout, stderr) = pipes()
-        let reply = try client.request(request, descriptors: DescriptorSet(adopting: ends))
+        let reply = try client.request(request, descriptors: DescriptorSet(adopting: ends + secrets))
         switch reply.message {
         case .workloadSpawned(let spawned):
             _ = try client.request(StartWorkload(cellID: request.cellID))

@@ -192,7 +192,8 @@ public enum SeccompProfile: UInt8, Sendable, Equatable, CaseIterable {
 /// Starts the cell's workload inside the cell netns, parked before `execve`
 /// until `StartWorkload`. With `stdio`, the frame carries three descriptors
 /// (the client's stdin, stdout, stderr) that become the workload's 0, 1, 2;
-/// without, the workload gets /dev/null there.
+/// without, the workload gets /dev/null there. Then one sealed memfd per
+/// `secretFiles` entry, in order.
 public struct SpawnWorkload: NetnsdMessage {
     public static let messageType = MessageType.spawnWorkload
     public static let maxArguments = 256
@@ -228,8 +229,13 @@ public struct SpawnWorkload: NetnsdMessage {
     /// cgroup memory/pids/cpu limits (each nil = unlimited). On the wire they
     /// trail `mounts` and are absent when all nil.
     public var cgroupLimits: CgroupLimits
+    /// Secrets written to `/run/secrets/<name>` in the view (needs `filesystemView`);
+    /// their memfds follow the stdio descriptors. On the wire a count byte after `mounts`.
+    public var secretFiles: [SecretFile]
 
-    public var descriptorCount: Int { stdio ? 3 : 0 }
+    public var descriptorCount: Int { (stdio ? 3 : 0) + secretFiles.count }
+    /// The index in the frame's descriptors of `secretFiles[0]`'s memfd.
+    public var firstSecretDescriptor: Int { stdio ? 3 : 0 }
 
     /// Checks the fields that decoding alone cannot: absolute paths, argv[0]
     /// present, `KEY=VALUE` environment, uid and gid both set or both nil, mounts.
@@ -237,9 +243,10 @@ public struct SpawnWorkload: NetnsdMessage {
         cellID: CellID, path: String, arguments: [String], environment: [String] = [], workingDirectory: String = "/",
         uid: UInt32? = nil, gid: UInt32? = nil, workspace: String? = nil, limits: [ResourceLimit] = [], stdio: Bool = false,
         seccompProfile: SeccompProfile = .baseline, pidNamespace: Bool = true, filesystemView: Bool = true, mounts: [BindMount] = [],
-        cgroupLimits: CgroupLimits = CgroupLimits.unlimited
+        cgroupLimits: CgroupLimits = CgroupLimits.unlimited, secretFiles: [SecretFile] = []
     ) throws(WireError) {
         self.cgroupLimits = cgroupLimits
+        self.secretFiles = secretFiles
         self.pidNamespace = pidNamespace
         self.filesystemView = filesystemView
         self.mounts = mounts
@@ -280,6 +287,10 @@ public struct SpawnWorkload: NetnsdMessage {
         guard filesystemView || mounts.isEmpty else {
             throw .invalidField(field: "mounts", reason: "need the filesystem view (filesystem_view is off)")
         }
+        try SecretFile.checkList(secretFiles)
+        guard filesystemView || secretFiles.isEmpty else {
+            throw .invalidField(field: "secret_files", reason: "need the filesystem view (its private /run holds them)")
+        }
     }
 
     public func encode(to writer: inout WireWriter) {
@@ -302,6 +313,8 @@ public struct SpawnWorkload: NetnsdMessage {
         writer.write(filesystemView)
         writer.write(UInt8(mounts.count))
         for mount in mounts { mount.encode(to: &writer) }
+        writer.write(UInt8(truncatingIfNeeded: secretFiles.count))
+        for file in secretFiles { file.encode(to: &writer) }
         // Left out when empty: one encoding per message (the decoder refuses an empty block).
         if !cgroupLimits.isEmpty { cgroupLimits.encode(to: &writer) }
     }
@@ -344,6 +357,13 @@ public struct SpawnWorkload: NetnsdMessage {
         var mounts: [BindMount] = []
         for index in 0..<Int(mountCount) { mounts.append(try BindMount(from: &reader, index: index)) }
         self.mounts = mounts
+        let secretCount: UInt8 = try reader.read("secret_files")
+        guard Int(secretCount) <= SecretFile.maxCount else {
+            throw .invalidField(field: "secret_files", reason: "\(secretCount) entries exceed \(SecretFile.maxCount)")
+        }
+        var secretFiles: [SecretFile] = []
+        for index in 0..<Int(secretCount) { secretFiles.append(try SecretFile(from: &reader, index: index)) }
+        self.secretFiles = secretFiles
         cgroupLimits = reader.remaining > 0 ? try CgroupLimits(from: &reader) : CgroupLimits.unlimited
         for (index, value) in (arguments + environment).enumerated() where value.utf8.count > Self.maxStringLength {
             throw .invalidField(field: "arguments/environment[\(index)]", reason: "longer than \(Self.maxStringLength) bytes")
