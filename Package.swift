@@ -24,8 +24,6 @@ let package = Package(
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
-        // Ed25519 event signing in BrokerCore only.
-        .package(url: "https://github.com/apple/swift-crypto", from: "3.12.3"),
     ],
     targets: [
         // C glue for what Swift cannot express, shared by every target: CMSG_* macros,
@@ -36,6 +34,8 @@ let package = Package(
         systemLibrary("CNftables", pkgConfig: "libnftables", apt: "libnftables-dev"),
         systemLibrary("CMnl", pkgConfig: "libmnl", apt: "libmnl-dev"),
         systemLibrary("CCap", pkgConfig: "libcap", apt: "libcap-dev"),
+        // Ed25519 and SHA-256 for the broker's event signing (OpenSSL 3).
+        systemLibrary("CLibcrypto", pkgConfig: "libcrypto", apt: "libssl-dev"),
 
         // The one library every process shares: framing, fd passing, credentials,
         // socket activation, readiness.
@@ -49,7 +49,7 @@ let package = Package(
         .target(name: "HelperRuntime", dependencies: ["IPCWire", "CShim", "CSeccomp"]),
 
         // Per-executable logic, testable without the executable.
-        .target(name: "BrokerCore", dependencies: ["IPCWire", "CShim", "HelperRuntime", .product(name: "Crypto", package: "swift-crypto")]),
+        .target(name: "BrokerCore", dependencies: ["IPCWire", "CShim", "HelperRuntime", "CLibcrypto"]),
         .target(name: "NetnsdCore", dependencies: ["IPCWire", "NetworkNamespaces", "CCap", "CMnl", "CNftables", "CSeccomp", "CNetnsdShim", "CShim", "HelperRuntime", "FlowlogCore"]),
         .target(name: "DNSProxyCore", dependencies: ["IPCWire", "CShim", "CDNSProxyShim", "HelperRuntime"]),
         .target(name: "FlowlogCore", dependencies: ["IPCWire", "NetworkNamespaces", "CMnl", "CCap", "CShim", "HelperRuntime"]),

@@ -33,7 +33,8 @@ cleanup() {
 trap cleanup EXIT
 
 scratch=${CELLOS_BENCH_SCRATCH:-.build-bench}
-proxy_bin=$(bash scripts/build-release.sh --scratch-path "$scratch" --product cellos-dnsproxy | tail -1)/cellos-dnsproxy
+# CELLOS_BENCH_PROXY_BIN: an already built cellos-dnsproxy (bench/cell-vs-bwrap.sh passes its own).
+proxy_bin=${CELLOS_BENCH_PROXY_BIN:-$(bash scripts/build-release.sh --scratch-path "$scratch" --product cellos-dnsproxy | tail -1)/cellos-dnsproxy}
 
 base=$((20000 + RANDOM % 20000))
 upstream_port=$base dnsdist_port=$((base + 1)) dnsmasq_port=$((base + 2)) cellos_port=$((base + 3))

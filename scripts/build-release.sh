@@ -1,10 +1,10 @@
 #!/usr/bin/env bash
-# The deployment build: optimized, with the Swift runtime and Foundation linked
-# statically (--static-swift-stdlib). A helper then starts in ~3.5 ms instead of
-# ~10 ms (the dynamic loader no longer maps and relocates libswiftCore,
-# FoundationEssentials, and for the broker Foundation + ICU), which is most of
+# The deployment build: optimized, with the Swift runtime and FoundationEssentials
+# linked statically (--static-swift-stdlib). A helper then starts in ~3.5 ms instead
+# of ~10 ms (the dynamic loader no longer maps and relocates libswiftCore and
+# FoundationEssentials; no executable links Foundation or ICU), which is most of
 # what a cell costs beyond its namespace: the broker starts three processes per
-# cell. System C libraries (libseccomp, libnftables, libmnl, libcap) stay shared.
+# cell. System C libraries (libseccomp, libnftables, libmnl, libcap, libcrypto) stay shared.
 #
 #   scripts/build-release.sh [swift build flags...]   prints the bin directory last
 set -euo pipefail

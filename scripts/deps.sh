@@ -10,6 +10,7 @@ set -euo pipefail
 
 build_packages=(
     pkg-config libcap-dev libseccomp-dev libnftables-dev libmnl-dev  # linked by the helpers
+    libssl-dev                                                        # libcrypto: the broker's Ed25519 event signatures
     nftables iproute2 util-linux                                      # kernel tools the lab and demo use (nsenter)
     dnsmasq-base socat                                                # the demo's "internet": DNS server and TCP service
 )

@@ -126,10 +126,15 @@ extension BrokerCommand {
 
         @OptionGroup var logging: LogOptions
 
+        @Flag(name: .customLong("trace"), help: "Write when each step of the cell ended to standard error ('cellos-broker trace: STEP EPOCH_MICROSECONDS' lines, docs/performance.md).")
+        var trace = false
+
         @Option(name: .customLong("helpers-dir"), help: ArgumentHelp("Directory holding cellos-dnsproxy and cellos-flowlog (default: ../libexec/cellos from the real cellos-broker file if it holds them, else beside it).", valueName: "DIR"))
         var helpersDir: String?
 
         func run() throws {
+            var cellTrace = trace ? CellTrace() : nil
+            cellTrace?.mark("parsed")
             logging.apply()
             func fail(_ text: String) throws -> Never {
                 try finish(BrokerCommands.Outcome(stdout: "", stderr: "cellos-broker: \(text)\n", status: BrokerExitCode.setupFailure))
@@ -141,7 +146,7 @@ extension BrokerCommand {
             let sinkSetup: SinkSetup
             do {
                 cellSpec = try BrokerCommands.loadSpec(path: spec, shortcuts: options.shortcuts)
-                identity = try user.map { text throws in try PrivilegeDrop.Identity.parse(text) } ?? .defaultTarget
+                identity = try user.map { text throws in try PrivilegeDrop.Identity.parse(text) } ?? .implicitTarget
                 if let eventSource { _ = try EventSource.validateBase(eventSource, field: "--event-source") }
                 sinkSetup = try sinkOptions.setup(events: events)
                 try WorkloadIDCheck.check(cellSpec, broker: .afterDrop(target: identity))
@@ -176,6 +181,8 @@ extension BrokerCommand {
                 if let helpersDir { configuration.helpersDirectory = helpersDir }
                 configuration.eventSourceBase = eventSource
                 if sinkSetup.writesStandardOutput { configuration.workloadStdout = 2 }
+                cellTrace?.mark("connected")
+                configuration.trace = cellTrace
                 let run = CellRun(spec: cellSpec, configuration: configuration, writer: writer, client: client, secrets: secrets)
                 secrets = []
                 Glibc.exit(run.run())

@@ -1,5 +1,4 @@
 @testable import BrokerCore
-import Crypto
 import Foundation
 import Glibc
 import IPCWire
@@ -13,7 +12,7 @@ import Testing
     func run(_ script: String, _ body: (HelperEventPump) throws -> Void) throws -> [[String: JSONValue]] {
         let path = FileManager.default.temporaryDirectory.appendingPathComponent("pump-\(getpid())-\(UInt32.random(in: 0...UInt32.max)).jsonl").path
         defer { unlink(path) }
-        let key = Curve25519.Signing.PrivateKey()
+        let key = Ed25519.PrivateKey()
         do {
             let writer = try EventWriter(destination: path, signer: EventSigner(privateKey: key))
             let supervisor = try HelperSupervisor(

@@ -1,6 +1,5 @@
 @testable import BrokerCore
 import CellosTestLab
-import Crypto
 import Foundation
 import Glibc
 import IPCWire
@@ -10,7 +9,7 @@ import Testing
 /// by an independent client (nats-py): every event once, in order, verifying;
 /// an outage spools and `cellos-broker flush` delivers the rest after the restart.
 @Suite(.serialized) struct JetStreamSinkTests {
-    let key = Curve25519.Signing.PrivateKey()
+    let key = Ed25519.PrivateKey()
     let stamper = EventStamper(cellID: "js-cell", host: "host.test")
 
     struct Lab {

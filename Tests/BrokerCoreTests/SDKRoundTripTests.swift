@@ -1,6 +1,5 @@
 @testable import BrokerCore
 import CellosTestLab
-import Crypto
 import Foundation
 import Glibc
 import Testing
@@ -10,7 +9,7 @@ import Testing
 /// what the SDK wrote still fails.
 @Suite struct SDKRoundTripTests {
     @Test func eventsReserializedByTheCloudEventsSDKVerify() throws {
-        let key = Curve25519.Signing.PrivateKey()
+        let key = Ed25519.PrivateKey()
         let signer = EventSigner(privateKey: key)
         let verifier = EventVerifier(publicKey: key.publicKey)
         // A whole second: the SDK writes `...03Z` for `...03.000000Z`.

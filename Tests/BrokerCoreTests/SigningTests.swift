@@ -1,5 +1,4 @@
 @testable import BrokerCore
-import Crypto
 import Foundation
 import Glibc
 import HelperRuntime
@@ -7,7 +6,7 @@ import Testing
 
 @Suite struct SigningTests {
     // A fresh key per test (the suite is instantiated for each test).
-    let key = Curve25519.Signing.PrivateKey()
+    let key = Ed25519.PrivateKey()
     let signer: EventSigner
     let verifier: EventVerifier
     let stamper = EventStamper(cellID: "c1", host: "host.test")
@@ -34,7 +33,26 @@ import Testing
         #expect(members["cellossignature"]?.stringValue?.count == 128)
     }
 
+    /// RFC 8032 §7.1 TEST 1: libcrypto's Ed25519 derives the public key and signs as
+    /// the standard says (a key file written before the primitive changed still works).
+    @Test func rfc8032TestVectorOne() throws {
+        let seed = try #require(Hex.decode("9d61b19deffd5a60ba844af492ec2cc44449c5697b326919703bac031cae7f60"))
+        let privateKey = try Ed25519.PrivateKey(rawRepresentation: seed)
+        #expect(Hex.encode(privateKey.publicKey.rawRepresentation) == "d75a980182b10ab7d54bfed3c964073a0ee172f3daa62325af021a68f707511a")
+        let signature = try privateKey.signature(for: [])
+        #expect(Hex.encode(signature) == "e5564300c360ac729086e2cc806e828a84877f1eb8e5d974d873e065224901555fb8821590a33bacc61e39701cf9b46bd25bf5f0595bbe24655141438e7a100b")
+        #expect(privateKey.publicKey.isValidSignature(signature, for: []))
+        #expect(!privateKey.publicKey.isValidSignature(signature, for: [0]))
+    }
+
+    @Test func keysOfTheWrongLengthAreRefused() {
+        #expect(throws: Ed25519.KeyError.wrongLength(31)) { try Ed25519.PrivateKey(rawRepresentation: [UInt8](repeating: 1, count: 31)) }
+        #expect(throws: Ed25519.KeyError.wrongLength(33)) { try Ed25519.PublicKey(rawRepresentation: [UInt8](repeating: 1, count: 33)) }
+    }
+
     @Test func keyIDIsTheSHA256PrefixOfTheRawPublicKey() {
+        // SHA-256 itself against FIPS 180-2's "abc" vector.
+        #expect(Hex.encode(SHA256.hash(data: Array("abc".utf8))) == "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad")
         let digest = SHA256.hash(data: key.publicKey.rawRepresentation)
         #expect(signer.keyID == Hex.encode(digest).prefix(16).description)
     }
@@ -63,14 +81,14 @@ import Testing
     }
 
     @Test func wrongKeyFails() throws {
-        let other = EventVerifier(publicKey: Curve25519.Signing.PrivateKey().publicKey)
+        let other = EventVerifier(publicKey: Ed25519.PrivateKey().publicKey)
         let failure = other.verify(line: Array(try sampleLine().utf8)).failure
         #expect(failure == "signed by key \(signer.keyID), not by the given key \(other.keyID)")
     }
 
     @Test func forgedKeyIDWithWrongKeyStillFails() throws {
         // Another key's signature relabelled with the expected key id.
-        let forger = EventSigner(privateKey: Curve25519.Signing.PrivateKey())
+        let forger = EventSigner(privateKey: Ed25519.PrivateKey())
         let forged = try forger.sign(stamper.event(.started, data: .object([:])))
         var members = try #require(forged.json.objectValue)
         members["cellossigkeyid"] = .string(signer.keyID)

@@ -30,7 +30,7 @@ public enum BrokerCommands {
         // journald names the program itself and wants each line's priority.
         for line in outcome.stderr.split(separator: "\n") {
             var text = Substring(line)
-            if let colon = text.range(of: ": "), text.hasPrefix(BrokerRole.executableName) { text = text[colon.upperBound...] }
+            if let colon = text.firstRange(of: ": "), text.hasPrefix(BrokerRole.executableName) { text = text[colon.upperBound...] }
             let priority: LogPriority = outcome.status != 0 ? .error : text.hasPrefix("warning: ") ? .warning : .info
             LogWriter.write(String(text), priority: priority, program: BrokerRole.executableName)
         }
@@ -133,7 +133,7 @@ public enum BrokerCommands {
     /// audits this process against the broker's declaration (no capabilities).
     public static func selfCheck(user: String?, json: Bool) -> Outcome {
         do {
-            let target = try user.map { text throws(SpecError) in try PrivilegeDrop.Identity.parse(text) } ?? .defaultTarget
+            let target = try user.map { text throws(SpecError) in try PrivilegeDrop.Identity.parse(text) } ?? .implicitTarget
             let status = try PrivilegeDrop.apply(target: target)
             var audit = CapabilityAudit(helper: BrokerRole.executableName, declared: DeclaredCapabilities(mask: 0), pid: getpid(), status: status)
             audit.dumpable = NonDumpable.isDumpable

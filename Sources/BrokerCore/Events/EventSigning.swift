@@ -1,4 +1,3 @@
-import Crypto
 import HelperRuntime
 
 /// Ed25519 signatures over events (docs/events.md, "Signed form").
@@ -29,25 +28,19 @@ public enum EventSignature {
         return JSONValue.object(unsigned).canonicalBytes()
     }
 
-    public static func keyID(of publicKey: Curve25519.Signing.PublicKey) -> String {
+    public static func keyID(of publicKey: Ed25519.PublicKey) -> String {
         String(Hex.encode(SHA256.hash(data: publicKey.rawRepresentation)).prefix(16))
     }
 }
 
 /// Signs events with one private key.
-/// (Keys are kept as raw bytes: swift-crypto's key types are not `Sendable`.)
 public struct EventSigner: Sendable {
-    private let rawKey: [UInt8]
+    let privateKey: Ed25519.PrivateKey
     public let keyID: String
 
-    public init(privateKey: Curve25519.Signing.PrivateKey) {
-        rawKey = Array(privateKey.rawRepresentation)
+    public init(privateKey: Ed25519.PrivateKey) {
+        self.privateKey = privateKey
         keyID = EventSignature.keyID(of: privateKey.publicKey)
-    }
-
-    var privateKey: Curve25519.Signing.PrivateKey {
-        // The bytes came from a valid key.
-        try! Curve25519.Signing.PrivateKey(rawRepresentation: rawKey)
     }
 
     public func sign(_ event: CloudEvent) throws -> CloudEvent {
@@ -66,17 +59,12 @@ public struct EventSigner: Sendable {
 
 /// Checks signed event lines against one public key.
 public struct EventVerifier: Sendable {
-    private let rawKey: [UInt8]
+    let publicKey: Ed25519.PublicKey
     public let keyID: String
 
-    public init(publicKey: Curve25519.Signing.PublicKey) {
-        rawKey = Array(publicKey.rawRepresentation)
+    public init(publicKey: Ed25519.PublicKey) {
+        self.publicKey = publicKey
         keyID = EventSignature.keyID(of: publicKey)
-    }
-
-    var publicKey: Curve25519.Signing.PublicKey {
-        // The bytes came from a valid key.
-        try! Curve25519.Signing.PublicKey(rawRepresentation: rawKey)
     }
 
     /// Why one line does not verify, or nil when it does. The event id is returned

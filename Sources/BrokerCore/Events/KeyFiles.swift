@@ -1,7 +1,6 @@
 #if canImport(Glibc)
 import Glibc
 #endif
-import Crypto
 import IPCWire
 
 /// Ed25519 key files. The text form `cellos-keygen` writes is one line:
@@ -15,18 +14,18 @@ public enum KeyFiles {
     public static let privatePrefix = "ed25519-private:"
     public static let publicPrefix = "ed25519-public:"
 
-    public static func privateKey(contents: [UInt8], path: String) throws(KeyFileError) -> Curve25519.Signing.PrivateKey {
+    public static func privateKey(contents: [UInt8], path: String) throws(KeyFileError) -> Ed25519.PrivateKey {
         let raw = try keyBytes(contents, prefix: privatePrefix, otherPrefix: publicPrefix, path: path)
-        do { return try Curve25519.Signing.PrivateKey(rawRepresentation: raw) } catch { throw .invalid(path, "not an Ed25519 private key") }
+        do { return try Ed25519.PrivateKey(rawRepresentation: raw) } catch { throw .invalid(path, "not an Ed25519 private key") }
     }
 
-    public static func publicKey(contents: [UInt8], path: String) throws(KeyFileError) -> Curve25519.Signing.PublicKey {
+    public static func publicKey(contents: [UInt8], path: String) throws(KeyFileError) -> Ed25519.PublicKey {
         let raw = try keyBytes(contents, prefix: publicPrefix, otherPrefix: privatePrefix, path: path)
-        do { return try Curve25519.Signing.PublicKey(rawRepresentation: raw) } catch { throw .invalid(path, "not an Ed25519 public key") }
+        do { return try Ed25519.PublicKey(rawRepresentation: raw) } catch { throw .invalid(path, "not an Ed25519 public key") }
     }
 
-    public static func text(of key: Curve25519.Signing.PrivateKey) -> String { privatePrefix + Hex.encode(key.rawRepresentation) + "\n" }
-    public static func text(of key: Curve25519.Signing.PublicKey) -> String { publicPrefix + Hex.encode(key.rawRepresentation) + "\n" }
+    public static func text(of key: Ed25519.PrivateKey) -> String { privatePrefix + Hex.encode(key.rawRepresentation) + "\n" }
+    public static func text(of key: Ed25519.PublicKey) -> String { publicPrefix + Hex.encode(key.rawRepresentation) + "\n" }
 
     static func keyBytes(_ contents: [UInt8], prefix: String, otherPrefix: String, path: String) throws(KeyFileError) -> [UInt8] {
         if contents.count == 32 && !contents.starts(with: Array(prefix.utf8)) { return contents }
@@ -67,7 +66,7 @@ public enum KeyFiles {
 
     /// A new key pair written to `privatePath` (mode 0600) and `publicPath` (0644).
     public static func generate(privatePath: String, publicPath: String) throws(KeyFileError) -> String {
-        let key = Curve25519.Signing.PrivateKey()
+        let key = Ed25519.PrivateKey()
         try create(path: privatePath, text: text(of: key), mode: 0o600)
         try create(path: publicPath, text: text(of: key.publicKey), mode: 0o644)
         return EventSignature.keyID(of: key.publicKey)

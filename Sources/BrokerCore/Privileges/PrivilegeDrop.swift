@@ -37,6 +37,13 @@ public enum PrivilegeDrop {
             return Identity(uid: target.uid, gid: target.gid)
         }
 
+        /// The target without `--user`: `defaultTarget` when started as root. Started as
+        /// anyone else nothing is dropped and the target is unused, so the account lookup
+        /// (NSS; libnss_systemd alone takes about a millisecond) is skipped.
+        public static var implicitTarget: Identity {
+            geteuid() == 0 ? defaultTarget : Identity(uid: getuid(), gid: getgid())
+        }
+
         /// `USER`, `USER:GROUP` or `UID:GID` (names resolved now, before any drop); never root.
         public static func parse(_ text: String, flag: String = "--user") throws(SpecError) -> Identity {
             let resolved: (uid: UInt32, gid: UInt32)

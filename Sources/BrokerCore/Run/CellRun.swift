@@ -19,6 +19,8 @@ public struct CellRunConfiguration: Sendable {
     public var workloadStdout: Int32 = 1
     /// The CloudEvent `source` prefix (`EventSource`); nil: `urn:cellos:<host>:`.
     public var eventSourceBase: String?
+    /// `run --trace`: the step marks, begun when the command started; written at the end.
+    public var trace: CellTrace?
 
     public init(
         helpersDirectory: String = HelperDirectory.locate(), readinessTimeoutMilliseconds: Int = 5000,
@@ -91,11 +93,13 @@ public final class CellRun {
     var flowLogSocket = DescriptorSet()
     /// Read before the privilege drop; released (and zeroed) once SpawnWorkload is sent.
     var secrets: [SecretValue]
+    var trace: CellTrace?
 
     public init(spec: CellSpec, configuration: CellRunConfiguration, writer: EventWriter, client: consuming NetnsdClient, secrets: [SecretValue] = []) {
         self.spec = spec
         self.secrets = secrets
         self.configuration = configuration
+        trace = configuration.trace
         self.writer = writer
         self.client = client
         stamper = EventStamper(cellID: spec.id, sourceBase: configuration.eventSourceBase)
@@ -121,15 +125,23 @@ public final class CellRun {
         var outcome: CellEvents.Outcome?
         var abort: Abort?
         do {
+            trace?.mark("run")
             try createCell()
+            trace?.mark("cell_created")
             // The helpers start while netnsd prepares the parked workload; the
             // workload still runs only after both reported ready (awaitHelpers).
             try launchHelpers()
+            trace?.mark("helpers_launched")
             try spawnWorkload()
+            trace?.mark("workload_spawned")
             try awaitHelpers()
+            trace?.mark("helpers_ready")
             auditAtStart()
+            trace?.mark("start_audited")
             try startWorkload()
+            trace?.mark("workload_started")
             outcome = try supervise(startedAt: Monotonic.milliseconds())
+            trace?.mark("workload_exited")
         } catch let error as Abort {
             abort = error
         } catch {
@@ -147,6 +159,8 @@ public final class CellRun {
             emit(events.commandCompleted(outcome, durationMilliseconds: Monotonic.milliseconds() - started))
         }
         teardown()
+        trace?.mark("destroyed_event")
+        trace?.write()
         if let abort {
             report("cell \(spec.id): \(abort.detail)")
             emit(events.destroyed(reason: abort.reason, detail: abort.detail, workload: workload.flatMap { watch in workloadFateAtLoss.map { (watch.pid, $0.name) } }))
@@ -339,9 +353,11 @@ public final class CellRun {
                     emit(events.nftCounter(rule: entry.label, verdict: CellRequests.verdict(ofRule: entry.label), packets: entry.packets, bytes: entry.bytes))
                 }
             }
+            trace?.mark("counters_read")
             if case .cellDestroyed? = try? client.request(DestroyCell(cellID: cellID)).message {} else {
                 report("cell \(spec.id): DestroyCell was not confirmed")
             }
+            trace?.mark("cell_destroyed")
         }
         for pump in stopping {
             do { _ = try pump.finish(graceMilliseconds: configuration.helperGraceMilliseconds) } catch {
@@ -349,6 +365,7 @@ public final class CellRun {
             }
         }
         pumps = []
+        trace?.mark("helpers_exited")
     }
 
     // MARK: Helpers

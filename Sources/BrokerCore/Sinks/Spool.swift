@@ -1,7 +1,6 @@
 #if canImport(Glibc)
 import Glibc
 #endif
-import Crypto
 import IPCWire
 
 /// A remote sink's bounded on-disk queue: `<dir>/<key>.spool`, the event lines not

@@ -17,3 +17,12 @@ int cellos_dns_recv_batch(int fd, unsigned char *buffers, size_t stride, unsigne
 int cellos_dns_send_batch(int fd, const unsigned char *buffers, size_t stride, unsigned count,
                           const unsigned char *addrs, size_t addr_stride, const unsigned *addrlens,
                           const unsigned *lengths);
+
+#include <stdint.h>
+
+/// Sleeps up to `nanoseconds` (< 1 s) unless *word is set, or until
+/// `cellos_dns_wake(word)` sets it: the event writer's pause between rounds.
+void cellos_dns_pause(uint32_t *word, long nanoseconds);
+
+/// Sets *word to 1 and wakes a thread paused on it.
+void cellos_dns_wake(uint32_t *word);

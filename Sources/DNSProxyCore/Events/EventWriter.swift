@@ -1,6 +1,7 @@
 #if canImport(Glibc)
 import Glibc
 #endif
+import CDNSProxyShim
 import HelperRuntime
 import IPCWire
 import Synchronization
@@ -15,6 +16,9 @@ final class EventWriter: @unchecked Sendable {
     private let written = Atomic<Int>(0)
     private let writeFailures = Atomic<Int>(0)
     private var thread: pthread_t?
+    /// Set by `stop()`, which wakes the paused thread on it: the proxy's exit does
+    /// not wait out a pause (the broker waits for it at every cell's end).
+    private let wake = UnsafeMutablePointer<UInt32>.allocate(capacity: 1)
 
     var writtenCount: Int { written.load(ordering: .relaxed) }
     var writeFailureCount: Int { writeFailures.load(ordering: .relaxed) }
@@ -24,7 +28,10 @@ final class EventWriter: @unchecked Sendable {
         output = try EventsOutput.open(path: path)
         queue = EventQueue(capacity: capacity)
         json = EventJSON(cellID: cellID)
+        wake.initialize(to: 0)
     }
+
+    deinit { wake.deallocate() }
 
     func start() throws(SystemCallError) {
         var handle = pthread_t()
@@ -44,6 +51,7 @@ final class EventWriter: @unchecked Sendable {
     /// Lets the thread write out everything queued so far, then waits for it.
     func stop() {
         stopping.store(true, ordering: .releasing)
+        cellos_dns_wake(wake)
         if let thread { pthread_join(thread, nil) }
         thread = nil
     }
@@ -71,8 +79,7 @@ final class EventWriter: @unchecked Sendable {
             // Drain in rounds a few milliseconds apart: one write(2) per round however
             // busy the proxy is, and no wake-up system calls on the query loop's side.
             // The ring (default 8192 events) covers a round at well over 100k queries/s.
-            var pause = timespec(tv_sec: 0, tv_nsec: 2_000_000)
-            nanosleep(&pause, nil)
+            cellos_dns_pause(wake, 2_000_000)
         }
     }
 
