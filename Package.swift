@@ -20,6 +20,7 @@ let package = Package(
         .executable(name: "cellos-netnsd", targets: ["cellos-netnsd"]),
         .executable(name: "cellos-dnsproxy", targets: ["cellos-dnsproxy"]),
         .executable(name: "cellos-flowlog", targets: ["cellos-flowlog"]),
+        .executable(name: "cellos-egressproxy", targets: ["cellos-egressproxy"]),
         .library(name: "IPCWire", targets: ["IPCWire"]),
     ],
     dependencies: [
@@ -53,6 +54,8 @@ let package = Package(
         .target(name: "NetnsdCore", dependencies: ["IPCWire", "NetworkNamespaces", "CCap", "CMnl", "CNftables", "CSeccomp", "CNetnsdShim", "CShim", "HelperRuntime", "FlowlogCore"]),
         .target(name: "DNSProxyCore", dependencies: ["IPCWire", "CShim", "CDNSProxyShim", "HelperRuntime"]),
         .target(name: "FlowlogCore", dependencies: ["IPCWire", "NetworkNamespaces", "CMnl", "CCap", "CShim", "HelperRuntime"]),
+        // cellos-egressproxy: SNI/Host parsing, the name rules (DNSProxyCore's patterns), the relay.
+        .target(name: "EgressProxyCore", dependencies: ["IPCWire", "CShim", "HelperRuntime", "DNSProxyCore"]),
 
         // --log-format, the one command-line option all four executables share.
         .target(name: "CellosOptions", dependencies: ["HelperRuntime", argumentParser]),
@@ -62,6 +65,7 @@ let package = Package(
         .executableTarget(name: "cellos-netnsd", dependencies: ["NetnsdCore", "FlowlogCore", "HelperRuntime", "CellosOptions", argumentParser]),
         .executableTarget(name: "cellos-dnsproxy", dependencies: ["DNSProxyCore", "HelperRuntime", "CellosOptions", argumentParser]),
         .executableTarget(name: "cellos-flowlog", dependencies: ["FlowlogCore", "HelperRuntime", "CellosOptions", argumentParser]),
+        .executableTarget(name: "cellos-egressproxy", dependencies: ["EgressProxyCore", "HelperRuntime", "CellosOptions", argumentParser]),
 
         // Network-namespace test lab for integration tests (shells out to `ip`; tests only).
         .target(name: "CellosTestLab", dependencies: ["IPCWire", "NetworkNamespaces"]),
@@ -82,12 +86,13 @@ let package = Package(
             dependencies: [
                 "BrokerCore", "HelperRuntime", "CellosTestLab", "IPCWire", "cellos-test-child", "cellos-broker",
                 // Their --print-capabilities output is checked against the audit's parser.
-                "cellos-netnsd", "cellos-dnsproxy", "cellos-flowlog",
+                "cellos-netnsd", "cellos-dnsproxy", "cellos-flowlog", "cellos-egressproxy",
             ]),
 
         // cellos-dnsproxy: recvmmsg/sendmmsg batching (struct mmsghdr is _GNU_SOURCE-only).
         .target(name: "CDNSProxyShim"),
         .testTarget(name: "DNSProxyCoreTests", dependencies: ["DNSProxyCore", "CShim"]),
+        .testTarget(name: "EgressProxyCoreTests", dependencies: ["EgressProxyCore", "DNSProxyCore", "IPCWire", "CellosTestLab", "cellos-egressproxy"]),
         .testTarget(
             name: "DNSProxyIntegrationTests", dependencies: ["DNSProxyCore", "IPCWire", "CellosTestLab", "cellos-dnsproxy"]),
 
@@ -103,6 +108,6 @@ let package = Package(
 // `cellos-broker run` end to end in a lab with real netnsd, dnsproxy, flowlog, dnsmasq.
 package.targets.append(.testTarget(
     name: "BrokerEndToEndTests",
-    dependencies: ["CellosTestLab", "IPCWire", "cellos-broker", "cellos-netnsd", "cellos-dnsproxy", "cellos-flowlog"],
+    dependencies: ["CellosTestLab", "IPCWire", "cellos-broker", "cellos-netnsd", "cellos-dnsproxy", "cellos-flowlog", "cellos-egressproxy"],
     // The escape suite's attack programs: read by the tests and run in cells, not compiled.
     exclude: ["Attacks"]))

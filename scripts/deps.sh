@@ -26,6 +26,7 @@ test_packages=(
     iputils-ping util-linux    # ping, setpriv and nsenter in lab tests
     knot-dnsutils dnsmasq-base # kdig client and a real upstream DNS server
     ulogd2 ulogd2-json         # flow-log cross-check
+    openssl curl python3       # the egress proxy's origins (s_server, http.server) and client
     nats-server                # the NATS JetStream sink's real server
     python3-venv               # the venv for the PyPI test packages below
 )

@@ -71,7 +71,7 @@ substitute() {
 }
 
 put 0755 "$binaries/cellos-broker" "$bindir/cellos-broker"
-for helper in cellos-netnsd cellos-dnsproxy cellos-flowlog; do
+for helper in cellos-netnsd cellos-dnsproxy cellos-flowlog cellos-egressproxy; do
     put 0755 "$binaries/$helper" "$libexecdir/$helper"
 done
 # netnsd on root's PATH too (ctl, --print-capabilities); the real file stays in

@@ -14,7 +14,7 @@ bin=$(swift build --show-bin-path)
 # that user (a private home or CI folder), give the tests a readable copy.
 if ! setpriv --reuid=65534 --regid=65534 --clear-groups test -x "$bin/cellos-test-child"; then
     copy=$(mktemp -d /tmp/cellos-bin.XXXXXX)
-    cp "$bin"/cellos-{broker,netnsd,dnsproxy,flowlog,test-child} "$copy"/
+    cp "$bin"/cellos-{broker,netnsd,dnsproxy,flowlog,egressproxy,test-child} "$copy"/
     chmod 755 "$copy"
     export CELLOS_BIN_DIR=$copy
     echo "test: $bin is not reachable for uid 65534; using a copy in $copy"

@@ -72,6 +72,16 @@ public struct InheritedDescriptors: ~Copyable {
         guard descriptors.raw(index) >= 0 else { throw .missingName(name, available: names) }
         return descriptors.take(index)
     }
+
+    /// Takes every descriptor named `name` not yet taken, in order (systemd allows a
+    /// name on several: cellos-egressproxy's IPv4 and IPv6 `l7-tcp` listeners).
+    public mutating func takeAll(_ name: String) -> DescriptorSet {
+        var taken = DescriptorSet()
+        for index in names.indices where names[index] == name && descriptors.raw(index) >= 0 {
+            taken.append(descriptors.take(index))
+        }
+        return taken
+    }
 }
 
 /// A socket-activation environment that cannot be used, naming the bad variable.

@@ -93,7 +93,7 @@ import Testing
         (#"{"version": "1", "argv": ["a"]}"#, "version: \"1\" is not a supported spec version (this broker reads version 1)"),
         (#"[1]"#, "spec: [1] is an array, expected an object"),
         (#"{"version": 1,"#, "spec: invalid JSON at byte 14: expected a string key"),
-        (with(#""colour": "red""#), "colour: unknown field (known: version, id, argv, env, working_directory, uid, gid, limits, timeout, grace, dns, egress, flow_log, namespaces, pid_namespace, mounts, workspace, secrets)"),
+        (with(#""colour": "red""#), "colour: unknown field (known: version, id, argv, env, working_directory, uid, gid, limits, timeout, grace, dns, egress, egress_names, egress_ports, egress_mode, flow_log, namespaces, pid_namespace, mounts, workspace, secrets)"),
         (with(#""limits": {"memroy": 1}"#), "limits.memroy: unknown field (known: memory, pids, cpu_percent, open_files)"),
         (with(#""dns": {"allowed": []}"#), "dns.allowed: unknown field (known: enabled, allow, query_types, upstream)"),
         (with(#""egress": [{"protocol": "tcp", "address": "10.0.0.1", "ports": 1}]"#), "egress[0].ports: unknown field (known: protocol, address, port)"),

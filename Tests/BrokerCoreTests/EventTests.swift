@@ -56,6 +56,8 @@ import Testing
         (#"{"type":"flow_event","time":"2026-11-25T16:00:00.000001Z","cell_id":"c1","verdict":"drop","rule":"default","protocol":"tcp","dport":53}"#, .networkFlowDecision),
         (#"{"type":"flow_summary","time":"2026-11-25T16:00:00.000002Z","cell_id":"c1","verdict":"accept","packets":3}"#, .networkFlowSummary),
         (#"{"type":"flowlog_stats","time":"2026-11-25T16:00:00.000003Z","cell_id":"c1","packets":9}"#, .helperStats),
+        (#"{"type":"l7_egress_decision","time":"2026-11-25T16:00:00.000004Z","cell_id":"c1","name":"a.example.com","port":443,"decision":"allow","reason":"allowed"}"#, .l7EgressDecision),
+        (#"{"type":"egressproxy_stats","time":"2026-11-25T16:00:00.000005Z","cell_id":"c1","connections":2}"#, .helperStats),
     ])
     func helperLinesAreWrappedWithTheirDataUnchanged(line: String, type: CellEventType) throws {
         let event = HelperEventWrapper(helper: "cellos-dnsproxy", stamper: Self.stamper).wrap(line: line)

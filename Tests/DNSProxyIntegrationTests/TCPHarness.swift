@@ -1,3 +1,4 @@
+import CellosTestLab
 import Foundation
 
 /// A blocking TCP client for raw DNS-over-TCP messages (length-prefixed).

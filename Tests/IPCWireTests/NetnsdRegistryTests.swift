@@ -11,6 +11,8 @@ import Testing
         let policy = try EgressPolicy(allow: [try AllowRule(spec: "1,tcp,192.0.2.0/24,443")], nflogGroup: 3)
         return [
             CreateCell(cellID: id, policy: policy), CellCreated(cellID: id, names: CellCreated.requiredNames), DestroyCell(cellID: id),
+            CreateCell(cellID: id, policy: try EgressPolicy(l7: try L7Egress(names: ["api.example.com", "*.cdn.example.net:8443"], ports: [443], mode: .transparent))),
+            CellCreated(cellID: id, names: CellCreated.requiredNames + ["nflog", "l7-tcp"]),
             CellDestroyed(cellID: id), ReadCounters(cellID: id),
             CountersReport(cellID: id, entries: [.init(label: "r1", packets: 2, bytes: 120)]),
             try SpawnWorkload(cellID: id, path: "/bin/true", arguments: ["true"], uid: 65534, gid: 65534),

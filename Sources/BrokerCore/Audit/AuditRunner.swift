@@ -8,7 +8,7 @@ import IPCWire
 /// `--print-capabilities`; for each running instance named by `--pid NAME=PID`,
 /// read `/proc/<pid>/status` and compare.
 public enum AuditRunner {
-    public static let helpers = ["cellos-netnsd", "cellos-dnsproxy", "cellos-flowlog"]
+    public static let helpers = ["cellos-netnsd", "cellos-dnsproxy", "cellos-flowlog", "cellos-egressproxy"]
 
     /// The directory of the running executable (`/proc/self/exe`).
     public static func executableDirectory() -> String {

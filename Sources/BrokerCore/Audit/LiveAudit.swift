@@ -16,7 +16,7 @@ import IPCWire
 /// reported applied. Needs root: the broker and helpers are non-dumpable, so
 /// their /proc/<pid>/exe is readable by root only.
 public enum LiveAudit {
-    public static let helperExecutables = ["cellos-dnsproxy", "cellos-flowlog"]
+    public static let helperExecutables = ["cellos-dnsproxy", "cellos-flowlog", "cellos-egressproxy"]
     /// The layers a workload must have had applied.
     public static let requiredLayers = ["pid_namespace", "filesystem_view", "landlock"]
 

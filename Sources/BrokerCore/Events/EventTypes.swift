@@ -13,6 +13,8 @@ public enum CellEventType: String, Sendable, CaseIterable {
     case networkFlowDecision = "dev.cellos.events.cell.observability.v1.network_flow_decision"
     /// cellos-flowlog's per-flow summary at exit.
     case networkFlowSummary = "dev.cellos.events.cell.observability.v1.network_flow_summary"
+    /// cellos-egressproxy's verdict on one connection by server name.
+    case l7EgressDecision = "dev.cellos.events.cell.observability.v1.l7_egress_decision"
     case nftCounter = "dev.cellos.events.cell.observability.v1.nft_counter"
     /// Some of the spec's cgroup limits are not applied (netnsd said why); the workload runs anyway.
     case limitsNotEnforced = "dev.cellos.events.cell.lifecycle.v1.limits_not_enforced"

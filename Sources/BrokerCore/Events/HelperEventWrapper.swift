@@ -19,6 +19,8 @@ public struct HelperEventWrapper: Sendable {
         "flow_event": .networkFlowDecision,
         "flow_summary": .networkFlowSummary,
         "flowlog_stats": .helperStats,
+        "l7_egress_decision": .l7EgressDecision,
+        "egressproxy_stats": .helperStats,
     ]
 
     public let helper: String

@@ -20,7 +20,10 @@ public enum CellRequests {
                     id: UInt16(index + 1), destination: rule.destination.description, transport: rule.transport.rawValue,
                     ports: rule.ports.map { "\($0.first)-\($0.last)" }, field: "egress[\(index)]")
             }
-            return try EgressPolicy(allow: rules)
+            let l7 = try spec.l7.map { l7 throws(PolicyError) in
+                try L7Egress(names: l7.names.map(\.description), ports: l7.ports, mode: l7.mode)
+            }
+            return try EgressPolicy(allow: rules, l7: l7)
         } catch {
             throw Refused(description: "\(error)")
         }
@@ -43,7 +46,7 @@ public enum CellRequests {
     /// in `secretFiles`, whose memfds the caller sends in the same order.
     public static func spawnWorkload(_ spec: CellSpec, secrets: [SecretValue] = []) throws(Refused) -> SpawnWorkload {
         let path = try executablePath(spec.argv[0], searchPath: spec.environment["PATH"] ?? "")
-        let variables = spec.environment.sorted { $0.key < $1.key }.map { "\($0.key)=\($0.value)" }
+        let variables = (spec.l7?.proxyEnvironment(over: spec.environment) ?? spec.environment).sorted { $0.key < $1.key }.map { "\($0.key)=\($0.value)" }
             + secrets.filter { $0.secret.delivery == .env }.map { $0.environmentEntry() }
         do {
             let files = try secrets.filter { $0.secret.delivery == .file }.enumerated().map { index, value throws(WireError) in

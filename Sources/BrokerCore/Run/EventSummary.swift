@@ -5,6 +5,7 @@ public enum EventSummary {
     public static func render(lines: [Substring]) -> String {
         var dns: [String] = []
         var flows: [String] = []
+        var l7: [String] = []
         var counters: [String] = []
         var failures: [String] = []
         var unenforced: [String] = []
@@ -34,6 +35,9 @@ public enum EventSummary {
             case "network_flow_decision":
                 let port = data["dport"] == nil ? "" : ":\(text("dport"))"
                 flows.append("  \(text("verdict")) \(text("protocol")) \(text("src")) -> \(text("dst"))\(port) (rule \(text("rule")))")
+            case "l7_egress_decision":
+                let upstream = data["upstream"]?.stringValue.map { " -> \($0)" } ?? ""
+                l7.append("  \(text("name")):\(text("port")) \(text("mode")) \(text("protocol")): \(text("decision")) (\(text("reason")))\(upstream)")
             case "nft_counter":
                 counters.append("  \(text("rule")) (\(text("verdict"))): \(text("packets")) packets, \(text("bytes")) bytes")
             case "limits_not_enforced":
@@ -74,6 +78,7 @@ public enum EventSummary {
         if !confinement.isEmpty { section("Confinement", confinement) }
         section("DNS queries", dns)
         section("Flow decisions", flows)
+        if !l7.isEmpty { section("Name-based egress (L7)", l7) }
         section("nft counters (packets count new flows)", counters)
         if !failures.isEmpty { section("Helper failures", failures) }
         if !unenforced.isEmpty { section("Limits not enforced", unenforced) }

@@ -18,6 +18,8 @@ public struct CellSpec: Equatable, Sendable {
     public var grace: SpecDuration
     public var dns: DNSPolicy
     public var egress: [EgressRule]
+    /// Name-based HTTPS/HTTP egress through cellos-egressproxy; nil: none.
+    public var l7: L7Spec?
     public var flowLog: Bool
     public var namespaces: [ExtraNamespace]
     /// The workload is pid 1 of its own PID namespace; false is an opt-out (warned, recorded).

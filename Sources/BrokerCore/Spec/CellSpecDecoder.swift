@@ -13,7 +13,7 @@ public enum CellSpecDecoder {
     public static func decode(_ value: JSONValue, generatedID: @autoclosure () -> String = CellIDs.generate()) throws(SpecError) -> CellSpec {
         let top = try ObjectReader(
             value, path: "",
-            known: ["version", "id", "argv", "env", "working_directory", "uid", "gid", "limits", "timeout", "grace", "dns", "egress", "flow_log", "namespaces", "pid_namespace", "mounts", "workspace", "secrets"])
+            known: ["version", "id", "argv", "env", "working_directory", "uid", "gid", "limits", "timeout", "grace", "dns", "egress", "egress_names", "egress_ports", "egress_mode", "flow_log", "namespaces", "pid_namespace", "mounts", "workspace", "secrets"])
         let version = try top.required("version")
         guard version == .integer(CellSpec.version) else {
             throw SpecError(field: "version", value: version, problem: "is not a supported spec version (this broker reads version \(CellSpec.version))")
@@ -54,6 +54,7 @@ public enum CellSpecDecoder {
         if let rules = try top.array("egress", maxCount: maxRules) {
             spec.egress = try rules.enumerated().map { entry throws(SpecError) in try egressRule(entry.element, path: "egress[\(entry.offset)]") }
         }
+        spec.l7 = try l7(top)
         if let flowLog = try top.bool("flow_log") { spec.flowLog = flowLog }
         if let namespaces = try top.array("namespaces", maxCount: ExtraNamespace.allCases.count + 1) {
             spec.namespaces = try extraNamespaces(namespaces)

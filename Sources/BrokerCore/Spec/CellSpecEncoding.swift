@@ -9,7 +9,7 @@ extension CellSpec {
             "query_types": .array(dns.queryTypes.map(JSONValue.string)),
         ]
         if let upstream = dns.upstream { dnsMembers["upstream"] = .string(upstream.description) }
-        return .object([
+        var members: [String: JSONValue] = [
             "version": .integer(CellSpec.version),
             "id": .string(id),
             "argv": .array(argv.map(JSONValue.string)),
@@ -43,6 +43,12 @@ extension CellSpec {
             "mounts": .array(mounts.map { mount in
                 .object(["source": .string(mount.source), "target": .string(mount.target), "mode": .string(mount.writable ? "rw" : "ro")])
             }),
-        ])
+        ]
+        if let l7 {
+            members["egress_names"] = .array(l7.names.map { .string($0.description) })
+            members["egress_ports"] = .array(l7.ports.map { .integer($0) })
+            members["egress_mode"] = .string(l7.mode.rawValue)
+        }
+        return .object(members)
     }
 }

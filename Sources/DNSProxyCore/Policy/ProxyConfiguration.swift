@@ -162,7 +162,7 @@ extension ProxyConfiguration {
     }
 
     /// "2", "2s", "0.5s", "1500ms" → milliseconds.
-    static func parseMilliseconds(_ text: String) -> Int? {
+    public static func parseMilliseconds(_ text: String) -> Int? {
         if text.hasSuffix("ms") { return Int(text.dropLast(2)) }
         let seconds = text.hasSuffix("s") ? String(text.dropLast()) : text
         guard let value = Double(seconds), value.isFinite, value >= 0, value <= 3600 else { return nil }

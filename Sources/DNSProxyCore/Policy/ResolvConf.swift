@@ -4,8 +4,8 @@ import Glibc
 import IPCWire
 
 /// The default upstream: the first `nameserver` line of resolv.conf(5).
-enum ResolvConf {
-    static func firstNameserver(path: String) throws(ConfigurationError) -> SocketAddress {
+public enum ResolvConf {
+    public static func firstNameserver(path: String = "/etc/resolv.conf") throws(ConfigurationError) -> SocketAddress {
         guard let text = readSmallFile(path) else { throw .noUpstream(resolvConf: path) }
         for line in text.split(whereSeparator: \.isNewline) {
             let fields = line.split(whereSeparator: { $0 == " " || $0 == "\t" })

@@ -13,6 +13,13 @@ public struct SocketAddress: Sendable, CustomStringConvertible {
 
     init() {}
 
+    /// An address the kernel filled in (getsockname, getpeername, SO_ORIGINAL_DST).
+    public static func from(_ storage: sockaddr_in6) -> SocketAddress {
+        var address = SocketAddress()
+        address.storage = storage
+        return address
+    }
+
     /// Parses `ADDR:PORT`, `[V6ADDR]:PORT`, or with `defaultPort` also a bare address.
     public static func parse(_ text: String, defaultPort: UInt16? = nil) -> SocketAddress? {
         var host = Substring(text)
@@ -59,11 +66,11 @@ public struct SocketAddress: Sendable, CustomStringConvertible {
     }
 
     /// The length the kernel expects for this family.
-    var length: socklen_t {
+    public var length: socklen_t {
         family == AF_INET ? socklen_t(MemoryLayout<sockaddr_in>.size) : Self.capacity
     }
 
-    func withSockaddr<R>(_ body: (UnsafePointer<sockaddr>, socklen_t) -> R) -> R {
+    public func withSockaddr<R>(_ body: (UnsafePointer<sockaddr>, socklen_t) -> R) -> R {
         withUnsafeBytes(of: storage) { raw in
             body(raw.baseAddress!.assumingMemoryBound(to: sockaddr.self), length)
         }

@@ -32,6 +32,8 @@ public struct Cell: ~Copyable {
     public let dnsTCP: OwnedFD
     /// The NFLOG socket (`nflog`), when a `FlowLogSocketOpener` was given.
     public let flowLog: OwnedFD?
+    /// The egress proxy's listening socket (`l7-tcp`), when the policy has an L7 section.
+    public let l7Listener: OwnedFD?
     /// Where the namespace is pinned for `ip netns` (`--pin`), if it is.
     public internal(set) var pin: NamespacePin?
     /// The veth uplink, when the policy allows egress and the daemon has a pool.
@@ -39,7 +41,8 @@ public struct Cell: ~Copyable {
 
     init(
         id: CellID, policy: EgressPolicy, origin: Origin, namespace: consuming OwnedFD,
-        firewall: consuming NftablesSession, dnsUDP: consuming OwnedFD, dnsTCP: consuming OwnedFD, flowLog: consuming OwnedFD?
+        firewall: consuming NftablesSession, dnsUDP: consuming OwnedFD, dnsTCP: consuming OwnedFD, flowLog: consuming OwnedFD?,
+        l7Listener: consuming OwnedFD? = nil
     ) {
         self.id = id
         self.policy = policy
@@ -49,6 +52,7 @@ public struct Cell: ~Copyable {
         self.dnsUDP = dnsUDP
         self.dnsTCP = dnsTCP
         self.flowLog = flowLog
+        self.l7Listener = l7Listener
     }
 
     /// Flushes and ends the cell's flow log (`NflogSocket.endLog`), once nothing

@@ -122,7 +122,10 @@ public enum CellFactory {
         } else {
             flowLog = nil
         }
-        return ConfiguredSockets(firewall: firewall, resolver: resolver, flowLog: flowLog)
+        let l7 = try policy.l7.map { l7 throws(CellError) in
+            try step(id, "binding the L7 listener on \(l7.listener)") { try L7Listener.bindHere(l7) }
+        }
+        return ConfiguredSockets(firewall: firewall, resolver: resolver, flowLog: flowLog, l7: l7)
     }
 
     static func step<T: ~Copyable>(_ id: CellID, _ name: String, _ body: () throws -> T) throws(CellError) -> T {
@@ -139,13 +142,14 @@ struct ConfiguredSockets: ~Copyable {
     let firewall: NftablesSession
     let resolver: ResolverSockets
     let flowLog: OwnedFD?
+    let l7: OwnedFD?
 
     /// Raw descriptors to carry out of the namespace thread (whose closure result
     /// must be copyable); adopted again right after, with nothing that can fail between.
     consuming func releasing(namespace: consuming OwnedFD?) -> RawCellDescriptors {
         RawCellDescriptors(
             namespace: namespace?.release(), firewall: firewall.release(), dnsUDP: resolver.udp.release(),
-            dnsTCP: resolver.tcp.release(), flowLog: flowLog?.release())
+            dnsTCP: resolver.tcp.release(), flowLog: flowLog?.release(), l7: l7?.release())
     }
 }
 
@@ -155,6 +159,7 @@ struct RawCellDescriptors {
     let dnsUDP: Int32
     let dnsTCP: Int32
     let flowLog: Int32?
+    let l7: Int32?
 
     func adopt(id: CellID, policy: EgressPolicy, origin: Cell.Origin) -> Cell {
         adopt(id: id, policy: policy, origin: origin, namespace: OwnedFD(adopting: namespace!))
@@ -164,6 +169,6 @@ struct RawCellDescriptors {
         Cell(
             id: id, policy: policy, origin: origin, namespace: namespace,
             firewall: NftablesSession(adopting: firewall), dnsUDP: OwnedFD(adopting: dnsUDP), dnsTCP: OwnedFD(adopting: dnsTCP),
-            flowLog: flowLog.map { OwnedFD(adopting: $0) })
+            flowLog: flowLog.map { OwnedFD(adopting: $0) }, l7Listener: l7.map { OwnedFD(adopting: $0) })
     }
 }

@@ -22,7 +22,7 @@ struct ResolverSockets: ~Copyable {
         self.tcp = tcp
     }
 
-    private static func boundSocket(_ resolver: ResolverAddress, type: __socket_type, context: String) throws(SystemCallError) -> OwnedFD {
+    static func boundSocket(_ resolver: ResolverAddress, type: __socket_type, context: String) throws(SystemCallError) -> OwnedFD {
         let family = resolver.address.isV6 ? AF_INET6 : AF_INET
         let socket = OwnedFD(adopting: try systemCall("socket", context: context) {
             Glibc.socket(family, Int32(type.rawValue) | Int32(SOCK_CLOEXEC.rawValue), 0)

@@ -5,6 +5,9 @@ import IPCWire
 /// The output chain, in order:
 /// 1. `established` — packets of flows already accepted (and their replies) pass.
 /// 2. `resolver` — UDP and TCP to the cell's resolver address and port on `lo`.
+/// 2b. `l7` — with an L7 section: TCP to the egress proxy's listener on `lo`
+///    (where the `l7-redirect` rule of the `l7redirect` nat chain, which runs
+///    before this filter chain, sends the redirected ports).
 /// 3. `ndp` — IPv6 neighbour solicitation/advertisement, without which no IPv6
 ///    allow rule could reach its next hop.
 /// 4. `dns` — UDP/TCP 53 and 853 anywhere else: logged and dropped, before the
@@ -20,6 +23,16 @@ public struct CellRuleset: Sendable {
     public static let family = "inet"
     public static let chain = "output"
     public static let limitName = "flowlog"
+    public static let redirectChain = "l7redirect"
+
+    /// The transparent-mode redirect of the L7 ports to the listener (nil without
+    /// one). IPv4 only, like the listener: IPv6 TCP to those ports is left to the
+    /// filter chain (dropped unless an allow rule says otherwise).
+    public var redirectRule: String? {
+        guard let l7 = policy.l7, !l7.redirectedPorts.isEmpty else { return nil }
+        let ports = l7.redirectedPorts.map(String.init).joined(separator: ", ")
+        return "meta nfproto ipv4 meta l4proto tcp tcp dport { \(ports) } counter redirect to :\(l7.listener.port) comment \"l7-redirect\""
+    }
 
     public let policy: EgressPolicy
     public let rules: [NftRule]
@@ -36,6 +49,12 @@ public struct CellRuleset: Sendable {
             rules.append(NftRule(
                 label: "resolver",
                 matches: ["oifname \"lo\"", "\(resolverFamily) daddr \(policy.resolver.address)", "\(transport) dport \(policy.resolver.port)"],
+                verdict: .accept))
+        }
+
+        if let l7 = policy.l7 {
+            rules.append(NftRule(
+                label: "l7", matches: ["oifname \"lo\"", "ip daddr \(l7.listener.address)", "tcp dport \(l7.listener.port)"],
                 verdict: .accept))
         }
 
@@ -75,7 +94,8 @@ public struct CellRuleset: Sendable {
     /// Every label that carries a counter, in chain order, without repeats.
     public var counterLabels: [String] {
         var seen = Set<String>()
-        return rules.filter { $0.verdict != nil }.map(\.label).filter { seen.insert($0).inserted }
+        let labels = rules.filter { $0.verdict != nil }.map(\.label).filter { seen.insert($0).inserted }
+        return labels + (redirectRule == nil ? [] : ["l7-redirect"])
     }
 
     /// The ruleset as one atomic nft transaction: `add` + `delete` first so a
@@ -92,7 +112,12 @@ public struct CellRuleset: Sendable {
             "\t\ttype filter hook output priority filter; policy drop;",
         ]
         lines += rules.map { "\t\t\($0.text)" }
-        lines += ["\t}", "}"]
+        lines.append("\t}")
+        if let redirect = redirectRule {
+            // -100 (dstnat) runs before the filter hook at 0: the filter chain sees the listener as the destination.
+            lines += ["\tchain \(Self.redirectChain) {", "\t\ttype nat hook output priority -100; policy accept;", "\t\t\(redirect)", "\t}"]
+        }
+        lines.append("}")
         return lines.joined(separator: "\n") + "\n"
     }
 }

@@ -33,7 +33,8 @@ public struct CreateCell: NetnsdMessage {
 }
 
 /// The reply to `CreateCell`: the cell's descriptors, named in order
-/// (`netns`, `dns-udp`, `dns-tcp`, and `nflog` when the cell has one).
+/// (`netns`, `dns-udp`, `dns-tcp`, `nflog` when the cell has one, and `l7-tcp`,
+/// the egress proxy's listener, when its policy has an L7 section).
 public struct CellCreated: NetnsdMessage {
     public static let messageType = MessageType.cellCreated
     public static let requiredNames = ["netns", "dns-udp", "dns-tcp"]
@@ -54,9 +55,10 @@ public struct CellCreated: NetnsdMessage {
 
     public init(from reader: inout WireReader) throws(WireError) {
         cellID = try CellIDCoding.read(&reader)
-        names = try reader.readStrings("names", maxCount: 4)
-        guard names == Self.requiredNames || names == Self.requiredNames + ["nflog"] else {
-            throw .invalidField(field: "names", reason: "must be netns, dns-udp, dns-tcp[, nflog]")
+        names = try reader.readStrings("names", maxCount: 5)
+        let optional = Array(names.dropFirst(Self.requiredNames.count))
+        guard names.starts(with: Self.requiredNames), [[], ["nflog"], ["l7-tcp"], ["nflog", "l7-tcp"]].contains(optional) else {
+            throw .invalidField(field: "names", reason: "must be netns, dns-udp, dns-tcp[, nflog][, l7-tcp]")
         }
     }
 }
@@ -563,8 +565,26 @@ enum CellIDCoding {
 }
 
 /// The egress policy on the wire: resolver text, NFLOG group, log rate, then the
-/// allow rules as text fields, each re-validated by the policy model on decode.
+/// allow rules as text fields, each re-validated by the policy model on decode,
+/// then, as a trailer, the L7 section (listener text, mode, ports, names): it is
+/// CreateCell's last field, absent without one (no name-based egress).
 enum PolicyCoding {
+    static func decodeL7(from reader: inout WireReader) throws -> L7Egress {
+        let listener = try ResolverAddress(parsing: try reader.readString("policy.l7.listener", limit: 64), field: "policy.l7.listener")
+        let modeText = try reader.readString("policy.l7.mode", limit: 16)
+        guard let mode = L7Mode(rawValue: modeText) else {
+            throw WireError.invalidField(field: "policy.l7.mode", reason: "'\(modeText)' is not transparent, explicit or both")
+        }
+        let portCount: UInt32 = try reader.read("policy.l7.ports")
+        guard portCount <= UInt32(L7Egress.maxPorts) else {
+            throw WireError.invalidField(field: "policy.l7.ports", reason: "\(portCount) ports exceed \(L7Egress.maxPorts)")
+        }
+        var ports: [UInt16] = []
+        for index in 0..<Int(portCount) { ports.append(try reader.read("policy.l7.ports[\(index)]")) }
+        let names = try reader.readStrings("policy.l7.names", maxCount: L7Egress.maxNames)
+        return try L7Egress(names: names, ports: ports, mode: mode, listener: listener)
+    }
+
     static func encode(_ policy: EgressPolicy, to writer: inout WireWriter) {
         writer.write(policy.resolver.description)
         writer.write(policy.nflogGroup)
@@ -576,6 +596,14 @@ enum PolicyCoding {
             writer.write(rule.destination.description)
             writer.write(rule.transport.rawValue)
             writer.write(optional: rule.ports?.description)
+        }
+        // A trailer (docs/ipcwire.md): present only with an L7 section, the payload's last field.
+        if let l7 = policy.l7 {
+            writer.write(l7.listener.description)
+            writer.write(l7.mode.rawValue)
+            writer.write(UInt32(l7.ports.count))
+            for port in l7.ports { writer.write(port) }
+            writer.write(l7.names)
         }
     }
 
@@ -604,7 +632,8 @@ enum PolicyCoding {
                 }
                 rules.append(try AllowRule(id: id, destination: destination, transport: transport, ports: ports, field: field))
             }
-            return try EgressPolicy(allow: rules, resolver: resolver, nflogGroup: group, logRate: logRate)
+            let l7 = reader.remaining > 0 ? try decodeL7(from: &reader) : nil
+            return try EgressPolicy(allow: rules, resolver: resolver, nflogGroup: group, logRate: logRate, l7: l7)
         } catch let error as WireError {
             throw error
         } catch let error as PolicyError {

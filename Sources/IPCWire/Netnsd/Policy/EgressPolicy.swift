@@ -126,10 +126,12 @@ public struct EgressPolicy: Hashable, Sendable {
     /// The NFLOG group the cell's flow log listens on (groups are per netns).
     public let nflogGroup: UInt16
     public let logRate: FlowLogRateLimit
+    /// The SNI/Host egress proxy's section, when the cell has one.
+    public let l7: L7Egress?
 
     public init(
         allow: [AllowRule] = [], resolver: ResolverAddress = .default, nflogGroup: UInt16 = 1,
-        logRate: FlowLogRateLimit = .default
+        logRate: FlowLogRateLimit = .default, l7: L7Egress? = nil
     ) throws(PolicyError) {
         guard allow.count <= Self.maxRules else {
             throw .invalidField(field: "allow", value: "\(allow.count) rules", reason: "at most \(Self.maxRules) rules")
@@ -142,6 +144,10 @@ public struct EgressPolicy: Hashable, Sendable {
         self.resolver = resolver
         self.nflogGroup = nflogGroup
         self.logRate = logRate
+        if let l7, l7.listener == resolver {
+            throw .invalidField(field: "l7.listener", value: l7.listener.description, reason: "the same address and port as the resolver")
+        }
+        self.l7 = l7
     }
 
     /// Whether any traffic may leave the cell (then it needs an uplink).

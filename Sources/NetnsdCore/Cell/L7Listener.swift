@@ -1,0 +1,43 @@
+#if canImport(Glibc)
+import Glibc
+#endif
+import CMnl
+import CNetnsdShim
+import IPCWire
+
+/// The egress proxy's side of a cell with an L7 section, set up on the thread
+/// inside the cell netns: a listening TCP socket on the loopback listener
+/// (`l7-tcp`, handed to `cellos-egressproxy`, which stays in the host netns),
+/// and for transparent mode a default route onto `lo` with source 127.0.0.1.
+/// Without that route connect(2) to any outside address fails (ENETUNREACH)
+/// before the nft redirect could run, and without the source the replies to the
+/// redirected connection would be addressed to 0.0.0.0. It has the largest
+/// metric, so an uplink's default route, when the cell has one, wins.
+enum L7Listener {
+    static let backlog: Int32 = 256
+    static let loopbackRouteMetric: UInt32 = 0xFFFF_FFFF
+
+    static func bindHere(_ l7: L7Egress) throws -> OwnedFD {
+        let socket = try ResolverSockets.boundSocket(l7.listener, type: SOCK_STREAM, context: "TCP L7 listener \(l7.listener)")
+        try systemCall("listen", context: "TCP L7 listener \(l7.listener)") { listen(socket.rawValue, backlog) }
+        if !l7.redirectedPorts.isEmpty { try addLoopbackDefaultRoute() }
+        return socket
+    }
+
+    static func addLoopbackDefaultRoute() throws(SystemCallError) {
+        try RouteNetlink.request(
+            type: Int32(RTM_NEWROUTE), flags: Int32(NLM_F_CREATE | NLM_F_EXCL), context: "default route onto lo for the L7 redirect"
+        ) { header in
+            let route = RouteNetlink.putHeader(header, rtmsg.self)
+            route.pointee.rtm_family = UInt8(AF_INET)
+            route.pointee.rtm_table = UInt8(RT_TABLE_MAIN.rawValue)
+            route.pointee.rtm_protocol = UInt8(RTPROT_BOOT)
+            route.pointee.rtm_scope = UInt8(RT_SCOPE_LINK.rawValue)
+            route.pointee.rtm_type = UInt8(RTN_UNICAST)
+            var source = in_addr(s_addr: inet_addr("127.0.0.1"))
+            withUnsafeBytes(of: &source) { mnl_attr_put(header, UInt16(RTA_PREFSRC.rawValue), $0.count, $0.baseAddress) }
+            mnl_attr_put_u32(header, UInt16(RTA_OIF.rawValue), UInt32(LinkControl.loopbackIndex))
+            mnl_attr_put_u32(header, UInt16(RTA_PRIORITY.rawValue), loopbackRouteMetric)
+        }
+    }
+}
