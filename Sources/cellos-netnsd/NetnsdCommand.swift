@@ -157,16 +157,21 @@ struct NetnsdCommand: ParsableCommand {
             for line in swept.compactMap({ $0 }) { NetnsdLog.write("restart sweep: \(line)") }
             // Called on a thread inside each new cell's netns, so the socket is the cell's.
             let nflog: FlowLogSocketOpener = { group in try NflogSocket.open(group: group) }
+            var settings = NetnsdServerSettings(peerPolicy: peers)
+            settings.adminPolicy = admins
+            settings.limits = limits
+            settings.allowRootWorkloads = allowRootWorkloads
+            settings.identities = identities
+            settings.pinNamespaces = pin
+            settings.pinLedger = state.pinLedger
+            settings.flowLogSocket = nflog
+            settings.uplink = uplink
+            settings.cgroups = cgroups
             if let socket {
-                server = try NetnsdServer.bind(
-                    path: socket, peerPolicy: peers, pinNamespaces: pin, pinLedger: state.pinLedger, flowLogSocket: nflog, uplink: uplink, cgroups: cgroups,
-                    allowRootWorkloads: allowRootWorkloads, identities: identities, limits: limits, adminPolicy: admins)
+                server = try NetnsdServer.bind(path: socket, settings: settings)
             } else {
                 guard var inherited = try InheritedDescriptors.fromProcess() else { throw ValidationError("no control socket") }
-                server = try NetnsdServer.adopt(
-                    activated: try inherited.take(NetnsdRole.controlSocketName), peerPolicy: peers, pinNamespaces: pin, pinLedger: state.pinLedger,
-                    flowLogSocket: nflog, uplink: uplink, cgroups: cgroups,
-                    allowRootWorkloads: allowRootWorkloads, identities: identities, limits: limits, adminPolicy: admins)
+                server = try NetnsdServer.adopt(activated: try inherited.take(NetnsdRole.controlSocketName), settings: settings)
             }
             try server.start()
         } catch {

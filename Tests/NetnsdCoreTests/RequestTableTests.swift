@@ -81,4 +81,19 @@ import Testing
         }
         #expect(found == legal)
     }
+
+    /// An illegal step changes nothing: a destroyed cell is not destroyed again,
+    /// a workload never goes back to none, nor starts on a destroyed cell.
+    @Test func anIllegalTransitionChangesNothing() throws {
+        let slot = CellSlot(cell: FakeCell(id: try CellID("steps"), backend: FakeCellBackend()))
+        #expect(!slot.transition(to: .workload(.running)))
+        #expect(slot.transition(to: .workload(.parked)))
+        #expect(slot.transition(to: .destroy))
+        #expect(!slot.transition(to: .destroy))
+        #expect(!slot.transition(to: .workload(.running)))
+        #expect(!slot.transition(to: .workload(.none)))
+        #expect(slot.state == .destroyed && slot.phase == .parked)
+        #expect(slot.transition(to: .workload(.exited)))
+        #expect(slot.phase == .exited)
+    }
 }

@@ -231,4 +231,19 @@ import Testing
         #expect(Self.waitForPhase(.exited, in: session))
         #expect(backend.calls.suffix(2) == ["clearAfterReap", "endFlowLog"])
     }
+
+    /// The once column on its own: the phases make a second SpawnWorkload or
+    /// StartWorkload impossible anyway, so a slot that was marked handled while
+    /// still in the permitted phase shows the gate checks the flag too.
+    @Test func aOnceRequestIsRefusedASecondTimeEvenInAPermittedPhase() throws {
+        let backend = FakeCellBackend()
+        let session = NetnsdSession(peer: Self.peer, configuration: NetnsdSession.Configuration(log: { _ in }), backend: backend)
+        let slot = CellSlot(cell: FakeCell(id: Self.id, backend: backend))
+        let spawn = NetnsdRequest.spawnWorkload(try SpawnWorkload(cellID: Self.id, path: "/bin/true", arguments: ["true"]))
+        let rule = RequestTable.rule(for: .spawnWorkload)
+        #expect(session.gate(rule, spawn, slot: slot) == nil)
+        slot.markHandled(.spawnWorkload)
+        #expect(session.gate(rule, spawn, slot: slot)?.code == NetnsdSession.ErrorCode.invalidState)
+        #expect(session.gate(RequestTable.rule(for: .readCounters), .readCounters(ReadCounters(cellID: Self.id)), slot: slot) == nil)
+    }
 }

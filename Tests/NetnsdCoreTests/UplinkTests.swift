@@ -19,6 +19,14 @@ import Testing
         #expect(pool.allocate() == nil)
         pool.release(first)
         #expect(pool.allocate() == first)
+        // Slots go round: a released slot comes back only after the other free ones.
+        let wide = try UplinkPool(network: try IPNetwork(parsing: "10.200.0.0/28", field: "pool"))
+        let a = try #require(wide.allocate())
+        wide.release(a)
+        let b = try #require(wide.allocate())
+        #expect(b.index == 1, "the slot just released is not reused at once")
+        wide.release(b)
+        #expect(try #require(wide.allocate()).index == 2 && wide.allocate()?.index == 3 && wide.allocate()?.index == 0)
         #expect(throws: PolicyError.self) { try UplinkPool(network: try IPNetwork(parsing: "fd00::/64", field: "pool")) }
     }
 

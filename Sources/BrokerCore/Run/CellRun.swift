@@ -76,7 +76,8 @@ public final class CellRun {
     let writer: EventWriter
     let stamper: EventStamper
     let events: CellEvents
-    var client: NetnsdClient
+    /// netnsd, one request at a time (the control socket; a fake in unit tests).
+    let client: any NetnsdChannel
     var cellID: CellID?
     var pumps: [HelperEventPump] = []
     /// The pump whose helper already ended (its lines were forwarded then).
@@ -96,13 +97,19 @@ public final class CellRun {
     var secrets: [SecretValue]
     var trace: CellTrace?
 
-    public init(spec: CellSpec, configuration: CellRunConfiguration, writer: EventWriter, client: consuming NetnsdClient, secrets: [SecretValue] = []) {
+    public convenience init(
+        spec: CellSpec, configuration: CellRunConfiguration, writer: EventWriter, client: consuming NetnsdClient, secrets: [SecretValue] = []
+    ) {
+        self.init(spec: spec, configuration: configuration, writer: writer, channel: SocketNetnsdChannel(client), secrets: secrets)
+    }
+
+    init(spec: CellSpec, configuration: CellRunConfiguration, writer: EventWriter, channel: any NetnsdChannel, secrets: [SecretValue] = []) {
         self.spec = spec
         self.secrets = secrets
         self.configuration = configuration
         trace = configuration.trace
         self.writer = writer
-        self.client = client
+        self.client = channel
         stamper = EventStamper(cellID: spec.id, sourceBase: configuration.eventSourceBase)
         events = CellEvents(stamper: stamper)
         writer.attach(stamper: stamper)
@@ -181,7 +188,7 @@ public final class CellRun {
     func createCell() throws(Abort) {
         let request: CreateCell
         do { request = try CellRequests.createCell(spec) } catch { throw .setup("\(error)") }
-        var reply = try netnsd { (client: inout NetnsdClient) throws(WireError) in try client.request(request) }
+        var reply = try netnsd { client throws(WireError) in try client.request(request) }
         guard case .cellCreated(let created) = reply.message else { throw .setup("CreateCell: \(Self.describe(reply.message))") }
         cellID = request.cellID
         // netns, dns-udp, dns-tcp[, nflog][, l7-tcp]: the helpers get theirs; the rest closes with the reply.
@@ -302,7 +309,7 @@ public final class CellRun {
 
     func startWorkload() throws(Abort) {
         guard let cellID else { throw .setup("no cell") }
-        let startedReply = try netnsd { (client: inout NetnsdClient) throws(WireError) in try client.request(StartWorkload(cellID: cellID)) }
+        let startedReply = try netnsd { client throws(WireError) in try client.request(StartWorkload(cellID: cellID)) }
         guard case .workloadStarted = startedReply.message else { throw .setup("StartWorkload: \(Self.describe(startedReply.message))") }
     }
 
@@ -315,8 +322,8 @@ public final class CellRun {
         var killed = false
         while true {
             if let signal = BrokerSignals.pending { throw .interrupted(signal) }
-            if client.hasPendingExit || Self.readable(client.connection.socket.rawValue, timeout: configuration.tickMilliseconds) {
-                let exited = try netnsd { (client: inout NetnsdClient) throws(WireError) in try client.nextExit() }
+            if client.awaitEvent(timeoutMilliseconds: configuration.tickMilliseconds) {
+                let exited = try netnsd { client throws(WireError) in try client.nextExit() }
                 workloadRunning = false
                 return Self.outcome(exited, timedOut: terminatedAt != nil)
             }
@@ -346,7 +353,7 @@ public final class CellRun {
 
     func signalWorkload(_ cellID: CellID, _ signal: Int32) throws(Abort) {
         // Refused only when the workload already exited: its WorkloadExited follows.
-        _ = try netnsd { (client: inout NetnsdClient) throws(WireError) in try client.request(try SignalWorkload(cellID: cellID, signal: signal)) }
+        _ = try netnsd { client throws(WireError) in try client.request(try SignalWorkload(cellID: cellID, signal: signal)) }
     }
 
     /// Counters, DestroyCell, helpers' last lines: whatever of it still applies.
@@ -382,9 +389,9 @@ public final class CellRun {
     // MARK: Helpers
 
     /// One exchange with netnsd; a broken connection is `netnsd_lost`.
-    func netnsd<R: ~Copyable>(_ body: (inout NetnsdClient) throws(WireError) -> R) throws(Abort) -> R {
+    func netnsd<R: ~Copyable>(_ body: (any NetnsdChannel) throws(WireError) -> R) throws(Abort) -> R {
         do {
-            return try body(&client)
+            return try body(client)
         } catch {
             throw lost(error)
         }
@@ -397,11 +404,6 @@ public final class CellRun {
         // netnsd's end should take the workload with it; wait a moment, then say what happened.
         workloadFateAtLoss = workload?.fate(waitingMilliseconds: 1000)
         return .netnsdLost("the connection to cellos-netnsd failed: \(error); \(WorkloadWatch.sentence(pid: workload?.pid, fate: workloadFateAtLoss))")
-    }
-
-    static func readable(_ fd: Int32, timeout: Int32) -> Bool {
-        var poller = pollfd(fd: fd, events: Int16(POLLIN), revents: 0)
-        return poll(&poller, 1, timeout) > 0
     }
 
     static func outcome(_ exited: WorkloadExited, timedOut: Bool) -> CellEvents.Outcome {

@@ -83,4 +83,9 @@ public struct NetnsdClient: ~Copyable {
 public struct NetnsdReply: ~Copyable {
     public let message: NetnsdFrame.Message
     public var descriptors: DescriptorSet
+
+    public init(message: NetnsdFrame.Message, descriptors: consuming DescriptorSet) {
+        self.message = message
+        self.descriptors = descriptors
+    }
 }

@@ -1,8 +1,6 @@
 #if canImport(Glibc)
 import Glibc
 #endif
-import CMnl
-import CNetnsdShim
 import IPCWire
 
 /// The egress proxy's side of a cell with an L7 section, set up on the thread
@@ -20,24 +18,7 @@ enum L7Listener {
     static func bindHere(_ l7: L7Egress) throws -> OwnedFD {
         let socket = try ResolverSockets.boundSocket(l7.listener, type: SOCK_STREAM, context: "TCP L7 listener \(l7.listener)")
         try systemCall("listen", context: "TCP L7 listener \(l7.listener)") { listen(socket.rawValue, backlog) }
-        if !l7.redirectedPorts.isEmpty { try addLoopbackDefaultRoute() }
+        if !l7.redirectedPorts.isEmpty { try LinkControl.addLoopbackDefaultRoute(metric: loopbackRouteMetric) }
         return socket
-    }
-
-    static func addLoopbackDefaultRoute() throws(SystemCallError) {
-        try RouteNetlink.request(
-            type: Int32(RTM_NEWROUTE), flags: Int32(NLM_F_CREATE | NLM_F_EXCL), context: "default route onto lo for the L7 redirect"
-        ) { header in
-            let route = RouteNetlink.putHeader(header, rtmsg.self)
-            route.pointee.rtm_family = UInt8(AF_INET)
-            route.pointee.rtm_table = UInt8(RT_TABLE_MAIN.rawValue)
-            route.pointee.rtm_protocol = UInt8(RTPROT_BOOT)
-            route.pointee.rtm_scope = UInt8(RT_SCOPE_LINK.rawValue)
-            route.pointee.rtm_type = UInt8(RTN_UNICAST)
-            var source = in_addr(s_addr: inet_addr("127.0.0.1"))
-            withUnsafeBytes(of: &source) { mnl_attr_put(header, UInt16(RTA_PREFSRC.rawValue), $0.count, $0.baseAddress) }
-            mnl_attr_put_u32(header, UInt16(RTA_OIF.rawValue), UInt32(LinkControl.loopbackIndex))
-            mnl_attr_put_u32(header, UInt16(RTA_PRIORITY.rawValue), loopbackRouteMetric)
-        }
     }
 }

@@ -51,46 +51,30 @@ public final class NetnsdServer: @unchecked Sendable {
 
     /// Takes ownership of a listening `SOCK_SEQPACKET` socket (bound by
     /// `bind(path:)` or inherited through socket activation).
-    public convenience init(
-        listening socket: consuming OwnedFD, peerPolicy: PeerPolicy, pinNamespaces: Bool = false, pinLedger: String? = nil,
-        flowLogSocket: FlowLogSocketOpener? = nil, uplink: UplinkSettings? = nil, cgroups: CgroupSettings? = nil,
-        allowRootWorkloads: Bool = false, identities: WorkloadIdentities? = nil, limits: NetnsdLimits = .defaults,
-        adminPolicy: AdminPolicy = AdminPolicy()
-    ) {
-        self.init(
-            listening: socket, path: nil, peerPolicy: peerPolicy, pinNamespaces: pinNamespaces, pinLedger: pinLedger, flowLogSocket: flowLogSocket,
-            uplink: uplink, cgroups: cgroups, allowRootWorkloads: allowRootWorkloads, identities: identities, limits: limits, adminPolicy: adminPolicy)
+    public convenience init(listening socket: consuming OwnedFD, settings: NetnsdServerSettings) {
+        self.init(listening: socket, path: nil, settings: settings)
     }
 
-    private init(
-        listening socket: consuming OwnedFD, path: String?, peerPolicy: PeerPolicy, pinNamespaces: Bool, pinLedger: String?,
-        flowLogSocket: FlowLogSocketOpener?, uplink: UplinkSettings?, cgroups: CgroupSettings?, allowRootWorkloads: Bool,
-        identities: WorkloadIdentities?, limits: NetnsdLimits, adminPolicy: AdminPolicy
-    ) {
-        self.adminPolicy = adminPolicy
-        self.limits = limits
-        self.cellBudget = CellBudget(limit: limits.maxCells)
-        self.allowRootWorkloads = allowRootWorkloads
-        self.identities = identities ?? WorkloadIdentities(range: .default, scan: ProcessIdentityScan.scan)
-        self.cgroups = cgroups
-        self.flowLogSocket = flowLogSocket
-        self.uplink = uplink
+    private init(listening socket: consuming OwnedFD, path: String?, settings: NetnsdServerSettings) {
+        self.adminPolicy = settings.adminPolicy
+        self.limits = settings.limits
+        self.cellBudget = CellBudget(limit: settings.limits.maxCells)
+        self.allowRootWorkloads = settings.allowRootWorkloads
+        self.identities = settings.identities ?? WorkloadIdentities(range: .default, scan: ProcessIdentityScan.scan)
+        self.cgroups = settings.cgroups
+        self.flowLogSocket = settings.flowLogSocket
+        self.uplink = settings.uplink
         // Stored raw so other threads can shutdown(2) it; closed in deinit.
         self.listener = socket.release()
         self.socketPath = path
-        self.peerPolicy = peerPolicy
-        self.pinNamespaces = pinNamespaces
-        self.pinLedger = pinLedger
+        self.peerPolicy = settings.peerPolicy
+        self.pinNamespaces = settings.pinNamespaces
+        self.pinLedger = settings.pinLedger
     }
 
     /// Adopts a socket-activated control socket after checking it is what the
     /// protocol needs: a listening `SOCK_SEQPACKET` socket.
-    public static func adopt(
-        activated socket: consuming OwnedFD, peerPolicy: PeerPolicy, pinNamespaces: Bool = false, pinLedger: String? = nil,
-        flowLogSocket: FlowLogSocketOpener? = nil, uplink: UplinkSettings? = nil, cgroups: CgroupSettings? = nil,
-        allowRootWorkloads: Bool = false, identities: WorkloadIdentities? = nil, limits: NetnsdLimits = .defaults,
-        adminPolicy: AdminPolicy = AdminPolicy()
-    ) throws(SystemCallError) -> NetnsdServer {
+    public static func adopt(activated socket: consuming OwnedFD, settings: NetnsdServerSettings) throws(SystemCallError) -> NetnsdServer {
         var type: Int32 = 0
         var listening: Int32 = 0
         var length = socklen_t(MemoryLayout<Int32>.size)
@@ -103,23 +87,14 @@ public final class NetnsdServer: @unchecked Sendable {
         guard type == Int32(SOCK_SEQPACKET.rawValue), listening == 1 else {
             throw SystemCallError("activated control socket", errno: ENOTSOCK, context: "not a listening SOCK_SEQPACKET socket")
         }
-        return NetnsdServer(
-            listening: socket, path: nil, peerPolicy: peerPolicy, pinNamespaces: pinNamespaces, pinLedger: pinLedger, flowLogSocket: flowLogSocket,
-            uplink: uplink, cgroups: cgroups, allowRootWorkloads: allowRootWorkloads, identities: identities, limits: limits, adminPolicy: adminPolicy)
+        return NetnsdServer(listening: socket, path: nil, settings: settings)
     }
 
     /// Binds the control socket at `path` (mode 0660: the allowed uid/gid is
     /// checked by SO_PEERCRED anyway; the mode keeps others from even connecting).
-    public static func bind(
-        path: String, peerPolicy: PeerPolicy, pinNamespaces: Bool = false, pinLedger: String? = nil, flowLogSocket: FlowLogSocketOpener? = nil,
-        uplink: UplinkSettings? = nil, cgroups: CgroupSettings? = nil,
-        allowRootWorkloads: Bool = false, identities: WorkloadIdentities? = nil, limits: NetnsdLimits = .defaults,
-        adminPolicy: AdminPolicy = AdminPolicy()
-    ) throws(SystemCallError) -> NetnsdServer {
+    public static func bind(path: String, settings: NetnsdServerSettings) throws(SystemCallError) -> NetnsdServer {
         let listener = try SeqpacketListener.bind(path: path, mode: 0o660)
-        return NetnsdServer(
-            listening: try listener.socket.duplicate(), path: path, peerPolicy: peerPolicy, pinNamespaces: pinNamespaces, pinLedger: pinLedger,
-            flowLogSocket: flowLogSocket, uplink: uplink, cgroups: cgroups, allowRootWorkloads: allowRootWorkloads, identities: identities, limits: limits, adminPolicy: adminPolicy)
+        return NetnsdServer(listening: try listener.socket.duplicate(), path: path, settings: settings)
     }
 
     deinit { _ = close(listener) }

@@ -31,4 +31,24 @@ public enum LinkControl {
             info.pointee.ifi_change = UInt32(IFF_UP)
         }
     }
+
+    /// A default route onto `lo` with source 127.0.0.1 and priority `metric`, in the
+    /// calling thread's netns (`L7Listener` says why a cell wants one). Here rather
+    /// than beside its caller: libmnl's headers stay with the rtnetlink code.
+    static func addLoopbackDefaultRoute(metric: UInt32) throws(SystemCallError) {
+        try RouteNetlink.request(
+            type: Int32(RTM_NEWROUTE), flags: Int32(NLM_F_CREATE | NLM_F_EXCL), context: "default route onto lo for the L7 redirect"
+        ) { header in
+            let route = RouteNetlink.putHeader(header, rtmsg.self)
+            route.pointee.rtm_family = UInt8(AF_INET)
+            route.pointee.rtm_table = UInt8(RT_TABLE_MAIN.rawValue)
+            route.pointee.rtm_protocol = UInt8(RTPROT_BOOT)
+            route.pointee.rtm_scope = UInt8(RT_SCOPE_LINK.rawValue)
+            route.pointee.rtm_type = UInt8(RTN_UNICAST)
+            var source = in_addr(s_addr: inet_addr("127.0.0.1"))
+            withUnsafeBytes(of: &source) { mnl_attr_put(header, UInt16(RTA_PREFSRC.rawValue), $0.count, $0.baseAddress) }
+            mnl_attr_put_u32(header, UInt16(RTA_OIF.rawValue), UInt32(loopbackIndex))
+            mnl_attr_put_u32(header, UInt16(RTA_PRIORITY.rawValue), metric)
+        }
+    }
 }

@@ -5,7 +5,10 @@ import Synchronization
 /// Hands out one slot per cell with egress from the daemon's uplink pools: a /30
 /// of the IPv4 pool (`.1` on the uplink side, `.2` in the cell) and, with an IPv6
 /// pool, the /126 with the same index in it (`::1` uplink side, `::2` cell side).
-/// A slot returns to the pool when its cell is destroyed.
+/// A slot returns to the pool when its cell is destroyed, and is handed out again
+/// only after every other free slot: slots go round, so the next cell does not get
+/// the addresses of the one just destroyed while that cell's late packets (a
+/// peer's retransmission, a FIN) may still be on their way to them.
 ///
 /// Why /126 and one index for both families: the IPv6 pair then mirrors the IPv4
 /// /30 (same offsets, same interface and table names), and neither address is
@@ -15,7 +18,12 @@ public final class UplinkPool: Sendable {
     public let network: IPNetwork
     /// The IPv6 pool (`--uplink-pool6`); nil: uplinks carry IPv4 only.
     public let network6: IPNetwork?
-    private let used = Mutex(Set<Int>())
+    private struct State {
+        var used = Set<Int>()
+        /// Where the search for a free slot starts: one past the last slot handed out.
+        var next = 0
+    }
+    private let state = Mutex(State())
 
     public static let prefixRange = 8...30
     /// /64 at the widest, so a slot's offset always fits the low 64 bits.
@@ -45,10 +53,16 @@ public final class UplinkPool: Sendable {
     }
 
     public func allocate() -> UplinkSlot? {
-        let index = used.withLock { used -> Int? in
-            guard let free = (0..<capacity).first(where: { !used.contains($0) }) else { return nil }
-            used.insert(free)
-            return free
+        let capacity = capacity
+        let index = state.withLock { state -> Int? in
+            for offset in 0..<capacity {
+                let candidate = (state.next + offset) % capacity
+                if state.used.contains(candidate) { continue }
+                state.used.insert(candidate)
+                state.next = (candidate + 1) % capacity
+                return candidate
+            }
+            return nil
         }
         return index.map(slot)
     }
@@ -59,7 +73,7 @@ public final class UplinkPool: Sendable {
     }
 
     public func release(_ slot: UplinkSlot) {
-        _ = used.withLock { $0.remove(slot.index) }
+        _ = state.withLock { $0.used.remove(slot.index) }
     }
 }
 
