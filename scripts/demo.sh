@@ -51,5 +51,5 @@ set -e
 echo "----- summary -----"
 "$CELLOS_BIN/cellos-broker" summary "$events"
 echo "broker exit status: $status"
-grep -v '^{"stats"' "$work/broker.err" >&2 || true
+grep -v '^{"type":"dnsproxy_stats"' "$work/broker.err" >&2 || true
 echo "full event log (CloudEvents JSON lines): $events"

@@ -27,7 +27,13 @@ test_packages=(
     knot-dnsutils dnsmasq-base # kdig client and a real upstream DNS server
     ulogd2 ulogd2-json         # flow-log cross-check
     openssl curl python3       # the egress proxy's origins (s_server, http.server) and client
+    nats-server                # the NATS JetStream sink's real server
+    python3-venv               # the venv for the PyPI test packages below
 )
+# PyPI packages the tests use, in a venv (CELLOS_TEST_PYTHON names its python):
+# the CloudEvents SDK re-serializes signed events, nats-py reads JetStream back.
+test_python_venv=/opt/cellos-test-venv
+test_python_packages=(cloudevents nats-py)
 
 wanted=("${build_packages[@]}")
 case "${1:-}" in
@@ -50,5 +56,12 @@ if [ ${#missing[@]} -gt 0 ]; then
     printf '#!/bin/sh\nexit 101\n' > /usr/sbin/policy-rc.d && chmod +x /usr/sbin/policy-rc.d
     trap 'rm -f /usr/sbin/policy-rc.d' EXIT
     apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+fi
+if [ "${1:-}" = test ]; then
+    [ -x "$test_python_venv/bin/python3" ] || python3 -m venv "$test_python_venv"
+    if ! "$test_python_venv/bin/python3" -c 'import cloudevents.core, nats' 2>/dev/null; then
+        echo "deps: installing ${test_python_packages[*]} into $test_python_venv"
+        "$test_python_venv/bin/pip" install -q "${test_python_packages[@]}"
+    fi
 fi
 command -v swift >/dev/null || { echo "deps: swift is not on PATH (the toolchain is expected at /opt/swift)" >&2; exit 1; }

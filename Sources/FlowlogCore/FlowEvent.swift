@@ -25,7 +25,7 @@ public struct FlowEvent: Sendable {
         var line = JSONLine()
         line.field("type", "flow_event")
         line.field("time", timeText)
-        line.field("cell", cellID)
+        line.field("cell_id", cellID)
         line.field("verdict", verdict.verdict)
         line.field("rule", verdict.rule)
         if let direction { line.field("direction", direction) }

@@ -107,7 +107,10 @@ public struct FlowListener: ~Copyable {
     public mutating func report() {
         flushEvents()
         for line in decoder.table.summaryLines(cellID: cellID) { _ = output.append(line) }
-        _ = output.append(decoder.stats.jsonLine(cellID: cellID, flows: decoder.table.flows.count, flowTableOverflow: decoder.table.overflowedEvents))
+        var now = timespec()
+        clock_gettime(CLOCK_REALTIME, &now)
+        let time = WallTime(seconds: Int64(now.tv_sec), microseconds: Int32(now.tv_nsec / 1000)).rfc3339
+        _ = output.append(decoder.stats.jsonLine(cellID: cellID, time: time, flows: decoder.table.flows.count, flowTableOverflow: decoder.table.overflowedEvents))
         output.flush()
     }
 

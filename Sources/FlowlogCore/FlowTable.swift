@@ -57,7 +57,9 @@ public struct FlowTable: Sendable {
             .map { key, record in
                 var line = JSONLine()
                 line.field("type", "flow_summary")
-                line.field("cell", cellID)
+                // A summary happened when its flow was last seen.
+                line.field("time", record.lastSeen.rfc3339)
+                line.field("cell_id", cellID)
                 line.field("verdict", key.verdict)
                 line.field("rule", record.rule)
                 if let direction = record.direction { line.field("direction", direction) }

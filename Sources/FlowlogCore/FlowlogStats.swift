@@ -25,10 +25,12 @@ public struct FlowlogStats: Equatable, Sendable {
 
     public init() {}
 
-    public func jsonLine(cellID: String, flows: Int, flowTableOverflow: UInt64) -> String {
+    /// `time`: when the counters were read (RFC 3339, `WallTime.rfc3339`).
+    public func jsonLine(cellID: String, time: String, flows: Int, flowTableOverflow: UInt64) -> String {
         var line = JSONLine()
         line.field("type", "flowlog_stats")
-        line.field("cell", cellID)
+        line.field("time", time)
+        line.field("cell_id", cellID)
         line.field("datagrams", datagrams)
         line.field("messages", messages)
         line.field("packets", packets)

@@ -39,20 +39,24 @@ public enum JSONBytes {
         }
     }
 
-    /// A JSON string literal: quotes, backslash and every control character (and
-    /// DEL) escaped; all other UTF-8 passes through (a Swift String is valid UTF-8).
+    /// A JSON string literal, the one escaping every cellos JSON writer uses; it is
+    /// RFC 8785's, so also the signed form's (docs/events.md): `"` and `\` as `\"`
+    /// and `\\`; U+0008, U+0009, U+000A, U+000C, U+000D as `\b \t \n \f \r`; every
+    /// other control character below U+0020 as `\u00xx` (lowercase hex); all else,
+    /// DEL, `/` and non-ASCII included, as its UTF-8 bytes.
     public static func appendQuoted(_ value: String, to bytes: inout [UInt8]) {
         bytes.append(UInt8(ascii: "\""))
         var value = value
         value.withUTF8 { utf8 in
             for byte in utf8 {
                 switch byte {
-                case UInt8(ascii: "\""): bytes.append(UInt8(ascii: "\\")); bytes.append(byte)
-                case UInt8(ascii: "\\"): bytes.append(UInt8(ascii: "\\")); bytes.append(byte)
-                case UInt8(ascii: "\n"): bytes.append(UInt8(ascii: "\\")); bytes.append(UInt8(ascii: "n"))
-                case UInt8(ascii: "\r"): bytes.append(UInt8(ascii: "\\")); bytes.append(UInt8(ascii: "r"))
-                case UInt8(ascii: "\t"): bytes.append(UInt8(ascii: "\\")); bytes.append(UInt8(ascii: "t"))
-                case 0..<0x20, 0x7F:
+                case UInt8(ascii: "\""), UInt8(ascii: "\\"): bytes.append(UInt8(ascii: "\\")); bytes.append(byte)
+                case 0x08: bytes.append(UInt8(ascii: "\\")); bytes.append(UInt8(ascii: "b"))
+                case 0x09: bytes.append(UInt8(ascii: "\\")); bytes.append(UInt8(ascii: "t"))
+                case 0x0A: bytes.append(UInt8(ascii: "\\")); bytes.append(UInt8(ascii: "n"))
+                case 0x0C: bytes.append(UInt8(ascii: "\\")); bytes.append(UInt8(ascii: "f"))
+                case 0x0D: bytes.append(UInt8(ascii: "\\")); bytes.append(UInt8(ascii: "r"))
+                case 0..<0x20:
                     let hex = Array("0123456789abcdef".utf8)
                     bytes.append(contentsOf: Array("\\u00".utf8))
                     bytes.append(hex[Int(byte >> 4)])

@@ -22,7 +22,7 @@ struct BrokerCommand: ParsableCommand {
             \(BrokerExitCode.helperFailure) helper failure. See docs/broker.md.
             """,
         version: CellosVersion.string,
-        subcommands: [Run.self, Summary.self, Spec.self, Stamp.self, Keygen.self, Verify.self, Audit.self, SelfCheck.self]
+        subcommands: [Run.self, Summary.self, Spec.self, Stamp.self, Keygen.self, Verify.self, Flush.self, Audit.self, SelfCheck.self]
     )
 
     /// Non-dumpable before the flags are even parsed (HelperRuntime.NonDumpable says why);
@@ -37,6 +37,22 @@ struct BrokerCommand: ParsableCommand {
 func finish(_ outcome: BrokerCommands.Outcome) throws -> Never {
     BrokerCommands.write(outcome)
     exit(outcome.status)
+}
+
+/// Where events go, shared by `run` and `flush` (docs/events.md, "Sinks").
+struct SinkOptions: ParsableArguments {
+    @Option(name: .customLong("sink"), help: ArgumentHelp("Also send events to SINK (repeatable): file:PATH, nats://HOST:PORT/SUBJECT[?credentials=FILE] (JetStream, subject SUBJECT.HOST.CELL), journald[:SOCKET].", valueName: "SINK"))
+    var sinks: [String] = []
+
+    @Option(name: .customLong("spool-dir"), help: ArgumentHelp("Where remote sinks spool what they could not confirm (default \(SinkSetup.defaultSpoolDirectory)); writable by the broker's user.", valueName: "DIR"))
+    var spoolDir: String?
+
+    @Option(name: .customLong("spool-max-bytes"), help: ArgumentHelp("Each remote sink's spool bound (default \(SinkSetup.defaultSpoolMaxBytes)); past it events are not kept and a spool_overflow event says so.", valueName: "BYTES"))
+    var spoolMaxBytes: Int?
+
+    func setup(events: String?) throws(SinkError) -> SinkSetup {
+        try SinkSetup(events: events, sinks: sinks, spoolDirectory: spoolDir, spoolMaxBytes: spoolMaxBytes)
+    }
 }
 
 /// The `run` flag shortcuts, shared by `run` and `spec`.
@@ -88,8 +104,13 @@ extension BrokerCommand {
 
         @OptionGroup var options: ShortcutOptions
 
-        @Option(name: .customLong("events"), help: ArgumentHelp("Write CloudEvents JSON lines to PATH ('-' for standard output).", valueName: "PATH|-"))
+        @Option(name: .customLong("events"), help: ArgumentHelp("Write CloudEvents JSON lines to PATH ('-' for standard output; the workload's standard output then goes to standard error).", valueName: "PATH|-"))
         var events: String?
+
+        @OptionGroup var sinkOptions: SinkOptions
+
+        @Option(name: .customLong("event-source"), help: ArgumentHelp("The events' source URI prefix, the emitting program's name appended (default urn:cellos:HOST:).", valueName: "URI"))
+        var eventSource: String?
 
         @Option(name: .customLong("sign-key"), help: ArgumentHelp("Sign every event with this Ed25519 private key (see keygen).", valueName: "FILE"))
         var signKey: String?
@@ -122,9 +143,12 @@ extension BrokerCommand {
             // before anything exists: events file, cell, helpers.
             let cellSpec: CellSpec
             let identity: PrivilegeDrop.Identity
+            let sinkSetup: SinkSetup
             do {
                 cellSpec = try BrokerCommands.loadSpec(path: spec, shortcuts: options.shortcuts)
                 identity = try user.map { text throws in try PrivilegeDrop.Identity.parse(text) } ?? .implicitTarget
+                if let eventSource { _ = try EventSource.validateBase(eventSource, field: "--event-source") }
+                sinkSetup = try sinkOptions.setup(events: events)
                 try WorkloadIDCheck.check(cellSpec, broker: .afterDrop(target: identity))
             } catch {
                 try fail("\(error)")
@@ -144,14 +168,19 @@ extension BrokerCommand {
             do {
                 // Everything that may need root first: the events file, the netnsd socket.
                 let writer: EventWriter
-                do { writer = try EventWriter(destination: events ?? "/dev/null", signer: signer) } catch { try fail("--events: \(error)") }
+                do { writer = try sinkSetup.writer(signer: signer) } catch { try fail("\(error)") }
                 let client: NetnsdClient
                 do { client = try NetnsdClient.connect(path: netnsdSocket) } catch { try fail("--netnsd-socket: \(error)") }
                 // Then nothing: the helpers the broker starts inherit its (lack of) privilege.
                 do { _ = try PrivilegeDrop.apply(target: identity) } catch { try fail("dropping privileges: \(error)") }
+                // The spools are written as the dropped user; earlier runs' events go first.
+                do { try writer.checkSpools() } catch { try fail("\(error)") }
+                writer.replaySpools()
                 BrokerSignals.install()
                 var configuration = CellRunConfiguration()
                 if let helpersDir { configuration.helpersDirectory = helpersDir }
+                configuration.eventSourceBase = eventSource
+                if sinkSetup.writesStandardOutput { configuration.workloadStdout = 2 }
                 cellTrace?.mark("connected")
                 configuration.trace = cellTrace
                 let run = CellRun(spec: cellSpec, configuration: configuration, writer: writer, client: client, secrets: secrets)
@@ -163,16 +192,39 @@ extension BrokerCommand {
         }
     }
 
+    struct Flush: ParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Deliver the events spooled for remote sinks (NATS, journald), in order.",
+            discussion: """
+                Takes the sinks from --sink (or CELLOS_BROKER_SINK in /etc/cellos/broker.conf) and replays \
+                each one's spool under its lock, so running cells keep their order. Exit 0 when every spool \
+                is empty afterwards, \(BrokerExitCode.checkFailed) naming what is left otherwise.
+                """)
+
+        @OptionGroup var sinkOptions: SinkOptions
+
+        @Option(name: .customLong("budget"), help: ArgumentHelp("Give each sink at most this many milliseconds.", valueName: "MS"))
+        var budget: Int64 = 30000
+
+        func run() throws {
+            let setup: SinkSetup
+            do { setup = try sinkOptions.setup(events: nil) } catch {
+                try finish(BrokerCommands.Outcome(stdout: "", stderr: "cellos-broker flush: \(error)\n", status: BrokerExitCode.setupFailure))
+            }
+            try finish(BrokerCommands.flush(setup: setup, budgetMilliseconds: budget))
+        }
+    }
+
     struct Summary: ParsableCommand {
         static let configuration = CommandConfiguration(
             abstract: "Print a readable digest of a cell's event log: DNS decisions, flows, counters, outcome.")
 
-        @Argument(help: ArgumentHelp("The events file written by run --events.", valueName: "EVENTS"))
+        @Argument(help: ArgumentHelp("The events: a file written by run --events, '-' for standard input, or nats://HOST:PORT/SUBJECT (a JetStream subject, wildcards allowed).", valueName: "EVENTS"))
         var events: String
 
         func run() throws {
             let bytes: [UInt8]
-            do { bytes = try FileInput.read(path: events, maxBytes: 256 << 20) } catch {
+            do { bytes = try EventInput.read(events, maxBytes: 256 << 20) } catch {
                 try finish(BrokerCommands.Outcome(stdout: "", stderr: "cellos-broker: \(events): \(error)\n", status: BrokerExitCode.setupFailure))
             }
             let text = String(decoding: bytes, as: UTF8.self)
@@ -241,7 +293,7 @@ extension BrokerCommand {
         @Option(name: .customLong("key"), help: ArgumentHelp("Public key file (from keygen, or 32 raw bytes).", valueName: "PUBFILE"))
         var key: String
 
-        @Argument(help: ArgumentHelp("Events file (JSON lines; '-' for standard input).", valueName: "EVENTS"))
+        @Argument(help: ArgumentHelp("Events: a file of JSON lines, '-' for standard input, or nats://HOST:PORT/SUBJECT (a JetStream subject, wildcards allowed).", valueName: "EVENTS"))
         var events: String
 
         func run() throws { try finish(BrokerCommands.verify(keyPath: key, eventsPath: events)) }

@@ -23,9 +23,9 @@ import Testing
         #expect(keygen.stdout.contains("key id "))
 
         let helperLines = """
-            {"time":"2026-11-25T16:00:00.123456Z","cell_id":"c1","transport":"udp","client":"127.0.0.1:40000","qname":"allowed.test","qtype":"A","decision":"allow","reason":"allowed","rcode":"NOERROR","upstream_latency_us":312}
-            {"time":"2026-11-25T16:00:00.223456Z","cell_id":"c1","transport":"udp","client":"127.0.0.1:40001","qname":"denied.test","qtype":"A","decision":"deny","reason":"denied_name","rcode":"REFUSED","upstream_latency_us":null}
-            {"stats":{"queries_total":2,"allowed":1,"denied":1}}
+            {"type":"dns_query","time":"2026-11-25T16:00:00.123456Z","cell_id":"c1","transport":"udp","client":"127.0.0.1:40000","qname":"allowed.test","qtype":"A","decision":"allow","reason":"allowed","rcode":"NOERROR","upstream_latency_us":312}
+            {"type":"dns_query","time":"2026-11-25T16:00:00.223456Z","cell_id":"c1","transport":"udp","client":"127.0.0.1:40001","qname":"denied.test","qtype":"A","decision":"deny","reason":"denied_name","rcode":"REFUSED","upstream_latency_us":null}
+            {"type":"dnsproxy_stats","time":"2026-11-25T16:00:01.000000Z","cell_id":"c1","queries_total":2,"allowed":1,"denied":1}
 
             """
         let input = directory.appendingPathComponent("dnsproxy.jsonl").path

@@ -41,7 +41,7 @@ import Testing
 
     @Test func helperFailureNamesTheHelperAsSource() {
         let event = events.helperFailed(helper: "cellos-dnsproxy", reason: "died mid-run", exit: HelperExit(termination: .signaled(SIGKILL), signalSent: nil))
-        #expect(event.source == "//h/cellos-dnsproxy")
+        #expect(event.source == "urn:cellos:h:cellos-dnsproxy")
         #expect(event.data.serialized() == #"{"helper":"cellos-dnsproxy","reason":"died mid-run","signal":9}"#)
     }
 

@@ -7,7 +7,7 @@ import Testing
 /// A shell stand-in for cellos-dnsproxy writes real-format lines to its
 /// `--events` FIFO; the pump turns them into signed CloudEvents in a file.
 @Suite struct HelperEventPumpTests {
-    static let query = #"{"time":"2026-11-25T16:00:00.123456Z","cell_id":"c1","transport":"udp","client":"127.0.0.1:40000","qname":"denied.test","qtype":"A","decision":"deny","reason":"denied_name","rcode":"REFUSED","upstream_latency_us":null}"#
+    static let query = #"{"type":"dns_query","time":"2026-11-25T16:00:00.123456Z","cell_id":"c1","transport":"udp","client":"127.0.0.1:40000","qname":"denied.test","qtype":"A","decision":"deny","reason":"denied_name","rcode":"REFUSED","upstream_latency_us":null}"#
 
     func run(_ script: String, _ body: (HelperEventPump) throws -> Void) throws -> [[String: JSONValue]] {
         let path = FileManager.default.temporaryDirectory.appendingPathComponent("pump-\(getpid())-\(UInt32.random(in: 0...UInt32.max)).jsonl").path
@@ -27,7 +27,7 @@ import Testing
     }
 
     @Test func linesBecomeSignedEventsAndFinalStatsArriveOnStop() throws {
-        let script = #"exec 5>>"$2"; trap 'echo "{\"stats\":{\"queries_total\":1}}" >&5; exit 0' TERM; printf 'READY=1\n' >&"$CELLOS_NOTIFY_FD"; echo '\#(Self.query)' >&5; while :; do sleep 0.05; done"#
+        let script = #"exec 5>>"$2"; trap 'echo "{\"type\":\"dnsproxy_stats\",\"time\":\"2026-11-25T16:00:01.000000Z\",\"queries_total\":1}" >&5; exit 0' TERM; printf 'READY=1\n' >&"$CELLOS_NOTIFY_FD"; echo '\#(Self.query)' >&5; while :; do sleep 0.05; done"#
         let events = try run(script) { pump in
             var died: HelperExit?
             for _ in 0..<20 { died = try pump.pump(timeoutMilliseconds: 20) ?? died }
@@ -36,7 +36,7 @@ import Testing
         }
         #expect(events.map { $0["type"] } == [.string(CellEventType.dnsQuery.rawValue), .string(CellEventType.helperStats.rawValue)])
         #expect(events[0]["data"] == (try JSONParser.parse(Self.query)))
-        #expect(events[0]["source"] == .string("//h/sh"))
+        #expect(events[0]["source"] == .string("urn:cellos:h:sh"))
         #expect(events.allSatisfy { $0["subject"] == .string("cell:c1") })
     }
 

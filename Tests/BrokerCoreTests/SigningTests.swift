@@ -1,6 +1,7 @@
 @testable import BrokerCore
 import Foundation
 import Glibc
+import HelperRuntime
 import Testing
 
 @Suite struct SigningTests {
@@ -103,6 +104,58 @@ import Testing
         let respelled = reordered.replacingOccurrences(of: "allowed.test", with: "allowed\\u002etest")
         #expect(respelled != reordered)
         #expect(verifier.verify(line: Array(respelled.utf8)).failure == nil)
+    }
+
+    /// What SDKs do to an event (docs/events.md, "Signed form"): `time` re-spelled
+    /// (zeros trimmed, an offset), numbers respelled, escapes changed. All verify.
+    @Test func sdkReserializationStillVerifies() throws {
+        var members = try #require(try JSONParser.parse(try sampleLine()).objectValue)
+        let time = try #require(members["time"]?.stringValue)
+        var data = try #require(members["data"]?.objectValue)
+        data["ratio"] = .number("1.5")
+        data["latency_us"] = .number("3.12e2")
+        members["data"] = .object(data)
+        for respelled in [String(time.dropLast(8)) + "Z", String(time.dropLast(1)) + "000+00:00", String(time.dropLast(4)) + "z"] {
+            // dropLast(4) keeps 3 of the 6 digits: only valid when the cut digits are zeros.
+            guard RFC3339.parse(respelled).map({ RFC3339.format(seconds: $0.seconds, microseconds: $0.microseconds) }) == time else { continue }
+            members["time"] = .string(respelled)
+            let line = JSONValue.object(members).serialized().replacingOccurrences(of: "café", with: "caf\\u00e9")
+            #expect(verifier.verify(line: Array(line.utf8)).failure == nil, "\(line)")
+        }
+        // Another instant, or a changed number, does not.
+        members["time"] = .string(String(time.dropLast(2)) + "9Z")
+        #expect(verifier.verify(line: Array(JSONValue.object(members).serialized().utf8)).failure == "signature does not match the event")
+    }
+
+    /// The event with `time` zeros trimmed must be signed like the 6-digit form.
+    @Test func aWholeSecondTimeVerifiesWithItsZerosTrimmed() throws {
+        let wholeSecond = EventStamper(cellID: "c1", host: "h", clock: { timespec(tv_sec: 1_764_640_923, tv_nsec: 0) })
+        let line = try signer.sign(wholeSecond.event(.started, data: .object(["n": .number("1.0")]))).line
+        #expect(line.contains(#""time":"2025-12-02T02:02:03.000000Z""#))
+        let trimmed = line.replacingOccurrences(of: ".000000Z", with: "Z").replacingOccurrences(of: #""n":1.0"#, with: #""n":1"#)
+        #expect(trimmed != line)
+        #expect(verifier.verify(line: Array(trimmed.utf8)).failure == nil)
+    }
+
+    @Test(arguments: [
+        ("1.0", "1"), ("1E3", "1000"), ("1e21", "1e+21"), ("1e20", "100000000000000000000"), ("0.000001", "0.000001"),
+        ("1e-7", "1e-7"), ("-0", "0"), ("-0.0", "0"), ("4.50", "4.5"), ("2e-3", "0.002"), ("-1.5e-10", "-1.5e-10"),
+        ("9007199254740993", "9007199254740992"), ("123.456e5", "12345600"), ("5e-324", "5e-324"),
+        ("1.7976931348623157e308", "1.7976931348623157e+308"), ("333333333.33333329", "333333333.3333333"),
+    ])
+    func numbersTakeTheirRFC8785Form(text: String, canonical: String) {
+        #expect(JCSNumber.format(text) == canonical)
+    }
+
+    @Test func aNumberBeyondADoubleCannotBeSigned() throws {
+        #expect(JCSNumber.format("1e400") == nil)
+        #expect(throws: (any Error).self) { try signer.sign(stamper.event(.started, data: .object(["n": .number("1e400")]))) }
+    }
+
+    /// Keys sort by UTF-16 code units (RFC 8785): U+1F600 (D83D DE00) before U+FF61,
+    /// where UTF-8 bytes (F0… after EF…) would put it last.
+    @Test func keysSortByUTF16CodeUnits() {
+        #expect(JSONValue.object(["\u{FF61}": .null, "\u{1F600}": .null]).serialized() == "{\"\u{1F600}\":null,\"\u{FF61}\":null}")
     }
 
     @Test func unsignedEventIsReportedWithLineAndID() throws {

@@ -41,7 +41,7 @@ import Testing
         record.responseCode = 3
         record.upstreamLatencyMicroseconds = 1_000_000
         let line = render(record, name: DNSMessages.wire(""))
-        #expect(line == #"{"time":"1970-01-01T00:00:00.000000Z","cell_id":"cell-1","transport":"udp","client":"[2001:db8::1]:53","qname":".","qtype":"TYPE4242","decision":"allow","reason":"allowed","rcode":"NXDOMAIN","upstream_latency_us":1000000}"# + "\n")
+        #expect(line == #"{"type":"dns_query","time":"1970-01-01T00:00:00.000000Z","cell_id":"cell-1","transport":"udp","client":"[2001:db8::1]:53","qname":".","qtype":"TYPE4242","decision":"allow","reason":"allowed","rcode":"NXDOMAIN","upstream_latency_us":1000000}"# + "\n")
         record.client = try #require(SocketAddress.parse("10.0.255.7:65535"))
         record.upstreamLatencyMicroseconds = 0
         #expect(render(record, name: []).contains(#""client":"10.0.255.7:65535""#))
@@ -116,8 +116,12 @@ import Testing
         stats.queriesTotal = 5
         stats.deniedName = 2
         stats.deniedQueryType = 1
-        let object = try #require(try JSONSerialization.jsonObject(with: Data(stats.json().utf8)) as? [String: [String: Int]])
-        let counters = try #require(object["stats"])
+        let line = stats.json(cellID: "c\"1", time: "2026-11-25T16:00:01.000000Z")
+        let object = try #require(try JSONSerialization.jsonObject(with: Data(line.utf8)) as? [String: Any])
+        #expect(object["type"] as? String == "dnsproxy_stats")
+        #expect(object["time"] as? String == "2026-11-25T16:00:01.000000Z")
+        #expect(object["cell_id"] as? String == "c\"1")
+        let counters = object.compactMapValues { $0 as? Int }
         #expect(counters["queries_total"] == 5)
         #expect(counters["denied"] == 3)
         for key in ["allowed", "malformed", "upstream_timeouts", "upstream_failures", "upstream_answers_dropped", "events_dropped"] {

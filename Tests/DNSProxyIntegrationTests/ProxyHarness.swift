@@ -14,11 +14,10 @@ extension RunningHelper {
 
     /// The last stats line on standard error.
     func lastStats() throws -> [String: Int] {
-        guard let line = stderr.split(separator: "\n").last(where: { $0.hasPrefix("{\"stats\"") }),
-              let object = try JSONSerialization.jsonObject(with: Data(line.utf8)) as? [String: [String: Int]],
-              let stats = object["stats"]
+        guard let line = stderr.split(separator: "\n").last(where: { $0.hasPrefix("{\"type\":\"dnsproxy_stats\"") }),
+              let object = try JSONSerialization.jsonObject(with: Data(line.utf8)) as? [String: Any]
         else { throw HarnessError("no stats line in stderr: \(stderr)") }
-        return stats
+        return object.compactMapValues { $0 as? Int }
     }
 }
 

@@ -208,6 +208,6 @@ struct UDPProxyTests {
         #expect(stats["queries_total"] == 1)
         #expect(stats["denied_name"] == 1)
         #expect(try proxy.stop() == 0)
-        #expect(proxy.stderr.split(separator: "\n").filter { $0.hasPrefix("{\"stats\"") }.count == 2)
+        #expect(proxy.stderr.split(separator: "\n").filter { $0.hasPrefix("{\"type\":\"dnsproxy_stats\"") }.count == 2)
     }
 }

@@ -29,7 +29,7 @@ import Testing
         #expect(decoder.stats.sequenceLost == 0)
         try #require(events.count == 2)
         let v4 = events[0].jsonLine(cellID: "cap")
-        #expect(v4 == #"{"type":"flow_event","time":"1970-01-01T00:00:00.000000Z","cell":"cap","verdict":"drop","rule":"r1","direction":"out","protocol":"udp","src":"10.9.0.1","dst":"10.9.0.1","sport":38890,"dport":9999,"length":36,"uid":0,"gid":0,"outdev":1,"seq":0,"group":3}"#)
+        #expect(v4 == #"{"type":"flow_event","time":"1970-01-01T00:00:00.000000Z","cell_id":"cap","verdict":"drop","rule":"r1","direction":"out","protocol":"udp","src":"10.9.0.1","dst":"10.9.0.1","sport":38890,"dport":9999,"length":36,"uid":0,"gid":0,"outdev":1,"seq":0,"group":3}"#)
         #expect(events[1].packet?.source.description == "fd00::1")
         #expect(events[1].packet?.sourcePort == 56325)
         #expect(events[1].packet?.destinationPort == 9999)

@@ -117,7 +117,7 @@ import Glibc
         var decoder = FlowDecoder()
         let event = try #require(run(Netlink.loggedPacket(prefix: "cellos-flow drop r1", payload: Self.udpPayload), decoder: &decoder).first)
         #expect(event.jsonLine(cellID: "cell-\"a\"") == """
-            {"type":"flow_event","time":"2025-11-25T16:04:05.000007Z","cell":"cell-\\"a\\"","verdict":"drop","rule":"r1",\
+            {"type":"flow_event","time":"2025-11-25T16:04:05.000007Z","cell_id":"cell-\\"a\\"","verdict":"drop","rule":"r1",\
             "direction":"out","protocol":"udp","src":"10.0.0.1","dst":"10.0.0.2","sport":40000,"dport":9999,"length":32,\
             "uid":1000,"gid":1000,"outdev":2,"seq":41,"group":7}
             """)
@@ -150,7 +150,7 @@ import Glibc
         let lines = table.summaryLines(cellID: "c")
         #expect(lines.count == 2)
         #expect(lines.first == """
-            {"type":"flow_summary","cell":"c","verdict":"drop","rule":"r1","direction":"out","protocol":"udp","src":"10.0.0.1",\
+            {"type":"flow_summary","time":"1970-01-01T00:00:12.000000Z","cell_id":"c","verdict":"drop","rule":"r1","direction":"out","protocol":"udp","src":"10.0.0.1",\
             "dst":"10.0.0.2","sport":5000,"dport":53,"first_seen":"1970-01-01T00:00:10.000000Z","last_seen":"1970-01-01T00:00:12.000000Z",\
             "packets":2,"bytes":200}
             """)

@@ -38,7 +38,7 @@ import Testing
 
             let lines = FlowlogExecutable.lines(events)
             let flowEvents = lines.ofType("flow_event")
-            #expect(flowEvents.allSatisfy { $0["cell"] as? String == "cell-42" })
+            #expect(flowEvents.allSatisfy { $0["cell_id"] as? String == "cell-42" })
             let udp = try #require(flowEvents.first { $0["protocol"] as? String == "udp" && $0["dst"] as? String == flow.peerV4 })
             #expect(udp["verdict"] as? String == "drop")
             #expect(udp["rule"] as? String == "r1")
@@ -124,7 +124,7 @@ import Testing
             #expect(lines.ofType("flow_summary").count >= 4)
             let stats = try #require(lines.ofType("flowlog_stats").first)
             #expect((stats["matched"] as? Int ?? 0) >= 4)
-            #expect(lines.ofType("flow_event").allSatisfy { $0["cell"] as? String == "dbg" })
+            #expect(lines.ofType("flow_event").allSatisfy { $0["cell_id"] as? String == "dbg" })
         }
     }
 }

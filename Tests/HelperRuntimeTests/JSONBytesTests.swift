@@ -23,7 +23,7 @@ import Testing
     }
 
     @Test func stringsEscapeQuotesBackslashesAndControls() {
-        #expect(JSONBytes.quoted("a\"b\\c\nd\r\te\u{01}\u{7F}é") == #""a\"b\\c\nd\r\te\u0001\u007fé""#)
+        #expect(JSONBytes.quoted("a\"b\\c\nd\r\te\u{01}\u{08}\u{0C}\u{7F}é/") == "\"a\\\"b\\\\c\\nd\\r\\te\\u0001\\b\\f\u{7F}é/\"")
         #expect(JSONBytes.quoted("") == #""""#)
     }
 }

@@ -17,6 +17,6 @@ public func fuzzNflog(_ data: UnsafePointer<UInt8>, _ size: Int) -> Int32 {
     precondition(stats.matched + stats.unmatched <= stats.packets, "a packet is matched or unmatched, not both")
     precondition(stats.packets <= stats.messages, "a packet is a message")
     _ = decoder.table.summaryLines(cellID: "fuzz")
-    _ = stats.jsonLine(cellID: "fuzz", flows: decoder.table.flows.count, flowTableOverflow: decoder.table.overflowedEvents)
+    _ = stats.jsonLine(cellID: "fuzz", time: "1970-01-01T00:00:00.000000Z", flows: decoder.table.flows.count, flowTableOverflow: decoder.table.overflowedEvents)
     return 0
 }

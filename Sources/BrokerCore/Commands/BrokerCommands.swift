@@ -85,12 +85,27 @@ public enum BrokerCommands {
     public static func verify(keyPath: String, eventsPath: String) -> Outcome {
         do {
             let key = try KeyFiles.publicKey(contents: try KeyFiles.read(path: keyPath), path: keyPath)
-            let contents = try FileInput.read(path: eventsPath, maxBytes: 1 << 30)
+            let contents = try EventInput.read(eventsPath, maxBytes: 1 << 30)
             let result = EventFileVerification.check(contents, with: EventVerifier(publicKey: key))
             if case .verified = result { return Outcome(stdout: "\(eventsPath): \(result.description)\n", stderr: "", status: 0) }
             return Outcome(stdout: "", stderr: "\(eventsPath): \(result.description)\n", status: BrokerExitCode.checkFailed)
         } catch {
             return Outcome(stdout: "", stderr: "cellos-broker verify: \(error)\n", status: BrokerExitCode.setupFailure)
+        }
+    }
+
+    /// `flush`: every remote sink's spool replayed (in order, up to `budget` ms each);
+    /// status 0 when all are empty afterwards.
+    public static func flush(setup: SinkSetup, budgetMilliseconds: Int64) -> Outcome {
+        do {
+            let writer = try setup.writer(signer: nil)
+            try writer.checkSpools()
+            let results = writer.flushSpools(budget: budgetMilliseconds)
+            let text = results.map { "\($0.label): delivered \($0.delivered), \($0.left) left\n" }.joined()
+            let left = results.contains { $0.left > 0 }
+            return Outcome(stdout: left ? "" : text, stderr: left ? text : "", status: left ? BrokerExitCode.checkFailed : 0)
+        } catch {
+            return Outcome(stdout: "", stderr: "cellos-broker flush: \(error)\n", status: BrokerExitCode.setupFailure)
         }
     }
 
@@ -157,6 +172,15 @@ public enum BrokerCommands {
         let failed = audits.contains { $0.failed }
         let text = json ? AuditReport.json(audits).serialized() + "\n" : AuditReport.table(audits)
         return Outcome(stdout: text, stderr: "", status: failed ? BrokerExitCode.checkFailed : 0)
+    }
+}
+
+/// Where `summary` and `verify` read a trail: a file, `-` (standard input), or
+/// `nats://HOST:PORT/SUBJECT[?credentials=FILE]` (JetStream, `JetStreamReader`).
+public enum EventInput {
+    public static func read(_ source: String, maxBytes: Int) throws -> [UInt8] {
+        if source.hasPrefix("nats://") { return try JetStreamReader.read(source, maxBytes: maxBytes) }
+        return try FileInput.read(path: source, maxBytes: maxBytes)
     }
 }
 

@@ -40,7 +40,4 @@ public struct CloudEvent: Equatable, Sendable {
 
     /// `cell:<id>`, the subject of every event about a cell.
     public static func subject(cellID: String) -> String { "cell:\(cellID)" }
-
-    /// `//<host>/<helper>`: a URI reference naming the emitting helper and host.
-    public static func source(helper: String, host: String) -> String { "//\(host)/\(helper)" }
 }

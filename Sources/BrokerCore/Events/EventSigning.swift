@@ -1,22 +1,31 @@
-/// Ed25519 signatures over events (docs/broker.md, "Signed events").
+import HelperRuntime
+
+/// Ed25519 signatures over events (docs/events.md, "Signed form").
 ///
-/// The signed bytes are the event's canonical form (`JSONValue.serialized`: sorted
-/// keys, no whitespace, minimal escapes, numbers as written) *without* the two
-/// signing attributes. They travel as CloudEvents extension attributes:
-/// `cellossigkeyid` (the key id: first 16 lowercase hex digits of SHA-256 over the
-/// raw 32-byte public key) and `cellossignature` (the 64-byte signature, 128
-/// lowercase hex digits). Key order and whitespace of a line do not matter to
-/// verification; any change to a name or value does.
+/// The signed bytes are the RFC 8785 canonical form of the event *without* the two
+/// signing attributes and with `time` normalized to UTC with 6 fractional digits,
+/// so the form a consumer rebuilds after its SDK re-serialized the event (keys
+/// reordered, escapes and numbers respelled, `time`'s zeros trimmed) is the one
+/// signed. They travel as CloudEvents extension attributes: `cellossigkeyid` (the
+/// key id: first 16 lowercase hex digits of SHA-256 over the raw 32-byte public
+/// key) and `cellossignature` (the 64-byte signature, 128 lowercase hex digits).
 public enum EventSignature {
     public static let keyIDAttribute = "cellossigkeyid"
     public static let signatureAttribute = "cellossignature"
 
-    /// The bytes a signature covers: the canonical event without the signing attributes.
-    public static func canonicalBytes(of event: [String: JSONValue]) -> [UInt8] {
+    struct NotCanonicalizable: Error, CustomStringConvertible {
+        var description: String { "the event has a number with no RFC 8785 form (beyond a double's range)" }
+    }
+
+    /// The bytes a signature covers; nil when the event has no RFC 8785 form.
+    public static func canonicalBytes(of event: [String: JSONValue]) -> [UInt8]? {
         var unsigned = event
         unsigned[keyIDAttribute] = nil
         unsigned[signatureAttribute] = nil
-        return Array(JSONValue.object(unsigned).serialized().utf8)
+        if let time = unsigned["time"]?.stringValue, let instant = RFC3339.parse(time) {
+            unsigned["time"] = .string(RFC3339.format(seconds: instant.seconds, microseconds: instant.microseconds))
+        }
+        return JSONValue.object(unsigned).canonicalBytes()
     }
 
     public static func keyID(of publicKey: Ed25519.PublicKey) -> String {
@@ -35,11 +44,13 @@ public struct EventSigner: Sendable {
     }
 
     public func sign(_ event: CloudEvent) throws -> CloudEvent {
-        var signed = event
-        signed.extensions[EventSignature.keyIDAttribute] = nil
-        signed.extensions[EventSignature.signatureAttribute] = nil
-        guard case .object(let members) = signed.json else { preconditionFailure("an event is a JSON object") }
-        let signature = try privateKey.signature(for: EventSignature.canonicalBytes(of: members))
+        var unsigned = event
+        unsigned.extensions[EventSignature.keyIDAttribute] = nil
+        unsigned.extensions[EventSignature.signatureAttribute] = nil
+        guard case .object(let members) = unsigned.json else { preconditionFailure("an event is a JSON object") }
+        guard let bytes = EventSignature.canonicalBytes(of: members) else { throw EventSignature.NotCanonicalizable() }
+        let signature = try privateKey.signature(for: bytes)
+        var signed = unsigned
         signed.extensions[EventSignature.keyIDAttribute] = .string(keyID)
         signed.extensions[EventSignature.signatureAttribute] = .string(Hex.encode(signature))
         return signed
@@ -77,7 +88,8 @@ public struct EventVerifier: Sendable {
         else {
             return (id, "malformed \(EventSignature.signatureAttribute)")
         }
-        guard publicKey.isValidSignature(signature, for: EventSignature.canonicalBytes(of: members)) else {
+        guard let bytes = EventSignature.canonicalBytes(of: members) else { return (id, "\(EventSignature.NotCanonicalizable())") }
+        guard publicKey.isValidSignature(signature, for: bytes) else {
             return (id, "signature does not match the event")
         }
         return (id, nil)

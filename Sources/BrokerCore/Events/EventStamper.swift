@@ -1,28 +1,43 @@
 #if canImport(Glibc)
 import Glibc
 #endif
+import HelperRuntime
 
 /// Gives events what the broker adds to everything it emits: a unique `id`, the
-/// `time`, the `source` (helper and host) and the `subject` (`cell:<id>`).
+/// `time` (the broker's clock now, unless the occurrence's own time is given),
+/// the `source` (`sourceBase` + emitting helper) and the `subject` (`cell:<id>`).
 public struct EventStamper: Sendable {
     public let cellID: String
     public let host: String
+    /// An absolute URI prefix the helper's name is appended to (`EventSource`).
+    public let sourceBase: String
     private let clock: @Sendable () -> timespec
 
-    public init(cellID: String, host: String = EventStamper.hostName(), clock: @escaping @Sendable () -> timespec = EventStamper.realtime) {
+    public init(
+        cellID: String, host: String = EventStamper.hostName(), sourceBase: String? = nil,
+        clock: @escaping @Sendable () -> timespec = EventStamper.realtime
+    ) {
         self.cellID = cellID
         self.host = host
+        self.sourceBase = sourceBase ?? EventSource.defaultBase(host: host)
         self.clock = clock
     }
 
-    public func event(_ type: CellEventType, from helper: String = BrokerRole.executableName, data: JSONValue) -> CloudEvent {
-        event(type.rawValue, from: helper, data: data)
+    public func event(_ type: CellEventType, from helper: String = BrokerRole.executableName, time: String? = nil, data: JSONValue) -> CloudEvent {
+        event(type.rawValue, from: helper, time: time, data: data)
     }
 
-    public func event(_ type: String, from helper: String, data: JSONValue) -> CloudEvent {
+    /// `time`, when given, is the occurrence's own (`RFC3339`'s form, checked by the caller).
+    public func event(_ type: String, from helper: String, time: String? = nil, data: JSONValue) -> CloudEvent {
         CloudEvent(
-            id: EventIDs.generate(), source: CloudEvent.source(helper: helper, host: host), type: type,
-            subject: CloudEvent.subject(cellID: cellID), time: RFC3339.format(clock()), data: data)
+            id: EventIDs.generate(), source: sourceBase + helper, type: type,
+            subject: CloudEvent.subject(cellID: cellID), time: time ?? now(), data: data)
+    }
+
+    /// The broker's clock in `RFC3339`'s form.
+    public func now() -> String {
+        let time = clock()
+        return RFC3339.format(seconds: Int64(time.tv_sec), microseconds: Int64(time.tv_nsec / 1000))
     }
 
     public static func hostName() -> String {
@@ -50,21 +65,5 @@ public enum EventIDs {
             String(hex.dropFirst(range.lowerBound).prefix(range.count))
         }
         return parts.joined(separator: "-")
-    }
-}
-
-/// RFC 3339 UTC timestamps with microseconds: `2026-11-25T16:00:00.123456Z`.
-public enum RFC3339 {
-    public static func format(_ time: timespec) -> String {
-        var seconds = time_t(time.tv_sec)
-        var parts = tm()
-        gmtime_r(&seconds, &parts)
-        func pad(_ value: Int, _ width: Int) -> String {
-            let digits = String(value)
-            return String(repeating: "0", count: max(0, width - digits.count)) + digits
-        }
-        return "\(pad(Int(parts.tm_year) + 1900, 4))-\(pad(Int(parts.tm_mon) + 1, 2))-\(pad(Int(parts.tm_mday), 2))"
-            + "T\(pad(Int(parts.tm_hour), 2)):\(pad(Int(parts.tm_min), 2)):\(pad(Int(parts.tm_sec), 2))"
-            + ".\(pad(Int(time.tv_nsec) / 1000, 6))Z"
     }
 }

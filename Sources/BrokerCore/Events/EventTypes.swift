@@ -22,6 +22,8 @@ public enum CellEventType: String, Sendable, CaseIterable {
     case helperFailed = "dev.cellos.events.cell.helper.v1.failed"
     /// A helper's final counters.
     case helperStats = "dev.cellos.events.cell.helper.v1.stats"
+    /// A remote sink's spool reached its bound: events were not kept for that sink.
+    case spoolOverflow = "dev.cellos.events.cell.sink.v1.spool_overflow"
     /// A helper line the broker could not classify or parse (kept, never dropped).
     case helperUnrecognizedOutput = "dev.cellos.events.cell.helper.v1.unrecognized_output"
 }

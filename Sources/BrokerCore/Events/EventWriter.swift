@@ -4,45 +4,116 @@ import Glibc
 import IPCWire
 import Synchronization
 
-/// Writes events as JSON lines to `--events PATH|-`, signing each when a signer is
-/// given. Safe to call from several threads (one lock around the write, so lines
-/// never interleave); each line goes out in as few `write` calls as the kernel allows.
+/// Signs each event (when a signer is given) once and hands the line to every
+/// sink, in emission order: local files directly (a failed write throws), remote
+/// sinks through their `SpooledSink` (they never throw: what they cannot confirm
+/// spools). Safe to call from several threads (one lock around the fan-out, so
+/// lines never interleave).
 public final class EventWriter: Sendable {
-    private let fd: Int32
-    private let ownsDescriptor: Bool
     private let signer: EventSigner?
     private let lock = Mutex(0)
+    private let sinks: SinkSet
+    public let timing: SinkTiming
 
-    /// `-` writes to standard output; a path is created (0600) or appended to.
-    public init(destination: String, signer: EventSigner? = nil) throws(SystemCallError) {
-        if destination == "-" {
-            fd = 1
-            ownsDescriptor = false
-        } else {
-            fd = try systemCall("open", context: destination) { open(destination, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0o600) }
-            ownsDescriptor = true
-        }
-        self.signer = signer
+    /// One file sink: `-` writes to standard output; a path is created (0600) or appended to.
+    public convenience init(destination: String, signer: EventSigner? = nil) throws(SystemCallError) {
+        self.init(local: [try FileSink(path: destination)], remote: [], signer: signer)
     }
 
-    deinit {
-        if ownsDescriptor { close(fd) }
+    /// `local` sinks are written directly; `remote` ones are spooled.
+    public init(local: [EventSink], remote: [SpooledSink], signer: EventSigner?, timing: SinkTiming = SinkTiming()) {
+        self.signer = signer
+        self.timing = timing
+        sinks = SinkSet(local: local, remote: remote)
+    }
+
+    /// Who stamps the `sink.v1.spool_overflow` events (the cell's stamper).
+    public func attach(stamper: EventStamper) {
+        lock.withLock { _ in sinks.stamper = stamper }
     }
 
     /// Signs (when configured) and writes one event; returns the event as written.
     @discardableResult
     public func write(_ event: CloudEvent) throws -> CloudEvent {
         let final = try signer?.sign(event) ?? event
-        let bytes = Array((final.line + "\n").utf8)
-        try lock.withLock { written in
-            try FileOutput.writeAll(fd: fd, bytes: bytes, context: "event stream")
+        let record = SinkRecord(final)
+        try lock.withLock { written throws in
+            try deliver(record)
             written += 1
+            // Never silent: one overflow event per write that found drops (it may itself be dropped by that sink, and is counted then).
+            for spooled in sinks.remote {
+                let dropped = spooled.takeDropped()
+                guard dropped > 0, let stamper = sinks.stamper else { continue }
+                let overflow = Self.overflowEvent(stamper, spooled, dropped)
+                try deliver(SinkRecord(try signer?.sign(overflow) ?? overflow))
+                written += 1
+            }
         }
         return final
     }
 
+    private func deliver(_ record: SinkRecord) throws {
+        var failure: Error?
+        for sink in sinks.local {
+            do { try sink.send(record) } catch { failure = failure ?? error }
+        }
+        for spooled in sinks.remote { spooled.write(record) }
+        if let failure { throw failure }
+    }
+
+    /// At the start of a run: spooled events of earlier runs replayed first, each
+    /// sink for at most `timing.replayMilliseconds`.
+    public func replaySpools() {
+        lock.withLock { _ in
+            for spooled in sinks.remote where spooled.spool.size > 0 { spooled.replay(budget: timing.replayMilliseconds) }
+        }
+    }
+
+    /// At the end of a run: acknowledgements awaited for at most
+    /// `timing.finishMilliseconds` in all, the rest spooled.
+    public func finish() {
+        lock.withLock { _ in
+            let deadline = Monotonic.milliseconds() + timing.finishMilliseconds
+            for spooled in sinks.remote { spooled.finish(until: deadline) }
+        }
+    }
+
+    /// After the privilege drop: every remote sink's spool directory is writable.
+    public func checkSpools() throws(SinkError) {
+        for spooled in sinks.remote { try spooled.spool.check() }
+    }
+
+    /// `flush`: each remote sink's spool replayed for at most `budget` ms.
+    public func flushSpools(budget: Int64) -> [(label: String, delivered: Int, left: Int)] {
+        lock.withLock { _ in
+            sinks.remote.map { spooled in
+                let result = spooled.replay(budget: budget)
+                return (spooled.sink.label, result.delivered, result.left)
+            }
+        }
+    }
+
     /// Events written so far.
     public var count: Int { lock.withLock { $0 } }
+
+    static func overflowEvent(_ stamper: EventStamper, _ spooled: SpooledSink, _ dropped: Int) -> CloudEvent {
+        stamper.event(.spoolOverflow, data: .object([
+            "sink": .string(spooled.sink.label), "spool": .string(spooled.spool.directory),
+            "max_bytes": .integer(spooled.spool.maxBytes), "dropped": .integer(dropped),
+        ]))
+    }
+}
+
+/// The sinks behind an `EventWriter`'s lock (only touched with it held).
+private final class SinkSet: @unchecked Sendable {
+    let local: [EventSink]
+    let remote: [SpooledSink]
+    var stamper: EventStamper?
+
+    init(local: [EventSink], remote: [SpooledSink]) {
+        self.local = local
+        self.remote = remote
+    }
 }
 
 enum FileOutput {

@@ -1,19 +1,28 @@
-/// Turns one plain JSON line from a helper into a stamped CloudEvent. The helper's
-/// object becomes `data` unchanged; only the `type` is chosen here, from the line's
-/// shape, as each helper documents it:
+import HelperRuntime
+
+/// Turns one JSON line from a helper into a stamped CloudEvent. The helper's
+/// object becomes `data` unchanged; the CloudEvent `type` comes from the line's
+/// `type` alone (`lineTypes`), its `time` from the line's `time`: when the thing
+/// happened, not when the broker read it (docs/events.md has every line's schema).
 ///
-/// - cellos-dnsproxy: a query line (has `qname` and `decision`) → `dns_query`;
-///   `{"stats": {...}}` → `helper.v1.stats`.
-/// - cellos-flowlog: `"type": "flow_event"` → `network_flow_decision`,
-///   `"flow_summary"` → `network_flow_summary`, `"flowlog_stats"` → `helper.v1.stats`.
-/// - cellos-egressproxy: `"type": "l7_egress_decision"` → `l7_egress_decision`,
-///   `"egressproxy_stats"` → `helper.v1.stats`.
-///
-/// Anything else (not JSON, not an object, an unknown shape) is kept as
-/// `helper.v1.unrecognized_output` with the raw line (cut to 4096 bytes), so a
-/// misbehaving helper leaves a trace instead of a gap.
+/// Anything else (not JSON, not an object, an unknown `type`, no valid `time`) is
+/// kept as `helper.v1.unrecognized_output` with the raw line (cut to 4096 bytes),
+/// so a misbehaving helper leaves a trace instead of a gap.
 public struct HelperEventWrapper: Sendable {
     public static let maxLineBytes = 64 * 1024
+
+    /// Helper line `type` → CloudEvent type: the one table a new line type is added to
+    /// (docs/events.md, "Helper lines").
+    public static let lineTypes: [String: CellEventType] = [
+        "dns_query": .dnsQuery,
+        "dnsproxy_stats": .helperStats,
+        "flow_event": .networkFlowDecision,
+        "flow_summary": .networkFlowSummary,
+        "flowlog_stats": .helperStats,
+        "l7_egress_decision": .l7EgressDecision,
+        "egressproxy_stats": .helperStats,
+    ]
+
     public let helper: String
     public let stamper: EventStamper
 
@@ -30,24 +39,15 @@ public struct HelperEventWrapper: Sendable {
             return unrecognized(line, reason: error.description)
         }
         guard case .object(let members) = parsed else { return unrecognized(line, reason: "not a JSON object") }
-        guard let type = Self.classify(members) else { return unrecognized(line, reason: "no known event shape") }
-        return stamper.event(type, from: helper, data: parsed)
+        guard let name = members["type"]?.stringValue else { return unrecognized(line, reason: "no \"type\" string") }
+        guard let type = Self.lineTypes[name] else { return unrecognized(line, reason: "unknown type \"\(name)\"") }
+        guard let time = members["time"]?.stringValue, RFC3339.isCanonical(time) else {
+            return unrecognized(line, reason: "no \"time\" in the form 2026-12-02T01:02:03.123456Z")
+        }
+        return stamper.event(type, from: helper, time: time, data: parsed)
     }
 
     public func wrap(line: String) -> CloudEvent { wrap(line: Array(line.utf8)) }
-
-    static func classify(_ members: [String: JSONValue]) -> CellEventType? {
-        switch members["type"]?.stringValue {
-        case "flow_event": return .networkFlowDecision
-        case "flow_summary": return .networkFlowSummary
-        case "flowlog_stats", "egressproxy_stats": return .helperStats
-        case "l7_egress_decision": return .l7EgressDecision
-        default: break
-        }
-        if members["qname"] != nil && members["decision"] != nil { return .dnsQuery }
-        if members.count == 1, members["stats"]?.objectValue != nil { return .helperStats }
-        return nil
-    }
 
     private func unrecognized(_ line: [UInt8], reason: String) -> CloudEvent {
         let kept = String(decoding: line.prefix(4096), as: UTF8.self)

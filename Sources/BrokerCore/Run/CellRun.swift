@@ -13,6 +13,12 @@ public struct CellRunConfiguration: Sendable {
     public var helperGraceMilliseconds: Int
     /// How often the run loop looks at the helpers and the clock.
     public var tickMilliseconds: Int32
+    /// The broker's descriptor the workload gets as its standard output: 1, or 2
+    /// while the event stream is the broker's standard output (`--events -`), so
+    /// the workload can never write into the trail (docs/events.md).
+    public var workloadStdout: Int32 = 1
+    /// The CloudEvent `source` prefix (`EventSource`); nil: `urn:cellos:<host>:`.
+    public var eventSourceBase: String?
     /// `run --trace`: the step marks, begun when the command started; written at the end.
     public var trace: CellTrace?
 
@@ -104,12 +110,21 @@ public final class CellRun {
         trace = configuration.trace
         self.writer = writer
         self.client = channel
-        stamper = EventStamper(cellID: spec.id)
+        stamper = EventStamper(cellID: spec.id, sourceBase: configuration.eventSourceBase)
         events = CellEvents(stamper: stamper)
+        writer.attach(stamper: stamper)
     }
 
     /// Runs the cell and tears it down whatever happened; the broker's exit status.
+    /// Remote sinks get at most `writer.timing.finishMilliseconds` after the last
+    /// event to acknowledge; what they have not by then waits in their spool.
     public func run() -> Int32 {
+        let status = runCell()
+        writer.finish()
+        return status
+    }
+
+    func runCell() -> Int32 {
         emit(events.started(spec))
         if !spec.pidNamespace {
             report("warning: cell \(spec.id) shares the host's PID namespace (pid_namespace false): its workload sees and can signal the host's processes of its uid")
@@ -245,7 +260,7 @@ public final class CellRun {
         let request: SpawnWorkload
         do { request = try CellRequests.spawnWorkload(spec, secrets: secrets) } catch { throw .setup("\(error)") }
         var descriptors = DescriptorSet()
-        for fd: Int32 in 0...2 {
+        for fd: Int32 in [0, configuration.workloadStdout, 2] {
             let copy = fcntl(fd, F_DUPFD_CLOEXEC, 3)
             guard copy >= 0 else { throw .setup("the broker's descriptor \(fd) is not open: \(SystemCallError("fcntl(F_DUPFD_CLOEXEC)"))") }
             descriptors.append(OwnedFD(adopting: copy))

@@ -18,9 +18,11 @@ import IPCWire
 final class EventFIFO {
     let directory: String
     let path: String
-    let readEnd: Int32
-    /// The broker's own write end; -1 once closed.
-    private var writeEnd: Int32
+    private let reader: OwnedFD
+    /// The broker's own write end; nil once closed.
+    private var writer: OwnedFD?
+
+    var readEnd: Int32 { reader.rawValue }
 
     init() throws(SystemCallError) {
         var template = Array("/tmp/cellos-broker-XXXXXX".utf8CString)
@@ -28,38 +30,26 @@ final class EventFIFO {
         guard created != nil else { throw SystemCallError("mkdtemp", context: "/tmp/cellos-broker-XXXXXX") }
         let directory = String(decoding: template.dropLast().map { UInt8(bitPattern: $0) }, as: UTF8.self)
         let path = directory + "/events"
-        let ends = try Self.open(path: path, directory: directory)
-        self.directory = directory
-        self.path = path
-        readEnd = ends.read
-        writeEnd = ends.write
-    }
-
-    /// mkfifo, then the read end (non-blocking, so it opens without a writer), then
-    /// our write end; undoes everything on failure.
-    private static func open(path: String, directory: String) throws(SystemCallError) -> (read: Int32, write: Int32) {
-        var reader: Int32 = -1
+        // mkfifo, then the read end (non-blocking, so it opens without a writer), then
+        // our write end; a failure undoes what exists (the OwnedFDs close themselves).
         do {
             try systemCall("mkfifo", context: path) { mkfifo(path, 0o600) }
-            reader = try systemCall("open(fifo, O_RDONLY)", context: path) { Glibc.open(path, O_RDONLY | O_NONBLOCK | O_CLOEXEC) }
-            let writer = try systemCall("open(fifo, O_WRONLY)", context: path) { Glibc.open(path, O_WRONLY | O_CLOEXEC) }
-            return (reader, writer)
+            reader = OwnedFD(adopting: try systemCall("open(fifo, O_RDONLY)", context: path) { Glibc.open(path, O_RDONLY | O_NONBLOCK | O_CLOEXEC) })
+            writer = OwnedFD(adopting: try systemCall("open(fifo, O_WRONLY)", context: path) { Glibc.open(path, O_WRONLY | O_CLOEXEC) })
         } catch {
-            if reader >= 0 { close(reader) }
             unlink(path)
             rmdir(directory)
             throw error
         }
+        self.directory = directory
+        self.path = path
     }
 
     func closeWriteEnd() {
-        if writeEnd >= 0 { close(writeEnd) }
-        writeEnd = -1
+        writer = nil
     }
 
     deinit {
-        close(readEnd)
-        if writeEnd >= 0 { close(writeEnd) }
         unlink(path)
         // A helper may have left files here ({dir}, e.g. a control socket).
         Self.removeEntries(of: directory)

@@ -5,7 +5,7 @@ import HelperRuntime
 
 /// Renders one event as a JSON line (documented in docs/dnsproxy.md):
 ///
-/// {"time":"2026-11-25T16:00:00.123456Z","cell_id":"c1","transport":"udp",
+/// {"type":"dns_query","time":"2026-11-25T16:00:00.123456Z","cell_id":"c1","transport":"udp",
 ///  "client":"127.0.0.1:40000","qname":"allowed.test","qtype":"A","decision":"allow",
 ///  "reason":"allowed","rcode":"NOERROR","upstream_latency_us":312}
 ///
@@ -79,7 +79,7 @@ struct EventJSON {
         out.append(UInt8(ascii: "\n"))
     }
 
-    static let timeKey = Array(#"{"time":""#.utf8)
+    static let timeKey = Array(#"{"type":"dns_query","time":""#.utf8)
     static let cellKey = Array(#"","cell_id":""#.utf8)
     static let transportKey = Array(#"","transport":""#.utf8)
     static let clientKey = Array(#"","client":""#.utf8)
@@ -96,26 +96,16 @@ struct EventJSON {
     static let typePrefix = Array("TYPE".utf8)
     static let rcodeNames = (0 ..< 16).map { Array(DNSResponseCode.name(UInt8($0)).utf8) }
 
-    /// RFC 3339 UTC with microseconds; the date and time up to the second is cached.
+    /// `RFC3339`'s form; the date and time up to the second is cached.
     private mutating func appendTime(_ nanoseconds: Int64, into out: inout [UInt8]) {
         let second = nanoseconds / 1_000_000_000
         if second != cachedSecond {
-            var seconds = time_t(second)
-            var parts = tm()
-            gmtime_r(&seconds, &parts)
-            var date: [UInt8] = []
-            JSONBytes.appendDigits(Int(parts.tm_year) + 1900, width: 4, to: &date); date.append(UInt8(ascii: "-"))
-            JSONBytes.appendDigits(Int(parts.tm_mon) + 1, width: 2, to: &date); date.append(UInt8(ascii: "-"))
-            JSONBytes.appendDigits(Int(parts.tm_mday), width: 2, to: &date); date.append(UInt8(ascii: "T"))
-            JSONBytes.appendDigits(Int(parts.tm_hour), width: 2, to: &date); date.append(UInt8(ascii: ":"))
-            JSONBytes.appendDigits(Int(parts.tm_min), width: 2, to: &date); date.append(UInt8(ascii: ":"))
-            JSONBytes.appendDigits(Int(parts.tm_sec), width: 2, to: &date); date.append(UInt8(ascii: "."))
-            cachedDate = date
+            cachedDate.removeAll(keepingCapacity: true)
+            RFC3339.appendSeconds(second, to: &cachedDate)
             cachedSecond = second
         }
         out.append(contentsOf: cachedDate)
-        JSONBytes.appendDigits(Int(nanoseconds % 1_000_000_000 / 1000), width: 6, to: &out)
-        out.append(UInt8(ascii: "Z"))
+        RFC3339.appendFraction(microseconds: nanoseconds % 1_000_000_000 / 1000, to: &out)
     }
 
     /// "a.b.c.d:port" for IPv4 without inet_ntop; IPv6 through it, as "[addr]:port".

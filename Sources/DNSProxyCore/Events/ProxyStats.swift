@@ -1,3 +1,6 @@
+import HelperRuntime
+import IPCWire
+
 /// Counters of one proxy run, printed as one JSON line on SIGUSR1 and at exit.
 public struct ProxyStats: Sendable, Equatable {
     public var queriesTotal = 0
@@ -23,7 +26,14 @@ public struct ProxyStats: Sendable, Equatable {
 
     public var denied: Int { deniedName + deniedQueryType }
 
-    public func json() -> String {
+    /// The `dnsproxy_stats` line as of now.
+    public func json(cellID: String) -> String {
+        let now = RealtimeClock.nanoseconds()
+        return json(cellID: cellID, time: RFC3339.format(seconds: now / 1_000_000_000, microseconds: now % 1_000_000_000 / 1000))
+    }
+
+    /// The `dnsproxy_stats` line (docs/events.md); `time` is when the counters were read.
+    public func json(cellID: String, time: String) -> String {
         let fields: [(String, Int)] = [
             ("queries_total", queriesTotal), ("allowed", allowed), ("denied", denied),
             ("denied_name", deniedName), ("denied_qtype", deniedQueryType), ("malformed", malformed),
@@ -33,6 +43,7 @@ public struct ProxyStats: Sendable, Equatable {
             ("tcp_connections", tcpConnections), ("tcp_connections_rejected", tcpConnectionsRejected),
             ("tcp_inflight_refused", tcpInflightRefused), ("tcp_accept_failures", tcpAcceptFailures),
         ]
-        return "{\"stats\":{" + fields.map { "\"\($0.0)\":\($0.1)" }.joined(separator: ",") + "}}"
+        return "{\"type\":\"dnsproxy_stats\",\"time\":\"\(time)\",\"cell_id\":\(JSONBytes.quoted(cellID)),"
+            + fields.map { "\"\($0.0)\":\($0.1)" }.joined(separator: ",") + "}"
     }
 }

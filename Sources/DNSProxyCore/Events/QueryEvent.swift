@@ -52,4 +52,20 @@ struct QueryEventRecord {
     var upstreamLatencyMicroseconds: Int64 = -1
     var malformed: MalformedQuery?
     var nameLength: Int = 0
+
+    init() {}
+
+    /// The one way a query's outcome becomes a record (the time is stamped by `emit`).
+    init(
+        client: SocketAddress, transport: QueryTransport, reason: QueryReason, queryType: Int32 = -1,
+        responseCode: Int16 = -1, upstreamLatencyMicroseconds: Int64 = -1, malformed: MalformedQuery? = nil
+    ) {
+        self.client = client
+        self.transport = transport
+        self.reason = reason
+        self.queryType = queryType
+        self.responseCode = responseCode
+        self.upstreamLatencyMicroseconds = upstreamLatencyMicroseconds
+        self.malformed = malformed
+    }
 }

@@ -26,7 +26,7 @@ public enum ProxyLauncher {
             }
             if let ready = notifier.take() { ready.ready() }
             let stats = try server.serve()
-            if !configuration.statsInEvents { StandardError.writeLine(stats.json()) }
+            if !configuration.statsInEvents { StandardError.writeLine(stats.json(cellID: configuration.cellID)) }
             return stats
         } catch {
             // The parent waiting for readiness learns why from the last STATUS line.

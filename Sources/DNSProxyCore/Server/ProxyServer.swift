@@ -144,7 +144,7 @@ public final class ProxyServer {
         }
         events?.stop()
         let final = snapshot()
-        if configuration.statsInEvents { events?.appendFinalLine(final.json()) }
+        if configuration.statsInEvents { events?.appendFinalLine(final.json(cellID: configuration.cellID)) }
         return final
     }
 
@@ -174,7 +174,7 @@ public final class ProxyServer {
     private func handleSignals() {
         while let signal = try? signals.next() {
             switch signal {
-            case SIGUSR1: StandardError.writeLine(snapshot().json())
+            case SIGUSR1: StandardError.writeLine(snapshot().json(cellID: configuration.cellID))
             default: stopping = true
             }
         }
@@ -205,12 +205,14 @@ public final class ProxyServer {
     enum ReplyPath {
         case udp(SocketAddress)
         case tcp(connection: Int32, generation: UInt32)
+
+        var transport: QueryTransport { if case .udp = self { .udp } else { .tcp } }
     }
 
     /// Applies the policy to one query and answers, refuses or forwards it.
     func handleQuery(_ message: UnsafeMutableRawBufferPointer, from client: SocketAddress, via path: ReplyPath) {
         stats.queriesTotal += 1
-        let transport: QueryTransport = if case .udp = path { .udp } else { .tcp }
+        let transport = path.transport
         let query: DNSQuery
         do {
             query = try DNSQueryParser.parse(UnsafeRawBufferPointer(message))
@@ -233,24 +235,13 @@ public final class ProxyServer {
         }
         let question = UnsafeRawBufferPointer(rebasing: message[query.questionRange])
         answerLocally(rcode: DNSResponseCode.refused, id: query.id, flags: query.flags, question: question, via: path)
-        var record = QueryEventRecord()
-        record.client = client
-        record.transport = transport
-        record.reason = reason
-        record.queryType = Int32(query.qtype)
-        record.responseCode = Int16(DNSResponseCode.refused)
-        emit(record, name: name)
+        emit(QueryEventRecord(client: client, transport: transport, reason: reason, queryType: Int32(query.qtype), responseCode: Int16(DNSResponseCode.refused)), name: name)
     }
 
     /// No answer; an event; over TCP the connection is closed.
     func rejectMalformed(_ error: MalformedQuery, from client: SocketAddress, via path: ReplyPath) {
         stats.malformed += 1
-        var record = QueryEventRecord()
-        record.client = client
-        record.transport = if case .udp = path { .udp } else { .tcp }
-        record.reason = .malformedQuery
-        record.malformed = error
-        emit(record, name: UnsafeRawBufferPointer(start: nil, count: 0))
+        emit(QueryEventRecord(client: client, transport: path.transport, reason: .malformedQuery, malformed: error), name: UnsafeRawBufferPointer(start: nil, count: 0))
         if case .tcp(let connection, _) = path { closeTCPConnection(connection) }
     }
 
@@ -325,14 +316,7 @@ public final class ProxyServer {
     ) {
         stats.upstreamFailures += 1
         answerLocally(rcode: DNSResponseCode.servFail, id: id, flags: flags, question: question, via: path)
-        var record = QueryEventRecord()
-        record.client = client
-        record.transport = if case .udp = path { .udp } else { .tcp }
-        record.reason = .upstreamFailure
-        record.queryType = Int32(qtype)
-        record.responseCode = Int16(DNSResponseCode.servFail)
-        record.upstreamLatencyMicroseconds = latency
-        emit(record, name: UnsafeRawBufferPointer(rebasing: question.dropLast(4)))
+        emit(QueryEventRecord(client: client, transport: path.transport, reason: .upstreamFailure, queryType: Int32(qtype), responseCode: Int16(DNSResponseCode.servFail), upstreamLatencyMicroseconds: latency), name: UnsafeRawBufferPointer(rebasing: question.dropLast(4)))
     }
 
     private func answerLocally(rcode: UInt8, id: UInt16, flags: UInt16, question: UnsafeRawBufferPointer, via path: ReplyPath) {
@@ -397,14 +381,7 @@ public final class ProxyServer {
         let path: ReplyPath = entry.transport == .udp
             ? .udp(entry.client) : .tcp(connection: entry.connection, generation: entry.connectionGeneration)
         reply(UnsafeRawBufferPointer(answer), via: path)
-        var record = QueryEventRecord()
-        record.client = entry.client
-        record.transport = entry.transport
-        record.reason = .allowed
-        record.queryType = Int32(entry.queryType)
-        record.responseCode = Int16(answer[3] & 0x0F)
-        record.upstreamLatencyMicroseconds = (Monotonic.nanoseconds() - entry.sentAtNanoseconds) / 1000
-        emit(record, name: UnsafeRawBufferPointer(rebasing: question.dropLast(4)))
+        emit(QueryEventRecord(client: entry.client, transport: entry.transport, reason: .allowed, queryType: Int32(entry.queryType), responseCode: Int16(answer[3] & 0x0F), upstreamLatencyMicroseconds: (Monotonic.nanoseconds() - entry.sentAtNanoseconds) / 1000), name: UnsafeRawBufferPointer(rebasing: question.dropLast(4)))
         finishPending(slot)
     }
 
@@ -421,14 +398,7 @@ public final class ProxyServer {
             let path: ReplyPath = entry.transport == .udp
                 ? .udp(entry.client) : .tcp(connection: entry.connection, generation: entry.connectionGeneration)
             answerLocally(rcode: DNSResponseCode.servFail, id: entry.clientID, flags: entry.clientFlags, question: question, via: path)
-            var record = QueryEventRecord()
-            record.client = entry.client
-            record.transport = entry.transport
-            record.reason = .upstreamTimeout
-            record.queryType = Int32(entry.queryType)
-            record.responseCode = Int16(DNSResponseCode.servFail)
-            record.upstreamLatencyMicroseconds = (now - entry.sentAtNanoseconds) / 1000
-            emit(record, name: UnsafeRawBufferPointer(rebasing: question.dropLast(4)))
+            emit(QueryEventRecord(client: entry.client, transport: entry.transport, reason: .upstreamTimeout, queryType: Int32(entry.queryType), responseCode: Int16(DNSResponseCode.servFail), upstreamLatencyMicroseconds: (now - entry.sentAtNanoseconds) / 1000), name: UnsafeRawBufferPointer(rebasing: question.dropLast(4)))
             finishPending(slot)
         }
     }
