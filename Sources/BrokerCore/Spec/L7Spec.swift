@@ -1,4 +1,6 @@
+#if canImport(IPCWire)  // the cell-spec fuzz target compiles IPCWire's policy files with this one
 import IPCWire
+#endif
 
 /// The spec's name-based egress (`egress_names`, `egress_ports`, `egress_mode`):
 /// HTTPS and HTTP by server name through `cellos-egressproxy` (docs/egressproxy.md).
