@@ -67,6 +67,15 @@ import Testing
         }
     }
 
+    @Test func theIPv6ListenerSeedDecodes() throws {
+        let corpus = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+            .deletingLastPathComponent().appendingPathComponent("fuzz/corpus/netnsd-messages/created-l7-v6").path
+        let bytes = try [UInt8](Data(contentsOf: URL(fileURLWithPath: corpus)))
+        let header = try FrameHeader.decode(bytes[...])
+        let message = try NetnsdFrame.decode(header: header, payload: Array(bytes.dropFirst(FrameHeader.size)), descriptorCount: Int(header.descriptorCount))
+        #expect(message == .cellCreated(CellCreated(cellID: try CellID("cell-1"), names: CellCreated.requiredNames + ["nflog", "l7-tcp", "l7-tcp6"])))
+    }
+
     /// In a namespace with only `lo` (and the default route onto it that a cell
     /// without uplink gets for transparent mode), TCP to any address on port 443
     /// lands on the listener, and both rules count it.
