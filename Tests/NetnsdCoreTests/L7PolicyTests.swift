@@ -27,6 +27,9 @@ import Testing
         #expect(throws: PolicyError.invalidField(field: "l7.listener", value: "127.0.0.1:53", reason: "the same address and port as the resolver")) {
             try EgressPolicy(l7: try L7Egress(names: ["a.example.com"], listener: try ResolverAddress(parsing: "127.0.0.1:53")))
         }
+        #expect(throws: PolicyError.invalidField(field: "l7.listener", value: "127.0.0.1:53", reason: "its IPv6 twin [::1]:53 is the resolver's address and port")) {
+            try EgressPolicy(resolver: try ResolverAddress(parsing: "[::1]:53"), l7: try L7Egress(names: ["a.example.com"], listener: try ResolverAddress(parsing: "127.0.0.1:53")))
+        }
     }
 
     @Test func transparentModeRedirectsThePortsAndAcceptsOnlyTheListener() throws {
