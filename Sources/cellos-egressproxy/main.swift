@@ -10,8 +10,8 @@ struct EgressProxyCommand: ParsableCommand {
         commandName: EgressProxyRole.executableName,
         abstract: "The capability-free SNI/Host egress proxy of a cellos cell.",
         discussion: """
-            Serves the TCP listeners it inherits (LISTEN_FDS/LISTEN_PID with LISTEN_FDNAMES=l7-tcp, \
-            once or twice) or binds --listen itself. Each connection is redirected to it by the cell's \
+            Serves the TCP listeners it inherits (LISTEN_FDS/LISTEN_PID with LISTEN_FDNAMES=l7-tcp, once or twice, \
+            and l7-tcp6) or binds --listen itself. Each connection is redirected to it by the cell's \
             nft table (transparent: the original destination port counts) or addressed to it as \
             HTTPS_PROXY/HTTP_PROXY (explicit: CONNECT and absolute-URI requests). The name comes from \
             the TLS ClientHello's SNI or the HTTP Host/request target; an allowed name is resolved \

@@ -66,4 +66,49 @@ import Testing
             #expect(summary.stdout.contains("Name-based egress (L7):\n  allowed.cellos.test:\(tls) transparent tls: allow (allowed) -> 192.0.2.80:\(tls)"), "\(summary.stdout)")
         }
     }
+
+    /// IPv6 transparent mode: the workload connects to an IPv6 address of its
+    /// choosing (2001:db8::80, which nothing in the lab has); netnsd's
+    /// `l7-redirect-v6` sends it to the `[::1]` listener (`l7-tcp6`), the proxy
+    /// reads IP6T_SO_ORIGINAL_DST, relays the allowed name to what the resolver says
+    /// (192.0.2.80) and refuses the other name with its event.
+    @Test(.enabled(if: PrivilegedTest.shouldRun))
+    func ipv6ConnectionsAreRedirectedToo() throws {
+        try PrivilegedTest.requireRoot()
+        try withCellLab { cell in
+            let origin = try OriginServers(
+                names: ["allowed.cellos.test", "other.cellos.test"], host: "192.0.2.80", prefix: ["ip", "netns", "exec", cell.internet.name])
+            let tls = origin.tlsPort
+            let script = """
+                curl -sk --noproxy '*' --max-time 5 --resolve 'allowed.cellos.test:\(tls):[2001:db8::80]' https://allowed.cellos.test:\(tls)/ | grep -c s_server; echo "v6_allowed=${PIPESTATUS[0]}"
+                curl -sk --noproxy '*' --max-time 5 --resolve 'other.cellos.test:\(tls):[2001:db8::80]' https://other.cellos.test:\(tls)/; echo "v6_denied=$?"
+                """
+            let run = try cell.broker([
+                "--spec", try cell.specFile(
+                    id: "e2e-l7v6", argv: ["/bin/bash", "-c", script], egress: "[]",
+                    extra: #""egress_names": ["allowed.cellos.test"], "egress_ports": [\#(tls)], "egress_mode": "transparent""#),
+            ], events: "l7v6")
+            let out = run.result.stdout
+            #expect(run.result.status == 0, "\(run.result.stderr)")
+            #expect(out.contains("v6_allowed=0\n"), "\(out)")
+            #expect(!out.contains("v6_denied=0\n"), "\(out)")
+
+            let decisions = run.data(ofType: ".l7_egress_decision")
+            let allowed = try #require(decisions.first { $0["name"] as? String == "allowed.cellos.test" }, "\(decisions)")
+            #expect(allowed["reason"] as? String == "allowed")
+            #expect(allowed["mode"] as? String == "transparent")
+            #expect(allowed["original_dst"] as? String == "[2001:db8::80]:\(tls)", "\(allowed)")
+            #expect((allowed["client"] as? String)?.hasPrefix("[::1]:") == true, "\(allowed)")
+            #expect(allowed["upstream"] as? String == "192.0.2.80:\(tls)")
+            let denied = try #require(decisions.first { $0["name"] as? String == "other.cellos.test" }, "\(decisions)")
+            #expect(denied["reason"] as? String == "denied_name")
+            #expect(denied["original_dst"] as? String == "[2001:db8::80]:\(tls)", "\(denied)")
+            #expect(denied["upstream"] is NSNull)
+
+            let counters = Dictionary(run.data(ofType: ".nft_counter").map { ($0["rule"] as? String ?? "", Int("\($0["packets"] ?? "")") ?? -1) }, uniquingKeysWith: { a, _ in a })
+            #expect(counters["l7-redirect-v6"] == 2, "\(counters)")
+            #expect(counters["l7v6"] ?? 0 >= 2, "\(counters)")
+            #expect(counters["l7-redirect"] == 0, "\(counters)")
+        }
+    }
 }

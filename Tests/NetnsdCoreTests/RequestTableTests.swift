@@ -56,7 +56,7 @@ import Testing
         let secrets = try [SecretFile(name: "a", size: 1), SecretFile(name: "b", size: 1)]
         #expect(try SpawnWorkload(cellID: id, path: "/bin/true", arguments: ["true"], stdio: true, secretFiles: secrets).descriptorCount == 3 + 2)
         #expect(try SpawnWorkload(cellID: id, path: "/bin/true", arguments: ["true"], secretFiles: secrets).descriptorCount == 2)
-        #expect(RequestTable.rule(for: .createCell).descriptorsOut == .between(CellCreated.requiredNames.count, CellCreated.requiredNames.count + 1))
+        #expect(RequestTable.rule(for: .createCell).descriptorsOut == .between(CellCreated.requiredNames.count, CellCreated.requiredNames.count + 3))
         #expect(DestroyCell(cellID: id).descriptorCount == 0 && ReadCounters(cellID: id).descriptorCount == 0)
         #expect(StartWorkload(cellID: id).descriptorCount == 0 && ReadStatus().descriptorCount == 0)
         #expect(try SignalWorkload(cellID: id, signal: 15).descriptorCount == 0)

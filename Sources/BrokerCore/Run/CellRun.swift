@@ -191,11 +191,12 @@ public final class CellRun {
         var reply = try netnsd { client throws(WireError) in try client.request(request) }
         guard case .cellCreated(let created) = reply.message else { throw .setup("CreateCell: \(Self.describe(reply.message))") }
         cellID = request.cellID
-        // netns, dns-udp, dns-tcp[, nflog][, l7-tcp]: the helpers get theirs; the rest closes with the reply.
+        // netns, dns-udp, dns-tcp[, nflog][, l7-tcp[, l7-tcp6]]: the helpers get theirs; the rest closes with the reply.
         dnsSockets.append(reply.descriptors.take(1))
         dnsSockets.append(reply.descriptors.take(2))
         if let index = created.names.firstIndex(of: "nflog") { flowLogSocket.append(reply.descriptors.take(index)) }
         if let index = created.names.firstIndex(of: "l7-tcp") { egressSocket.append(reply.descriptors.take(index)) }
+        if let index = created.names.firstIndex(of: "l7-tcp6") { egressSocket.append(reply.descriptors.take(index)) }
     }
 
     func launchHelpers() throws(Abort) {
@@ -211,12 +212,12 @@ public final class CellRun {
             try startHelper("cellos-flowlog", arguments: ["--events", HelperLaunch.eventsPlaceholder, "--cell-id", spec.id], names: ["nflog"], descriptors: flowLogSocket)
         }
         if let l7 = spec.l7 {
-            guard egressSocket.count == 1 else { throw .setup("netnsd sent no l7-tcp listener, and the spec has egress_names") }
+            guard (1...2).contains(egressSocket.count) else { throw .setup("netnsd sent no l7-tcp listener, and the spec has egress_names") }
             var arguments = ["--events", HelperLaunch.eventsPlaceholder, "--stats-in-events", "--cell-id", spec.id]
             if let upstream = spec.dns.upstream { arguments += ["--upstream", upstream.description] }
             for name in l7.names { arguments += ["--allow", name.description] }
             for port in l7.ports { arguments += ["--port", String(port)] }
-            try startHelper("cellos-egressproxy", arguments: arguments, names: ["l7-tcp"], descriptors: egressSocket)
+            try startHelper("cellos-egressproxy", arguments: arguments, names: Array(["l7-tcp", "l7-tcp6"].prefix(egressSocket.count)), descriptors: egressSocket)
         }
         // The helpers hold their copies; ours are closed now.
         dnsSockets = DescriptorSet()

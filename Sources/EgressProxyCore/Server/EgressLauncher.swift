@@ -43,8 +43,10 @@ public enum EgressLauncher {
         do { activation = try InheritedDescriptors.fromProcess() } catch { throw .activation(error) }
         if var inherited = activation {
             guard configuration.listen.isEmpty else { throw .listenAndInherited }
-            let taken = inherited.takeAll(EgressProxyRole.descriptorName)
+            var taken = inherited.takeAll(EgressProxyRole.descriptorName)
             guard !taken.isEmpty else { throw .activation(.missingName(EgressProxyRole.descriptorName, available: inherited.names)) }
+            var taken6 = inherited.takeAll(EgressProxyRole.descriptorName6)
+            for index in 0 ..< taken6.count { taken.append(taken6.take(index)) }
             for index in 0 ..< taken.count {
                 let fd = taken.raw(index)
                 guard (try? ListenerSocket.isStreamListener(fd)) == true else { throw .notAListener(fd) }

@@ -74,6 +74,12 @@ final class KernelCell: BackendCell {
                 names.append("l7-tcp")
             case .none: break
             }
+            switch cell.l7Listener6 {
+            case .some(let listener):
+                descriptors.append(try listener.duplicate())
+                names.append("l7-tcp6")
+            case .none: break
+            }
         } catch {
             let code = CellError.exhaustionErrors.contains(error.errno) ? NetnsdSession.ErrorCode.limitExceeded : NetnsdSession.ErrorCode.setupFailed
             throw RefusedRequest("cell \(cell.id): duplicating its descriptors for the reply: \(error)", code: code)

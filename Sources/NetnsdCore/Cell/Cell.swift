@@ -34,6 +34,8 @@ public struct Cell: ~Copyable {
     public let flowLog: OwnedFD?
     /// The egress proxy's listening socket (`l7-tcp`), when the policy has an L7 section.
     public let l7Listener: OwnedFD?
+    /// The IPv6 loopback listener (`l7-tcp6`, `[::1]` on the same port), with a transparent-mode L7 section.
+    public let l7Listener6: OwnedFD?
     /// Where the namespace is pinned for `ip netns` (`--pin`), if it is.
     public internal(set) var pin: NamespacePin?
     /// The veth uplink, when the policy allows egress and the daemon has a pool.
@@ -42,7 +44,7 @@ public struct Cell: ~Copyable {
     init(
         id: CellID, policy: EgressPolicy, origin: Origin, namespace: consuming OwnedFD,
         firewall: consuming NftablesSession, dnsUDP: consuming OwnedFD, dnsTCP: consuming OwnedFD, flowLog: consuming OwnedFD?,
-        l7Listener: consuming OwnedFD? = nil
+        l7Listener: consuming OwnedFD? = nil, l7Listener6: consuming OwnedFD? = nil
     ) {
         self.id = id
         self.policy = policy
@@ -53,6 +55,7 @@ public struct Cell: ~Copyable {
         self.dnsTCP = dnsTCP
         self.flowLog = flowLog
         self.l7Listener = l7Listener
+        self.l7Listener6 = l7Listener6
     }
 
     /// Flushes and ends the cell's flow log (`NflogSocket.endLog`), once nothing

@@ -125,7 +125,10 @@ public enum CellFactory {
         let l7 = try policy.l7.map { l7 throws(CellError) in
             try step(id, "binding the L7 listener on \(l7.listener)") { try L7Listener.bindHere(l7) }
         }
-        return ConfiguredSockets(firewall: firewall, resolver: resolver, flowLog: flowLog, l7: l7)
+        let l7v6 = try policy.l7.flatMap { l7 throws(CellError) in
+            try step(id, "binding the IPv6 L7 listener on \(l7.listener6)") { try L7Listener.bindHere6(l7) }
+        }
+        return ConfiguredSockets(firewall: firewall, resolver: resolver, flowLog: flowLog, l7: l7, l7v6: l7v6)
     }
 
     static func step<T: ~Copyable>(_ id: CellID, _ name: String, _ body: () throws -> T) throws(CellError) -> T {
@@ -143,13 +146,14 @@ struct ConfiguredSockets: ~Copyable {
     let resolver: ResolverSockets
     let flowLog: OwnedFD?
     let l7: OwnedFD?
+    let l7v6: OwnedFD?
 
     /// Raw descriptors to carry out of the namespace thread (whose closure result
     /// must be copyable); adopted again right after, with nothing that can fail between.
     consuming func releasing(namespace: consuming OwnedFD?) -> RawCellDescriptors {
         RawCellDescriptors(
             namespace: namespace?.release(), firewall: firewall.release(), dnsUDP: resolver.udp.release(),
-            dnsTCP: resolver.tcp.release(), flowLog: flowLog?.release(), l7: l7?.release())
+            dnsTCP: resolver.tcp.release(), flowLog: flowLog?.release(), l7: l7?.release(), l7v6: l7v6?.release())
     }
 }
 
@@ -160,6 +164,7 @@ struct RawCellDescriptors {
     let dnsTCP: Int32
     let flowLog: Int32?
     let l7: Int32?
+    let l7v6: Int32?
 
     func adopt(id: CellID, policy: EgressPolicy, origin: Cell.Origin) -> Cell {
         adopt(id: id, policy: policy, origin: origin, namespace: OwnedFD(adopting: namespace!))
@@ -169,6 +174,7 @@ struct RawCellDescriptors {
         Cell(
             id: id, policy: policy, origin: origin, namespace: namespace,
             firewall: NftablesSession(adopting: firewall), dnsUDP: OwnedFD(adopting: dnsUDP), dnsTCP: OwnedFD(adopting: dnsTCP),
-            flowLog: flowLog.map { OwnedFD(adopting: $0) }, l7Listener: l7.map { OwnedFD(adopting: $0) })
+            flowLog: flowLog.map { OwnedFD(adopting: $0) }, l7Listener: l7.map { OwnedFD(adopting: $0) },
+            l7Listener6: l7v6.map { OwnedFD(adopting: $0) })
     }
 }

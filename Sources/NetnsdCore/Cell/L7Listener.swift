@@ -21,4 +21,28 @@ enum L7Listener {
         if !l7.redirectedPorts.isEmpty { try LinkControl.addLoopbackDefaultRoute(metric: loopbackRouteMetric) }
         return socket
     }
+
+    /// The IPv6 listener (`l7-tcp6`, `[::1]` on the listener's port, IPV6_V6ONLY)
+    /// and the IPv6 `local` default route onto `lo`, in transparent mode only
+    /// (explicit clients are told the IPv4 URL). A separate socket, not one
+    /// dual-stack socket: a dual-stack socket takes IPv4 only when bound to `::`,
+    /// which would listen on every address of the cell, not just loopback. nil
+    /// when the cell has no IPv6 (a kernel without it, or `disable_ipv6` on `lo`:
+    /// EAFNOSUPPORT or EADDRNOTAVAIL); the IPv6 redirect rule then matches nothing
+    /// that could connect anyway.
+    static func bindHere6(_ l7: L7Egress) throws -> OwnedFD? {
+        guard !l7.redirectedPorts.isEmpty, let socket = try boundIfIPv6(l7.listener6) else { return nil }
+        try systemCall("listen", context: "TCP L7 listener \(l7.listener6)") { listen(socket.rawValue, backlog) }
+        try LinkControl.addLoopbackDefaultRoute6(metric: loopbackRouteMetric)
+        return socket
+    }
+
+    private static func boundIfIPv6(_ address: ResolverAddress) throws(SystemCallError) -> OwnedFD? {
+        do {
+            return try ResolverSockets.boundSocket(address, type: SOCK_STREAM, context: "TCP L7 listener \(address)")
+        } catch {
+            if error.errno == EAFNOSUPPORT || error.errno == EADDRNOTAVAIL { return nil }
+            throw error
+        }
+    }
 }

@@ -127,7 +127,7 @@ enum RequestTable {
     static let rules: [RequestRule] = [
         RequestRule(
             kind: .createCell, cellStates: [.absent], phases: nil, once: false, reply: .cellCreated,
-            descriptorsIn: .when(flag: "attach", count: 1), descriptorsOut: .between(3, 4), adminOnly: false, sessionLock: true,
+            descriptorsIn: .when(flag: "attach", count: 1), descriptorsOut: .between(3, 6), adminOnly: false, sessionLock: true,
             handler: { session, request, descriptors, context in
                 guard case .createCell(let create) = request else { return RequestTable.mismatch(request, context) }
                 let attached: OwnedFD? = create.attach ? descriptors.take(0) : nil

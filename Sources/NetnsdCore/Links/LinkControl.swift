@@ -51,4 +51,23 @@ public enum LinkControl {
             mnl_attr_put_u32(header, UInt16(RTA_PRIORITY.rawValue), metric)
         }
     }
+    /// The IPv6 counterpart: a `local` default route onto `lo` (main table, largest
+    /// metric). A unicast IPv6 route via a loopback device is turned into a reject
+    /// route by the kernel (ENETUNREACH), so the route is of type local: the
+    /// connection leaves over `lo` from ::1 and the nat hook redirects it. A longer
+    /// or lower-metric route of an IPv6 uplink wins over it.
+    static func addLoopbackDefaultRoute6(metric: UInt32) throws(SystemCallError) {
+        try RouteNetlink.request(
+            type: Int32(RTM_NEWROUTE), flags: Int32(NLM_F_CREATE | NLM_F_EXCL), context: "IPv6 local default route onto lo for the L7 redirect"
+        ) { header in
+            let route = RouteNetlink.putHeader(header, rtmsg.self)
+            route.pointee.rtm_family = UInt8(AF_INET6)
+            route.pointee.rtm_table = UInt8(RT_TABLE_MAIN.rawValue)
+            route.pointee.rtm_protocol = UInt8(RTPROT_BOOT)
+            route.pointee.rtm_scope = UInt8(RT_SCOPE_HOST.rawValue)
+            route.pointee.rtm_type = UInt8(RTN_LOCAL)
+            mnl_attr_put_u32(header, UInt16(RTA_OIF.rawValue), UInt32(loopbackIndex))
+            mnl_attr_put_u32(header, UInt16(RTA_PRIORITY.rawValue), metric)
+        }
+    }
 }

@@ -7,7 +7,8 @@ import IPCWire
 /// 2. `resolver` — UDP and TCP to the cell's resolver address and port on `lo`.
 /// 2b. `l7` — with an L7 section: TCP to the egress proxy's listener on `lo`
 ///    (where the `l7-redirect` rule of the `l7redirect` nat chain, which runs
-///    before this filter chain, sends the redirected ports).
+///    before this filter chain, sends the redirected ports); `l7v6` the same for
+///    the IPv6 listener `[::1]` (`l7-redirect-v6`), in transparent mode.
 /// 3. `ndp` — IPv6 neighbour solicitation/advertisement, without which no IPv6
 ///    allow rule could reach its next hop.
 /// 4. `dns` — UDP/TCP 53 and 853 anywhere else: logged and dropped, before the
@@ -25,14 +26,18 @@ public struct CellRuleset: Sendable {
     public static let limitName = "flowlog"
     public static let redirectChain = "l7redirect"
 
-    /// The transparent-mode redirect of the L7 ports to the listener (nil without
-    /// one). IPv4 only, like the listener: IPv6 TCP to those ports is left to the
-    /// filter chain (dropped unless an allow rule says otherwise).
-    public var redirectRule: String? {
-        guard let l7 = policy.l7, !l7.redirectedPorts.isEmpty else { return nil }
+    /// The transparent-mode redirects of the L7 ports to the listeners (none
+    /// without one): IPv4 to 127.0.0.1 (`l7-redirect`), IPv6 to ::1
+    /// (`l7-redirect-v6`, the `l7-tcp6` listener on the same port), each counted.
+    public var redirectRules: [String] {
+        guard let l7 = policy.l7, !l7.redirectedPorts.isEmpty else { return [] }
         let ports = l7.redirectedPorts.map(String.init).joined(separator: ", ")
-        return "meta nfproto ipv4 meta l4proto tcp tcp dport { \(ports) } counter redirect to :\(l7.listener.port) comment \"l7-redirect\""
+        return [("ipv4", Self.redirectLabel), ("ipv6", Self.redirectLabel6)].map { family, label in
+            "meta nfproto \(family) meta l4proto tcp tcp dport { \(ports) } counter redirect to :\(l7.listener.port) comment \"\(label)\""
+        }
     }
+    public static let redirectLabel = "l7-redirect"
+    public static let redirectLabel6 = "l7-redirect-v6"
 
     public let policy: EgressPolicy
     public let rules: [NftRule]
@@ -56,6 +61,11 @@ public struct CellRuleset: Sendable {
             rules.append(NftRule(
                 label: "l7", matches: ["oifname \"lo\"", "ip daddr \(l7.listener.address)", "tcp dport \(l7.listener.port)"],
                 verdict: .accept))
+            if !l7.redirectedPorts.isEmpty {
+                rules.append(NftRule(
+                    label: "l7v6", matches: ["oifname \"lo\"", "ip6 daddr \(l7.listener6.address)", "tcp dport \(l7.listener6.port)"],
+                    verdict: .accept))
+            }
         }
 
         rules.append(NftRule(label: "ndp", matches: ["icmpv6 type { nd-neighbor-solicit, nd-neighbor-advert }"], verdict: .accept))
@@ -95,7 +105,7 @@ public struct CellRuleset: Sendable {
     public var counterLabels: [String] {
         var seen = Set<String>()
         let labels = rules.filter { $0.verdict != nil }.map(\.label).filter { seen.insert($0).inserted }
-        return labels + (redirectRule == nil ? [] : ["l7-redirect"])
+        return labels + (redirectRules.isEmpty ? [] : [Self.redirectLabel, Self.redirectLabel6])
     }
 
     /// The ruleset as one atomic nft transaction: `add` + `delete` first so a
@@ -113,9 +123,11 @@ public struct CellRuleset: Sendable {
         ]
         lines += rules.map { "\t\t\($0.text)" }
         lines.append("\t}")
-        if let redirect = redirectRule {
+        if !redirectRules.isEmpty {
             // -100 (dstnat) runs before the filter hook at 0: the filter chain sees the listener as the destination.
-            lines += ["\tchain \(Self.redirectChain) {", "\t\ttype nat hook output priority -100; policy accept;", "\t\t\(redirect)", "\t}"]
+            lines += ["\tchain \(Self.redirectChain) {", "\t\ttype nat hook output priority -100; policy accept;"]
+            lines += redirectRules.map { "\t\t\($0)" }
+            lines.append("\t}")
         }
         lines.append("}")
         return lines.joined(separator: "\n") + "\n"

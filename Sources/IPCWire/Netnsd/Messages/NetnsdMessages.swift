@@ -33,11 +33,16 @@ public struct CreateCell: NetnsdMessage {
 }
 
 /// The reply to `CreateCell`: the cell's descriptors, named in order
-/// (`netns`, `dns-udp`, `dns-tcp`, `nflog` when the cell has one, and `l7-tcp`,
-/// the egress proxy's listener, when its policy has an L7 section).
+/// (`netns`, `dns-udp`, `dns-tcp`, `nflog` when the cell has one, `l7-tcp`,
+/// the egress proxy's listener, when its policy has an L7 section, and after it
+/// `l7-tcp6`, the IPv6 loopback listener, in transparent mode when the cell has IPv6).
 public struct CellCreated: NetnsdMessage {
     public static let messageType = MessageType.cellCreated
     public static let requiredNames = ["netns", "dns-udp", "dns-tcp"]
+    /// What may follow the required names, in this order only.
+    public static let optionalNameSequences: [[String]] = [
+        [], ["nflog"], ["l7-tcp"], ["nflog", "l7-tcp"], ["l7-tcp", "l7-tcp6"], ["nflog", "l7-tcp", "l7-tcp6"],
+    ]
     public var cellID: CellID
     public var names: [String]
 
@@ -55,10 +60,10 @@ public struct CellCreated: NetnsdMessage {
 
     public init(from reader: inout WireReader) throws(WireError) {
         cellID = try CellIDCoding.read(&reader)
-        names = try reader.readStrings("names", maxCount: 5)
+        names = try reader.readStrings("names", maxCount: Self.requiredNames.count + 3)
         let optional = Array(names.dropFirst(Self.requiredNames.count))
-        guard names.starts(with: Self.requiredNames), [[], ["nflog"], ["l7-tcp"], ["nflog", "l7-tcp"]].contains(optional) else {
-            throw .invalidField(field: "names", reason: "must be netns, dns-udp, dns-tcp[, nflog][, l7-tcp]")
+        guard names.starts(with: Self.requiredNames), Self.optionalNameSequences.contains(optional) else {
+            throw .invalidField(field: "names", reason: "must be netns, dns-udp, dns-tcp[, nflog][, l7-tcp[, l7-tcp6]]")
         }
     }
 }

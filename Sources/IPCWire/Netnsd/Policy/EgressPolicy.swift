@@ -147,6 +147,10 @@ public struct EgressPolicy: Hashable, Sendable {
         if let l7, l7.listener == resolver {
             throw .invalidField(field: "l7.listener", value: l7.listener.description, reason: "the same address and port as the resolver")
         }
+        // The IPv6 listener (transparent mode) is [::1] on the same port: it must not take the resolver's TCP socket either.
+        if let l7, l7.listener6 == resolver {
+            throw .invalidField(field: "l7.listener", value: l7.listener.description, reason: "its IPv6 twin \(l7.listener6) is the resolver's address and port")
+        }
         self.l7 = l7
     }
 

@@ -53,6 +53,12 @@ public struct L7Egress: Hashable, Sendable {
         self.listener = listener
     }
 
+    /// The IPv6 loopback listener on the same port (`[::1]:PORT`, `l7-tcp6`): derived,
+    /// never on the wire, so it cannot disagree with `listener`.
+    public var listener6: ResolverAddress {
+        try! ResolverAddress(parsing: "[::1]:\(listener.port)", field: "l7.listener6")
+    }
+
     /// The ports the cell's nft table redirects to the listener (none in explicit mode).
     public var redirectedPorts: [UInt16] { mode == .explicit ? [] : ports }
 
