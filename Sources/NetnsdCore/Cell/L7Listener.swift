@@ -18,7 +18,7 @@ enum L7Listener {
     static func bindHere(_ l7: L7Egress) throws -> OwnedFD {
         let socket = try ResolverSockets.boundSocket(l7.listener, type: SOCK_STREAM, context: "TCP L7 listener \(l7.listener)")
         try systemCall("listen", context: "TCP L7 listener \(l7.listener)") { listen(socket.rawValue, backlog) }
-        if !l7.redirectedPorts.isEmpty { try LinkControl.addLoopbackDefaultRoute(metric: loopbackRouteMetric) }
+        if !l7.redirectedPorts.isEmpty { try LinkControl.addLoopbackDefaultRoute(ipv6: false, metric: loopbackRouteMetric) }
         return socket
     }
 
@@ -33,7 +33,7 @@ enum L7Listener {
     static func bindHere6(_ l7: L7Egress) throws -> OwnedFD? {
         guard !l7.redirectedPorts.isEmpty, let socket = try boundIfIPv6(l7.listener6) else { return nil }
         try systemCall("listen", context: "TCP L7 listener \(l7.listener6)") { listen(socket.rawValue, backlog) }
-        try LinkControl.addLoopbackDefaultRoute6(metric: loopbackRouteMetric)
+        try LinkControl.addLoopbackDefaultRoute(ipv6: true, metric: loopbackRouteMetric)
         return socket
     }
 

@@ -32,40 +32,27 @@ public enum LinkControl {
         }
     }
 
-    /// A default route onto `lo` with source 127.0.0.1 and priority `metric`, in the
-    /// calling thread's netns (`L7Listener` says why a cell wants one). Here rather
-    /// than beside its caller: libmnl's headers stay with the rtnetlink code.
-    static func addLoopbackDefaultRoute(metric: UInt32) throws(SystemCallError) {
+    /// A default route onto `lo` with priority `metric`, in the calling thread's
+    /// netns (`L7Listener` says why a cell wants one). IPv4: unicast, source
+    /// 127.0.0.1. IPv6: of type `local`, because the kernel turns a unicast IPv6
+    /// route via a loopback device into a reject route (ENETUNREACH); the
+    /// connection then leaves over `lo` from ::1 and the nat hook redirects it.
+    /// Here rather than beside its caller: libmnl's headers stay with the rtnetlink code.
+    static func addLoopbackDefaultRoute(ipv6: Bool, metric: UInt32) throws(SystemCallError) {
         try RouteNetlink.request(
-            type: Int32(RTM_NEWROUTE), flags: Int32(NLM_F_CREATE | NLM_F_EXCL), context: "default route onto lo for the L7 redirect"
+            type: Int32(RTM_NEWROUTE), flags: Int32(NLM_F_CREATE | NLM_F_EXCL),
+            context: "\(ipv6 ? "IPv6 local" : "IPv4") default route onto lo for the L7 redirect"
         ) { header in
             let route = RouteNetlink.putHeader(header, rtmsg.self)
-            route.pointee.rtm_family = UInt8(AF_INET)
+            route.pointee.rtm_family = UInt8(ipv6 ? AF_INET6 : AF_INET)
             route.pointee.rtm_table = UInt8(RT_TABLE_MAIN.rawValue)
             route.pointee.rtm_protocol = UInt8(RTPROT_BOOT)
-            route.pointee.rtm_scope = UInt8(RT_SCOPE_LINK.rawValue)
-            route.pointee.rtm_type = UInt8(RTN_UNICAST)
-            var source = in_addr(s_addr: inet_addr("127.0.0.1"))
-            withUnsafeBytes(of: &source) { mnl_attr_put(header, UInt16(RTA_PREFSRC.rawValue), $0.count, $0.baseAddress) }
-            mnl_attr_put_u32(header, UInt16(RTA_OIF.rawValue), UInt32(loopbackIndex))
-            mnl_attr_put_u32(header, UInt16(RTA_PRIORITY.rawValue), metric)
-        }
-    }
-    /// The IPv6 counterpart: a `local` default route onto `lo` (main table, largest
-    /// metric). A unicast IPv6 route via a loopback device is turned into a reject
-    /// route by the kernel (ENETUNREACH), so the route is of type local: the
-    /// connection leaves over `lo` from ::1 and the nat hook redirects it. A longer
-    /// or lower-metric route of an IPv6 uplink wins over it.
-    static func addLoopbackDefaultRoute6(metric: UInt32) throws(SystemCallError) {
-        try RouteNetlink.request(
-            type: Int32(RTM_NEWROUTE), flags: Int32(NLM_F_CREATE | NLM_F_EXCL), context: "IPv6 local default route onto lo for the L7 redirect"
-        ) { header in
-            let route = RouteNetlink.putHeader(header, rtmsg.self)
-            route.pointee.rtm_family = UInt8(AF_INET6)
-            route.pointee.rtm_table = UInt8(RT_TABLE_MAIN.rawValue)
-            route.pointee.rtm_protocol = UInt8(RTPROT_BOOT)
-            route.pointee.rtm_scope = UInt8(RT_SCOPE_HOST.rawValue)
-            route.pointee.rtm_type = UInt8(RTN_LOCAL)
+            route.pointee.rtm_scope = UInt8(ipv6 ? RT_SCOPE_HOST.rawValue : RT_SCOPE_LINK.rawValue)
+            route.pointee.rtm_type = UInt8(ipv6 ? RTN_LOCAL : RTN_UNICAST)
+            if !ipv6 {
+                var source = in_addr(s_addr: inet_addr("127.0.0.1"))
+                withUnsafeBytes(of: &source) { mnl_attr_put(header, UInt16(RTA_PREFSRC.rawValue), $0.count, $0.baseAddress) }
+            }
             mnl_attr_put_u32(header, UInt16(RTA_OIF.rawValue), UInt32(loopbackIndex))
             mnl_attr_put_u32(header, UInt16(RTA_PRIORITY.rawValue), metric)
         }
