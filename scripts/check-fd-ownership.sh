@@ -11,11 +11,8 @@ owners=(
     Sources/IPCWire/OwnedFD.swift
     Sources/IPCWire/DescriptorSet.swift
 )
-# Still holding raw descriptors, owned by other changes in flight (issue 15,
-# "sinks"): remove each line when its file holds an OwnedFD.
+# Still holding raw descriptors: remove each line when its file holds an OwnedFD.
 pending=(
-    Sources/BrokerCore/Events/EventWriter.swift
-    Sources/BrokerCore/Supervisor/EventFIFO.swift
     # issue 14 (cellos-egressproxy) and the helper test harness, raw on main when
     # this check landed.
     Sources/EgressProxyCore/Server/ConnectionRegistry.swift
