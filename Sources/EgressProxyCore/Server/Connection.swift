@@ -8,6 +8,7 @@ import DNSProxyCore
 /// bounds), decide, resolve the allowed name, connect to that answer, relay,
 /// and write one `l7_egress_decision` line.
 struct Connection {
+    /// Owned by the registry's slot while the connection runs.
     let client: Int32
     let configuration: EgressConfiguration
     let registry: ConnectionRegistry
@@ -95,9 +96,11 @@ struct Connection {
             switch UpstreamConnector.connect(address, timeoutMilliseconds: configuration.connectTimeoutMilliseconds) {
             case .failure(let reason):
                 lastFailure = reason
-            case .success(let upstream):
-                defer { registry.release(slot, upstream: upstream) }
-                registry.attach(slot, upstream: upstream)
+            case .success(let owned):
+                // The slot owns the upstream until `release`; the relay uses its number.
+                let upstream = owned.rawValue
+                defer { registry.release(slot) }
+                registry.attach(slot, upstream: owned)
                 event.reason = .allowed
                 guard ClientSocket.writeAll(upstream, forward, milliseconds: configuration.idleTimeoutMilliseconds) else {
                     return note(&event, .upstreamRefused, detail: "write_failed")

@@ -6,18 +6,17 @@ import IPCWire
 
 /// A non-blocking TCP connect with a deadline, in the proxy's own network namespace.
 enum UpstreamConnector {
-    enum Outcome {
-        case success(Int32)
+    enum Outcome: ~Copyable {
+        case success(OwnedFD)
         case failure(EgressReason)
     }
 
-    /// On success the caller owns the returned descriptor (the connection's registry slot).
     static func connect(_ address: SocketAddress, timeoutMilliseconds: Int32) -> Outcome {
         let raw = socket(address.family, Int32(SOCK_STREAM.rawValue) | Int32(SOCK_CLOEXEC.rawValue) | Int32(SOCK_NONBLOCK.rawValue), 0)
         guard raw >= 0 else { return .failure(.upstreamRefused) }
         let owned = OwnedFD(adopting: raw)
         let result = address.withSockaddr { Glibc.connect(owned.rawValue, $0, $1) }
-        if result == 0 { return .success(owned.release()) }
+        if result == 0 { return .success(owned) }
         guard errno == EINPROGRESS else { return .failure(.upstreamRefused) }
         var poller = pollfd(fd: owned.rawValue, events: Int16(POLLOUT), revents: 0)
         var ready: Int32
@@ -28,6 +27,6 @@ enum UpstreamConnector {
         guard getsockopt(owned.rawValue, SOL_SOCKET, SO_ERROR, &error, &length) == 0, error == 0 else {
             return .failure(error == ETIMEDOUT ? .upstreamTimeout : .upstreamRefused)
         }
-        return .success(owned.release())
+        return .success(owned)
     }
 }
