@@ -2,6 +2,7 @@
 import Glibc
 #endif
 import DNSProxyCore
+import IPCWire
 
 /// One client connection, start to end, on its own thread: read the first
 /// bytes until they name a host (within the handshake timeout and the size
@@ -15,7 +16,7 @@ struct Connection {
     let slot: Int
 
     func run(log: EventLog) {
-        let started = MonotonicClock.nanoseconds()
+        let started = Monotonic.nanoseconds()
         ClientSocket.setNonBlocking(client)
         let peer = ClientSocket.address(client, peer: true)
         let original = ClientSocket.originalDestination(client, family: peer?.family ?? AF_INET)
@@ -24,14 +25,14 @@ struct Connection {
             realtimeNanoseconds: RealtimeClock.nanoseconds(), mode: arrival, client: peer?.description ?? "unknown",
             originalDestination: original?.description, reason: .malformed)
         serve(arrival: arrival, event: &event)
-        event.durationMicroseconds = (MonotonicClock.nanoseconds() - started) / 1000
+        event.durationMicroseconds = (Monotonic.nanoseconds() - started) / 1000
         log.write(event)
     }
 
     private func serve(arrival: Arrival, event: inout DecisionEvent) {
         var buffer: [UInt8] = []
         var tunnel: Authority?
-        let deadline = MonotonicClock.milliseconds() + Int64(configuration.handshakeTimeoutMilliseconds)
+        let deadline = Monotonic.milliseconds() + Int64(configuration.handshakeTimeoutMilliseconds)
         let limits = FirstBytes.Limits(maxClientHello: configuration.maxClientHello, maxHead: configuration.maxHeadBytes)
         let readLimit = configuration.maxClientHello + ClientHelloParser.maxRecords * ClientHelloParser.recordHeaderLength
         while true {
@@ -124,7 +125,7 @@ struct Connection {
 
     private func readMore(_ buffer: inout [UInt8], deadline: Int64, limit: Int) -> ReadOutcome {
         while true {
-            let left = deadline - MonotonicClock.milliseconds()
+            let left = deadline - Monotonic.milliseconds()
             guard left > 0 else { return .timedOut }
             var poller = pollfd(fd: client, events: Int16(POLLIN), revents: 0)
             let ready = poll(&poller, 1, Int32(left))

@@ -26,7 +26,7 @@ public struct UpstreamResolver: Sendable {
 
     public func resolve(_ name: String, port: UInt16) throws(Failure) -> [SocketAddress] {
         guard let wire = DomainNameText.wire(name) else { throw .unresolved("not a name") }
-        let deadline = MonotonicClock.milliseconds() + Int64(timeoutMilliseconds)
+        let deadline = Monotonic.milliseconds() + Int64(timeoutMilliseconds)
         var firstError = Failure.unresolved("no address")
         for type: UInt16 in [1, 28] {
             do {
@@ -54,7 +54,7 @@ public struct UpstreamResolver: Sendable {
         }
         var answer = [UInt8](repeating: 0, count: 4096)
         while true {
-            let left = deadline - MonotonicClock.milliseconds()
+            let left = deadline - Monotonic.milliseconds()
             guard left > 0 else { throw .timeout }
             var poller = pollfd(fd: owned.rawValue, events: Int16(POLLIN), revents: 0)
             let ready = poll(&poller, 1, Int32(left))
@@ -119,15 +119,4 @@ enum DNSAnswerAddresses {
         }
         return nil
     }
-}
-
-/// CLOCK_MONOTONIC in milliseconds and nanoseconds.
-enum MonotonicClock {
-    static func nanoseconds() -> Int64 {
-        var now = timespec()
-        clock_gettime(CLOCK_MONOTONIC, &now)
-        return Int64(now.tv_sec) * 1_000_000_000 + Int64(now.tv_nsec)
-    }
-
-    static func milliseconds() -> Int64 { nanoseconds() / 1_000_000 }
 }
