@@ -27,23 +27,16 @@ public struct SocketAddress: Equatable, Sendable, CustomStringConvertible {
     public var description: String { address.isV6 ? "[\(address)]:\(port)" : "\(address):\(port)" }
 
     public static func parse(_ text: String, defaultPort: UInt16, field: String, value: String) throws(SpecError) -> SocketAddress {
-        var host = text
-        var portText: String?
-        if text.hasPrefix("[") {
-            guard let close = text.firstIndex(of: "]") else {
-                throw SpecError(field: field, value: value, problem: "has an unclosed '[' (write [IPv6]:PORT)")
+        let split: HostPort
+        do { split = try HostPort.split(text) } catch {
+            let problem = switch error {
+            case .unclosedBracket: "has an unclosed '[' (write [IPv6]:PORT)"
+            case .textAfterBracket: "is not ADDR:PORT or [IPv6]:PORT"
             }
-            host = String(text[text.index(after: text.startIndex)..<close])
-            let rest = text[text.index(after: close)...]
-            if !rest.isEmpty {
-                guard rest.hasPrefix(":") else { throw SpecError(field: field, value: value, problem: "is not ADDR:PORT or [IPv6]:PORT") }
-                portText = String(rest.dropFirst())
-            }
-        } else if text.filter({ $0 == ":" }).count == 1, let colon = text.firstIndex(of: ":") {
-            host = String(text[..<colon])
-            portText = String(text[text.index(after: colon)...])
+            throw SpecError(field: field, value: value, problem: problem)
         }
-        guard let address = IPAddress(parsing: host) else {
+        let portText = split.port.map(String.init)
+        guard let address = IPAddress(parsing: String(split.host)) else {
             throw SpecError(field: field, value: value, problem: "is not an IP address (ADDR, ADDR:PORT or [IPv6]:PORT)")
         }
         let port = try portText.map { text throws(SpecError) in try PortRange.port(text, field: field, value: value) } ?? defaultPort

@@ -73,25 +73,19 @@ public struct RunShortcuts: Equatable, Sendable {
             throw SpecError(field: field, value: value, problem: "does not start with a protocol (tcp, udp or icmp)")
         }
         let rest = String(text[text.index(after: colon)...])
-        var address = rest
-        var portText: String?
-        if rest.hasPrefix("[") {
-            guard let close = rest.firstIndex(of: "]") else {
-                throw SpecError(field: field, value: value, problem: "has an unclosed '[' (write [IPv6]:PORT)")
+        let split: HostPort
+        do { split = try HostPort.split(rest) } catch {
+            let problem = switch error {
+            case .unclosedBracket: "has an unclosed '[' (write [IPv6]:PORT)"
+            case .textAfterBracket: "has text after ']' that is not :PORT"
             }
-            address = String(rest[rest.index(after: rest.startIndex)..<close])
-            let after = rest[rest.index(after: close)...]
-            if !after.isEmpty {
-                guard after.hasPrefix(":") else { throw SpecError(field: field, value: value, problem: "has text after ']' that is not :PORT") }
-                portText = String(after.dropFirst())
-            }
-        } else if let portColon = rest.firstIndex(of: ":") {
-            guard rest.filter({ $0 == ":" }).count == 1 else {
-                throw SpecError(field: field, value: value, problem: "has an IPv6 address without brackets (write [ADDR]:PORT)")
-            }
-            address = String(rest[..<portColon])
-            portText = String(rest[rest.index(after: portColon)...])
+            throw SpecError(field: field, value: value, problem: problem)
         }
+        guard split.bracketed || split.port != nil || !rest.contains(":") else {
+            throw SpecError(field: field, value: value, problem: "has an IPv6 address without brackets (write [ADDR]:PORT)")
+        }
+        let address = String(split.host)
+        let portText = split.port.map(String.init)
         let destination = try IPNetwork.parse(address, field: field, value: value)
         var ports: PortRange?
         if let portText {
