@@ -19,6 +19,20 @@ extension IPNetwork {
     }
 }
 
+extension HostPort {
+    /// `split` of spec field `field` (whose text is `value`); `afterBracket` words
+    /// text after `]` that is not `:PORT` for the field's own syntax.
+    public static func split(_ text: String, field: String, value: String, afterBracket: String) throws(SpecError) -> HostPort {
+        do { return try split(text) } catch {
+            let problem = switch error {
+            case .unclosedBracket: "has an unclosed '[' (write [IPv6]:PORT)"
+            case .textAfterBracket: afterBracket
+            }
+            throw SpecError(field: field, value: value, problem: problem)
+        }
+    }
+}
+
 /// An address and port: `192.0.2.53:53`, `[2001:db8::53]:53`, or an address alone (port 53).
 public struct SocketAddress: Equatable, Sendable, CustomStringConvertible {
     public let address: IPAddress
@@ -27,14 +41,7 @@ public struct SocketAddress: Equatable, Sendable, CustomStringConvertible {
     public var description: String { address.isV6 ? "[\(address)]:\(port)" : "\(address):\(port)" }
 
     public static func parse(_ text: String, defaultPort: UInt16, field: String, value: String) throws(SpecError) -> SocketAddress {
-        let split: HostPort
-        do { split = try HostPort.split(text) } catch {
-            let problem = switch error {
-            case .unclosedBracket: "has an unclosed '[' (write [IPv6]:PORT)"
-            case .textAfterBracket: "is not ADDR:PORT or [IPv6]:PORT"
-            }
-            throw SpecError(field: field, value: value, problem: problem)
-        }
+        let split = try HostPort.split(text, field: field, value: value, afterBracket: "is not ADDR:PORT or [IPv6]:PORT")
         let portText = split.port.map(String.init)
         guard let address = IPAddress(parsing: String(split.host)) else {
             throw SpecError(field: field, value: value, problem: "is not an IP address (ADDR, ADDR:PORT or [IPv6]:PORT)")

@@ -73,14 +73,7 @@ public struct RunShortcuts: Equatable, Sendable {
             throw SpecError(field: field, value: value, problem: "does not start with a protocol (tcp, udp or icmp)")
         }
         let rest = String(text[text.index(after: colon)...])
-        let split: HostPort
-        do { split = try HostPort.split(rest) } catch {
-            let problem = switch error {
-            case .unclosedBracket: "has an unclosed '[' (write [IPv6]:PORT)"
-            case .textAfterBracket: "has text after ']' that is not :PORT"
-            }
-            throw SpecError(field: field, value: value, problem: problem)
-        }
+        let split = try HostPort.split(rest, field: field, value: value, afterBracket: "has text after ']' that is not :PORT")
         guard split.bracketed || split.port != nil || !rest.contains(":") else {
             throw SpecError(field: field, value: value, problem: "has an IPv6 address without brackets (write [ADDR]:PORT)")
         }
