@@ -11,19 +11,9 @@ owners=(
     Sources/IPCWire/OwnedFD.swift
     Sources/IPCWire/DescriptorSet.swift
 )
-# Still holding raw descriptors, owned by other changes in flight (issue 15,
-# "sinks"): remove each line when its file holds an OwnedFD.
+# Files still holding raw descriptors while they are converted (none now): add a
+# line only for a change in flight, and remove it when the file holds an OwnedFD.
 pending=(
-    Sources/BrokerCore/Events/EventWriter.swift
-    Sources/BrokerCore/Supervisor/EventFIFO.swift
-    # issue 14 (cellos-egressproxy) and the helper test harness, raw on main when
-    # this check landed.
-    Sources/EgressProxyCore/Server/ConnectionRegistry.swift
-    Sources/EgressProxyCore/Server/EgressServer.swift
-    Sources/EgressProxyCore/Server/UpstreamConnector.swift
-    Sources/EgressProxyCore/Server/UpstreamResolver.swift
-    Sources/CellosTestLab/HelperHarness.swift
-    Sources/CellosTestLab/NATSTestServer.swift
 )
 
 allowed() {

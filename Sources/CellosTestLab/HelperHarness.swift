@@ -198,13 +198,15 @@ public enum Kdig {
 
 /// A UDP socket on 127.0.0.1 driven by the test: a silent or scripted upstream, or a raw client.
 public final class TestUDPSocket {
-    public let fd: Int32
+    private let owned: OwnedFD
+    public var fd: Int32 { owned.rawValue }
     public let port: UInt16
 
     public init() throws {
-        let fd = socket(AF_INET, Int32(SOCK_DGRAM.rawValue), 0)
-        guard fd >= 0 else { throw HarnessError("socket: errno \(errno)") }
-        self.fd = fd
+        let raw = socket(AF_INET, Int32(SOCK_DGRAM.rawValue), 0)
+        guard raw >= 0 else { throw HarnessError("socket: errno \(errno)") }
+        let owned = OwnedFD(adopting: raw)
+        let fd = owned.rawValue
         var address = sockaddr_in()
         address.sin_family = sa_family_t(AF_INET)
         address.sin_addr.s_addr = inet_addr("127.0.0.1")
@@ -212,19 +214,15 @@ public final class TestUDPSocket {
         let bound = withUnsafePointer(to: &address) {
             $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
         }
-        guard bound == 0 else {
-            close(fd)
-            throw HarnessError("bind: errno \(errno)")
-        }
+        guard bound == 0 else { throw HarnessError("bind: errno \(errno)") }
         var local = sockaddr_in()
         var length = socklen_t(MemoryLayout<sockaddr_in>.size)
         _ = withUnsafeMutablePointer(to: &local) {
             $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { getsockname(fd, $0, &length) }
         }
         port = UInt16(bigEndian: local.sin_port)
+        self.owned = owned
     }
-
-    deinit { close(fd) }
 
     /// Receives one datagram within `milliseconds` (nil if none), with its source port.
     public func receive(milliseconds: Int32 = 2000) -> (bytes: [UInt8], port: UInt16)? {
@@ -262,14 +260,15 @@ public enum FreePort {
     public static func udp() throws -> UInt16 {
         for _ in 0 ..< 20 {
             let probe = try TestUDPSocket()
-            let tcp = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
-            defer { close(tcp) }
+            let raw = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+            guard raw >= 0 else { continue }
+            let owned = OwnedFD(adopting: raw)
             var address = sockaddr_in()
             address.sin_family = sa_family_t(AF_INET)
             address.sin_addr.s_addr = inet_addr("127.0.0.1")
             address.sin_port = probe.port.bigEndian
             let bound = withUnsafePointer(to: &address) {
-                $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(tcp, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
+                $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(owned.rawValue, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
             }
             if bound == 0 { return probe.port }
         }

@@ -67,22 +67,24 @@ public final class NATSTestServer: @unchecked Sendable {
     }
 
     static func accepts(port: UInt16) -> Bool {
-        let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue) | Int32(SOCK_CLOEXEC.rawValue), 0)
-        defer { close(fd) }
+        let raw = socket(AF_INET, Int32(SOCK_STREAM.rawValue) | Int32(SOCK_CLOEXEC.rawValue), 0)
+        guard raw >= 0 else { return false }
+        let owned = OwnedFD(adopting: raw)
         var address = loopback(port)
         return withUnsafePointer(to: &address) {
-            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(owned.rawValue, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
         } == 0
     }
 
     /// A TCP port on 127.0.0.1 the kernel just handed out (bound to port 0, then released).
     public static func freeTCPPort() throws -> UInt16 {
-        let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue) | Int32(SOCK_CLOEXEC.rawValue), 0)
-        defer { close(fd) }
+        let raw = socket(AF_INET, Int32(SOCK_STREAM.rawValue) | Int32(SOCK_CLOEXEC.rawValue), 0)
+        guard raw >= 0 else { throw LabError("no free TCP port on 127.0.0.1") }
+        let owned = OwnedFD(adopting: raw)
         var address = loopback(0)
         var length = socklen_t(MemoryLayout<sockaddr_in>.size)
         let bound = withUnsafeMutablePointer(to: &address) { pointer in
-            pointer.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, length) == 0 && getsockname(fd, $0, &length) == 0 }
+            pointer.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(owned.rawValue, $0, length) == 0 && getsockname(owned.rawValue, $0, &length) == 0 }
         }
         guard bound else { throw LabError("no free TCP port on 127.0.0.1") }
         return UInt16(bigEndian: address.sin_port)

@@ -38,6 +38,11 @@ public enum RFC3339 {
         return String(decoding: out, as: UTF8.self)
     }
 
+    /// `format` of a clock reading in nanoseconds since the epoch (IPCWire's `RealtimeClock`).
+    public static func format(nanoseconds: Int64) -> String {
+        format(seconds: nanoseconds / 1_000_000_000, microseconds: nanoseconds % 1_000_000_000 / 1000)
+    }
+
     /// Parses any RFC 3339 date-time (`T`/`t`, any number of fractional digits,
     /// `Z` or `±HH:MM`) into UTC seconds and microseconds; digits past the sixth are
     /// cut, not rounded. Nil for anything else. How a consumer's re-serialized

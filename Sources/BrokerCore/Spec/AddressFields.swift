@@ -19,6 +19,20 @@ extension IPNetwork {
     }
 }
 
+extension HostPort {
+    /// `split` of spec field `field` (whose text is `value`); `afterBracket` words
+    /// text after `]` that is not `:PORT` for the field's own syntax.
+    public static func split(_ text: String, field: String, value: String, afterBracket: String) throws(SpecError) -> HostPort {
+        do { return try split(text) } catch {
+            let problem = switch error {
+            case .unclosedBracket: "has an unclosed '[' (write [IPv6]:PORT)"
+            case .textAfterBracket: afterBracket
+            }
+            throw SpecError(field: field, value: value, problem: problem)
+        }
+    }
+}
+
 /// An address and port: `192.0.2.53:53`, `[2001:db8::53]:53`, or an address alone (port 53).
 public struct SocketAddress: Equatable, Sendable, CustomStringConvertible {
     public let address: IPAddress
@@ -27,23 +41,9 @@ public struct SocketAddress: Equatable, Sendable, CustomStringConvertible {
     public var description: String { address.isV6 ? "[\(address)]:\(port)" : "\(address):\(port)" }
 
     public static func parse(_ text: String, defaultPort: UInt16, field: String, value: String) throws(SpecError) -> SocketAddress {
-        var host = text
-        var portText: String?
-        if text.hasPrefix("[") {
-            guard let close = text.firstIndex(of: "]") else {
-                throw SpecError(field: field, value: value, problem: "has an unclosed '[' (write [IPv6]:PORT)")
-            }
-            host = String(text[text.index(after: text.startIndex)..<close])
-            let rest = text[text.index(after: close)...]
-            if !rest.isEmpty {
-                guard rest.hasPrefix(":") else { throw SpecError(field: field, value: value, problem: "is not ADDR:PORT or [IPv6]:PORT") }
-                portText = String(rest.dropFirst())
-            }
-        } else if text.filter({ $0 == ":" }).count == 1, let colon = text.firstIndex(of: ":") {
-            host = String(text[..<colon])
-            portText = String(text[text.index(after: colon)...])
-        }
-        guard let address = IPAddress(parsing: host) else {
+        let split = try HostPort.split(text, field: field, value: value, afterBracket: "is not ADDR:PORT or [IPv6]:PORT")
+        let portText = split.port.map(String.init)
+        guard let address = IPAddress(parsing: String(split.host)) else {
             throw SpecError(field: field, value: value, problem: "is not an IP address (ADDR, ADDR:PORT or [IPv6]:PORT)")
         }
         let port = try portText.map { text throws(SpecError) in try PortRange.port(text, field: field, value: value) } ?? defaultPort

@@ -73,25 +73,12 @@ public struct RunShortcuts: Equatable, Sendable {
             throw SpecError(field: field, value: value, problem: "does not start with a protocol (tcp, udp or icmp)")
         }
         let rest = String(text[text.index(after: colon)...])
-        var address = rest
-        var portText: String?
-        if rest.hasPrefix("[") {
-            guard let close = rest.firstIndex(of: "]") else {
-                throw SpecError(field: field, value: value, problem: "has an unclosed '[' (write [IPv6]:PORT)")
-            }
-            address = String(rest[rest.index(after: rest.startIndex)..<close])
-            let after = rest[rest.index(after: close)...]
-            if !after.isEmpty {
-                guard after.hasPrefix(":") else { throw SpecError(field: field, value: value, problem: "has text after ']' that is not :PORT") }
-                portText = String(after.dropFirst())
-            }
-        } else if let portColon = rest.firstIndex(of: ":") {
-            guard rest.filter({ $0 == ":" }).count == 1 else {
-                throw SpecError(field: field, value: value, problem: "has an IPv6 address without brackets (write [ADDR]:PORT)")
-            }
-            address = String(rest[..<portColon])
-            portText = String(rest[rest.index(after: portColon)...])
+        let split = try HostPort.split(rest, field: field, value: value, afterBracket: "has text after ']' that is not :PORT")
+        guard split.bracketed || split.port != nil || !rest.contains(":") else {
+            throw SpecError(field: field, value: value, problem: "has an IPv6 address without brackets (write [ADDR]:PORT)")
         }
+        let address = String(split.host)
+        let portText = split.port.map(String.init)
         let destination = try IPNetwork.parse(address, field: field, value: value)
         var ports: PortRange?
         if let portText {

@@ -1,6 +1,7 @@
 #if canImport(Glibc)
 import Glibc
 #endif
+import IPCWire
 
 /// An IPv4 or IPv6 socket address, stored in a `sockaddr_in6`-sized value so a
 /// datagram's source can be received into it whatever the family.
@@ -22,20 +23,9 @@ public struct SocketAddress: Sendable, CustomStringConvertible {
 
     /// Parses `ADDR:PORT`, `[V6ADDR]:PORT`, or with `defaultPort` also a bare address.
     public static func parse(_ text: String, defaultPort: UInt16? = nil) -> SocketAddress? {
-        var host = Substring(text)
-        var portText: Substring?
-        if host.hasPrefix("[") {
-            guard let close = host.firstIndex(of: "]") else { return nil }
-            let rest = host[host.index(after: close)...]
-            host = host[host.index(after: host.startIndex) ..< close]
-            if !rest.isEmpty {
-                guard rest.hasPrefix(":") else { return nil }
-                portText = rest.dropFirst()
-            }
-        } else if host.filter({ $0 == ":" }).count == 1, let colon = host.lastIndex(of: ":") {
-            portText = host[host.index(after: colon)...]
-            host = host[..<colon]
-        }
+        guard let split = try? HostPort.split(text) else { return nil }
+        let host = split.host
+        let portText = split.port
         let port: UInt16
         if let portText {
             guard let value = UInt16(portText) else { return nil }

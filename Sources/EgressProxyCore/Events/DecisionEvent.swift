@@ -1,4 +1,5 @@
 import HelperRuntime
+import IPCWire
 
 /// One `l7_egress_decision` line (docs/egressproxy.md), written when the
 /// connection ends so that the byte counts and the duration are known.
@@ -30,7 +31,7 @@ public struct DecisionEvent: Equatable, Sendable {
     public func json(cellID: String) -> String {
         var fields: [(String, String)] = [
             ("type", JSONBytes.quoted("l7_egress_decision")),
-            ("time", JSONBytes.quoted(RealtimeClock.rfc3339(realtimeNanoseconds))),
+            ("time", JSONBytes.quoted(RFC3339.format(nanoseconds: realtimeNanoseconds))),
             ("cell_id", JSONBytes.quoted(cellID)),
             ("mode", JSONBytes.quoted(mode == .explicit ? "explicit" : "transparent")),
             ("client", JSONBytes.quoted(client)),

@@ -1,4 +1,5 @@
 import HelperRuntime
+import IPCWire
 import Synchronization
 
 /// The proxy's counters, shared by the connection threads; rendered as the
@@ -39,7 +40,7 @@ public final class EgressStats: Sendable {
         let counts = reasons.withLock { $0 }
         let allowed = counts[.allowed] ?? 0
         let byReason = EgressReason.allCases.map { "\"\($0.rawValue)\":\(counts[$0] ?? 0)" }.joined(separator: ",")
-        return "{\"type\":\"egressproxy_stats\",\"time\":\(JSONBytes.quoted(RealtimeClock.rfc3339(RealtimeClock.nanoseconds())))"
+        return "{\"type\":\"egressproxy_stats\",\"time\":\(JSONBytes.quoted(RFC3339.format(nanoseconds: RealtimeClock.nanoseconds())))"
             + ",\"cell_id\":\(JSONBytes.quoted(cellID)),\"connections\":\(connectionCount),\"allowed\":\(allowed)"
             + ",\"denied\":\(connectionCount - allowed),\"refused_busy\":\(busyRefusals),\"peak_active\":\(peakActive.load(ordering: .relaxed))"
             + ",\"bytes_up\":\(bytesUp.load(ordering: .relaxed)),\"bytes_down\":\(bytesDown.load(ordering: .relaxed))"

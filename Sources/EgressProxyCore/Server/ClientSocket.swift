@@ -2,6 +2,7 @@
 import Glibc
 #endif
 import DNSProxyCore
+import IPCWire
 
 /// What the kernel knows about an accepted connection.
 enum ClientSocket {
@@ -44,12 +45,12 @@ enum ClientSocket {
     @discardableResult
     static func writeAll(_ fd: Int32, _ bytes: [UInt8], milliseconds: Int32) -> Bool {
         var offset = 0
-        let deadline = MonotonicClock.milliseconds() + Int64(milliseconds)
+        let deadline = Monotonic.milliseconds() + Int64(milliseconds)
         while offset < bytes.count {
             let count = bytes.withUnsafeBytes { write(fd, $0.baseAddress! + offset, $0.count - offset) }
             if count > 0 { offset += count; continue }
             guard count < 0, errno == EAGAIN || errno == EINTR else { return false }
-            let left = deadline - MonotonicClock.milliseconds()
+            let left = deadline - Monotonic.milliseconds()
             guard left > 0 else { return false }
             var poller = pollfd(fd: fd, events: Int16(POLLOUT), revents: 0)
             _ = poll(&poller, 1, Int32(left))

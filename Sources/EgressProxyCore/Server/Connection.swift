@@ -2,19 +2,21 @@
 import Glibc
 #endif
 import DNSProxyCore
+import IPCWire
 
 /// One client connection, start to end, on its own thread: read the first
 /// bytes until they name a host (within the handshake timeout and the size
 /// bounds), decide, resolve the allowed name, connect to that answer, relay,
 /// and write one `l7_egress_decision` line.
 struct Connection {
+    /// Owned by the registry's slot while the connection runs.
     let client: Int32
     let configuration: EgressConfiguration
     let registry: ConnectionRegistry
     let slot: Int
 
     func run(log: EventLog) {
-        let started = MonotonicClock.nanoseconds()
+        let started = Monotonic.nanoseconds()
         ClientSocket.setNonBlocking(client)
         let peer = ClientSocket.address(client, peer: true)
         let original = ClientSocket.originalDestination(client, family: peer?.family ?? AF_INET)
@@ -23,14 +25,14 @@ struct Connection {
             realtimeNanoseconds: RealtimeClock.nanoseconds(), mode: arrival, client: peer?.description ?? "unknown",
             originalDestination: original?.description, reason: .malformed)
         serve(arrival: arrival, event: &event)
-        event.durationMicroseconds = (MonotonicClock.nanoseconds() - started) / 1000
+        event.durationMicroseconds = (Monotonic.nanoseconds() - started) / 1000
         log.write(event)
     }
 
     private func serve(arrival: Arrival, event: inout DecisionEvent) {
         var buffer: [UInt8] = []
         var tunnel: Authority?
-        let deadline = MonotonicClock.milliseconds() + Int64(configuration.handshakeTimeoutMilliseconds)
+        let deadline = Monotonic.milliseconds() + Int64(configuration.handshakeTimeoutMilliseconds)
         let limits = FirstBytes.Limits(maxClientHello: configuration.maxClientHello, maxHead: configuration.maxHeadBytes)
         let readLimit = configuration.maxClientHello + ClientHelloParser.maxRecords * ClientHelloParser.recordHeaderLength
         while true {
@@ -95,9 +97,11 @@ struct Connection {
             switch UpstreamConnector.connect(address, timeoutMilliseconds: configuration.connectTimeoutMilliseconds) {
             case .failure(let reason):
                 lastFailure = reason
-            case .success(let upstream):
-                defer { registry.release(slot, upstream: upstream) }
-                registry.attach(slot, upstream: upstream)
+            case .success(let owned):
+                // The slot owns the upstream until `release`; the relay uses its number.
+                let upstream = owned.rawValue
+                defer { registry.release(slot) }
+                registry.attach(slot, upstream: owned)
                 event.reason = .allowed
                 guard ClientSocket.writeAll(upstream, forward, milliseconds: configuration.idleTimeoutMilliseconds) else {
                     return note(&event, .upstreamRefused, detail: "write_failed")
@@ -121,7 +125,7 @@ struct Connection {
 
     private func readMore(_ buffer: inout [UInt8], deadline: Int64, limit: Int) -> ReadOutcome {
         while true {
-            let left = deadline - MonotonicClock.milliseconds()
+            let left = deadline - Monotonic.milliseconds()
             guard left > 0 else { return .timedOut }
             var poller = pollfd(fd: client, events: Int16(POLLIN), revents: 0)
             let ready = poll(&poller, 1, Int32(left))

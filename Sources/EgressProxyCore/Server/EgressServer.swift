@@ -63,9 +63,9 @@ public final class EgressServer: @unchecked Sendable {
         while true {
             let fd = cellos_accept(listener, nil, nil, 0)
             guard fd >= 0 else { return }  // EAGAIN: drained; other errors: the next poll retries
-            guard let slot = registry.acquire(client: fd) else {
+            // The slot owns the client from here; when none is free it is closed at once.
+            guard let slot = registry.acquire(client: OwnedFD(adopting: fd)) else {
                 stats.refusedBusy.add(1, ordering: .relaxed)
-                close(fd)
                 continue
             }
             stats.notePeak(registry.active)

@@ -26,7 +26,7 @@ public struct UpstreamResolver: Sendable {
 
     public func resolve(_ name: String, port: UInt16) throws(Failure) -> [SocketAddress] {
         guard let wire = DomainNameText.wire(name) else { throw .unresolved("not a name") }
-        let deadline = MonotonicClock.milliseconds() + Int64(timeoutMilliseconds)
+        let deadline = Monotonic.milliseconds() + Int64(timeoutMilliseconds)
         var firstError = Failure.unresolved("no address")
         for type: UInt16 in [1, 28] {
             do {
@@ -45,22 +45,22 @@ public struct UpstreamResolver: Sendable {
         _ = withUnsafeMutableBytes(of: &id) { cellos_getrandom($0.baseAddress, 2) }
         var message: [UInt8] = [UInt8(id >> 8), UInt8(id & 0xFF), 0x01, 0x00, 0, 1, 0, 0, 0, 0, 0, 0]
         message += wire + [UInt8(type >> 8), UInt8(type & 0xFF), 0, 1]
-        let fd = socket(server.family, Int32(SOCK_DGRAM.rawValue) | Int32(SOCK_CLOEXEC.rawValue), 0)
-        guard fd >= 0 else { throw .unresolved("socket: errno \(errno)") }
-        defer { close(fd) }
-        guard server.withSockaddr({ connect(fd, $0, $1) }) == 0 else { throw .unresolved("connect: errno \(errno)") }
-        guard message.withUnsafeBytes({ send(fd, $0.baseAddress, $0.count, 0) }) == message.count else {
+        let raw = socket(server.family, Int32(SOCK_DGRAM.rawValue) | Int32(SOCK_CLOEXEC.rawValue), 0)
+        guard raw >= 0 else { throw .unresolved("socket: errno \(errno)") }
+        let owned = OwnedFD(adopting: raw)
+        guard server.withSockaddr({ connect(owned.rawValue, $0, $1) }) == 0 else { throw .unresolved("connect: errno \(errno)") }
+        guard message.withUnsafeBytes({ send(owned.rawValue, $0.baseAddress, $0.count, 0) }) == message.count else {
             throw .unresolved("send: errno \(errno)")
         }
         var answer = [UInt8](repeating: 0, count: 4096)
         while true {
-            let left = deadline - MonotonicClock.milliseconds()
+            let left = deadline - Monotonic.milliseconds()
             guard left > 0 else { throw .timeout }
-            var poller = pollfd(fd: fd, events: Int16(POLLIN), revents: 0)
+            var poller = pollfd(fd: owned.rawValue, events: Int16(POLLIN), revents: 0)
             let ready = poll(&poller, 1, Int32(left))
             if ready < 0, errno == EINTR { continue }
             guard ready > 0 else { throw .timeout }
-            let count = answer.withUnsafeMutableBytes { recv(fd, $0.baseAddress, $0.count, 0) }
+            let count = answer.withUnsafeMutableBytes { recv(owned.rawValue, $0.baseAddress, $0.count, 0) }
             // A refused ICMP port-unreachable comes back as ECONNREFUSED on the connected socket.
             guard count >= 0 else { throw .unresolved("recv: errno \(errno)") }
             let received = Array(answer[..<count])
@@ -119,15 +119,4 @@ enum DNSAnswerAddresses {
         }
         return nil
     }
-}
-
-/// CLOCK_MONOTONIC in milliseconds and nanoseconds.
-enum MonotonicClock {
-    static func nanoseconds() -> Int64 {
-        var now = timespec()
-        clock_gettime(CLOCK_MONOTONIC, &now)
-        return Int64(now.tv_sec) * 1_000_000_000 + Int64(now.tv_nsec)
-    }
-
-    static func milliseconds() -> Int64 { nanoseconds() / 1_000_000 }
 }

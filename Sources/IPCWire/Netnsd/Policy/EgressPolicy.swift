@@ -62,28 +62,22 @@ public struct ResolverAddress: Hashable, Sendable, CustomStringConvertible {
 
     /// `127.0.0.1:53`, `127.0.0.53` (port 53) or `[::1]:53`.
     public init(parsing text: String, field: String = "resolver") throws(PolicyError) {
-        var host = Substring(text)
+        let split: HostPort
+        do { split = try HostPort.split(text) } catch {
+            let reason = switch error {
+            case .unclosedBracket: "unterminated '[' in an IPv6 address"
+            case .textAfterBracket: "expected [address]:port"
+            }
+            throw .invalidField(field: field, value: text, reason: reason)
+        }
         var port: UInt16 = 53
-        if host.hasPrefix("[") {
-            guard let close = host.firstIndex(of: "]") else {
-                throw .invalidField(field: field, value: text, reason: "unterminated '[' in an IPv6 address")
-            }
-            let rest = host[host.index(after: close)...]
-            host = host[host.index(after: host.startIndex)..<close]
-            if !rest.isEmpty {
-                guard rest.hasPrefix(":"), let parsed = UInt16(rest.dropFirst()) else {
-                    throw .invalidField(field: field, value: text, reason: "expected [address]:port")
-                }
-                port = parsed
-            }
-        } else if host.filter({ $0 == ":" }).count == 1, let colon = host.firstIndex(of: ":") {
-            guard let parsed = UInt16(host[host.index(after: colon)...]) else {
-                throw .invalidField(field: field, value: text, reason: "port must be 1-65535")
+        if let portText = split.port {
+            guard let parsed = UInt16(portText) else {
+                throw .invalidField(field: field, value: text, reason: split.bracketed ? "expected [address]:port" : "port must be 1-65535")
             }
             port = parsed
-            host = host[..<colon]
         }
-        guard let address = IPAddress(parsing: String(host)) else {
+        guard let address = IPAddress(parsing: String(split.host)) else {
             throw .invalidField(field: field, value: text, reason: "not an IP address")
         }
         try self.init(address: address, port: port, field: field)
