@@ -16,14 +16,10 @@ import HelperRuntime
 /// bytes; the forked child only installs them (`prctl(PR_SET_SECCOMP)`), which is
 /// async-signal-safe.
 public enum BaselineSeccomp {
-    public static var deniedSystemCalls: [String] { SeccompDenylist.deniedSystemCalls }
-
     /// What `strict` denies on top of the baseline, whatever the arguments.
     public static let strictlyDeniedSystemCalls = [
         "personality", "userfaultfd", "io_uring_setup", "io_uring_enter", "io_uring_register",
     ]
-
-    public static var tiocsti: UInt32 { SeccompDenylist.tiocsti }
 
     /// The socket families `strict` still allows (AF_UNIX, AF_INET, AF_INET6).
     public static let strictSocketFamilies: Set<UInt64> = [UInt64(AF_UNIX), UInt64(AF_INET), UInt64(AF_INET6)]
